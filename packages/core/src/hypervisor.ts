@@ -1,0 +1,164 @@
+/**
+ * The root of the KVM-shaped API: registered controllers, device types, VM extensions and cost profiles, and
+ * the host services every VM shares (the host interrupt model, the trace sink). Each VM gets its own child DI
+ * container; the hypervisor's own container is a child of tsyringe's global one, so two hypervisors are
+ * independent too.
+ *
+ * @module
+ */
+import 'reflect-metadata';
+import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+import { BUILTIN_COST_PROFILES, type CostProfile } from './cost/cost-profile';
+import type { DeviceTypeRegistration } from './device/kvm-device';
+import { Errno, fail } from './errno';
+import { HostIrqModel } from './host/host-irq';
+import type { IrqchipDescriptor, IrqflowPlugin, VmExtension } from './plugin';
+import { TraceBuffer } from './trace/trace';
+import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
+
+/** DI token of the {@link HostIrqModel}. */
+export const HOST_IRQS = Symbol.for('irqflow.HostIrqModel');
+/** DI token of the {@link TraceBuffer}. */
+export const TRACE = Symbol.for('irqflow.TraceBuffer');
+
+/** Options of {@link Hypervisor.createVm}. */
+export interface CreateVmOptions {
+  /** Display name. */
+  name?: string;
+  /** Cost profile name (default: the first registered, "gicv3-vhe"). */
+  costProfile?: string;
+  /** Seed for the VM's deterministic random source (default 1). */
+  seed?: number;
+}
+
+/** Options of the {@link Hypervisor} constructor. */
+export interface HypervisorOptions {
+  /** Trace buffer capacity in events (default 1,000,000). */
+  traceCapacity?: number;
+}
+
+/** The hypervisor. */
+export class Hypervisor {
+  /** The root container of this hypervisor (shared services). */
+  readonly container: DependencyContainer;
+  /** Host interrupts. */
+  readonly hostIrqs = new HostIrqModel();
+  /** The trace sink shared by this hypervisor's VMs (off by default). */
+  readonly trace: TraceBuffer;
+  private readonly deviceTypes = new Map<number, DeviceTypeRegistration>();
+  private readonly irqchips = new Map<string, IrqchipDescriptor>();
+  private readonly profiles = new Map<string, CostProfile>();
+  private readonly exts: VmExtension[] = [];
+  private readonly plugins = new Set<string>();
+  private readonly vmContainers = new Map<Vm, DependencyContainer>();
+  private nextVmId = 0;
+
+  /** @param opts - options */
+  constructor(opts: HypervisorOptions = {}) {
+    this.trace = new TraceBuffer(opts.traceCapacity ?? 1_000_000);
+    this.container = globalContainer.createChildContainer();
+    this.container.registerInstance(HYPERVISOR, this);
+    this.container.registerInstance(HOST_IRQS, this.hostIrqs);
+    this.container.registerInstance(TRACE, this.trace);
+    for (const p of BUILTIN_COST_PROFILES) this.registerCostProfile(p);
+  }
+
+  /** Registers a plugin (idempotent by name). */
+  use(plugin: IrqflowPlugin): this {
+    if (this.plugins.has(plugin.name)) return this;
+    this.plugins.add(plugin.name);
+    plugin.register(this);
+    return this;
+  }
+
+  /** Registers a KVM device type. @throws KvmError EEXIST for a duplicate type number */
+  registerDeviceType(reg: DeviceTypeRegistration): void {
+    if (this.deviceTypes.has(reg.type)) fail(Errno.EEXIST, `device type ${reg.type} is already registered`);
+    this.deviceTypes.set(reg.type, reg);
+  }
+
+  /** The registration of a device type. */
+  deviceType(type: number): DeviceTypeRegistration | undefined {
+    return this.deviceTypes.get(type);
+  }
+
+  /** Registers a named controller. @throws KvmError EEXIST for a duplicate name */
+  registerIrqchip(desc: IrqchipDescriptor): void {
+    if (this.irqchips.has(desc.name)) fail(Errno.EEXIST, `irqchip ${desc.name} is already registered`);
+    this.irqchips.set(desc.name, desc);
+  }
+
+  /** A named controller. @throws KvmError ENOENT naming the valid choices */
+  irqchip(name: string): IrqchipDescriptor {
+    const d = this.irqchips.get(name);
+    if (!d) fail(Errno.ENOENT, `unknown irqchip "${name}" (valid: ${[...this.irqchips.keys()].join(', ') || 'none registered'})`);
+    return d;
+  }
+
+  /** Registered controllers, in registration order. */
+  get irqchipDescriptors(): readonly IrqchipDescriptor[] {
+    return [...this.irqchips.values()];
+  }
+
+  /** Registers a VM extension (present on every VM created afterwards). */
+  registerExtension(ext: VmExtension): void {
+    if (this.exts.some((e) => e.name === ext.name)) fail(Errno.EEXIST, `extension ${ext.name} is already registered`);
+    this.exts.push(ext);
+  }
+
+  /** Registered VM extensions. */
+  get extensions(): readonly VmExtension[] {
+    return this.exts;
+  }
+
+  /** Registers a cost profile. @throws KvmError EEXIST for a duplicate name */
+  registerCostProfile(p: CostProfile): void {
+    if (this.profiles.has(p.name)) fail(Errno.EEXIST, `cost profile ${p.name} is already registered`);
+    this.profiles.set(p.name, p);
+  }
+
+  /** A cost profile by name. @throws KvmError ENOENT naming the valid choices */
+  costProfile(name: string): CostProfile {
+    const p = this.profiles.get(name);
+    if (!p) fail(Errno.ENOENT, `unknown cost profile "${name}" (valid: ${[...this.profiles.keys()].join(', ')})`);
+    return p;
+  }
+
+  /** Registered cost profiles. */
+  get costProfiles(): readonly CostProfile[] {
+    return [...this.profiles.values()];
+  }
+
+  /** KVM_CREATE_VM: a new VM in its own child container. */
+  createVm(opts: CreateVmOptions = {}): Vm {
+    const id = this.nextVmId++;
+    const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
+    const child = this.container.createChildContainer();
+    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1 };
+    child.registerInstance(VM_CONFIG, config);
+    const vm = child.resolve(Vm);
+    child.registerInstance(VM, vm);
+    this.vmContainers.set(vm, child);
+    for (const e of this.exts) e.vmCreated?.(vm);
+    return vm;
+  }
+
+  /** @internal The child container of `vm`. */
+  vmContainer(vm: Vm): DependencyContainer {
+    const c = this.vmContainers.get(vm);
+    if (!c) fail(Errno.ENODEV, `VM ${vm.id} is not alive`);
+    return c;
+  }
+
+  /** @internal Disposes a VM's container. */
+  async releaseVm(vm: Vm): Promise<void> {
+    const c = this.vmContainers.get(vm);
+    this.vmContainers.delete(vm);
+    if (c) await c.dispose();
+  }
+
+  /** Live VMs. */
+  get vms(): readonly Vm[] {
+    return [...this.vmContainers.keys()];
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Counters per vCPU and per VM: exits by reason, traps by register or hypercall, interrupts injected, acked
+ * and completed, simulated time. All increments are plain field or typed-array updates (no allocation).
+ *
+ * @module
+ */
+
+/** Why a vCPU left the guest. Index into {@link VcpuStats.exits}. */
+export enum ExitReason {
+  /** Data abort on an MMIO region handled by an in-kernel device (or ioeventfd). */
+  MmioKernel = 0,
+  /** Data abort forwarded to userspace (KVM_EXIT_MMIO). */
+  MmioUser = 1,
+  /** Trapped system-register access. */
+  Sysreg = 2,
+  /** HVC (SMCCC call). */
+  Hvc = 3,
+  /** SMC (SMCCC call). */
+  Smc = 4,
+  /** WFI. */
+  Wfi = 5,
+  /** Physical interrupt while in the guest: a kick IPI or a maintenance interrupt. */
+  Irq = 6,
+  /** A hypercall forwarded to userspace (KVM_EXIT_HYPERCALL). */
+  HypercallUser = 7,
+  /** A system event (PSCI SYSTEM_OFF / SYSTEM_RESET). */
+  SystemEvent = 8,
+}
+
+/** Human names of {@link ExitReason} values, indexable by the enum. */
+export const EXIT_REASON_NAMES: readonly string[] = [
+  'mmio-kernel',
+  'mmio-user',
+  'sysreg',
+  'hvc',
+  'smc',
+  'wfi',
+  'irq',
+  'hypercall-user',
+  'system-event',
+];
+
+/** Per-vCPU counters. */
+export class VcpuStats {
+  /** Exits by {@link ExitReason}. */
+  readonly exits = new Float64Array(EXIT_REASON_NAMES.length);
+  /** Trapped accesses by key (sysreg encoding, or `hypercallKey(fid)` for HVC/SMC). */
+  readonly traps = new Map<number, number>();
+  /** Guest operations executed. */
+  ops = 0;
+  /** Interrupts injected towards this vCPU (made pending by any source). */
+  injected = 0;
+  /** Interrupts acknowledged by the guest (IAR read, rVIC ACKNOWLEDGE). */
+  acked = 0;
+  /** Interrupts completed by the guest (deactivated / end of interrupt). */
+  completed = 0;
+  /** IRQ exceptions taken by the guest. */
+  irqsTaken = 0;
+  /** Kicks received (the vCPU was forced out of the guest or woken). */
+  kicks = 0;
+  /** Times the vCPU blocked in WFI. */
+  blocks = 0;
+  /** Simulated ns spent blocked. */
+  blockedNs = 0;
+  /** Guest faults (undefined sysreg, external abort, bad instruction) delivered or recorded. */
+  faults = 0;
+
+  /** Counts one trap under `key`. */
+  trap(key: number): void {
+    this.traps.set(key, (this.traps.get(key) ?? 0) + 1);
+  }
+
+  /** Total exits over all reasons. */
+  totalExits(): number {
+    let n = 0;
+    for (let i = 0; i < this.exits.length; i++) n += this.exits[i];
+    return n;
+  }
+
+  /** Resets every counter to zero. */
+  reset(): void {
+    this.exits.fill(0);
+    this.traps.clear();
+    this.ops = this.injected = this.acked = this.completed = this.irqsTaken = 0;
+    this.kicks = this.blocks = this.blockedNs = this.faults = 0;
+  }
+}
+
+/** Key under which an SMCCC call is counted: owner[29:24] and function number[15:0] (a small integer). */
+export function hypercallKey(fid: number): number {
+  return 0x40000000 | (((fid >>> 24) & 0x3f) << 16) | (fid & 0xffff);
+}
+
+/** True if a trap key was produced by {@link hypercallKey}. */
+export function isHypercallKey(key: number): boolean {
+  return (key & 0x40000000) !== 0;
+}
+
+/** A summary of counters, summed over the vCPUs of a VM. */
+export interface StatsSummary {
+  /** Exits by reason name. */
+  exitsByReason: Record<string, number>;
+  /** Total exits. */
+  exits: number;
+  /** Traps by register or hypercall name. */
+  traps: Record<string, number>;
+  /** Guest operations executed. */
+  ops: number;
+  /** Interrupts injected. */
+  injected: number;
+  /** Interrupts acknowledged. */
+  acked: number;
+  /** Interrupts completed. */
+  completed: number;
+  /** IRQ exceptions taken. */
+  irqsTaken: number;
+  /** Kicks. */
+  kicks: number;
+  /** WFI blocks. */
+  blocks: number;
+  /** Guest faults. */
+  faults: number;
+}
+
+/**
+ * Sums counters of several vCPUs.
+ * @param stats - the vCPUs' counters
+ * @param nameOfTrap - turns a trap key into a display name
+ */
+export function summarize(stats: readonly VcpuStats[], nameOfTrap: (key: number) => string): StatsSummary {
+  const s: StatsSummary = {
+    exitsByReason: {},
+    exits: 0,
+    traps: {},
+    ops: 0,
+    injected: 0,
+    acked: 0,
+    completed: 0,
+    irqsTaken: 0,
+    kicks: 0,
+    blocks: 0,
+    faults: 0,
+  };
+  for (const v of stats) {
+    v.exits.forEach((n, i) => {
+      if (n) s.exitsByReason[EXIT_REASON_NAMES[i]] = (s.exitsByReason[EXIT_REASON_NAMES[i]] ?? 0) + n;
+      s.exits += n;
+    });
+    for (const [k, n] of v.traps) {
+      const name = nameOfTrap(k);
+      s.traps[name] = (s.traps[name] ?? 0) + n;
+    }
+    s.ops += v.ops;
+    s.injected += v.injected;
+    s.acked += v.acked;
+    s.completed += v.completed;
+    s.irqsTaken += v.irqsTaken;
+    s.kicks += v.kicks;
+    s.blocks += v.blocks;
+    s.faults += v.faults;
+  }
+  return s;
+}

@@ -1,0 +1,165 @@
+/**
+ * The typed trace event stream. Off by default; when off, every emit site is a single boolean test.
+ * When on, events go into preallocated typed arrays (no allocation per event) with a fixed capacity; events
+ * beyond it are counted as dropped, so a trace never grows memory without bound.
+ *
+ * @module
+ */
+
+/** The kinds of trace events. */
+export enum TraceKind {
+  /** An interrupt was made pending (a = intid, b = level/1). */
+  Inject = 0,
+  /** An interrupt was queued on a vCPU's pending list (a = intid). */
+  Queue = 1,
+  /** A list register was loaded on entry (a = intid, b = LR index). */
+  LrLoad = 2,
+  /** A list register was folded back on exit (a = intid, b = LR state bits). */
+  LrFold = 3,
+  /** The guest acknowledged an interrupt (a = intid). */
+  Ack = 4,
+  /** The guest signalled end of interrupt / priority drop (a = intid). */
+  Eoi = 5,
+  /** The interrupt was deactivated (a = intid). */
+  Deactivate = 6,
+  /** The vCPU exited the guest (a = ExitReason, b = cost in ns). */
+  Exit = 7,
+  /** A hypercall was handled (a = function id, b = status). */
+  Hypercall = 8,
+  /** An MSI was signalled (a = data/event, b = result). */
+  Msi = 9,
+  /** A vCPU was kicked (a = target vCPU index). */
+  Kick = 10,
+  /** The vCPU blocked in WFI. */
+  Block = 11,
+  /** The vCPU woke from WFI (b = ns blocked). */
+  Wake = 12,
+  /** The guest took an IRQ exception. */
+  IrqTaken = 13,
+  /** A timer fired (a = intid). */
+  Timer = 14,
+  /** A controller-specific event (a, b free). */
+  Custom = 15,
+}
+
+/** Display names of {@link TraceKind} values. */
+export const TRACE_KIND_NAMES: readonly string[] = [
+  'inject',
+  'queue',
+  'lr-load',
+  'lr-fold',
+  'ack',
+  'eoi',
+  'deactivate',
+  'exit',
+  'hypercall',
+  'msi',
+  'kick',
+  'block',
+  'wake',
+  'irq-taken',
+  'timer',
+  'custom',
+];
+
+/** One decoded trace event. */
+export interface TraceEvent {
+  /** Event kind. */
+  kind: TraceKind;
+  /** VM id. */
+  vm: number;
+  /** vCPU index, or -1 for a VM-wide/host event. */
+  vcpu: number;
+  /** Simulated time in ns. */
+  t: number;
+  /** First argument (see {@link TraceKind}). */
+  a: number;
+  /** Second argument (see {@link TraceKind}). */
+  b: number;
+}
+
+/**
+ * A bounded trace buffer shared by the VMs of one hypervisor.
+ */
+export class TraceBuffer {
+  /** Whether emitting is enabled. Hot paths test this before calling {@link emit}. */
+  on = false;
+  /** Events that did not fit. */
+  dropped = 0;
+  private n = 0;
+  private readonly kinds: Uint8Array;
+  private readonly vms: Int32Array;
+  private readonly vcpus: Int32Array;
+  private readonly ts: Float64Array;
+  private readonly as: Float64Array;
+  private readonly bs: Float64Array;
+
+  /** @param capacity - maximum number of events kept (default 1,000,000) */
+  constructor(readonly capacity = 1_000_000) {
+    this.kinds = new Uint8Array(capacity);
+    this.vms = new Int32Array(capacity);
+    this.vcpus = new Int32Array(capacity);
+    this.ts = new Float64Array(capacity);
+    this.as = new Float64Array(capacity);
+    this.bs = new Float64Array(capacity);
+  }
+
+  /** Number of events recorded. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** Records one event (callers test {@link on} first). */
+  emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number): void {
+    const i = this.n;
+    if (i >= this.capacity) {
+      this.dropped++;
+      return;
+    }
+    this.kinds[i] = kind;
+    this.vms[i] = vm;
+    this.vcpus[i] = vcpu;
+    this.ts[i] = t;
+    this.as[i] = a;
+    this.bs[i] = b;
+    this.n = i + 1;
+  }
+
+  /** Returns event `i` decoded. */
+  at(i: number): TraceEvent {
+    return { kind: this.kinds[i], vm: this.vms[i], vcpu: this.vcpus[i], t: this.ts[i], a: this.as[i], b: this.bs[i] };
+  }
+
+  /** All events decoded, in emission order. */
+  events(): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    for (let i = 0; i < this.n; i++) out.push(this.at(i));
+    return out;
+  }
+
+  /** Discards all events. */
+  clear(): void {
+    this.n = 0;
+    this.dropped = 0;
+  }
+
+  /** A stable digest of the buffer (FNV-1a over every field), for bit-for-bit determinism checks. */
+  digest(): string {
+    let h = 0x811c9dc5;
+    const f = new Float64Array(1);
+    const b = new Uint8Array(f.buffer);
+    const mix = (x: number): void => {
+      f[0] = x;
+      for (let k = 0; k < 8; k++) h = Math.imul(h ^ b[k], 16777619) >>> 0;
+    };
+    for (let i = 0; i < this.n; i++) {
+      mix(this.kinds[i]);
+      mix(this.vms[i]);
+      mix(this.vcpus[i]);
+      mix(this.ts[i]);
+      mix(this.as[i]);
+      mix(this.bs[i]);
+    }
+    return h.toString(16).padStart(8, '0') + ':' + this.n;
+  }
+}

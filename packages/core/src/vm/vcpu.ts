@@ -1,0 +1,875 @@
+/**
+ * A simulated vCPU: the guest's architectural state (x0..x30, PC, PSTATE.DAIF, ELR_EL1/SPSR_EL1), its virtual
+ * IRQ/FIQ inputs, its local simulated clock and counters, and the interpreter that executes its program one
+ * operation at a time inside KVM's run-loop shape: entry (flushHwstate) → guest operations → exit (trap) →
+ * syncHwstate → handle the exit → back in. An IRQ exception is taken at an operation boundary when the
+ * virtual IRQ line is asserted and PSTATE.I is clear (Arm DDI 0487, D1.3 "Exceptions").
+ *
+ * The hot path (untrapped operations, trapped accesses handled in the kernel) allocates nothing.
+ *
+ * @module
+ */
+import { toBig } from '../bits';
+import { Errno, fail } from '../errno';
+import { Op, type GuestImage } from '../guest/guest-isa';
+import { HypercallTable, PSCI, SMCCC_ARCH_FEATURES, SMCCC_VERSION } from '../hypercall/smccc';
+import type { MmioValue } from '../mmio/mmio-bus';
+import { ExitReason, hypercallKey, VcpuStats } from '../stats/counters';
+import { TraceKind } from '../trace/trace';
+import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
+import type { Vm } from './vm';
+
+/** The vCPU's multiprocessing state (KVM_GET_MP_STATE). */
+export enum MpState {
+  /** Runnable. */
+  Runnable = 0,
+  /** Powered off (PSCI CPU_OFF, or its program ended). */
+  Stopped = 1,
+  /** Blocked in WFI. */
+  Halted = 3,
+}
+
+/** What a run slice ended with. */
+export const enum SliceEnd {
+  /** Reached the time limit; still runnable. */
+  Limit = 0,
+  /** Blocked in WFI. */
+  Blocked = 1,
+  /** Needs userspace (vcpu.kvmRun says why). */
+  User = 2,
+  /** Powered off. */
+  Stopped = 3,
+}
+
+/** vCPU request bits (kvm_make_request). */
+export const REQ_KICK = 1;
+/** A maintenance interrupt or other hardware condition forces an exit at the next operation boundary. */
+export const REQ_EXIT = 2;
+
+const enum Pending {
+  None = 0,
+  MmioRead = 1,
+  MmioWrite = 2,
+  Hypercall = 3,
+  SystemEvent = 4,
+}
+
+const STACK_DEPTH = 1024;
+const SPSR_DAIF_SHIFT = 6;
+
+/** Per-extension state slot on every vCPU (controllers and devices keep their per-vCPU state here). */
+export class VcpuSlot<T> {
+  private static next = 0;
+  /** Slot index. */
+  readonly index = VcpuSlot.next++;
+  /** @param name - owner name (dumps) */
+  constructor(readonly name: string) {}
+  /** The value stored on `vcpu` (undefined until set). */
+  get(vcpu: Vcpu): T {
+    return vcpu.slots[this.index] as T;
+  }
+  /** Stores `value` on `vcpu`. */
+  set(vcpu: Vcpu, value: T): void {
+    vcpu.slots[this.index] = value;
+  }
+}
+
+/** KVM_REG_ARM_CORE ids for x0..x30, SP, PC and PSTATE (KVM_REG_ARM64 | SIZE_U64 | CORE | offset/4). */
+export function coreRegId(index: number): bigint {
+  return 0x6030_0000_0010_0000n | BigInt(index * 2);
+}
+
+/** ONE_REG id of PC. */
+export const KVM_REG_PC = coreRegId(32);
+/** ONE_REG id of PSTATE. */
+export const KVM_REG_PSTATE = coreRegId(33);
+
+/**
+ * A vCPU. Create with {@link Vm.createVcpu}; give it a program with {@link Vcpu.setProgram}.
+ */
+export class Vcpu {
+  /** Local simulated clock (ns). */
+  clock = 0;
+  /** @internal runnable-heap position */
+  heapPos = -1;
+  /** x0..x30 bits [31:0] (index 31 is XZR, always 0). */
+  readonly xlo = new Uint32Array(32);
+  /** x0..x30 bits [63:32]. */
+  readonly xhi = new Uint32Array(32);
+  /** Program counter (instruction index). */
+  pc = 0;
+  /** PSTATE.DAIF as a 4-bit value (D=8, A=4, I=2, F=1). Reset: all masked. */
+  daif = 0xf;
+  /** ELR_EL1 (instruction index). */
+  elr = 0;
+  /** SPSR_EL1 (DAIF at bits [9:6]). */
+  spsr = 0;
+  /** The guest program. */
+  image: GuestImage | null = null;
+  /** Virtual IRQ input, driven by the controller (or by KVM_IRQ_LINE type CPU without an in-kernel irqchip). */
+  virq = false;
+  /** Virtual FIQ input. */
+  vfiq = false;
+  /** Multiprocessing state. */
+  mp = MpState.Runnable;
+  /** Between flushHwstate and the next exit. */
+  inGuest = false;
+  /** Between vcpuLoad and vcpuPut. */
+  loaded = false;
+  /** Whether the vCPU has entered KVM_RUN once. */
+  hasRun = false;
+  /** Pending request bits ({@link REQ_KICK}, {@link REQ_EXIT}). */
+  requests = 0;
+  /** High half of a system-register read (handlers set it). */
+  sysHi = 0;
+  /** Counters. */
+  readonly stats = new VcpuStats();
+  /** Exit record handed to userspace. */
+  readonly kvmRun = new KvmRun();
+  /** Per-extension state ({@link VcpuSlot}). */
+  readonly slots: unknown[] = [];
+  /** MPIDR affinity (Aff2.Aff1.Aff0 as KVM assigns it: Aff0 = id[3:0], Aff1 = id[11:4], Aff2 = id[19:12]). */
+  readonly mpidr: number;
+
+  private inWfi = false;
+  private blockStart = 0;
+  private pending = Pending.None;
+  private pendingReg = 0;
+  private pendingLen = 0;
+  private readonly stackLo = new Uint32Array(STACK_DEPTH);
+  private readonly stackHi = new Uint32Array(STACK_DEPTH);
+  private sp = 0;
+  private readonly acc: MmioValue = { lo: 0, hi: 0 };
+
+  /**
+   * @param vm - the VM
+   * @param id - the vCPU id given to KVM_CREATE_VCPU
+   * @param index - creation order (0-based)
+   */
+  constructor(
+    readonly vm: Vm,
+    readonly id: number,
+    readonly index: number,
+  ) {
+    this.mpidr = (id & 0xf) | (((id >> 4) & 0xff) << 8) | (((id >> 12) & 0xff) << 16);
+  }
+
+  // ---- registers ---------------------------------------------------------------------------------------
+
+  /** Register `i` as a number (exact below 2^53). */
+  x(i: number): number {
+    return this.xhi[i] * 4294967296 + this.xlo[i];
+  }
+
+  /** Register `i` as a bigint (all 64 bits). */
+  xBig(i: number): bigint {
+    return toBig(this.xlo[i], this.xhi[i]);
+  }
+
+  /** Sets register `i` from a safe integer (negative values are two's complement). */
+  setX(i: number, v: number): void {
+    if (i >= 31) return;
+    if (v >= 0 && v < 4294967296) {
+      this.xlo[i] = v;
+      this.xhi[i] = 0;
+    } else if (v < 0 && v >= -2147483648) {
+      this.xlo[i] = v >>> 0;
+      this.xhi[i] = 0xffffffff;
+    } else {
+      const b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+      this.xlo[i] = Number(b & 0xffffffffn);
+      this.xhi[i] = Number(b >> 32n);
+    }
+  }
+
+  /** Sets register `i` from 32-bit halves. */
+  setX64(i: number, lo: number, hi: number): void {
+    if (i >= 31) return;
+    this.xlo[i] = lo;
+    this.xhi[i] = hi;
+  }
+
+  /** MPIDR_EL1 as the guest reads it (bit 31 RES1). */
+  get mpidrEl1(): number {
+    return (this.mpidr | 0x80000000) >>> 0;
+  }
+
+  /**
+   * Loads a program and resets the guest state: PC at label `entry` (default `main`, else 0), interrupts
+   * masked, registers zero.
+   */
+  setProgram(image: GuestImage, entry = 'main'): void {
+    this.image = image;
+    this.pc = image.labels.get(entry) ?? 0;
+    this.daif = 0xf;
+    this.xlo.fill(0);
+    this.xhi.fill(0);
+    this.sp = 0;
+    if (this.mp === MpState.Stopped && this.hasRun === false) this.mp = MpState.Runnable;
+  }
+
+  /** Sets a request bit; the vCPU acts on it at its next operation boundary. */
+  request(bits: number): void {
+    this.requests |= bits;
+  }
+
+  /** Forces an exit at the next operation boundary (a maintenance interrupt from the virtual interface). */
+  requestExit(): void {
+    this.requests |= REQ_EXIT;
+  }
+
+  /** Adds `ns` of simulated time to this vCPU (controllers charge list-register accesses etc.). */
+  charge(ns: number): void {
+    this.clock += ns;
+  }
+
+  /** Whether the vCPU is blocked in WFI. */
+  get blocked(): boolean {
+    return this.mp === MpState.Halted;
+  }
+
+  // ---- ONE_REG and vCPU attributes ----------------------------------------------------------------------
+
+  /**
+   * KVM_GET_ONE_REG.
+   * @throws KvmError ENOENT for an unknown register id
+   */
+  getOneReg(id: bigint): bigint {
+    const core = this.coreIndex(id);
+    if (core >= 0 && core < 31) return this.xBig(core);
+    if (id === KVM_REG_PC) return BigInt(this.pc);
+    if (id === KVM_REG_PSTATE) return BigInt(this.daif << SPSR_DAIF_SHIFT) | 0x5n;
+    const h = this.vm.oneRegs.get(id);
+    if (!h) fail(Errno.ENOENT, `no register with id 0x${id.toString(16)}`);
+    return h.get(this);
+  }
+
+  /**
+   * KVM_SET_ONE_REG.
+   * @throws KvmError ENOENT for an unknown register id, EINVAL for a bad value
+   */
+  setOneReg(id: bigint, value: bigint): void {
+    const core = this.coreIndex(id);
+    const v = BigInt.asUintN(64, value);
+    if (core >= 0 && core < 31) {
+      this.xlo[core] = Number(v & 0xffffffffn);
+      this.xhi[core] = Number(v >> 32n);
+      return;
+    }
+    if (id === KVM_REG_PC) {
+      if (v >= BigInt(this.image?.length ?? 0)) fail(Errno.EINVAL, `PC ${v} is outside the program`);
+      this.pc = Number(v);
+      return;
+    }
+    if (id === KVM_REG_PSTATE) {
+      this.daif = Number((v >> BigInt(SPSR_DAIF_SHIFT)) & 0xfn);
+      return;
+    }
+    const h = this.vm.oneRegs.get(id);
+    if (!h) fail(Errno.ENOENT, `no register with id 0x${id.toString(16)}`);
+    h.set(this, v);
+  }
+
+  private coreIndex(id: bigint): number {
+    if ((id & ~0xffffn) !== 0x6030_0000_0010_0000n) return -1;
+    const off = Number(id & 0xffffn);
+    return off % 2 === 0 && off <= 60 ? off / 2 : -1;
+  }
+
+  /** KVM_SET_DEVICE_ATTR on the vCPU fd. @throws KvmError ENXIO for an unknown group */
+  setAttr(group: number, attr: bigint, value: bigint): void {
+    this.attrGroup(group).set(this, attr, value);
+  }
+
+  /** KVM_GET_DEVICE_ATTR on the vCPU fd. @throws KvmError ENXIO for an unknown group */
+  getAttr(group: number, attr: bigint): bigint {
+    return this.attrGroup(group).get(this, attr);
+  }
+
+  /** KVM_HAS_DEVICE_ATTR on the vCPU fd. */
+  hasAttr(group: number, attr: bigint): boolean {
+    const g = this.vm.vcpuAttrGroups.get(group);
+    return g ? g.has(this, attr) : false;
+  }
+
+  private attrGroup(group: number): VcpuAttrGroup {
+    const g = this.vm.vcpuAttrGroups.get(group);
+    if (!g) fail(Errno.ENXIO, `vCPU attribute group ${group} is not supported`);
+    return g;
+  }
+
+  // ---- scheduling hooks ---------------------------------------------------------------------------------
+
+  /** @internal Called by the VM when a kick or an interrupt makes a blocked vCPU runnable. */
+  wake(now: number): void {
+    if (this.mp !== MpState.Halted) return;
+    this.mp = MpState.Runnable;
+    if (now > this.clock) this.clock = now;
+    this.stats.blockedNs += this.clock - this.blockStart;
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Wake, this.vm.id, this.index, this.clock, 0, this.clock - this.blockStart);
+  }
+
+  /** @internal Powers the vCPU on at `entry` (PSCI CPU_ON). */
+  powerOn(now: number, entry: number, context: number): void {
+    this.mp = MpState.Runnable;
+    if (now > this.clock) this.clock = now;
+    this.pc = entry;
+    this.daif = 0xf;
+    this.setX(0, context);
+  }
+
+  // ---- the interpreter ----------------------------------------------------------------------------------
+
+  /**
+   * @internal Runs the vCPU until its clock reaches `limit` (at least one operation), it blocks, it needs
+   * userspace or it stops.
+   */
+  runSlice(limit: number): SliceEnd {
+    const vm = this.vm;
+    const flow = vm.flow;
+    if (!this.loaded) {
+      flow.vcpuLoad(this);
+      this.loaded = true;
+    }
+    if (this.inWfi) {
+      this.inWfi = false;
+      flow.vcpuUnblocking(this);
+      if (!flow.vcpuPendingIrq(this) && (this.requests & REQ_KICK) === 0) return this.block();
+    }
+    if (this.pending !== Pending.None) this.completeUserExit();
+    const img = this.image;
+    if (img === null) return this.internalError('no guest program loaded');
+    if (!this.inGuest) this.enterGuest();
+
+    const c = vm.costNs;
+    const cycle = c.cycle;
+    const op = img.op;
+    const xlo = this.xlo;
+    const xhi = this.xhi;
+    const stats = this.stats;
+    let executed = 0;
+    for (;;) {
+      if (this.requests !== 0) {
+        this.exitGuest(ExitReason.Irq, c.irqExit);
+        if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
+        this.enterGuest();
+      }
+      if (executed > 0 && this.clock >= limit) return SliceEnd.Limit;
+      if (this.virq && (this.daif & 2) === 0 && img.vectors.irq >= 0) this.takeException(img.vectors.irq);
+      else if (this.vfiq && (this.daif & 1) === 0 && img.vectors.fiq >= 0) this.takeException(img.vectors.fiq);
+      const pc = this.pc;
+      if (pc < 0 || pc >= img.length) return this.internalError(`PC ${pc} is outside the program`);
+      executed++;
+      stats.ops++;
+      switch (op[pc]) {
+        case Op.NOP:
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        case Op.MOVI: {
+          const d = img.a[pc];
+          if (d !== 31) {
+            xlo[d] = img.immLo[pc];
+            xhi[d] = img.immHi[pc];
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.MOV: {
+          const d = img.a[pc];
+          const n = img.b[pc];
+          if (d !== 31) {
+            xlo[d] = xlo[n];
+            xhi[d] = xhi[n];
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.ADDI: {
+          const d = img.a[pc];
+          const n = img.b[pc];
+          const s = xlo[n] + img.immLo[pc];
+          const carry = s > 0xffffffff ? 1 : 0;
+          if (d !== 31) {
+            xhi[d] = (xhi[n] + img.immHi[pc] + carry) >>> 0;
+            xlo[d] = s >>> 0;
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.ANDI:
+        case Op.ORRI:
+        case Op.EORI: {
+          const d = img.a[pc];
+          const n = img.b[pc];
+          const o = op[pc];
+          if (d !== 31) {
+            const l = img.immLo[pc];
+            const h = img.immHi[pc];
+            xlo[d] = o === Op.ANDI ? xlo[n] & l : o === Op.ORRI ? xlo[n] | l : xlo[n] ^ l;
+            xhi[d] = o === Op.ANDI ? xhi[n] & h : o === Op.ORRI ? xhi[n] | h : xhi[n] ^ h;
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.LSRI:
+        case Op.LSLI: {
+          const d = img.a[pc];
+          if (d !== 31) {
+            const v = this.xBig(img.b[pc]);
+            const sh = BigInt(img.c[pc]);
+            const r = op[pc] === Op.LSRI ? v >> sh : BigInt.asUintN(64, v << sh);
+            xlo[d] = Number(r & 0xffffffffn);
+            xhi[d] = Number(r >> 32n);
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.B:
+          this.clock += cycle;
+          this.pc = img.c[pc];
+          break;
+        case Op.BL:
+          this.clock += cycle;
+          xlo[30] = pc + 1;
+          xhi[30] = 0;
+          this.pc = img.c[pc];
+          break;
+        case Op.RET:
+          this.clock += cycle;
+          this.pc = xlo[30];
+          break;
+        case Op.CBZ:
+        case Op.CBNZ: {
+          const n = img.a[pc];
+          const zero = xlo[n] === 0 && xhi[n] === 0;
+          this.clock += cycle;
+          this.pc = zero === (op[pc] === Op.CBZ) ? img.c[pc] : pc + 1;
+          break;
+        }
+        case Op.BEQI:
+        case Op.BNEI:
+        case Op.BLOI:
+        case Op.BHSI: {
+          const n = img.a[pc];
+          const vh = xhi[n];
+          const vl = xlo[n];
+          const ih = img.immHi[pc];
+          const il = img.immLo[pc];
+          const o = op[pc];
+          let t: boolean;
+          if (o === Op.BEQI) t = vh === ih && vl === il;
+          else if (o === Op.BNEI) t = vh !== ih || vl !== il;
+          else {
+            const lo = vh < ih || (vh === ih && vl < il);
+            t = o === Op.BLOI ? lo : !lo;
+          }
+          this.clock += cycle;
+          this.pc = t ? img.c[pc] : pc + 1;
+          break;
+        }
+        case Op.LDR:
+        case Op.STR: {
+          const r = this.memAccess(img, pc, op[pc] === Op.STR);
+          if (r !== -1) return r;
+          break;
+        }
+        case Op.MRS:
+        case Op.MSR: {
+          const r = this.sysregAccess(img, pc, op[pc] === Op.MSR);
+          if (r !== -1) return r;
+          break;
+        }
+        case Op.HVC:
+        case Op.SMC: {
+          this.pc = pc + 1;
+          const r = this.hypercall(op[pc] === Op.SMC);
+          if (r !== -1) return r;
+          break;
+        }
+        case Op.WFI: {
+          this.pc = pc + 1;
+          this.exitGuest(ExitReason.Wfi, c.wfi);
+          if (flow.vcpuPendingIrq(this)) {
+            this.enterGuest();
+            break;
+          }
+          return this.block();
+        }
+        case Op.DAIFSET:
+          this.daif |= img.a[pc];
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        case Op.DAIFCLR:
+          this.daif &= ~img.a[pc] & 0xf;
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        case Op.ERET:
+          this.daif = (this.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
+          this.pc = this.elr;
+          this.clock += c.exception;
+          break;
+        case Op.PUSH: {
+          if (this.sp >= STACK_DEPTH) {
+            this.guestFault(pc);
+            break;
+          }
+          const n = img.a[pc];
+          this.stackLo[this.sp] = xlo[n];
+          this.stackHi[this.sp++] = xhi[n];
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.POP: {
+          if (this.sp <= 0) {
+            this.guestFault(pc);
+            break;
+          }
+          const d = img.a[pc];
+          this.sp--;
+          if (d !== 31) {
+            xlo[d] = this.stackLo[this.sp];
+            xhi[d] = this.stackHi[this.sp];
+          }
+          this.clock += cycle;
+          this.pc = pc + 1;
+          break;
+        }
+        case Op.WORK:
+          this.clock += (img.immHi[pc] * 4294967296 + img.immLo[pc]) * cycle;
+          this.pc = pc + 1;
+          break;
+        case Op.CALL:
+          this.pc = pc + 1;
+          img.fn[pc]!(this);
+          if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
+          break;
+        case Op.CALLB:
+          this.pc = img.fn[pc]!(this) === true ? img.c[pc] : pc + 1;
+          this.clock += cycle;
+          break;
+        default:
+          this.guestFault(pc);
+      }
+    }
+  }
+
+  private takeException(vector: number): void {
+    this.elr = this.pc;
+    this.spsr = this.daif << SPSR_DAIF_SHIFT;
+    this.daif = 0xf;
+    this.pc = vector;
+    this.clock += this.vm.costNs.exception;
+    this.stats.irqsTaken++;
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.IrqTaken, this.vm.id, this.index, this.clock, 0, 0);
+  }
+
+  /** @internal Leaves the guest: syncHwstate, charge the exit, count it. */
+  exitGuest(reason: ExitReason, costNs: number): void {
+    this.inGuest = false;
+    this.vm.flow.vcpuSyncHwstate(this);
+    this.clock += costNs;
+    this.stats.exits[reason]++;
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, this.clock - costNs, reason, costNs);
+  }
+
+  /** @internal Enters the guest: consume requests, flushHwstate. */
+  enterGuest(): void {
+    this.requests = 0;
+    this.vm.flow.vcpuFlushHwstate(this);
+    this.inGuest = true;
+  }
+
+  private block(): SliceEnd {
+    const flow = this.vm.flow;
+    flow.vcpuBlocking(this);
+    flow.vcpuPut(this);
+    this.loaded = false;
+    this.mp = MpState.Halted;
+    this.inWfi = true;
+    this.blockStart = this.clock;
+    this.stats.blocks++;
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Block, this.vm.id, this.index, this.clock, 0, 0);
+    return SliceEnd.Blocked;
+  }
+
+  /** Delivers a synchronous exception for a faulting instruction at `pc` (UNDEF, external abort). */
+  private guestFault(pc: number): void {
+    this.stats.faults++;
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Custom, this.vm.id, this.index, this.clock, 0xfa, pc);
+    const v = this.image?.vectors.sync ?? -1;
+    this.clock += this.vm.costNs.cycle;
+    if (v >= 0) {
+      this.elr = pc + 1;
+      this.spsr = this.daif << SPSR_DAIF_SHIFT;
+      this.daif = 0xf;
+      this.pc = v;
+    } else {
+      this.pc = pc + 1;
+    }
+  }
+
+  private internalError(msg: string): SliceEnd {
+    this.mp = MpState.Stopped;
+    this.inGuest = false;
+    this.kvmRun.exitReason = KvmExitReason.InternalError;
+    this.kvmRun.internalError = msg;
+    return SliceEnd.User;
+  }
+
+  /** Returns -1 to continue, else a SliceEnd. */
+  private memAccess(img: GuestImage, pc: number, isWrite: boolean): number {
+    const base = img.c[pc];
+    const width = img.b[pc];
+    const rt = img.a[pc];
+    let lo = img.immLo[pc];
+    let hi = img.immHi[pc];
+    if (base !== 31) {
+      const s = this.xlo[base] + lo;
+      hi = (this.xhi[base] + hi + (s > 0xffffffff ? 1 : 0)) >>> 0;
+      lo = s >>> 0;
+    }
+    const vm = this.vm;
+    if (hi >= 0x10000) {
+      this.guestFault(pc);
+      return -1;
+    }
+    const addr = hi * 4294967296 + lo;
+    const mem = vm.memory;
+    if (mem.isRam(addr, width)) {
+      if (isWrite) {
+        const vl = this.xlo[rt];
+        if (width === 1) mem.writeU8(addr, vl & 0xff);
+        else if (width === 2) mem.writeU16(addr, vl & 0xffff);
+        else {
+          mem.writeU32(addr, vl);
+          if (width === 8) mem.writeU32(addr + 4, this.xhi[rt]);
+        }
+      } else if (rt !== 31) {
+        this.xlo[rt] = width === 1 ? mem.readU8(addr) : width === 2 ? mem.readU16(addr) : mem.readU32(addr);
+        this.xhi[rt] = width === 8 ? mem.readU32(addr + 4) : 0;
+      }
+      this.clock += vm.costNs.cycle;
+      this.pc = pc + 1;
+      return -1;
+    }
+    const bus = vm.mmio;
+    const region = bus.find(addr);
+    const acc = this.acc;
+    if (region !== undefined) {
+      this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
+      let ok: boolean;
+      const off = addr - region.base;
+      if (isWrite) {
+        acc.lo = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
+        acc.hi = width === 8 ? this.xhi[rt] : 0;
+        ok = region.dev.write(this, off, width, acc);
+      } else {
+        acc.lo = 0;
+        acc.hi = 0;
+        ok = region.dev.read(this, off, width, acc);
+        if (ok && rt !== 31) {
+          this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
+          this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
+        }
+      }
+      if (ok) this.pc = pc + 1;
+      else this.guestFault(pc);
+      return this.afterKernelExit();
+    }
+    if (isWrite && bus.hasIoEventFds) {
+      const vl = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
+      const fd = bus.findIoEventFd(addr, width, vl, width === 8 ? this.xhi[rt] : 0);
+      if (fd !== null) {
+        this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
+        this.pc = pc + 1;
+        fd.signal(1);
+        return this.afterKernelExit();
+      }
+    }
+    this.exitGuest(ExitReason.MmioUser, vm.costNs.mmioUser);
+    const run = this.kvmRun;
+    run.exitReason = KvmExitReason.Mmio;
+    run.mmio.physAddr = addr;
+    run.mmio.len = width;
+    run.mmio.isWrite = isWrite;
+    run.mmio.data.fill(0);
+    if (isWrite) {
+      const dv = new DataView(run.mmio.data.buffer);
+      dv.setUint32(0, this.xlo[rt], true);
+      dv.setUint32(4, this.xhi[rt], true);
+      if (width < 8) run.mmio.data.fill(0, width);
+    }
+    this.pending = isWrite ? Pending.MmioWrite : Pending.MmioRead;
+    this.pendingReg = rt;
+    this.pendingLen = width;
+    this.pc = pc + 1;
+    return this.toUser();
+  }
+
+  private toUser(): SliceEnd {
+    this.vm.flow.vcpuPut(this);
+    this.loaded = false;
+    return SliceEnd.User;
+  }
+
+  private completeUserExit(): void {
+    if (this.pending === Pending.MmioRead && this.pendingReg !== 31) {
+      const d = this.kvmRun.mmio.data;
+      const dv = new DataView(d.buffer);
+      const w = this.pendingLen;
+      this.xlo[this.pendingReg] = w === 1 ? d[0] : w === 2 ? dv.getUint16(0, true) : dv.getUint32(0, true);
+      this.xhi[this.pendingReg] = w === 8 ? dv.getUint32(4, true) : 0;
+    }
+    this.pending = Pending.None;
+    this.kvmRun.exitReason = KvmExitReason.None;
+  }
+
+  /** After an exit handled in the kernel: stop if the handler changed the vCPU's state, else re-enter. */
+  private afterKernelExit(): number {
+    if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
+    if (this.pending !== Pending.None) return this.toUser();
+    this.enterGuest();
+    return -1;
+  }
+
+  private sysregAccess(img: GuestImage, pc: number, isWrite: boolean): number {
+    const enc = img.b[pc];
+    const rt = img.a[pc];
+    const entry = this.vm.sysregs.get(enc);
+    const h = entry?.handler;
+    if (h === undefined || (isWrite ? h.write === undefined : h.read === undefined)) {
+      this.guestFault(pc);
+      return -1;
+    }
+    const t = h.trapped;
+    const trapped = typeof t === 'boolean' ? t : t(this, isWrite);
+    if (trapped) {
+      this.exitGuest(ExitReason.Sysreg, this.vm.costNs.sysregTrap);
+      this.stats.trap(enc);
+    } else this.clock += entry!.untrappedNs;
+    this.pc = pc + 1;
+    if (isWrite) h.write!(this, this.xlo[rt], this.xhi[rt]);
+    else {
+      this.sysHi = 0;
+      const lo = h.read!(this);
+      if (rt !== 31) {
+        this.xlo[rt] = lo >>> 0;
+        this.xhi[rt] = this.sysHi >>> 0;
+      }
+    }
+    return trapped ? this.afterKernelExit() : this.mp !== MpState.Runnable ? SliceEnd.Stopped : -1;
+  }
+
+  private hypercall(isSmc: boolean): number {
+    const vm = this.vm;
+    this.exitGuest(isSmc ? ExitReason.Smc : ExitReason.Hvc, vm.costNs.hvc);
+    const fid = this.xlo[0];
+    this.stats.trap(hypercallKey(fid));
+    const action = vm.hypercalls.filterAction(fid);
+    if (action === 'deny') this.setX(0, -1);
+    else if (action === 'forward') {
+      this.stats.exits[ExitReason.HypercallUser]++;
+      this.clock += vm.costNs.mmioUser - vm.costNs.hvc;
+      const run = this.kvmRun;
+      run.exitReason = KvmExitReason.Hypercall;
+      run.hypercall.fid = fid;
+      run.hypercall.args[0] = this.x(1);
+      run.hypercall.args[1] = this.x(2);
+      run.hypercall.args[2] = this.x(3);
+      run.hypercall.isSmc = isSmc;
+      this.pending = Pending.Hypercall;
+      return this.toUser();
+    } else {
+      const r = vm.hypercalls.find(fid);
+      if (r !== undefined) {
+        r.handler(this, fid);
+        if (vm.trace.on) vm.trace.emit(TraceKind.Hypercall, vm.id, this.index, this.clock, fid, this.x(0));
+      } else this.builtinHypercall(fid, vm.hypercalls);
+    }
+    return this.afterKernelExit();
+  }
+
+  /** SMCCC arch calls and PSCI, which KVM implements itself. */
+  private builtinHypercall(fid: number, table: HypercallTable): void {
+    void table;
+    switch (fid) {
+      case SMCCC_VERSION:
+        this.setX(0, 0x10001);
+        return;
+      case SMCCC_ARCH_FEATURES:
+        this.setX(0, this.x(1) === SMCCC_VERSION || this.x(1) === PSCI.VERSION ? 0 : -1);
+        return;
+      case PSCI.VERSION:
+        this.setX(0, 0x10001);
+        return;
+      case PSCI.CPU_OFF:
+        this.mp = MpState.Stopped;
+        this.vm.scheduler.stopped(this);
+        return;
+      case PSCI.CPU_ON_64: {
+        const target = this.vm.vcpuByMpidr(this.x(1));
+        if (!target) {
+          this.setX(0, -2);
+          return;
+        }
+        if (target.mp !== MpState.Stopped) {
+          this.setX(0, -4);
+          return;
+        }
+        const entry = this.x(2);
+        if (!target.image || entry >= target.image.length) {
+          this.setX(0, -2);
+          return;
+        }
+        target.powerOn(this.clock, entry, this.x(3));
+        this.vm.scheduler.runnable(target);
+        this.setX(0, 0);
+        return;
+      }
+      case PSCI.AFFINITY_INFO_64: {
+        const target = this.vm.vcpuByMpidr(this.x(1));
+        this.setX(0, target ? (target.mp === MpState.Stopped ? 1 : 0) : -2);
+        return;
+      }
+      case PSCI.SYSTEM_OFF:
+      case PSCI.SYSTEM_RESET: {
+        const run = this.kvmRun;
+        run.exitReason = KvmExitReason.SystemEvent;
+        run.systemEvent = fid === PSCI.SYSTEM_OFF ? SystemEventType.Shutdown : SystemEventType.Reset;
+        this.stats.exits[ExitReason.SystemEvent]++;
+        this.pending = Pending.SystemEvent;
+        this.vm.systemEvent(this);
+        return;
+      }
+      default:
+        this.setX(0, -1);
+    }
+  }
+}
+
+/** Handlers for one vCPU attribute group (KVM_ARM_VCPU_TIMER_CTRL, …). */
+export interface VcpuAttrGroup {
+  /** Set an attribute. @throws KvmError */
+  set(vcpu: Vcpu, attr: bigint, value: bigint): void;
+  /** Get an attribute. @throws KvmError */
+  get(vcpu: Vcpu, attr: bigint): bigint;
+  /** Whether the attribute exists. */
+  has(vcpu: Vcpu, attr: bigint): boolean;
+}
+
+/** A register reachable through ONE_REG. */
+export interface OneRegHandler {
+  /** Read. */
+  get(vcpu: Vcpu): bigint;
+  /** Write. @throws KvmError */
+  set(vcpu: Vcpu, value: bigint): void;
+}

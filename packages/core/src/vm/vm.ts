@@ -1,0 +1,412 @@
+/**
+ * A VM, shaped like KVM's VM file descriptor: vCPU and device creation, KVM_IRQ_LINE, GSI routing, irqfds,
+ * ioeventfds, KVM_SIGNAL_MSI, memory slots, and the run loop over its vCPUs. All of its state lives in its own
+ * DI child container; two VMs in one process share nothing mutable.
+ *
+ * @module
+ */
+import 'reflect-metadata';
+import { inject, injectable, Lifecycle, scoped, type DependencyContainer } from 'tsyringe';
+import type { CostPrimitives, CostProfile } from '../cost/cost-profile';
+import type { DeviceAttr, KvmDevice } from '../device/kvm-device';
+import { Errno, fail } from '../errno';
+import { FlowDispatch, IrqType, NO_IRQCHIP_FLOW, type IrqchipFlow, type Msi, type RoutingEntry } from '../flow/irqchip-flow';
+import type { Hypervisor } from '../hypervisor';
+import { HypercallTable, type SmcccFilterAction } from '../hypercall/smccc';
+import type { IoEventFdSpec } from '../mmio/mmio-bus';
+import { MmioBus } from '../mmio/mmio-bus';
+import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
+import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
+import type { VmExtension } from '../plugin';
+import { Rng } from '../rng';
+import { EventQueue, HostEvent } from '../sched/event-queue';
+import { isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
+import { SYSREGS, sysregName } from '../sysreg/sysreg-encoding';
+import { SysregTable } from '../sysreg/sysreg-table';
+import type { TraceBuffer } from '../trace/trace';
+import { TraceKind } from '../trace/trace';
+import { Scheduler, type RunOptions, type RunResult } from './scheduler';
+import { MpState, REQ_KICK, Vcpu, type OneRegHandler, type VcpuAttrGroup } from './vcpu';
+
+/** DI token of the {@link Hypervisor} (root container). */
+export const HYPERVISOR = Symbol.for('irqflow.Hypervisor');
+/** DI token of a VM's {@link VmConfig} (VM container). */
+export const VM_CONFIG = Symbol.for('irqflow.VmConfig');
+/** DI token of the {@link Vm} itself (VM container). */
+export const VM = Symbol.for('irqflow.Vm');
+
+/** KVM_MAX_VCPUS on arm64. */
+export const KVM_MAX_VCPUS = 512;
+
+/** How a VM is created. */
+export interface VmConfig {
+  /** VM id (unique within the hypervisor). */
+  readonly id: number;
+  /** Display name. */
+  readonly name: string;
+  /** Cost profile. */
+  readonly cost: CostProfile;
+  /** Seed for workload randomness. */
+  readonly seed: number;
+}
+
+/** A VM. Create with {@link Hypervisor.createVm}. */
+@scoped(Lifecycle.ContainerScoped)
+@injectable()
+export class Vm {
+  /** VM id. */
+  readonly id: number;
+  /** Name. */
+  readonly name: string;
+  /** Cost profile. */
+  readonly cost: CostProfile;
+  /** The profile's primitives (hot-path access). */
+  readonly costNs: Readonly<CostPrimitives>;
+  /** Deterministic random source for this VM's workloads. */
+  readonly rng: Rng;
+  /** The hypervisor's trace buffer. */
+  readonly trace: TraceBuffer;
+  /** The vCPUs, in creation order. */
+  readonly vcpus: Vcpu[] = [];
+  /** Created devices. */
+  readonly devices: KvmDevice[] = [];
+  /** Modelled system registers. */
+  readonly sysregs: SysregTable;
+  /** SMCCC hypercall ranges and filter. */
+  readonly hypercalls = new HypercallTable();
+  /** GSI routing and irqfds. */
+  readonly routing: IrqRouting;
+  /** Scheduler and run loop. */
+  readonly scheduler: Scheduler;
+  /** ONE_REG registers beyond the core registers (timer counters, …). */
+  readonly oneRegs = new Map<bigint, OneRegHandler>();
+  /** vCPU attribute groups (KVM_ARM_VCPU_TIMER_CTRL, …). */
+  readonly vcpuAttrGroups = new Map<number, VcpuAttrGroup>();
+  /** The controller's flow (defaults when there is no in-kernel irqchip). */
+  flow: FlowDispatch = NO_IRQCHIP_FLOW();
+  /** Whether an in-kernel irqchip was created. */
+  hasIrqchip = false;
+  /** Set by the controller when its device is initialised: gates vCPU creation (EBUSY after). */
+  irqchipFinalized = false;
+  private readonly byMpidr = new Map<number, Vcpu>();
+  private destroyed = false;
+
+  constructor(
+    @inject(HYPERVISOR) readonly hv: Hypervisor,
+    @inject(VM_CONFIG) config: VmConfig,
+    /** Guest physical memory. */
+    readonly memory: GuestMemory,
+    /** The MMIO bus. */
+    readonly mmio: MmioBus,
+    /** Timed host events. */
+    readonly events: EventQueue,
+  ) {
+    this.id = config.id;
+    this.name = config.name;
+    this.cost = config.cost;
+    this.costNs = config.cost.ns;
+    this.rng = new Rng(config.seed);
+    this.trace = hv.trace;
+    this.sysregs = new SysregTable((k) => this.costNs[k]);
+    this.routing = new IrqRouting(this);
+    this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v));
+    this.registerArchSysregs();
+  }
+
+  /** The VM's DI container (per-VM state lives here). */
+  get container(): DependencyContainer {
+    return this.hv.vmContainer(this);
+  }
+
+  /** The VM extensions (timer, …) registered with the hypervisor. */
+  get extensions(): readonly VmExtension[] {
+    return this.hv.extensions;
+  }
+
+  /** Current simulated time (ns) as seen by whoever is executing. */
+  get now(): number {
+    return this.scheduler.now;
+  }
+
+  // ---- vCPUs ------------------------------------------------------------------------------------------
+
+  /**
+   * KVM_CREATE_VCPU.
+   * @throws KvmError EINVAL for a bad id, EEXIST for a duplicate, EBUSY once the irqchip is initialised or a
+   * vCPU has run, or whatever the controller's vcpuInit refuses with
+   */
+  createVcpu(id: number = this.vcpus.length): Vcpu {
+    if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPUS) fail(Errno.EINVAL, `vCPU id ${id} out of range (0..${KVM_MAX_VCPUS - 1})`);
+    if (this.vcpus.some((v) => v.id === id)) fail(Errno.EEXIST, `vCPU ${id} already exists`);
+    if (this.irqchipFinalized) fail(Errno.EBUSY, 'the interrupt controller is initialised: no more vCPUs');
+    if (this.vcpus.some((v) => v.hasRun)) fail(Errno.EBUSY, 'a vCPU has already run');
+    const v = new Vcpu(this, id, this.vcpus.length);
+    v.mp = MpState.Runnable;
+    this.flow.vcpuInit(v);
+    this.vcpus.push(v);
+    this.byMpidr.set(v.mpidr, v);
+    for (const e of this.hv.extensions) e.vcpuCreated?.(v);
+    return v;
+  }
+
+  /** The vCPU with MPIDR affinity `mpidr` (Aff3..Aff0; bit 31 ignored). */
+  vcpuByMpidr(mpidr: number): Vcpu | undefined {
+    if (!(mpidr >= 0 && mpidr < 0x100000000)) return undefined; // Aff3 != 0 matches no vCPU
+    return this.byMpidr.get(mpidr & 0xffffff);
+  }
+
+  /** The vCPU at creation index `index`. */
+  vcpuAt(index: number): Vcpu | undefined {
+    return this.vcpus[index];
+  }
+
+  private firstRun(v: Vcpu): void {
+    if (this.destroyed) fail(Errno.ENODEV, 'the VM was destroyed');
+    this.flow.vcpuFirstRun(v);
+    for (const e of this.hv.extensions) e.vcpuFirstRun?.(v);
+  }
+
+  // ---- devices and the irqchip ---------------------------------------------------------------------------
+
+  /**
+   * KVM_CREATE_DEVICE.
+   * @throws KvmError ENODEV for an unknown type, or what the device type refuses with (EEXIST, EBUSY, …)
+   */
+  createDevice(type: number): KvmDevice {
+    const reg = this.hv.deviceType(type);
+    if (!reg) fail(Errno.ENODEV, `no device type ${type} is registered`);
+    const dev = reg.create(this);
+    this.devices.push(dev);
+    return dev;
+  }
+
+  /**
+   * Installs the VM's in-kernel interrupt controller (one per VM) and runs vcpuInit on existing vCPUs.
+   * @throws KvmError EEXIST if one is installed; whatever vcpuInit throws (the install is undone)
+   */
+  setIrqchip(flow: IrqchipFlow, name: string): void {
+    if (this.hasIrqchip) fail(Errno.EEXIST, `the VM already has an interrupt controller (${this.flow.name})`);
+    const prev = this.flow;
+    this.flow = new FlowDispatch(flow, name);
+    this.hasIrqchip = true;
+    try {
+      for (const v of this.vcpus) this.flow.vcpuInit(v);
+    } catch (e) {
+      this.flow = prev;
+      this.hasIrqchip = false;
+      throw e;
+    }
+  }
+
+  /** Marks the irqchip initialised (KVM's "vgic initialized"): no more vCPUs after this. */
+  finalizeIrqchip(): void {
+    this.irqchipFinalized = true;
+  }
+
+  /** Whether any vCPU has entered the run loop. */
+  get anyVcpuRan(): boolean {
+    return this.vcpus.some((v) => v.hasRun);
+  }
+
+  // ---- interrupts from userspace ------------------------------------------------------------------------
+
+  /**
+   * KVM_IRQ_LINE. `irq` = vcpu2_index[31:28] | type[27:24] | vcpu_index[23:16] | irq_id[15:0].
+   * @throws KvmError EINVAL for an unknown type or vCPU, ENXIO for PPI/SPI without an in-kernel irqchip;
+   * the controller's errors for PPI/SPI ranges
+   */
+  irqLine(irq: number, level: number | boolean): void {
+    const type = (irq >>> 24) & 0xf;
+    const vcpuIdx = ((irq >>> 16) & 0xff) + ((irq >>> 28) & 0xf) * 256;
+    const id = irq & 0xffff;
+    const lvl = level === true || (typeof level === 'number' && level !== 0);
+    switch (type) {
+      case IrqType.Cpu: {
+        if (this.hasIrqchip) fail(Errno.EINVAL, 'KVM_ARM_IRQ_TYPE_CPU needs a VM without an in-kernel irqchip');
+        const v = this.vcpus[vcpuIdx];
+        if (!v) fail(Errno.EINVAL, `no vCPU ${vcpuIdx}`);
+        if (id > 1) fail(Errno.EINVAL, `CPU line ${id} is neither IRQ (0) nor FIQ (1)`);
+        if (id === 0) v.virq = lvl;
+        else v.vfiq = lvl;
+        if (lvl) this.kickVcpu(v);
+        return;
+      }
+      case IrqType.Ppi: {
+        if (!this.hasIrqchip) fail(Errno.ENXIO, 'no in-kernel irqchip');
+        if (!this.vcpus[vcpuIdx]) fail(Errno.EINVAL, `no vCPU ${vcpuIdx}`);
+        this.flow.injectUserspaceIrq(this, IrqType.Ppi, vcpuIdx, id, lvl);
+        return;
+      }
+      case IrqType.Spi: {
+        if (!this.hasIrqchip) fail(Errno.ENXIO, 'no in-kernel irqchip');
+        this.flow.injectUserspaceIrq(this, IrqType.Spi, 0, id, lvl);
+        return;
+      }
+      default:
+        fail(Errno.EINVAL, `unknown KVM_IRQ_LINE type ${type}`);
+    }
+  }
+
+  /** KVM_SET_GSI_ROUTING. See {@link IrqRouting.set}. */
+  setGsiRouting(entries: readonly RoutingEntry[]): void {
+    this.routing.set(entries);
+  }
+
+  /** KVM_IRQFD. See {@link IrqRouting.irqfd}. */
+  irqfd(spec: IrqfdSpec): void {
+    this.routing.irqfd(spec);
+  }
+
+  /** KVM_IOEVENTFD (assign, or deassign with `deassign: true`). */
+  ioeventfd(spec: IoEventFdSpec & { deassign?: boolean }): void {
+    if (spec.deassign) this.mmio.removeIoEventFd(spec);
+    else this.mmio.addIoEventFd(spec);
+  }
+
+  /**
+   * KVM_SIGNAL_MSI: > 0 delivered, 0 blocked by the guest.
+   * @throws KvmError ENODEV without MSI support, and the controller's errors (EINVAL, EBUSY, …)
+   */
+  signalMsi(msi: Msi): number {
+    const r = this.flow.setMsi(this, msi);
+    if (this.trace.on) this.trace.emit(TraceKind.Msi, this.id, -1, this.now, msi.data, r);
+    return r;
+  }
+
+  /** The guest completed interrupt (irqchip, pin): resample level irqfds (kvm_notify_acked_irq). */
+  notifyAckedIrq(irqchip: number, pin: number): void {
+    this.routing.notifyAcked(irqchip, pin);
+  }
+
+  /** KVM_ARM_VM_SMCCC_FILTER. */
+  setSmcccFilter(base: number, count: number, action: SmcccFilterAction): void {
+    this.hypercalls.setFilter(base, count, action);
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION. */
+  setUserMemoryRegion(region: MemorySlot): void {
+    this.memory.setUserMemoryRegion(region);
+  }
+
+  // ---- running ------------------------------------------------------------------------------------------
+
+  /**
+   * Makes `vcpu` notice new interrupt state: wakes it from WFI, or forces it out of the guest so it flushes
+   * again (kvm_vcpu_kick). A vCPU outside the guest needs nothing: it flushes on entry.
+   */
+  kickVcpu(vcpu: Vcpu): void {
+    if (vcpu.mp === MpState.Halted) {
+      vcpu.stats.kicks++;
+      vcpu.request(REQ_KICK);
+      vcpu.wake(this.scheduler.now);
+      this.scheduler.runnable(vcpu);
+      if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 1);
+      return;
+    }
+    if (!vcpu.inGuest || (vcpu.requests & REQ_KICK) !== 0) return;
+    vcpu.request(REQ_KICK);
+    const cur = this.scheduler.current;
+    if (cur !== null && cur !== vcpu) cur.clock += this.costNs.kickSend;
+    if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 0);
+  }
+
+  /** Runs the VM's vCPUs in simulated time. See {@link RunOptions}. */
+  run(opts: RunOptions = {}): RunResult {
+    if (this.destroyed) fail(Errno.ENODEV, 'the VM was destroyed');
+    return this.scheduler.run(this.vcpus, opts);
+  }
+
+  /** Schedules a reusable host event at absolute simulated time `t`. */
+  schedule(ev: HostEvent, t: number): void {
+    this.events.schedule(ev, t);
+  }
+
+  /** Runs `fn` at simulated time `t` (a one-shot host event: userspace injecting at t, a device firing). */
+  at(t: number, fn: (now: number) => void, label = 'at'): HostEvent {
+    const ev = new HostEvent(fn, label);
+    this.events.schedule(ev, t);
+    return ev;
+  }
+
+  /** @internal PSCI SYSTEM_OFF/RESET from `by`. */
+  systemEvent(by: Vcpu): void {
+    this.scheduler.shutdown(by, this.vcpus);
+  }
+
+  // ---- reporting ------------------------------------------------------------------------------------------
+
+  /** Counters summed over all vCPUs, with trap names resolved. */
+  stats(): StatsSummary {
+    return summarize(
+      this.vcpus.map((v) => v.stats),
+      (k) => (isHypercallKey(k) ? this.hypercallName(k) : sysregName(k)),
+    );
+  }
+
+  private hypercallName(key: number): string {
+    for (const r of this.hypercalls.all) {
+      for (let i = 0; i < r.count; i++) {
+        const fid = r.base + i;
+        if ((0x40000000 | (((fid >>> 24) & 0x3f) << 16) | (fid & 0xffff)) === key) return this.hypercalls.nameOf(fid);
+      }
+    }
+    return `smccc:${((key >> 16) & 0x3f).toString(16)}:${(key & 0xffff).toString(16)}`;
+  }
+
+  /** A state dump of every device and extension (vgic-state style). */
+  dump(): string {
+    const parts: string[] = [`VM ${this.id} "${this.name}" t=${this.now.toFixed(1)}ns vcpus=${this.vcpus.length}`];
+    for (const d of this.devices) if (d.dump) parts.push(d.dump());
+    for (const e of this.hv.extensions) {
+      if (!e.dumpVcpu) continue;
+      for (const v of this.vcpus) parts.push(e.dumpVcpu(v));
+    }
+    return parts.join('\n');
+  }
+
+  /** Tears the VM down: destroy callbacks, irqfds dropped, events cancelled, container disposed. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.flow.destroy(this);
+    for (const d of this.devices) d.destroy?.();
+    for (const e of this.hv.extensions) e.vmDestroyed?.(this);
+    this.routing.clear();
+    this.events.clear();
+    await this.hv.releaseVm(this);
+  }
+
+  /** Device attribute helper: `setAttr` on `dev` with a plain number attr. */
+  static attr(group: number, attr: number | bigint): DeviceAttr {
+    return { group, attr: BigInt(attr) };
+  }
+
+  private registerArchSysregs(): void {
+    const s = this.sysregs;
+    s.register(SYSREGS.MPIDR_EL1, { trapped: false, untrappedCost: 'cycle', read: (v) => v.mpidrEl1 });
+    s.register(SYSREGS.ELR_EL1, {
+      trapped: false,
+      untrappedCost: 'cycle',
+      read: (v) => v.elr,
+      write: (v, lo) => {
+        v.elr = lo;
+      },
+    });
+    s.register(SYSREGS.SPSR_EL1, {
+      trapped: false,
+      untrappedCost: 'cycle',
+      read: (v) => v.spsr,
+      write: (v, lo) => {
+        v.spsr = lo;
+      },
+    });
+    s.register(SYSREGS.DAIF, {
+      trapped: false,
+      untrappedCost: 'cycle',
+      read: (v) => v.daif << 6,
+      write: (v, lo) => {
+        v.daif = (lo >>> 6) & 0xf;
+      },
+    });
+  }
+}

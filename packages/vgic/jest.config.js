@@ -1,0 +1,8 @@
+'use strict';
+const base = require('../../jest.base.js');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  displayName: 'vgic',
+};

@@ -12,6 +12,8 @@ import { BUILTIN_COST_PROFILES, type CostProfile } from './cost/cost-profile';
 import type { DeviceTypeRegistration } from './device/kvm-device';
 import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
+import { IrqBypassManager } from './host/irq-bypass';
+import { PassthroughDevice } from './host/passthrough-device';
 import type { IrqchipDescriptor, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
 import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
@@ -43,6 +45,8 @@ export class Hypervisor {
   readonly container: DependencyContainer;
   /** Host interrupts. */
   readonly hostIrqs = new HostIrqModel();
+  /** The irq-bypass manager pairing passthrough vectors with irqfds. */
+  readonly irqBypass = new IrqBypassManager();
   /** The trace sink shared by this hypervisor's VMs (off by default). */
   readonly trace: TraceBuffer;
   private readonly deviceTypes = new Map<number, DeviceTypeRegistration>();
@@ -155,6 +159,14 @@ export class Hypervisor {
     const c = this.vmContainers.get(vm);
     this.vmContainers.delete(vm);
     if (c) await c.dispose();
+  }
+
+  /**
+   * Creates a VFIO-like passthrough device with `nrVectors` MSI-X vectors.
+   * @param requesterId - the PCI requester id its MSIs carry as DeviceID
+   */
+  createPassthroughDevice(name: string, requesterId: number, nrVectors: number): PassthroughDevice {
+    return new PassthroughDevice(name, requesterId, nrVectors, this.hostIrqs, this.irqBypass);
   }
 
   /** Live VMs. */

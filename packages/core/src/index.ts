@@ -28,6 +28,8 @@ export * from './guest/guest-asm';
 export * from './flow/irqchip-flow';
 export * from './device/kvm-device';
 export * from './host/host-irq';
+export * from './host/irq-bypass';
+export * from './host/passthrough-device';
 export * from './plugin';
 export * from './vm/kvm-run';
 export * from './vm/vcpu';

@@ -110,6 +110,14 @@ export interface IrqchipFlow {
   setIrqInatomic?(vm: Vm, route: RoutingEntry, level: boolean): number;
   /** Optional: validate a routing entry when userspace installs it (KVM_SET_GSI_ROUTING). May throw. */
   validateRoute?(vm: Vm, route: RoutingEntry): void;
+  /**
+   * Optional (kvm_arch_irq_bypass_add_producer): an irqfd on `route` got a passthrough producer whose host
+   * interrupt is `hostIrq`; the controller may forward it directly to the guest (GICv4 vLPI mapping).
+   * Throwing leaves the interrupt on the software path.
+   */
+  irqBypassAddProducer?(vm: Vm, hostIrq: number, route: RoutingEntry): void;
+  /** Optional (kvm_arch_irq_bypass_del_producer): undo {@link irqBypassAddProducer} for `hostIrq`. */
+  irqBypassDelProducer?(vm: Vm, hostIrq: number, route: RoutingEntry): void;
 }
 
 const noop = (): void => {};
@@ -140,6 +148,8 @@ export class FlowDispatch {
   readonly setMsi: (vm: Vm, msi: Msi) => number;
   readonly setIrqInatomic: (vm: Vm, route: RoutingEntry, level: boolean) => number;
   readonly validateRoute: (vm: Vm, route: RoutingEntry) => void;
+  readonly irqBypassAddProducer: (vm: Vm, hostIrq: number, route: RoutingEntry) => void;
+  readonly irqBypassDelProducer: (vm: Vm, hostIrq: number, route: RoutingEntry) => void;
 
   /** @param flow - the controller's callbacks; @param name - the controller's name (for messages) */
   constructor(
@@ -170,8 +180,14 @@ export class FlowDispatch {
       : () => fail(Errno.ENODEV, `${name}: the interrupt controller has no MSI support`);
     this.setIrqInatomic = f.setIrqInatomic ? f.setIrqInatomic.bind(f) : () => -Errno.EAGAIN;
     this.validateRoute = f.validateRoute ? f.validateRoute.bind(f) : noop;
+    this.irqBypassAddProducer = f.irqBypassAddProducer ? f.irqBypassAddProducer.bind(f) : noop;
+    this.irqBypassDelProducer = f.irqBypassDelProducer ? f.irqBypassDelProducer.bind(f) : noop;
   }
 }
 
-/** The flow of a VM without an in-kernel irqchip: every callback is the default. */
-export const NO_IRQCHIP_FLOW = (): FlowDispatch => new FlowDispatch({}, 'none');
+/**
+ * The flow of a VM without an in-kernel irqchip: every callback is the default, except that a vCPU whose IRQ or
+ * FIQ input is asserted (KVM_IRQ_LINE type CPU) has an interrupt pending, as KVM's `kvm_arch_vcpu_runnable`
+ * checks `irq_lines` — so WFI completes instead of blocking.
+ */
+export const NO_IRQCHIP_FLOW = (): FlowDispatch => new FlowDispatch({ vcpuPendingIrq: (v) => v.virq || v.vfiq }, 'none');

@@ -37,6 +37,13 @@ export interface HostIrq {
   handler: ((irq: HostIrq) => void) | null;
   /** Opaque affinity (e.g. the vCPU a forwarded interrupt follows). */
   affinity: unknown;
+  /**
+   * Set while the interrupt is forwarded to a guest by the interrupt controller hardware (GICv4: the physical
+   * LPI is mapped to a vLPI). Raising it then calls this instead of the host handler: no host involvement.
+   */
+  forward: ((irq: HostIrq) => void) | null;
+  /** Times it was delivered through {@link forward}. */
+  forwarded: number;
 }
 
 /** The host interrupt model of one hypervisor. */
@@ -55,6 +62,8 @@ export class HostIrqModel {
       fired: 0,
       handler,
       affinity: null,
+      forward: null,
+      forwarded: 0,
     };
     this.irqs.push(irq);
     return irq;
@@ -78,6 +87,11 @@ export class HostIrqModel {
    */
   raise(irq: number): void {
     const h = this.get(irq);
+    if (h.forward !== null && !h.masked) {
+      h.forwarded++;
+      h.forward(h);
+      return;
+    }
     if (h.active || h.masked || !h.handler) {
       h.pending = true;
       return;

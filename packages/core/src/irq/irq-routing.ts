@@ -12,6 +12,7 @@ import { Errno, fail, KvmError } from '../errno';
 import type { IrqchipRoute, RoutingEntry } from '../flow/irqchip-flow';
 import { MSI_VALID_DEVID } from '../flow/irqchip-flow';
 import type { Vm } from '../vm/vm';
+import type { IrqBypassConsumer } from '../host/irq-bypass';
 import type { EventFd } from './eventfd';
 
 /** KVM_MAX_IRQ_ROUTES. */
@@ -45,8 +46,14 @@ export interface Irqfd {
   asserted: boolean;
   /** Injections dropped because the controller reported an error. */
   errors: number;
+  /** Host IRQ of the passthrough producer connected through irq bypass, or -1. */
+  bypassIrq: number;
+  /** The single route irq bypass forwards (KVM's irqfd->irq_entry), or null. */
+  bypassRoute: RoutingEntry | null;
   /** @internal */
   unlisten: () => void;
+  /** @internal */
+  consumer: IrqBypassConsumer | null;
 }
 
 /** The routing table and irqfds of one VM. */
@@ -103,7 +110,10 @@ export class IrqRouting {
     }
     this.byGsi = byGsi;
     this.entries = [...entries];
-    for (const f of this.irqfds) f.routes = this.byGsi[f.gsi] ?? [];
+    for (const f of this.irqfds) {
+      f.routes = this.byGsi[f.gsi] ?? [];
+      this.updateBypass(f);
+    }
     this.rebuildResamplers();
   }
 
@@ -118,6 +128,7 @@ export class IrqRouting {
       if (i < 0) fail(Errno.ENOENT, `no irqfd for GSI ${spec.gsi} on that eventfd`);
       const f = this.irqfds[i];
       f.unlisten();
+      if (f.consumer) this.vm.hv.irqBypass.unregisterConsumer(f.consumer);
       if (f.asserted) this.lower(f);
       this.irqfds.splice(i, 1);
       this.rebuildResamplers();
@@ -133,11 +144,50 @@ export class IrqRouting {
       routes: this.byGsi[spec.gsi] ?? [],
       asserted: false,
       errors: 0,
+      bypassIrq: -1,
+      bypassRoute: null,
       unlisten: () => {},
+      consumer: null,
     };
     f.unlisten = spec.fd.listen(() => this.inject(f));
+    f.consumer = {
+      token: spec.fd,
+      addProducer: (p) => {
+        f.bypassIrq = p.irq;
+        f.bypassRoute = null;
+        this.updateBypass(f);
+      },
+      delProducer: (p) => {
+        if (f.bypassRoute) this.vm.flow.irqBypassDelProducer(this.vm, p.irq, f.bypassRoute);
+        f.bypassIrq = -1;
+        f.bypassRoute = null;
+      },
+    };
+    this.vm.hv.irqBypass.registerConsumer(f.consumer);
     this.irqfds.push(f);
     this.rebuildResamplers();
+  }
+
+  /**
+   * kvm_arch_update_irqfd_routing: when an irqfd with a connected passthrough producer changes route, the
+   * controller unmaps the old forwarding first, then maps the new single MSI route (if any). A controller that
+   * refuses leaves the interrupt on software injection.
+   */
+  private updateBypass(f: Irqfd): void {
+    if (f.bypassIrq < 0) return;
+    const next = f.routes.length === 1 ? f.routes[0] : null;
+    if (next === f.bypassRoute) return;
+    const flow = this.vm.flow;
+    if (f.bypassRoute) flow.irqBypassDelProducer(this.vm, f.bypassIrq, f.bypassRoute);
+    f.bypassRoute = null;
+    if (next) {
+      try {
+        flow.irqBypassAddProducer(this.vm, f.bypassIrq, next);
+        f.bypassRoute = next;
+      } catch (e) {
+        if (!(e instanceof KvmError)) throw e;
+      }
+    }
   }
 
   /** Injects through every route of an irqfd (the irqfd wakeup). */
@@ -221,7 +271,10 @@ export class IrqRouting {
 
   /** Removes every irqfd (VM teardown). */
   clear(): void {
-    for (const f of this.irqfds) f.unlisten();
+    for (const f of this.irqfds) {
+      f.unlisten();
+      if (f.consumer) this.vm.hv.irqBypass.unregisterConsumer(f.consumer);
+    }
     this.irqfds.length = 0;
     this.resamplersByPin.clear();
   }

@@ -9,6 +9,7 @@
  * @module
  */
 import { Lifecycle, scoped } from 'tsyringe';
+import type { CostPrimitives } from '../cost/cost-profile';
 import { Errno, fail } from '../errno';
 import type { EventFd } from '../irq/eventfd';
 import type { Vcpu } from '../vm/vcpu';
@@ -32,6 +33,11 @@ export interface MmioDevice {
   read(vcpu: Vcpu | null, offset: number, len: number, val: MmioValue): boolean;
   /** Handles a write of `val`. */
   write(vcpu: Vcpu | null, offset: number, len: number, val: MmioValue): boolean;
+  /**
+   * Optional: the frame is served by hardware without a trap (GICv2's GICV frame mapped into the guest):
+   * guest accesses do not exit; the vCPU is charged this cost primitive and counts an untrapped access.
+   */
+  readonly untrapped?: keyof CostPrimitives;
 }
 
 /** A registered range. */
@@ -126,7 +132,8 @@ export class MmioBus {
 
   /**
    * Registers an ioeventfd (KVM_IOEVENTFD).
-   * @throws KvmError EINVAL for a bad length, EEXIST for a duplicate or an overlap with a device
+   * @throws KvmError EINVAL for a bad length, EEXIST for a colliding registration (same address with any length
+   * 0, or same length with a wildcard or equal datamatch) or an overlap with a device
    */
   addIoEventFd(spec: IoEventFdSpec): void {
     const { addr, len, fd } = spec;
@@ -136,9 +143,11 @@ export class MmioBus {
     const dm = BigInt.asUintN(64, BigInt(spec.datamatch ?? 0));
     const lo = Number(dm & 0xffffffffn);
     const hi = Number(dm >> 32n);
+    // KVM's ioeventfd_check_collision: same address and (either any-length, or same length and either a
+    // wildcard or the same datamatch).
     for (const e of this.ioeventfds) {
-      if (e.addr === addr && e.len === len && e.match === match && (!match || (e.lo === lo && e.hi === hi)))
-        fail(Errno.EEXIST, `an ioeventfd for 0x${addr.toString(16)} with the same length and datamatch exists`);
+      if (e.addr === addr && (e.len === 0 || len === 0 || (e.len === len && (!e.match || !match || (e.lo === lo && e.hi === hi)))))
+        fail(Errno.EEXIST, `an ioeventfd for 0x${addr.toString(16)} with a colliding length and datamatch exists`);
     }
     if (this.find(addr) || (len > 1 && this.find(addr + len - 1)))
       fail(Errno.EEXIST, `ioeventfd at 0x${addr.toString(16)} overlaps an in-kernel device`);

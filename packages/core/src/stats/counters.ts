@@ -64,6 +64,8 @@ export class VcpuStats {
   blockedNs = 0;
   /** Guest faults (undefined sysreg, external abort, bad instruction) delivered or recorded. */
   faults = 0;
+  /** Guest MMIO accesses served without an exit by an untrapped frame (`MmioDevice.untrapped`). */
+  untrappedMmio = 0;
 
   /** Counts one trap under `key`. */
   trap(key: number): void {
@@ -82,7 +84,7 @@ export class VcpuStats {
     this.exits.fill(0);
     this.traps.clear();
     this.ops = this.injected = this.acked = this.completed = this.irqsTaken = 0;
-    this.kicks = this.blocks = this.blockedNs = this.faults = 0;
+    this.kicks = this.blocks = this.blockedNs = this.faults = this.untrappedMmio = 0;
   }
 }
 

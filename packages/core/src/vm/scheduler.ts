@@ -44,6 +44,8 @@ export class Scheduler {
   /** Simulated time of the latest event fired / slice run. */
   time = 0;
   private shutdownBy: Vcpu | null = null;
+  /** The time of the host event being fired, or -1 outside event handlers. */
+  private eventTime = -1;
 
   /**
    * @param events - the VM's timed-event queue
@@ -54,14 +56,22 @@ export class Scheduler {
     private readonly firstRun: (v: Vcpu) => void,
   ) {}
 
-  /** Current simulated time as seen by whoever is executing. */
+  /**
+   * Current simulated time as seen by whoever is executing: the running vCPU's clock, the firing time of the
+   * host event being handled, or else the latest time reached.
+   */
   get now(): number {
-    return this.current !== null ? this.current.clock : this.time;
+    return this.current !== null ? this.current.clock : this.eventTime >= 0 ? this.eventTime : this.time;
   }
 
-  /** Makes `v` runnable (after a wake or power on). */
+  /**
+   * Makes `v` runnable (after a wake or power on). Woken mid-slice by the running vCPU (an IPI, an MSI), the
+   * running vCPU's slice ends at `v`'s clock, so `v` runs before anything later can affect it.
+   */
   runnable(v: Vcpu): void {
     if (v.mp === MpState.Runnable) this.runnableSet.add(v);
+    const cur = this.current;
+    if (cur !== null && cur !== v && v.clock < cur.sliceLimit) cur.sliceLimit = v.clock;
   }
 
   /** Takes `v` out (blocked or powered off). */
@@ -109,7 +119,12 @@ export class Scheduler {
         }
         const ev = events.pop()!;
         if (ev.time > this.time) this.time = ev.time;
-        ev.fire(ev.time);
+        this.eventTime = ev.time;
+        try {
+          ev.fire(ev.time);
+        } finally {
+          this.eventTime = -1;
+        }
         continue;
       }
       if (tv >= until) {

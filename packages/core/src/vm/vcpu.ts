@@ -13,7 +13,7 @@ import { toBig } from '../bits';
 import { Errno, fail } from '../errno';
 import { Op, type GuestImage } from '../guest/guest-isa';
 import { HypercallTable, PSCI, SMCCC_ARCH_FEATURES, SMCCC_VERSION } from '../hypercall/smccc';
-import type { MmioValue } from '../mmio/mmio-bus';
+import type { MmioRegion, MmioValue } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
@@ -120,6 +120,11 @@ export class Vcpu {
   hasRun = false;
   /** Pending request bits ({@link REQ_KICK}, {@link REQ_EXIT}). */
   requests = 0;
+  /**
+   * End of the current run slice (simulated ns). {@link Vm.schedule} lowers it when a host event earlier than it
+   * is armed mid-slice (a timer the vCPU just programmed), so the event fires on time.
+   */
+  sliceLimit = Infinity;
   /** High half of a system-register read (handlers set it). */
   sysHi = 0;
   /** Counters. */
@@ -327,6 +332,7 @@ export class Vcpu {
   runSlice(limit: number): SliceEnd {
     const vm = this.vm;
     const flow = vm.flow;
+    this.sliceLimit = limit;
     if (!this.loaded) {
       flow.vcpuLoad(this);
       this.loaded = true;
@@ -347,6 +353,15 @@ export class Vcpu {
     const xlo = this.xlo;
     const xhi = this.xhi;
     const stats = this.stats;
+    // the image's columns and vectors in locals: one property load per slice, not per operation
+    const ia = img.a;
+    const ib = img.b;
+    const ic = img.c;
+    const iLo = img.immLo;
+    const iHi = img.immHi;
+    const len = img.length;
+    const vIrq = img.vectors.irq;
+    const vFiq = img.vectors.fiq;
     let executed = 0;
     for (;;) {
       if (this.requests !== 0) {
@@ -354,11 +369,11 @@ export class Vcpu {
         if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
         this.enterGuest();
       }
-      if (executed > 0 && this.clock >= limit) return SliceEnd.Limit;
-      if (this.virq && (this.daif & 2) === 0 && img.vectors.irq >= 0) this.takeException(img.vectors.irq);
-      else if (this.vfiq && (this.daif & 1) === 0 && img.vectors.fiq >= 0) this.takeException(img.vectors.fiq);
+      if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+      if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) this.takeException(vIrq);
+      else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) this.takeException(vFiq);
       const pc = this.pc;
-      if (pc < 0 || pc >= img.length) return this.internalError(`PC ${pc} is outside the program`);
+      if (pc < 0 || pc >= len) return this.internalError(`PC ${pc} is outside the program`);
       executed++;
       stats.ops++;
       switch (op[pc]) {
@@ -367,18 +382,18 @@ export class Vcpu {
           this.pc = pc + 1;
           break;
         case Op.MOVI: {
-          const d = img.a[pc];
+          const d = ia[pc];
           if (d !== 31) {
-            xlo[d] = img.immLo[pc];
-            xhi[d] = img.immHi[pc];
+            xlo[d] = iLo[pc];
+            xhi[d] = iHi[pc];
           }
           this.clock += cycle;
           this.pc = pc + 1;
           break;
         }
         case Op.MOV: {
-          const d = img.a[pc];
-          const n = img.b[pc];
+          const d = ia[pc];
+          const n = ib[pc];
           if (d !== 31) {
             xlo[d] = xlo[n];
             xhi[d] = xhi[n];
@@ -388,12 +403,12 @@ export class Vcpu {
           break;
         }
         case Op.ADDI: {
-          const d = img.a[pc];
-          const n = img.b[pc];
-          const s = xlo[n] + img.immLo[pc];
+          const d = ia[pc];
+          const n = ib[pc];
+          const s = xlo[n] + iLo[pc];
           const carry = s > 0xffffffff ? 1 : 0;
           if (d !== 31) {
-            xhi[d] = (xhi[n] + img.immHi[pc] + carry) >>> 0;
+            xhi[d] = (xhi[n] + iHi[pc] + carry) >>> 0;
             xlo[d] = s >>> 0;
           }
           this.clock += cycle;
@@ -403,12 +418,12 @@ export class Vcpu {
         case Op.ANDI:
         case Op.ORRI:
         case Op.EORI: {
-          const d = img.a[pc];
-          const n = img.b[pc];
+          const d = ia[pc];
+          const n = ib[pc];
           const o = op[pc];
           if (d !== 31) {
-            const l = img.immLo[pc];
-            const h = img.immHi[pc];
+            const l = iLo[pc];
+            const h = iHi[pc];
             xlo[d] = o === Op.ANDI ? xlo[n] & l : o === Op.ORRI ? xlo[n] | l : xlo[n] ^ l;
             xhi[d] = o === Op.ANDI ? xhi[n] & h : o === Op.ORRI ? xhi[n] | h : xhi[n] ^ h;
           }
@@ -418,13 +433,35 @@ export class Vcpu {
         }
         case Op.LSRI:
         case Op.LSLI: {
-          const d = img.a[pc];
+          const d = ia[pc];
           if (d !== 31) {
-            const v = this.xBig(img.b[pc]);
-            const sh = BigInt(img.c[pc]);
-            const r = op[pc] === Op.LSRI ? v >> sh : BigInt.asUintN(64, v << sh);
-            xlo[d] = Number(r & 0xffffffffn);
-            xhi[d] = Number(r >> 32n);
+            // 64-bit shift on the two halves (no BigInt on the hot path)
+            const n = ib[pc];
+            const sh = ic[pc] & 63;
+            const l = xlo[n];
+            const h = xhi[n];
+            let rl: number;
+            let rh: number;
+            if (sh === 0) {
+              rl = l;
+              rh = h;
+            } else if (op[pc] === Op.LSRI) {
+              if (sh < 32) {
+                rl = ((l >>> sh) | (h << (32 - sh))) >>> 0;
+                rh = h >>> sh;
+              } else {
+                rl = h >>> (sh - 32);
+                rh = 0;
+              }
+            } else if (sh < 32) {
+              rh = ((h << sh) | (l >>> (32 - sh))) >>> 0;
+              rl = (l << sh) >>> 0;
+            } else {
+              rh = (l << (sh - 32)) >>> 0;
+              rl = 0;
+            }
+            xlo[d] = rl;
+            xhi[d] = rh;
           }
           this.clock += cycle;
           this.pc = pc + 1;
@@ -432,13 +469,13 @@ export class Vcpu {
         }
         case Op.B:
           this.clock += cycle;
-          this.pc = img.c[pc];
+          this.pc = ic[pc];
           break;
         case Op.BL:
           this.clock += cycle;
           xlo[30] = pc + 1;
           xhi[30] = 0;
-          this.pc = img.c[pc];
+          this.pc = ic[pc];
           break;
         case Op.RET:
           this.clock += cycle;
@@ -446,21 +483,21 @@ export class Vcpu {
           break;
         case Op.CBZ:
         case Op.CBNZ: {
-          const n = img.a[pc];
+          const n = ia[pc];
           const zero = xlo[n] === 0 && xhi[n] === 0;
           this.clock += cycle;
-          this.pc = zero === (op[pc] === Op.CBZ) ? img.c[pc] : pc + 1;
+          this.pc = zero === (op[pc] === Op.CBZ) ? ic[pc] : pc + 1;
           break;
         }
         case Op.BEQI:
         case Op.BNEI:
         case Op.BLOI:
         case Op.BHSI: {
-          const n = img.a[pc];
+          const n = ia[pc];
           const vh = xhi[n];
           const vl = xlo[n];
-          const ih = img.immHi[pc];
-          const il = img.immLo[pc];
+          const ih = iHi[pc];
+          const il = iLo[pc];
           const o = op[pc];
           let t: boolean;
           if (o === Op.BEQI) t = vh === ih && vl === il;
@@ -470,7 +507,7 @@ export class Vcpu {
             t = o === Op.BLOI ? lo : !lo;
           }
           this.clock += cycle;
-          this.pc = t ? img.c[pc] : pc + 1;
+          this.pc = t ? ic[pc] : pc + 1;
           break;
         }
         case Op.LDR:
@@ -502,12 +539,12 @@ export class Vcpu {
           return this.block();
         }
         case Op.DAIFSET:
-          this.daif |= img.a[pc];
+          this.daif |= ia[pc];
           this.clock += cycle;
           this.pc = pc + 1;
           break;
         case Op.DAIFCLR:
-          this.daif &= ~img.a[pc] & 0xf;
+          this.daif &= ~ia[pc] & 0xf;
           this.clock += cycle;
           this.pc = pc + 1;
           break;
@@ -521,7 +558,7 @@ export class Vcpu {
             this.guestFault(pc);
             break;
           }
-          const n = img.a[pc];
+          const n = ia[pc];
           this.stackLo[this.sp] = xlo[n];
           this.stackHi[this.sp++] = xhi[n];
           this.clock += cycle;
@@ -533,7 +570,7 @@ export class Vcpu {
             this.guestFault(pc);
             break;
           }
-          const d = img.a[pc];
+          const d = ia[pc];
           this.sp--;
           if (d !== 31) {
             xlo[d] = this.stackLo[this.sp];
@@ -544,7 +581,7 @@ export class Vcpu {
           break;
         }
         case Op.WORK:
-          this.clock += (img.immHi[pc] * 4294967296 + img.immLo[pc]) * cycle;
+          this.clock += (iHi[pc] * 4294967296 + iLo[pc]) * cycle;
           this.pc = pc + 1;
           break;
         case Op.CALL:
@@ -553,7 +590,7 @@ export class Vcpu {
           if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
           break;
         case Op.CALLB:
-          this.pc = img.fn[pc]!(this) === true ? img.c[pc] : pc + 1;
+          this.pc = img.fn[pc]!(this) === true ? ic[pc] : pc + 1;
           this.clock += cycle;
           break;
         default:
@@ -664,6 +701,7 @@ export class Vcpu {
     const bus = vm.mmio;
     const region = bus.find(addr);
     const acc = this.acc;
+    if (region !== undefined && region.dev.untrapped !== undefined) return this.untrappedMmio(region, addr, pc, rt, width, isWrite);
     if (region !== undefined) {
       this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
       let ok: boolean;
@@ -713,6 +751,31 @@ export class Vcpu {
     this.pendingLen = width;
     this.pc = pc + 1;
     return this.toUser();
+  }
+
+  /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
+  private untrappedMmio(region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
+    const acc = this.acc;
+    const off = addr - region.base;
+    this.clock += this.vm.costNs[region.dev.untrapped!];
+    this.stats.untrappedMmio++;
+    let ok: boolean;
+    if (isWrite) {
+      acc.lo = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
+      acc.hi = width === 8 ? this.xhi[rt] : 0;
+      ok = region.dev.write(this, off, width, acc);
+    } else {
+      acc.lo = 0;
+      acc.hi = 0;
+      ok = region.dev.read(this, off, width, acc);
+      if (ok && rt !== 31) {
+        this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
+        this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
+      }
+    }
+    if (ok) this.pc = pc + 1;
+    else this.guestFault(pc);
+    return this.mp !== MpState.Runnable ? (this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked) : -1;
   }
 
   private toUser(): SliceEnd {
@@ -827,7 +890,7 @@ export class Vcpu {
         }
         const entry = this.x(2);
         if (!target.image || entry >= target.image.length) {
-          this.setX(0, -2);
+          this.setX(0, -9); // PSCI INVALID_ADDRESS
           return;
         }
         target.powerOn(this.clock, entry, this.x(3));

@@ -316,15 +316,20 @@ export class Vm {
     return this.scheduler.run(this.vcpus, opts);
   }
 
-  /** Schedules a reusable host event at absolute simulated time `t`. */
+  /**
+   * Schedules a reusable host event at absolute simulated time `t`. Armed by a running vCPU for a time before
+   * the end of its slice, the slice ends there so the event fires on time.
+   */
   schedule(ev: HostEvent, t: number): void {
     this.events.schedule(ev, t);
+    const cur = this.scheduler.current;
+    if (cur !== null && t < cur.sliceLimit) cur.sliceLimit = t;
   }
 
   /** Runs `fn` at simulated time `t` (a one-shot host event: userspace injecting at t, a device firing). */
   at(t: number, fn: (now: number) => void, label = 'at'): HostEvent {
     const ev = new HostEvent(fn, label);
-    this.events.schedule(ev, t);
+    this.schedule(ev, t);
     return ev;
   }
 

@@ -1,0 +1,84 @@
+/** Cost profiles: exits are charged per the VM's profile; composite latencies follow from the primitives. */
+import { BUILTIN_COST_PROFILES, ExitReason, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
+import { systemOff } from '../support/programs';
+import { tinyVm } from '../support/tiny-controller';
+import { runWorkload } from '../support/workload';
+
+describe('cost profiles', () => {
+  it('the built-in profiles name their public source and have positive primitives', () => {
+    expect(BUILTIN_COST_PROFILES.map((p) => p.name)).toEqual(['gicv3-vhe', 'gicv3-vhe-kunpeng', 'gicv2-nonvhe']);
+    for (const p of BUILTIN_COST_PROFILES) {
+      expect(p.source).toMatch(/references §6|ISCA|kvm-unit-tests/);
+      for (const v of Object.values(p.ns)) expect(v).toBeGreaterThan(0);
+    }
+    expect(new Hypervisor().createVm().cost).toBe(GICV3_VHE_ALTRA);
+  });
+
+  it.each(['gicv3-vhe', 'gicv2-nonvhe'])('%s: each exit kind is charged exactly its primitive', (profile) => {
+    const { vm, vcpus, ctl } = tinyVm(1, { costProfile: profile });
+    const c = vm.costNs;
+    const marks: number[] = [];
+    const mark = (): void => void marks.push(vcpus[0].clock);
+    vm.mmio.register(0x1000, 0x100, { name: 'd', read: () => true, write: () => true });
+    const a = new GuestAsm();
+    a.label('main').call(mark).ldra(1, 0x1000).call(mark).msr('ICC_EOIR1_EL1', 1).call(mark).mrs(1, 'ICC_IAR1_EL1').call(mark);
+    a.movi(0, 0x80000000).call(mark).hvc().call(mark).work(300).call(mark).ldra(1, 0x5000).call(mark);
+    systemOff(a);
+    vcpus[0].setProgram(a.build());
+    ctl.queue(vcpus[0], 40);
+    vm.run({ onExit: () => undefined });
+    const d = marks.slice(1).map((m, i) => m - marks[i]);
+    const expected = [c.mmioKernel, c.sysregTrap, c.cpuifAccess, c.cycle, c.hvc, 300 * c.cycle, c.mmioUser];
+    d.forEach((x, i) => expect(x).toBeCloseTo(expected[i], 6));
+    expect(vcpus[0].stats.exits[ExitReason.MmioUser]).toBe(1);
+  });
+
+  it('the same workload takes longer on gicv2-nonvhe than on gicv3-vhe, with the same exits', () => {
+    const v3 = runWorkload({ seed: 3, costProfile: 'gicv3-vhe', trace: false });
+    const v2 = runWorkload({ seed: 3, costProfile: 'gicv2-nonvhe', trace: false });
+    expect(v3.result.reason).toBe('shutdown');
+    expect(v2.result.reason).toBe('shutdown');
+    // interrupts arrive at the same times; handling each costs more on the older machine
+    const busy = (r: typeof v3): number => r.vm.vcpus.reduce((s, v) => s + v.clock - v.stats.blockedNs, 0);
+    expect(busy(v2)).toBeGreaterThan(busy(v3) * 2);
+    expect(v2.vm.stats().completed).toBe(v3.vm.stats().completed);
+    expect(GICV2_NONVHE_XGENE.ns.hvc).toBeGreaterThan(GICV3_VHE_ALTRA.ns.hvc);
+  });
+
+  it('a trapped vs untrapped acknowledge differ by the trap cost (the controller decides)', () => {
+    const t = (ackTrapped: boolean): number => {
+      const { vm, vcpus, ctl } = tinyVm(1, { ackTrapped });
+      const a = new GuestAsm();
+      a.label('main').mrs(1, 'ICC_IAR1_EL1');
+      systemOff(a);
+      vcpus[0].setProgram(a.build());
+      ctl.queue(vcpus[0], 40);
+      vm.run();
+      return vcpus[0].clock;
+    };
+    const c = GICV3_VHE_ALTRA.ns;
+    expect(t(true) - t(false)).toBeCloseTo(c.sysregTrap - c.cpuifAccess, 6);
+  });
+
+  it('a kick to a vCPU running in the guest charges kickSend to the sender and irqExit to the target', () => {
+    const { vm, vcpus } = tinyVm(2);
+    const [v0, v1] = vcpus;
+    let before = 0;
+    let after = 0;
+    const a = new GuestAsm();
+    a.label('main').label('spin').work(3).b('spin');
+    a.label('kicker').work(30).call((v) => {
+      before = v.clock;
+      v.vm.kickVcpu(v1);
+      after = v.clock;
+    });
+    a.work(3000);
+    systemOff(a);
+    const img = a.build();
+    v1.setProgram(img);
+    v0.setProgram(img, 'kicker');
+    vm.run();
+    expect(after - before).toBeCloseTo(vm.costNs.kickSend, 9);
+    expect(v1.stats.exits[ExitReason.Irq]).toBe(1);
+  });
+});

@@ -1,0 +1,77 @@
+/** The trace buffer: off by default and silent, bounded, digestible; and its Chrome trace export. */
+import { GuestAsm, Hypervisor, toChromeTrace, TraceBuffer, TraceKind } from '../../src';
+import { runWorkload } from '../support/workload';
+
+describe('TraceBuffer', () => {
+  it('is off by default: a run records no events', () => {
+    const hv = new Hypervisor();
+    expect(hv.trace.on).toBe(false);
+    const r = runWorkload({ trace: false, irqs: 5 });
+    expect(r.result.reason).toBe('shutdown');
+    expect(r.hv.trace.length).toBe(0);
+  });
+
+  it('when on, records exits, blocks, wakes, kicks, IRQs taken, acks and EOIs', () => {
+    const r = runWorkload({ trace: true, irqs: 5 });
+    const kinds = new Set(r.hv.trace.events().map((e) => e.kind));
+    for (const k of [TraceKind.Exit, TraceKind.Block, TraceKind.Wake, TraceKind.Kick, TraceKind.IrqTaken, TraceKind.Ack, TraceKind.Eoi, TraceKind.Inject])
+      expect(kinds.has(k)).toBe(true);
+  });
+
+  it('keeps at most its capacity and counts the rest as dropped', () => {
+    const t = new TraceBuffer(3);
+    for (let i = 0; i < 5; i++) t.emit(TraceKind.Custom, 0, 0, i, i, 0);
+    expect(t.length).toBe(3);
+    expect(t.dropped).toBe(2);
+    expect(t.at(2)).toEqual({ kind: TraceKind.Custom, vm: 0, vcpu: 0, t: 2, a: 2, b: 0 });
+    const d = t.digest();
+    t.clear();
+    expect(t.length).toBe(0);
+    expect(t.digest()).not.toBe(d);
+  });
+
+  it('the digest depends on every field', () => {
+    const mk = (b: number): string => {
+      const t = new TraceBuffer(4);
+      t.emit(TraceKind.Ack, 1, 2, 3, 4, b);
+      return t.digest();
+    };
+    expect(mk(5)).toBe(mk(5));
+    expect(mk(5)).not.toBe(mk(6));
+  });
+});
+
+describe('Chrome trace export', () => {
+  it('one process per VM, one thread per vCPU, X events for exits with µs timestamps', () => {
+    const hv = new Hypervisor();
+    hv.trace.on = true;
+    const vms = [hv.createVm({ name: 'alpha' }), hv.createVm({ name: 'beta' })];
+    for (const vm of vms) {
+      for (let i = 0; i < 2; i++) {
+        const v = vm.createVcpu();
+        const a = new GuestAsm();
+        a.label('main').work(3000 * (i + 1)).movi(0, 0x80000000).hvc().movi(0, 0x84000002).hvc();
+        v.setProgram(a.build());
+      }
+      vm.run();
+    }
+    const names = new Map(vms.map((v) => [v.id, v.name]));
+    const ct = toChromeTrace(hv.trace, names);
+    expect(ct.displayTimeUnit).toBe('ns');
+    const meta = ct.traceEvents.filter((e) => e.ph === 'M');
+    const procs = meta.filter((e) => e.name === 'process_name');
+    expect(procs.map((e) => [e.pid, e.args?.name])).toEqual([
+      [1, 'alpha'],
+      [2, 'beta'],
+    ]);
+    const threads = meta.filter((e) => e.name === 'thread_name').map((e) => `${e.pid}:${e.tid}:${e.args?.name}`);
+    expect(threads.sort()).toEqual(['1:1:vcpu0', '1:2:vcpu1', '2:1:vcpu0', '2:2:vcpu1']);
+    const exits = ct.traceEvents.filter((e) => e.ph === 'X');
+    expect(exits).toHaveLength(8); // two HVCs per vCPU
+    const first = exits.find((e) => e.pid === 1 && e.tid === 1)!;
+    expect(first.name).toBe('exit:hvc');
+    expect(first.ts).toBeCloseTo(3001 / 3 / 1000, 9); // work(3000) + movi at 3 GHz, in µs
+    expect(first.dur).toBeCloseTo(0.306, 6);
+    expect(JSON.parse(JSON.stringify(ct))).toEqual(ct);
+  });
+});

@@ -88,14 +88,18 @@ export class VcpuStats {
   }
 }
 
-/** Key under which an SMCCC call is counted: owner[29:24] and function number[15:0] (a small integer). */
+/**
+ * Key under which an SMCCC call is counted: 0x10000 + (owner[29:24] << 16 | function number[15:0]). Sysreg
+ * trap keys are 16-bit encodings, so the two never collide, and every key stays a small integer (no heap
+ * number is allocated when the trap is counted).
+ */
 export function hypercallKey(fid: number): number {
-  return 0x40000000 | (((fid >>> 24) & 0x3f) << 16) | (fid & 0xffff);
+  return 0x10000 + ((((fid >>> 24) & 0x3f) << 16) | (fid & 0xffff));
 }
 
 /** True if a trap key was produced by {@link hypercallKey}. */
 export function isHypercallKey(key: number): boolean {
-  return (key & 0x40000000) !== 0;
+  return key >= 0x10000;
 }
 
 /** A summary of counters, summed over the vCPUs of a VM. */

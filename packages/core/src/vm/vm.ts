@@ -20,7 +20,7 @@ import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
 import type { VmExtension } from '../plugin';
 import { Rng } from '../rng';
 import { EventQueue, HostEvent } from '../sched/event-queue';
-import { isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
+import { hypercallKey, isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
 import { SYSREGS, sysregName } from '../sysreg/sysreg-encoding';
 import { SysregTable } from '../sysreg/sysreg-table';
 import type { TraceBuffer } from '../trace/trace';
@@ -344,18 +344,23 @@ export class Vm {
   stats(): StatsSummary {
     return summarize(
       this.vcpus.map((v) => v.stats),
-      (k) => (isHypercallKey(k) ? this.hypercallName(k) : sysregName(k)),
+      (k) => this.trapName(k),
     );
+  }
+
+  /** The display name of a trap counter key: a system register's name, or a hypercall's ("rVIC.ACKNOWLEDGE"). */
+  trapName(key: number): string {
+    return isHypercallKey(key) ? this.hypercallName(key) : sysregName(key);
   }
 
   private hypercallName(key: number): string {
     for (const r of this.hypercalls.all) {
       for (let i = 0; i < r.count; i++) {
         const fid = r.base + i;
-        if ((0x40000000 | (((fid >>> 24) & 0x3f) << 16) | (fid & 0xffff)) === key) return this.hypercalls.nameOf(fid);
+        if (hypercallKey(fid) === key) return this.hypercalls.nameOf(fid);
       }
     }
-    return `smccc:${((key >> 16) & 0x3f).toString(16)}:${(key & 0xffff).toString(16)}`;
+    return `smccc:${(((key - 0x10000) >> 16) & 0x3f).toString(16)}:${(key & 0xffff).toString(16)}`;
   }
 
   /** A state dump of every device and extension (vgic-state style). */

@@ -1,5 +1,15 @@
 /**
- * Placeholder marker for the `@irqflow/timer` package (the arm64 generic timer (virtual/physical) model).
- * Temporary: replaced when the package gets its real sources.
+ * @irqflow/timer — the Arm generic timer (Arm DDI 0487 D11/D12): the EL1 virtual and physical timers of every
+ * vCPU, delivered through the VM's irqchip flow only, so they behave identically on every interrupt controller.
+ * Register {@link TimerPlugin} with the hypervisor.
+ *
+ * @packageDocumentation
  */
-export const PACKAGE = '@irqflow/timer';
+export * from './timer-constants';
+export * from './arch-timer';
+export * from './timer-vm-state';
+export * from './vcpu-timers';
+export * from './timer-sysregs';
+export * from './timer-attrs';
+export * from './timer-one-reg';
+export * from './timer-extension';

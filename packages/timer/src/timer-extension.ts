@@ -1,0 +1,70 @@
+/**
+ * The "arch-timer" VM extension and {@link TimerPlugin}: the Arm generic timer (Arm DDI 0487 D11/D12) as an
+ * in-kernel per-vCPU device present on every VM, identical on every interrupt controller. It registers the
+ * timer system registers, ONE_REGs and the KVM_ARM_VCPU_TIMER_CTRL attribute group when a VM is created, gives
+ * each vCPU its virtual and physical timer, connects them to the controller at the vCPU's first run
+ * (kvm_timer_enable) and keeps the host interrupt of a mapped timer in step on vCPU load.
+ *
+ * @module
+ */
+import type { Hypervisor, IrqflowPlugin, Vcpu, Vm, VmExtension } from '@irqflow/core';
+import type { ArchTimer } from './arch-timer';
+import { KVM_ARM_VCPU_TIMER_CTRL } from './timer-constants';
+import { timerAttrGroup } from './timer-attrs';
+import { registerTimerOneRegs } from './timer-one-reg';
+import { registerTimerSysregs } from './timer-sysregs';
+import { createTimerVmState, timerVmState } from './timer-vm-state';
+import { TIMER_SLOT, VcpuTimers } from './vcpu-timers';
+
+function hex(v: bigint | number): string {
+  return `0x${v.toString(16)}`;
+}
+
+function dumpTimer(name: string, t: ArchTimer): string {
+  const now = t.vcpu.vm.now;
+  const h = t.hostIrq;
+  const host = h === null ? 'emulated' : `host ${h.irq}${h.active ? ' active' : ''}${h.pending ? ' pending' : ''}`;
+  return (
+    `  ${name} intid=${t.intid} ctl=${hex(t.readCtl(now))} cval=${hex(t.cval)} cnt=${hex(t.counter(now))} ` +
+    `line=${t.level ? 1 : 0} fired=${t.fired} ${host}${t.event.pending ? ` next=${t.event.time}` : ''}`
+  );
+}
+
+/** The arch timer extension. */
+export const archTimerExtension: VmExtension = {
+  name: 'arch-timer',
+  vmCreated(vm: Vm): void {
+    const state = createTimerVmState(vm);
+    registerTimerSysregs(vm);
+    registerTimerOneRegs(vm, state);
+    vm.vcpuAttrGroups.set(KVM_ARM_VCPU_TIMER_CTRL, timerAttrGroup(state));
+  },
+  vcpuCreated(vcpu: Vcpu): void {
+    const state = timerVmState(vcpu.vm);
+    if (!state) return;
+    const t = new VcpuTimers(vcpu, state);
+    TIMER_SLOT.set(vcpu, t);
+    state.vcpus.push(t);
+    t.virt.update();
+    t.phys.update();
+  },
+  vcpuFirstRun(vcpu: Vcpu): void {
+    TIMER_SLOT.get(vcpu)?.enable();
+  },
+  vcpuLoad(vcpu: Vcpu): void {
+    TIMER_SLOT.get(vcpu)?.virt.load();
+  },
+  dumpVcpu(vcpu: Vcpu): string {
+    const t = TIMER_SLOT.get(vcpu);
+    if (!t) return `arch-timer vcpu${vcpu.id}: none`;
+    return [`arch-timer vcpu${vcpu.id}:`, dumpTimer('vtimer', t.virt), dumpTimer('ptimer', t.phys)].join('\n');
+  },
+};
+
+/** The plugin registering the "arch-timer" extension. */
+export const TimerPlugin: IrqflowPlugin = {
+  name: '@irqflow/timer',
+  register(hv: Hypervisor): void {
+    hv.registerExtension(archTimerExtension);
+  },
+};

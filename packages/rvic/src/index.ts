@@ -1,5 +1,24 @@
 /**
- * Placeholder marker for the `@irqflow/rvic` package (the paravirtual interrupt controller behind irqchip_flow).
- * Temporary: replaced when the package gets its real sources.
+ * @irqflow/rvic — the rVIC/rVID paravirtual interrupt controller (ARM-DEN-0103, Alpha; the 2020 KVM/arm64
+ * series) behind core's `irqchip_flow`: every guest operation is a hypercall; MSIs through an rVID doorbell
+ * and level INTx with resampling are this package's designs (see its README).
+ *
+ * @packageDocumentation
  */
-export const PACKAGE = '@irqflow/rvic';
+import 'reflect-metadata';
+
+export * from './abi';
+export * from './rvic-cpu';
+export * from './rvid-table';
+export * from './rvic-mapped';
+export * from './rvic';
+export * from './rvic-hypercalls';
+export * from './rvid-hypercalls';
+export * from './msi-doorbell';
+export * from './rvic-dump';
+export * from './rvic-device';
+export * from './rvic-irqchip';
+export * from './guest/rvic-asm';
+export * from './guest/rvic-guest-driver';
+export * from './plugin';
+export * from './workloads';

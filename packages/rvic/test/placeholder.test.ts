@@ -1,7 +1,0 @@
-import { PACKAGE } from '@irqflow/rvic';
-
-describe('@irqflow/rvic placeholder', () => {
-  it('exports its package name', () => {
-    expect(PACKAGE).toBe('@irqflow/rvic');
-  });
-});

@@ -1,5 +1,12 @@
 /**
- * Placeholder marker for the `@irqflow/examples` package (scenarios, comparisons and Perfetto traces).
- * Temporary: replaced when the package gets its real sources.
+ * @irqflow/examples — the `irqflow` CLI, the workloads it runs, a third-party controller ("pic") built on the
+ * public core API only, and an example of two VMs with different controllers in one hypervisor.
+ *
+ * @packageDocumentation
  */
-export const PACKAGE = '@irqflow/examples';
+import 'reflect-metadata';
+
+export * from './hypervisor-factory';
+export * from './third-party/index';
+export * from './workloads/index';
+export * from './examples/two-vms';

@@ -1,0 +1,38 @@
+/**
+ * Command-line value parsing for the `irqflow` CLI: simulated durations ("10ms", "500us", "1000000ns"),
+ * integers, and the usage error (exit code 2, one line naming the valid choices).
+ *
+ * @module
+ */
+
+/** A bad command line: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  /** @param message - one line naming the valid choices */
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
+
+/** Parses a simulated duration into ns. @throws UsageError */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) throw new UsageError(`invalid --duration '${text}' (valid: a positive number with a unit ns, us, ms or s, e.g. 10ms, 500us, 1000000ns)`);
+  return Number(m[1]) * UNITS[m[2]];
+}
+
+/** Parses an integer option in [min, max]. @throws UsageError */
+export function parseIntOption(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`invalid ${name} '${text}' (valid: an integer from ${min} to ${max})`);
+  return n;
+}
+
+/** Checks `value` is one of `choices`. @throws UsageError */
+export function choose(what: string, value: string, choices: readonly string[]): string {
+  if (!choices.includes(value)) throw new UsageError(`unknown ${what} '${value}' (valid: ${choices.join(', ') || 'none registered'})`);
+  return value;
+}

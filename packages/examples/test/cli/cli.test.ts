@@ -1,0 +1,162 @@
+/**
+ * Spawns the built CLI (packages/examples/dist/cli.js; `npm test` builds first). Few spawns, short runs.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../src/cli';
+
+const root = path.resolve(__dirname, '..', '..', '..', '..');
+const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
+
+function irqflow(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(cli)) spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
+});
+
+jest.setTimeout(60_000);
+
+describe('irqflow CLI', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'irqflow-cli-'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  let irqchips: string[] = [];
+
+  it('list --json names controllers, workloads and profiles', () => {
+    const r = irqflow(['list', '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    irqchips = doc.irqchips.map((d: { name: string }) => d.name);
+    expect(irqchips).toContain('pic');
+    expect(doc.workloads.map((w: { name: string }) => w.name)).toEqual(
+      expect.arrayContaining(['ipi-pingpong', 'timer-tick', 'virtio-msi', 'level-intx', 'passthrough', 'mixed']),
+    );
+    expect(doc.profiles.map((p: { name: string }) => p.name)).toContain('gicv3-vhe');
+    const human = irqflow(['list']);
+    expect(human.stdout).toMatch(/Interrupt controllers[\s\S]*pic/);
+  });
+
+  it('run --json with every option: counts, trace with one track per vCPU, dump', () => {
+    const trace = path.join(tmp, 'trace.json');
+    const r = irqflow(['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--profile', 'gicv2-nonvhe', '--seed', '3', '--duration', '10ms', '--json', '--trace', trace, '--dump']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ irqchip: 'pic', workload: 'ipi-pingpong', profile: 'gicv2-nonvhe', vcpus: 2, seed: 3, status: 'ok', interrupts: 400, sent: 400 });
+    expect(doc.durationNs).toBe(10_000_000);
+    expect(typeof doc.exitsPerInterrupt).toBe('number');
+    expect(typeof doc.simNsPerInterrupt).toBe('number');
+    expect(doc.exitsByReason['mmio-kernel']).toBeGreaterThan(0);
+    expect(doc.dump).toMatch(/pic: base=/);
+    const t = JSON.parse(fs.readFileSync(trace, 'utf8'));
+    expect(Array.isArray(t.traceEvents)).toBe(true);
+    const threads = t.traceEvents.filter((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name);
+    expect(threads.filter((n: string) => n.startsWith('vcpu')).sort()).toEqual(['vcpu0', 'vcpu1']);
+    for (const e of t.traceEvents) {
+      expect(typeof e.ts).toBe('number');
+      expect(['X', 'i', 'M']).toContain(e.ph);
+    }
+  });
+
+  it('run prints human-readable tables', () => {
+    const r = irqflow(['run', '--irqchip', 'pic', '--workload', 'level-intx', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/interrupts delivered\s+150/);
+    expect(r.stdout).toMatch(/Exits by reason/);
+  });
+
+  it('compare --json rows have the documented shape and --report charts name every controller', () => {
+    const dir = path.join(tmp, 'report');
+    const r = irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--vcpus', '2', '--json', '--report', dir]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rows.length).toBeGreaterThan(0);
+    for (const row of doc.rows) {
+      expect(Object.keys(row).sort()).toEqual(['exitsByReason', 'exitsPerInterrupt', 'interrupts', 'irqchip', 'profile', 'simNsPerInterrupt', 'vcpus', 'workload']);
+      expect(row.interrupts).toBe(400);
+    }
+    expect(doc.rows.map((x: { irqchip: string }) => x.irqchip)).toContain('pic');
+    const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
+    const svgs = fs.readdirSync(dir).filter((f) => f.endsWith('.svg'));
+    expect(svgs.sort()).toEqual(['ipi-pingpong-exits-per-interrupt.svg', 'ipi-pingpong-ns-per-interrupt.svg']);
+    for (const f of svgs) {
+      const svg = fs.readFileSync(path.join(dir, f), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      for (const c of irqchips) expect(svg).toContain(`>${c}</text>`);
+      expect(md).toContain(`](${f})`);
+    }
+    const human = irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/ipi-pingpong · profile gicv3-vhe/);
+  });
+
+  it('bench --json merges every suite and --filter narrows it', () => {
+    const fake = path.join(tmp, 'fake');
+    for (const [pkg, names] of [['a', ['x/one', 'x/two']], ['b', ['y/three']]] as const) {
+      const d = path.join(fake, 'packages', pkg, 'dist', 'bench');
+      fs.mkdirSync(d, { recursive: true });
+      const doc = { benchmarks: names.map((name, i) => ({ name, value: 2 + i, unit: 'ns', baseline: 2, ratio: (2 + i) / 2 })) };
+      fs.writeFileSync(path.join(d, 's.js'), `if (!process.argv.includes('--json')) process.exit(3); console.log(${JSON.stringify(JSON.stringify(doc))});`);
+    }
+    const all = irqflow(['bench', '--json'], { IRQFLOW_BENCH_ROOT: fake });
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout)).toEqual({
+      benchmarks: [
+        { name: 'x/one', value: 2, unit: 'ns', baseline: 2, ratio: 1 },
+        { name: 'x/two', value: 3, unit: 'ns', baseline: 2, ratio: 1.5 },
+        { name: 'y/three', value: 2, unit: 'ns', baseline: 2, ratio: 1 },
+      ],
+    });
+    const some = irqflow(['bench', '--json', '--filter', 'three'], { IRQFLOW_BENCH_ROOT: fake });
+    expect(JSON.parse(some.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['y/three']);
+  });
+
+  it.each([
+    [['run', '--irqchip', 'nope', '--workload', 'mixed'], /unknown irqchip 'nope' \(valid: .*pic/],
+    [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
+    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, bench\)/],
+  ])('spawned: exit code 2 and one line for %j', (args, re) => {
+    const r = irqflow(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(re as RegExp);
+  });
+
+  it.each([
+    [['run', '--irqchip', 'pic', '--workload', 'nope'], /unknown workload 'nope' \(valid: ipi-pingpong/],
+    [['run', '--irqchip', 'pic', '--workload', 'mixed', '--profile', 'x'], /unknown profile 'x' \(valid: gicv3-vhe/],
+    [['run', '--irqchip', 'pic', '--workload', 'mixed', '--vcpus', 'two'], /invalid --vcpus 'two' \(valid: an integer/],
+    [['run', '--irqchip', 'pic', '--workload', 'mixed', '--seed', '-1'], /invalid --seed '-1' \(valid: an integer/],
+    [['run', '--irqchip', 'pic', '--workload', 'mixed', '--duration', '5parsecs'], /invalid --duration '5parsecs' \(valid:/],
+    [['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '1'], /cannot run on 'pic'.*valid irqchips/],
+    [['run', '--workload', 'mixed'], /--irqchip.*not specified \(valid: .*pic/],
+    [['run', '--irqchip', 'pic'], /--workload.*not specified \(valid: ipi-pingpong/],
+    [['compare', '--workload', 'nope'], /unknown workload 'nope' \(valid: .*all/],
+    [['compare', '--profile', 'nope'], /unknown profile 'nope'/],
+    [['list', '--yaml'], /unknown option '--yaml' \(valid: --json/],
+    [['bench', '--filter'], /argument missing/],
+  ])('in-process: exit code 2 and one line for %j', (args, re) => {
+    const err: string[] = [];
+    const outp: string[] = [];
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (outp.push(String(s)), true));
+    try {
+      expect(main(args as string[])).toBe(2);
+    } finally {
+      e.mockRestore();
+      o.mockRestore();
+    }
+    expect(outp.join('')).toBe('');
+    expect(err.join('').trim().split('\n')).toHaveLength(1);
+    expect(err.join('')).toMatch(re as RegExp);
+  });
+});

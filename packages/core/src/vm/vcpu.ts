@@ -700,26 +700,10 @@ export class Vcpu {
     }
     const bus = vm.mmio;
     const region = bus.find(addr);
-    const acc = this.acc;
     if (region !== undefined && region.dev.untrapped !== undefined) return this.untrappedMmio(region, addr, pc, rt, width, isWrite);
     if (region !== undefined) {
       this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
-      let ok: boolean;
-      const off = addr - region.base;
-      if (isWrite) {
-        acc.lo = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
-        acc.hi = width === 8 ? this.xhi[rt] : 0;
-        ok = region.dev.write(this, off, width, acc);
-      } else {
-        acc.lo = 0;
-        acc.hi = 0;
-        ok = region.dev.read(this, off, width, acc);
-        if (ok && rt !== 31) {
-          this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
-          this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
-        }
-      }
-      if (ok) this.pc = pc + 1;
+      if (this.deviceAccess(region, addr, rt, width, isWrite)) this.pc = pc + 1;
       else this.guestFault(pc);
       return this.afterKernelExit();
     }
@@ -753,27 +737,30 @@ export class Vcpu {
     return this.toUser();
   }
 
-  /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
-  private untrappedMmio(region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
+  /** Performs a guest access on an in-kernel device; false = external abort. */
+  private deviceAccess(region: MmioRegion, addr: number, rt: number, width: number, isWrite: boolean): boolean {
     const acc = this.acc;
     const off = addr - region.base;
-    this.clock += this.vm.costNs[region.dev.untrapped!];
-    this.stats.untrappedMmio++;
-    let ok: boolean;
     if (isWrite) {
       acc.lo = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
       acc.hi = width === 8 ? this.xhi[rt] : 0;
-      ok = region.dev.write(this, off, width, acc);
-    } else {
-      acc.lo = 0;
-      acc.hi = 0;
-      ok = region.dev.read(this, off, width, acc);
-      if (ok && rt !== 31) {
-        this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
-        this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
-      }
+      return region.dev.write(this, off, width, acc);
     }
-    if (ok) this.pc = pc + 1;
+    acc.lo = 0;
+    acc.hi = 0;
+    const ok = region.dev.read(this, off, width, acc);
+    if (ok && rt !== 31) {
+      this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
+      this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
+    }
+    return ok;
+  }
+
+  /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
+  private untrappedMmio(region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
+    this.clock += this.vm.costNs[region.dev.untrapped!];
+    this.stats.untrappedMmio++;
+    if (this.deviceAccess(region, addr, rt, width, isWrite)) this.pc = pc + 1;
     else this.guestFault(pc);
     return this.mp !== MpState.Runnable ? (this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked) : -1;
   }

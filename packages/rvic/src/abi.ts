@@ -139,5 +139,5 @@ export const RVIC_MAX_TOTAL = 2048;
 export const RVID_MSI_DOORBELL = 0xba5e0000;
 /** Size of the doorbell frame on the MMIO bus. */
 export const RVID_MSI_DOORBELL_SIZE = 0x1000;
-/** Value of {@link GuestIrqDriver.spurious} for rVIC: ACKNOWLEDGE found nothing. */
+/** Value of {@link @irqflow/core!GuestIrqDriver.spurious | GuestIrqDriver.spurious} for rVIC: ACKNOWLEDGE found nothing. */
 export const RVIC_SPURIOUS = 0xffffffff;

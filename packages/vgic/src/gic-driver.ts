@@ -1,0 +1,172 @@
+/**
+ * The named irqchips "gic-v3" and "gic-v2": a board recipe (addresses as QEMU's "virt" machine: GICD at
+ * 0x08000000, GICv3 redistributors at 0x080A0000 as one REDIST_REGION, GICv2 GICC at 0x08010000) and the guest
+ * driver macros, emitted the way Linux's irq-gic-v3.c / irq-gic.c drive the hardware (cpu init, enable, ack,
+ * EOI with EOImode 0, IPIs). Per-CPU bookkeeping Linux keeps in per-CPU variables (this CPU's redistributor
+ * address, the MPIDR of an IPI target) is computed by a `call` hook, costed as a few cycles of `work`.
+ *
+ * GICv2 ack/EOI convention: {@link GuestIrqDriver.emitAck} leaves the INTID with the source-CPU bits masked off
+ * in `rd` and, unless spurious (>= 1020), pushes the raw GICC_IAR value on the stack; {@link
+ * GuestIrqDriver.emitEoi} pops it and writes it to GICC_EOIR. Each non-spurious ack must be paired with one EOI.
+ *
+ * @module
+ */
+import { GuestAsm, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Vcpu, type Vm } from '@irqflow/core';
+import { VGIC_ADDR_TYPE, VGIC_CTRL, VGIC_GRP, VgicDevice } from './vgic-kvm-device';
+import { GICV3_REDIST_SIZE, SGI_BASE } from './vgic-mmio-v3';
+
+/** Board addresses. */
+export const GIC_BOARD = { DIST: 0x08000000, REDIST: 0x080a0000, CPU: 0x08010000 } as const;
+
+const DEFAULT_PRIO = 0xa0;
+
+/** Reads the device created by a descriptor's setup (for tests and tools). */
+export function vgicDeviceOf(vm: Vm): VgicDevice | undefined {
+  return vm.devices.find((d): d is VgicDevice => d instanceof VgicDevice);
+}
+
+function common(nrIrqs: number) {
+  return {
+    spurious: 1023,
+    ipi: (n: number): number => n,
+    timerIntids: { virt: 27, phys: 30 },
+    deviceIrqs: { first: 32, count: nrIrqs - 32 },
+  };
+}
+
+/** Guest driver for the GICv3 (irq-gic-v3.c shape). */
+export function gicV3Driver(nrIrqs: number): GuestIrqDriver {
+  const D = GIC_BOARD.DIST;
+  const rdOf = (v: Vcpu): number => GIC_BOARD.REDIST + v.index * GICV3_REDIST_SIZE;
+  return {
+    name: 'gic-v3',
+    ...common(nrIrqs),
+    emitCpuInit(a: GuestAsm): void {
+      const wait = a.fresh('waker');
+      a.mrs(0, 'ICC_SRE_EL1').orri(0, 0, 1).msr('ICC_SRE_EL1', 0);
+      a.call((v) => v.setX(1, rdOf(v))).work(20);
+      a.ldr(2, 1, 0x14).andi(2, 2, ~2 >>> 0).str(2, 1, 0x14);
+      a.label(wait).ldr(2, 1, 0x14).andi(2, 2, 4).cbnz(2, wait);
+      a.movi(0, 0xf0).msr('ICC_PMR_EL1', 0);
+      a.movi(0, 0).msr('ICC_BPR1_EL1', 0);
+      a.movi(0, 0).msr('ICC_CTLR_EL1', 0);
+      a.movi(0, 1).msr('ICC_IGRPEN1_EL1', 0);
+      a.movi(0, 0x12).stra(0, D);
+    },
+    emitEnable(a: GuestAsm, intid: number, opts = {}): void {
+      const prio = opts.priority ?? DEFAULT_PRIO;
+      if (intid < 32) {
+        a.call((v) => v.setX(1, rdOf(v) + SGI_BASE)).work(10);
+        a.movi(0, prio).str(0, 1, 0x400 + intid, 1);
+        a.movi(0, 1 << intid).str(0, 1, 0x100);
+        return;
+      }
+      a.movi(0, prio).stra(0, D + 0x400 + intid, 1);
+      const cfg = D + 0xc00 + (intid >> 4) * 4;
+      const bit = 2 << (2 * (intid & 15));
+      a.ldra(0, cfg);
+      if (opts.level) a.andi(0, 0, ~bit >>> 0);
+      else a.orri(0, 0, bit >>> 0);
+      a.stra(0, cfg);
+      a.mrs(0, 'MPIDR_EL1').andi(0, 0, 0xffffff).stra(0, D + 0x6000 + 8 * intid, 8);
+      a.movi(0, (1 << (intid & 31)) >>> 0).stra(0, D + 0x100 + (intid >> 5) * 4);
+    },
+    emitAck(a: GuestAsm, rd: number): void {
+      a.mrs(rd, 'ICC_IAR1_EL1');
+    },
+    emitEoi(a: GuestAsm, rs: number): void {
+      a.msr('ICC_EOIR1_EL1', rs);
+    },
+    emitSendIpi(a: GuestAsm, rt: number, n: number): void {
+      a.call((v) => {
+        const t = v.vm.vcpuAt(v.x(rt));
+        const m = t ? t.mpidr : 0;
+        const lo = ((1 << (m & 0xf)) | (((m >>> 8) & 0xff) << 16) | ((n & 0xf) << 24)) >>> 0;
+        const hi = (((m >>> 16) & 0xff) | (((m & 0xf0) >>> 4) << 12)) >>> 0;
+        v.setX64(0, lo, hi);
+      }).work(10);
+      a.msr('ICC_SGI1R_EL1', 0);
+    },
+  };
+}
+
+/** Guest driver for the GICv2 (irq-gic.c shape). */
+export function gicV2Driver(nrIrqs: number): GuestIrqDriver {
+  const D = GIC_BOARD.DIST;
+  const C = GIC_BOARD.CPU;
+  return {
+    name: 'gic-v2',
+    ...common(nrIrqs),
+    emitCpuInit(a: GuestAsm): void {
+      a.movi(0, 1).stra(0, D);
+      a.movi(0, 0xf0).stra(0, C + 0x04);
+      a.movi(0, 1).stra(0, C);
+    },
+    emitEnable(a: GuestAsm, intid: number, opts = {}): void {
+      const prio = opts.priority ?? DEFAULT_PRIO;
+      a.movi(0, prio).stra(0, D + 0x400 + intid, 1);
+      if (intid >= 32) {
+        const cfg = D + 0xc00 + (intid >> 4) * 4;
+        const bit = 2 << (2 * (intid & 15));
+        a.ldra(0, cfg);
+        if (opts.level) a.andi(0, 0, ~bit >>> 0);
+        else a.orri(0, 0, bit >>> 0);
+        a.stra(0, cfg);
+        a.ldra(0, D + 0x800, 1).stra(0, D + 0x800 + intid, 1);
+      }
+      a.movi(0, (1 << (intid & 31)) >>> 0).stra(0, D + 0x100 + (intid >> 5) * 4);
+    },
+    emitAck(a: GuestAsm, rd: number): void {
+      const skip = a.fresh('spur');
+      a.ldra(7, C + 0x0c).andi(rd, 7, 0x3ff).bhsi(rd, 1020, skip).push(7).label(skip);
+    },
+    emitEoi(a: GuestAsm): void {
+      a.pop(7).stra(7, C + 0x10);
+    },
+    emitSendIpi(a: GuestAsm, rt: number, n: number): void {
+      a.call((v) => v.setX(0, ((1 << (16 + (v.x(rt) & 7))) | (n & 0xf)) >>> 0)).work(10);
+      a.stra(0, D + 0xf00);
+    },
+  };
+}
+
+function setupV3(vm: Vm, o: IrqchipSetupOptions = {}): GuestIrqDriver {
+  const nr = o.nrIrqs ?? 256;
+  const dev = vm.createDevice(7) as VgicDevice;
+  dev.setAttr({ group: VGIC_GRP.NR_IRQS, attr: 0n }, BigInt(nr));
+  dev.setAttr({ group: VGIC_GRP.ADDR, attr: BigInt(VGIC_ADDR_TYPE.V3_DIST) }, BigInt(GIC_BOARD.DIST));
+  const region = (BigInt(Math.max(1, vm.vcpus.length)) << 52n) | BigInt(GIC_BOARD.REDIST);
+  dev.setAttr({ group: VGIC_GRP.ADDR, attr: BigInt(VGIC_ADDR_TYPE.V3_REDIST_REGION) }, region);
+  if (o.nrLrs !== undefined) dev.vgic.setNrLrs(o.nrLrs);
+  dev.setAttr({ group: VGIC_GRP.CTRL, attr: BigInt(VGIC_CTRL.INIT) });
+  return gicV3Driver(nr);
+}
+
+function setupV2(vm: Vm, o: IrqchipSetupOptions = {}): GuestIrqDriver {
+  const nr = o.nrIrqs ?? 256;
+  const dev = vm.createDevice(5) as VgicDevice;
+  dev.setAttr({ group: VGIC_GRP.NR_IRQS, attr: 0n }, BigInt(nr));
+  dev.setAttr({ group: VGIC_GRP.ADDR, attr: BigInt(VGIC_ADDR_TYPE.V2_DIST) }, BigInt(GIC_BOARD.DIST));
+  dev.setAttr({ group: VGIC_GRP.ADDR, attr: BigInt(VGIC_ADDR_TYPE.V2_CPU) }, BigInt(GIC_BOARD.CPU));
+  if (o.nrLrs !== undefined) dev.vgic.setNrLrs(o.nrLrs);
+  dev.setAttr({ group: VGIC_GRP.CTRL, attr: BigInt(VGIC_CTRL.INIT) });
+  return gicV2Driver(nr);
+}
+
+/** The "gic-v3" irqchip. */
+export const GIC_V3_DESCRIPTOR: IrqchipDescriptor = {
+  name: 'gic-v3',
+  description: 'GICv3 (KVM vgic-v3): GICD 0x08000000, redistributors 0x080A0000, ICC system registers',
+  features: ['ipi', 'level', 'timer', 'passthrough', 'priorities'],
+  maxVcpus: 512,
+  setup: setupV3,
+};
+
+/** The "gic-v2" irqchip. */
+export const GIC_V2_DESCRIPTOR: IrqchipDescriptor = {
+  name: 'gic-v2',
+  description: 'GICv2 (KVM vgic-v2): GICD 0x08000000, GICC (GICV) 0x08010000',
+  features: ['ipi', 'level', 'timer', 'passthrough', 'priorities'],
+  maxVcpus: 8,
+  setup: setupV2,
+};

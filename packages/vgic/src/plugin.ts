@@ -1,0 +1,23 @@
+/**
+ * The `@irqflow/vgic` plugin: registers the KVM device types ARM_VGIC_V2 (5), ARM_VGIC_V3 (7) and ARM_VGIC_ITS (8) and the named
+ * irqchips "gic-v2" and "gic-v3".
+ *
+ * @module
+ */
+import { KVM_DEV_TYPE, type Hypervisor, type IrqflowPlugin } from '@irqflow/core';
+import { GIC_V2_DESCRIPTOR, GIC_V3_DESCRIPTOR } from './gic-driver';
+import { itsDeviceType } from './its';
+import { VgicDevice } from './vgic-kvm-device';
+import { lpiHostOf } from './vgic-lpi';
+
+/** The vgic plugin. */
+export const VgicPlugin: IrqflowPlugin = {
+  name: '@irqflow/vgic',
+  register(hv: Hypervisor): void {
+    hv.registerDeviceType({ type: KVM_DEV_TYPE.ARM_VGIC_V2, name: 'kvm-arm-vgic-v2', create: (vm) => new VgicDevice(vm, true) });
+    hv.registerDeviceType({ type: KVM_DEV_TYPE.ARM_VGIC_V3, name: 'kvm-arm-vgic-v3', create: (vm) => new VgicDevice(vm, false) });
+    hv.registerDeviceType(itsDeviceType(lpiHostOf));
+    hv.registerIrqchip(GIC_V3_DESCRIPTOR);
+    hv.registerIrqchip(GIC_V2_DESCRIPTOR);
+  },
+};

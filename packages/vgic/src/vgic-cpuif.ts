@@ -1,0 +1,285 @@
+/**
+ * A model of the GIC virtual CPU interface hardware (Arm IHI 0069, chapter 4.4 "Virtual CPU interface" and
+ * 12.4 "ICH_* registers"; Arm IHI 0048B chapter 5 "GIC Support for Virtualization" for GICv2's GICH/GICV):
+ * N list registers (ICH_VTR_EL2.ListRegs, 4 by default, up to 16) with state/priority/group/HW/pINTID/EOI
+ * fields, ICH_VMCR (PMR, BPR0/1, VENG0/1, VEOIM, VCBPR, GICv2 AckCtl/FIQEn), ICH_AP0R0/AP1R0 (5 priority bits
+ * → one 32-bit active-priority register per group), ICH_HCR (En, UIE, NPIE, LRENPIE, TDIR, EOIcount) and
+ * ICH_MISR. Guest accesses the hardware serves without an exit (IAR, EOIR, HPPIR, RPR, PMR, BPR, …) run
+ * here against this state only; the hypervisor side (vgic.ts) fills and folds the LRs.
+ *
+ * Signalling: the highest-priority pending (not active) LR whose group is enabled, whose priority is below PMR
+ * and whose group priority beats the running priority drives vIRQ (group 1) or vFIQ (group 0, GICv3 always;
+ * GICv2 only with FIQEn set, else vIRQ). The lines are re-evaluated after every change of LR/VMCR/APR state.
+ * A maintenance condition (ICH_MISR != 0) raised by an untrapped access makes the vCPU exit (requestExit).
+ *
+ * @module
+ */
+import { IrqchipState, type Vcpu } from '@irqflow/core';
+import { INTID_SPURIOUS, VGIC_MIN_LPI, VGIC_NR_SGIS } from './vgic-irq';
+
+/** LR state bits. */
+export const LR_PENDING = 1;
+/** LR state bits. */
+export const LR_ACTIVE = 2;
+
+/** ICH_MISR bits. */
+export const MISR = { EOI: 1, U: 2, LRENP: 4, NP: 8 } as const;
+
+/** Maximum list registers (ICH_VTR_EL2.ListRegs + 1 ≤ 16). */
+export const MAX_LRS = 16;
+
+/** The virtual CPU interface of one vCPU. */
+export class VgicCpuIf {
+  /** Number of implemented list registers (set before the first run). */
+  nrLrs: number;
+  /** LR state (0 invalid, LR_PENDING, LR_ACTIVE, both). */
+  readonly lrState = new Uint8Array(MAX_LRS);
+  /** LR vINTID. */
+  readonly lrIntid = new Int32Array(MAX_LRS);
+  /** LR priority. */
+  readonly lrPrio = new Uint8Array(MAX_LRS);
+  /** LR group. */
+  readonly lrGroup = new Uint8Array(MAX_LRS);
+  /** LR HW bit. */
+  readonly lrHw = new Uint8Array(MAX_LRS);
+  /** LR pINTID (host interrupt number). */
+  readonly lrPintid = new Int32Array(MAX_LRS);
+  /** LR EOI bit (maintenance on deactivation). */
+  readonly lrEoi = new Uint8Array(MAX_LRS);
+  /** LR CPUID (GICv2 SGI source). */
+  readonly lrSource = new Uint8Array(MAX_LRS);
+  /** LRs the hypervisor wrote at the last flush. */
+  usedLrs = 0;
+
+  /** VMCR.VPMR (8-bit priority mask; 0 masks everything). */
+  pmr = 0;
+  /** VMCR.VBPR0. */
+  bpr0 = 2;
+  /** VMCR.VBPR1. */
+  bpr1 = 3;
+  /** VMCR.VENG0. */
+  eng0 = false;
+  /** VMCR.VENG1. */
+  eng1 = false;
+  /** VMCR.VEOIM (EOImode). */
+  eoim = false;
+  /** VMCR.VCBPR. */
+  cbpr = false;
+  /** GICv2 VMCR.VAckCtl. */
+  ackCtl = false;
+  /** GICv2 VMCR.VFIQEn. */
+  fiqEn = false;
+  /** ICH_AP0R0_EL2. */
+  ap0r = 0;
+  /** ICH_AP1R0_EL2. */
+  ap1r = 0;
+
+  /** ICH_HCR_EL2.En. */
+  en = true;
+  /** ICH_HCR_EL2.UIE. */
+  uie = false;
+  /** ICH_HCR_EL2.NPIE. */
+  npie = false;
+  /** ICH_HCR_EL2.LRENPIE. */
+  lrenpie = false;
+  /** ICH_HCR_EL2.EOIcount. */
+  eoiCount = 0;
+
+  /**
+   * @param vcpu - the vCPU
+   * @param v2 - GICv2 flavour (SGI source in IAR, FIQEn)
+   * @param nrLrs - list registers (1..16)
+   */
+  constructor(
+    readonly vcpu: Vcpu,
+    readonly v2: boolean,
+    nrLrs: number,
+  ) {
+    this.nrLrs = nrLrs;
+  }
+
+  /** Group-priority mask for a group under the current binary points. */
+  private groupMask(group: number): number {
+    const bpr = group === 0 || this.cbpr ? this.bpr0 : this.bpr1 - 1;
+    return (0xff << (bpr + 1)) & 0xff;
+  }
+
+  /** ICV_RPR: the running priority (highest active priority), 0xff when idle. */
+  rpr(): number {
+    const a = (this.ap0r | this.ap1r) >>> 0;
+    if (a === 0) return 0xff;
+    return (31 - Math.clz32(a & -a)) << 3;
+  }
+
+  /**
+   * The highest-priority pending LR of `group` (-1 = either enabled group) that may be signalled, or -1.
+   * With `checkMasks` false, PMR and the running priority are ignored (HPPIR).
+   */
+  hppiLr(group: number, checkMasks: boolean): number {
+    let best = -1;
+    let bestPrio = 0x100;
+    const n = this.usedLrs;
+    for (let i = 0; i < n; i++) {
+      if (this.lrState[i] !== LR_PENDING) continue;
+      const g = this.lrGroup[i];
+      if (group >= 0 && g !== group) continue;
+      if (g === 0 ? !this.eng0 : !this.eng1) continue;
+      const p = this.lrPrio[i];
+      if (p < bestPrio) {
+        best = i;
+        bestPrio = p;
+      }
+    }
+    if (best < 0 || !checkMasks) return best;
+    if (bestPrio >= this.pmr) return -1;
+    if ((bestPrio & this.groupMask(this.lrGroup[best])) >= this.rpr()) return -1;
+    return best;
+  }
+
+  /** Re-evaluates vIRQ/vFIQ from the hardware state. */
+  updateLines(): void {
+    const v = this.vcpu;
+    const i = this.en ? this.hppiLr(-1, true) : -1;
+    if (i < 0) {
+      v.virq = false;
+      v.vfiq = false;
+    } else if (this.lrGroup[i] === 0 && (!this.v2 || this.fiqEn)) {
+      v.vfiq = true;
+      v.virq = false;
+    } else {
+      v.virq = true;
+      v.vfiq = false;
+    }
+  }
+
+  /** ICH_MISR_EL2. */
+  misr(): number {
+    let m = 0;
+    let valid = 0;
+    let pending = false;
+    for (let i = 0; i < this.usedLrs; i++) {
+      const s = this.lrState[i];
+      if (s !== 0) valid++;
+      if (s & LR_PENDING) pending = true;
+      if (s === 0 && this.lrEoi[i] && !this.lrHw[i]) m |= MISR.EOI;
+    }
+    if (this.uie && valid <= 1) m |= MISR.U;
+    if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
+    if (this.npie && !pending) m |= MISR.NP;
+    return this.en ? m : 0;
+  }
+
+  /** After an untrapped access changed state: lines, then the maintenance interrupt (forces an exit). */
+  private changed(): void {
+    this.updateLines();
+    if (this.misr() !== 0) this.vcpu.requestExit();
+  }
+
+  /** The value IAR returns for LR `i`. */
+  private iarValue(i: number): number {
+    const id = this.lrIntid[i];
+    return this.v2 && id < VGIC_NR_SGIS ? id | (this.lrSource[i] << 10) : id;
+  }
+
+  /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
+  ack(group: number): number {
+    let i: number;
+    if (group < 0) {
+      i = this.hppiLr(-1, true);
+      if (i >= 0 && this.lrGroup[i] === 1 && !this.ackCtl) {
+        this.changed();
+        return 1022;
+      }
+    } else i = this.hppiLr(group, true);
+    if (i < 0) return INTID_SPURIOUS;
+    // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
+    this.lrState[i] = this.lrIntid[i] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
+    const bit = 1 << ((this.lrPrio[i] & this.groupMask(this.lrGroup[i])) >> 3);
+    if (this.lrGroup[i] === 0) this.ap0r = (this.ap0r | bit) >>> 0;
+    else this.ap1r = (this.ap1r | bit) >>> 0;
+    this.vcpu.stats.acked++;
+    const r = this.iarValue(i);
+    this.changed();
+    return r;
+  }
+
+  /** ICV_HPPIR0/1: the highest-priority pending interrupt (no masks), or 1023. */
+  hppir(group: number): number {
+    const i = this.hppiLr(group, false);
+    return i < 0 ? INTID_SPURIOUS : this.iarValue(i);
+  }
+
+  /** Finds the LR holding `intid` (GICv2 SGIs: and `source`) in an active state, or -1. */
+  findActiveLr(intid: number, source: number): number {
+    for (let i = 0; i < this.usedLrs; i++) {
+      if (this.lrIntid[i] !== intid || (this.lrState[i] & LR_ACTIVE) === 0) continue;
+      if (this.v2 && intid < VGIC_NR_SGIS && this.lrSource[i] !== source) continue;
+      return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Deactivates LR `i` (hardware deactivation: the HW bit deactivates the host interrupt too). Used by
+   * EOIR/DIR and by the hypervisor when it deactivates an interrupt held in another vCPU's LR.
+   */
+  deactivateLr(i: number): void {
+    this.lrState[i] &= ~LR_ACTIVE;
+    if (this.lrHw[i]) {
+      const h = this.vcpu.vm.hv.hostIrqs;
+      if (h.has(this.lrPintid[i])) h.setIrqchipState(this.lrPintid[i], IrqchipState.Active, false);
+    }
+    this.vcpu.stats.completed++;
+  }
+
+  /** ICV_EOIR0/1 (GICV_EOIR / GICV_AEOIR): priority drop; with EOImode 0 also deactivation. */
+  eoi(value: number): void {
+    const intid = value & 0xffffff & (this.v2 ? 0x3ff : 0xffffff);
+    if (intid >= 1020 && intid <= 1023) return;
+    const a = this.ap0r !== 0 || this.ap1r !== 0;
+    if (a) {
+      const lo0 = this.ap0r & -this.ap0r;
+      const lo1 = this.ap1r & -this.ap1r;
+      // Drop the highest active priority (lowest set bit across both registers).
+      if (lo0 !== 0 && (lo1 === 0 || lo0 >>> 0 <= lo1 >>> 0)) this.ap0r = (this.ap0r & ~lo0) >>> 0;
+      else this.ap1r = (this.ap1r & ~lo1) >>> 0;
+    }
+    if (!this.eoim) this.deactivate(intid, (value >>> 10) & 7);
+    this.changed();
+  }
+
+  /** ICV_DIR / GICV_DIR served by hardware (EOImode 1). */
+  dir(value: number): void {
+    if (!this.eoim) return;
+    this.deactivate(value & (this.v2 ? 0x3ff : 0xffffff), (value >>> 10) & 7);
+    this.changed();
+  }
+
+  private deactivate(intid: number, source: number): void {
+    if (intid >= VGIC_MIN_LPI) return; // no active state, nothing to deactivate or count
+    const i = this.findActiveLr(intid, source);
+    if (i >= 0) this.deactivateLr(i);
+    else this.eoiCount = (this.eoiCount + 1) & 0x1f;
+  }
+
+  /** Writes the PMR (5 implemented bits). */
+  setPmr(v: number): void {
+    this.pmr = v & 0xf8;
+    this.changed();
+  }
+
+  /** Applies a state change made by the hypervisor or a VMCR-side register write. */
+  refresh(): void {
+    this.changed();
+  }
+
+  /** Clears every LR (the hypervisor's save path empties them; flush rebuilds them). */
+  clearLrs(): void {
+    for (let i = 0; i < this.usedLrs; i++) {
+      this.lrState[i] = 0;
+      this.lrEoi[i] = 0;
+      this.lrHw[i] = 0;
+    }
+    this.usedLrs = 0;
+  }
+}

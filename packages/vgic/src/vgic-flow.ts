@@ -1,0 +1,132 @@
+/**
+ * The vgic's `irqchip_flow` callbacks (references §2; the 2020 series' arch/arm64/kvm/vgic glue): vCPU init,
+ * pending check, first run (map resources), flush/sync, in-kernel and userspace injection with KVM's range
+ * checks (Documentation/virt/kvm/api.rst, KVM_IRQ_LINE), irqfd pins (SPI = pin + 32) and mapped interrupts.
+ *
+ * @module
+ */
+import { Errno, fail, IrqType, type GetInputLevel, type IrqchipFlow, type IrqchipRoute, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
+import { itsSetIrqInatomic, itsSetMsi, itsValidateRoute } from './its';
+import type { Vgic } from './vgic';
+import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
+import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
+
+/** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
+export class VgicFlow implements IrqchipFlow {
+  /**
+   * @param vg - the vgic
+   * @param firstRun - the device's resource mapping (kvm_vgic_map_resources)
+   * @param teardown - the device's teardown
+   */
+  constructor(
+    private readonly vg: Vgic,
+    private readonly firstRun: (vcpu: Vcpu) => void,
+    private readonly teardown: () => void,
+  ) {}
+
+  /** VM teardown. */
+  destroy(): void {
+    this.teardown();
+  }
+
+  /** Creates the vCPU's vgic state. */
+  vcpuInit(vcpu: Vcpu): void {
+    this.vg.initCpu(vcpu);
+  }
+
+  /** kvm_vgic_vcpu_pending_irq. */
+  vcpuPendingIrq(vcpu: Vcpu): boolean {
+    return this.vg.initialized && this.vg.pendingIrq(vcpu);
+  }
+
+  /** kvm_vgic_map_resources. */
+  vcpuFirstRun(vcpu: Vcpu): void {
+    this.firstRun(vcpu);
+  }
+
+  /** List-register flush. */
+  vcpuFlushHwstate(vcpu: Vcpu): void {
+    if (this.vg.ready) this.vg.flush(vcpu);
+  }
+
+  /** List-register fold. */
+  vcpuSyncHwstate(vcpu: Vcpu): void {
+    if (this.vg.ready) this.vg.sync(vcpu);
+  }
+
+  /** In-kernel device injection (timer, PMU): silently ignored when invalid, as KVM's callers expect. */
+  injectIrq(_vm: Vm, cpu: number, intid: number, level: boolean, owner: unknown): void {
+    if (!this.vg.initialized) return;
+    const irq = this.vg.irq(this.vg.cpus[cpu] ?? null, intid);
+    if (irq) this.vg.inject(irq, level, owner);
+  }
+
+  /** Lazy init for GICv2, EBUSY for an uninitialised GICv3 (vgic_lazy_init). */
+  private ensureInit(): void {
+    if (this.vg.initialized) return;
+    if (!this.vg.v2) fail(Errno.EBUSY, 'the GICv3 is not initialised (KVM_DEV_ARM_VGIC_CTRL_INIT)');
+    this.vg.init();
+  }
+
+  /** KVM_IRQ_LINE for PPIs and SPIs. @throws KvmError EINVAL out of range, EBUSY uninitialised v3, EPERM owned */
+  injectUserspaceIrq(_vm: Vm, type: IrqType, cpu: number, intid: number, level: boolean): void {
+    this.ensureInit();
+    if (type === IrqType.Ppi) {
+      if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `PPI ${intid} outside 16..31`);
+    } else if (intid < VGIC_NR_PRIVATE_IRQS || intid >= this.vg.nrIrqs) {
+      fail(Errno.EINVAL, `SPI ${intid} outside 32..${this.vg.nrIrqs - 1}`);
+    }
+    const irq = this.vg.irq(type === IrqType.Ppi ? (this.vg.cpus[cpu] ?? null) : null, intid);
+    if (!irq) fail(Errno.EINVAL, `no interrupt ${intid}`);
+    if (!this.vg.inject(irq, level, null)) fail(Errno.EPERM, `INTID ${intid} is owned by an in-kernel device`);
+  }
+
+  /** An irqfd on an irqchip route: SPI pin + 32. */
+  irqfdSetIrq(_vm: Vm, route: IrqchipRoute, level: boolean): void {
+    this.ensureInit();
+    const irq = this.vg.irq(null, route.pin + VGIC_NR_PRIVATE_IRQS);
+    if (!irq) fail(Errno.EINVAL, `pin ${route.pin} is beyond NR_IRQS`);
+    this.vg.inject(irq, level, null);
+  }
+
+  /** KVM_SIGNAL_MSI / MSI routes: through the ITS (GICv3); ENODEV for a GICv2. */
+  setMsi(vm: Vm, msi: Msi): number {
+    if (this.vg.v2) fail(Errno.ENODEV, 'a GICv2 has no MSI support');
+    return itsSetMsi(vm, msi);
+  }
+
+  /** Fast path for MSI routes (the ITS translation cache); irqchip routes take the slow path. */
+  setIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): number {
+    return this.vg.v2 ? -Errno.EAGAIN : itsSetIrqInatomic(vm, route, level);
+  }
+
+  /** MSI routes need a DeviceID once the VM has an ITS. */
+  validateRoute(vm: Vm, route: RoutingEntry): void {
+    if (!this.vg.v2) itsValidateRoute(vm, route);
+  }
+
+  /** kvm_vgic_map_is_active. */
+  mapIsActive(vcpu: Vcpu, intid: number): boolean {
+    return mapIsActive(this.vg, vcpu, intid);
+  }
+
+  /** kvm_vgic_reset_mapped_irq. */
+  resetMappedIrq(vcpu: Vcpu, intid: number): void {
+    resetMappedIrq(this.vg, vcpu, intid);
+  }
+
+  /** kvm_vgic_map_phys_irq. */
+  mapPhysIrq(vcpu: Vcpu, hostIrq: number, intid: number, getInputLevel: GetInputLevel | null): void {
+    mapPhysIrq(this.vg, vcpu, hostIrq, intid, getInputLevel);
+  }
+
+  /** kvm_vgic_unmap_phys_irq. */
+  unmapPhysIrq(vcpu: Vcpu, intid: number): void {
+    unmapPhysIrq(this.vg, vcpu, intid);
+  }
+
+  /** kvm_vgic_set_owner. */
+  setOwner(vcpu: Vcpu, intid: number, owner: unknown): void {
+    setOwner(this.vg, vcpu, intid, owner);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Save and restore of a vgic through the KVM device attribute groups only, in the order a VMM such as QEMU uses
+ * (hw/intc/arm_gicv3_kvm.c, arm_gic_kvm.c): configuration and routing first, then enables, pending latches,
+ * active states and line levels, then the CPU interfaces, and the distributor control register last.
+ * Works on any KvmDevice of type ARM_VGIC_V2/V3 (Documentation/virt/kvm/devices/arm-vgic*.rst).
+ *
+ * @module
+ */
+import { KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
+import { VGIC_GRP } from './vgic-kvm-device';
+
+/** One saved attribute (group, attr, value). */
+export type SavedAttr = readonly [group: number, attr: bigint, value: bigint];
+
+/** A saved vgic: the attributes to replay, in order. */
+export interface SavedVgic {
+  /** Device type. */
+  readonly type: number;
+  /** NR_IRQS. */
+  readonly nrIrqs: number;
+  /** Addresses (ADDR group) to set before INIT. */
+  readonly addrs: SavedAttr[];
+  /** Register attributes replayed after INIT. */
+  readonly regs: SavedAttr[];
+}
+
+const V3_CPU_SYSREGS = [
+  SYSREGS.ICC_CTLR_EL1,
+  SYSREGS.ICC_PMR_EL1,
+  SYSREGS.ICC_BPR0_EL1,
+  SYSREGS.ICC_BPR1_EL1,
+  SYSREGS.ICC_AP0R0_EL1,
+  SYSREGS.ICC_AP1R0_EL1,
+  SYSREGS.ICC_IGRPEN0_EL1,
+  SYSREGS.ICC_IGRPEN1_EL1,
+];
+
+/** Per-IRQ register blocks in restore order: [offset, offset of the matching clear register or -1, bits per IRQ]. */
+const BLOCKS: [number, number, number][] = [
+  [0xc00, -1, 2], // ICFGR
+  [0x400, -1, 8], // IPRIORITYR
+  [0x080, -1, 1], // IGROUPR
+  [0x100, 0x180, 1], // ISENABLER / ICENABLER
+  [0x200, -1, 1], // ISPENDR (latch)
+  [0x300, 0x380, 1], // ISACTIVER / ICACTIVER
+];
+
+/** Saves the whole state of `dev` (a vgic of `vm`). */
+export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
+  const v3 = dev.type === KVM_DEV_TYPE.ARM_VGIC_V3;
+  const get = (group: number, attr: bigint): bigint => dev.getAttr({ group, attr });
+  const nrIrqs = Number(get(VGIC_GRP.NR_IRQS, 0n));
+  const addrs: SavedAttr[] = [];
+  const regs: SavedAttr[] = [];
+  const keep = (group: number, attr: bigint): void => void regs.push([group, attr, get(group, attr)]);
+  if (v3) {
+    addrs.push([VGIC_GRP.ADDR, 2n, get(VGIC_GRP.ADDR, 2n)]);
+    const legacy = get(VGIC_GRP.ADDR, 3n);
+    if (legacy !== BigInt.asUintN(64, -1n)) addrs.push([VGIC_GRP.ADDR, 3n, legacy]);
+    else {
+      for (let i = 0; ; i++) {
+        try {
+          addrs.push([VGIC_GRP.ADDR, 5n, get(VGIC_GRP.ADDR, 5n | (BigInt(i) << 32n))]);
+        } catch {
+          break;
+        }
+      }
+    }
+  } else {
+    addrs.push([VGIC_GRP.ADDR, 0n, get(VGIC_GRP.ADDR, 0n)], [VGIC_GRP.ADDR, 1n, get(VGIC_GRP.ADDR, 1n)]);
+  }
+  const cpuKey = (i: number): bigint => BigInt(v3 ? vm.vcpus[i].mpidr : i) << 32n;
+  // Distributor: shared interrupts (GICv3) or everything banked by vCPU 0 plus SPIs (GICv2).
+  for (const [set, , bpi] of BLOCKS) {
+    const first = v3 ? 32 : 0;
+    for (let id = first; id < nrIrqs; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, BigInt(set + (id * bpi) / 8));
+  }
+  if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
+  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, BigInt(0x800 + id));
+  for (let i = 0; i < vm.vcpus.length; i++) {
+    const k = cpuKey(i);
+    if (v3) {
+      for (const [set, , bpi] of BLOCKS) for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.REDIST_REGS, k | BigInt(0x10000 + set + (id * bpi) / 8));
+      keep(VGIC_GRP.REDIST_REGS, k | 0x14n);
+      for (const enc of V3_CPU_SYSREGS) keep(VGIC_GRP.CPU_SYSREGS, k | BigInt(enc));
+      keep(VGIC_GRP.LEVEL_INFO, k | 0n);
+    } else {
+      if (i > 0) for (const [set, , bpi] of BLOCKS) for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, k | BigInt(set + (id * bpi) / 8));
+      for (const off of [0xf20, 0xf24, 0xf28, 0xf2c]) keep(VGIC_GRP.DIST_REGS, k | BigInt(off));
+      for (const off of [0x00, 0x04, 0x08, 0x1c, 0xd0, 0xe0]) keep(VGIC_GRP.CPU_REGS, k | BigInt(off));
+    }
+  }
+  if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
+  keep(VGIC_GRP.DIST_REGS, 0n);
+  return { type: dev.type, nrIrqs, addrs, regs };
+}
+
+/**
+ * Restores `saved` into `dev`, a freshly created vgic of the same type on a VM with the same vCPUs.
+ * @throws KvmError as the attribute calls do
+ */
+export function restoreVgic(dev: KvmDevice, saved: SavedVgic): void {
+  const set = (group: number, attr: bigint, value: bigint): void => dev.setAttr({ group, attr }, value);
+  set(VGIC_GRP.NR_IRQS, 0n, BigInt(saved.nrIrqs));
+  for (const [g, a, v] of saved.addrs) set(g, a, v);
+  set(VGIC_GRP.CTRL, 0n, 0n);
+  for (const [g, a, v] of saved.regs) {
+    if (g === VGIC_GRP.DIST_REGS || g === VGIC_GRP.REDIST_REGS) {
+      // Set/clear pairs: clear every bit first so the restored value is exact (ISENABLER, ISACTIVER).
+      const off = Number(a & 0xffffffffn);
+      const base = off >= 0x10000 ? off - 0x10000 : off;
+      if ((base >= 0x100 && base < 0x180) || (base >= 0x300 && base < 0x380)) set(g, a + 0x80n, 0xffffffffn);
+    }
+    set(g, a, v);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * GICv2 MMIO frames as declarative tables, mirroring upstream's vgic-mmio-v2.c: the distributor (GICD, 4 KiB,
+ * Arm IHI 0048B 4.3) with banked private interrupts, ITARGETSR, GICD_SGIR and the SGI pending-source
+ * registers; and the CPU interface as the guest sees it through GICV (8 KiB, 5.5 "GIC virtual CPU interface"):
+ * page 0 (CTLR, PMR, BPR, IAR, EOIR, RPR, HPPIR, ABPR, AIAR, AEOIR, AHPPIR, APR, NSAPR, IIDR) is served by
+ * hardware without a trap; page 1 (GICC_DIR) is left unmapped so DIR traps (see vgic.ts). The userspace
+ * CPU_REGS view exports GICC_PMR in VMCR format (5 bits) and the APRs in the no-security-extensions format.
+ *
+ * @module
+ */
+import { Errno, fail } from '@irqflow/core';
+import type { VgicCpu } from './vgic-cpu';
+import { VGIC_IIDR, VgicRegisterTable, W, configReg, priorityReg, razwi, reg32, stateRegs, type VgicAccess, type VgicRegister } from './vgic-mmio';
+import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
+
+/** GICv2 distributor frame size. */
+export const GICV2_DIST_SIZE = 0x1000;
+/** GICv2 CPU interface frame size. */
+export const GICV2_CPU_SIZE = 0x2000;
+/** KVM's GICC_IIDR: product 0x4b, architecture 2, implementer Arm. */
+export const GICC_IIDR = ((0x4b << 20) | (2 << 16) | 0x43b) >>> 0;
+
+const cpuOf = (a: VgicAccess): VgicCpu => a.cpu!;
+
+const itargetsr: VgicRegister = {
+  name: 'GICD_ITARGETSR',
+  offset: 0x800,
+  length: 0x400,
+  bpi: 8,
+  widths: W.B | W.W,
+  read: (a, off, len, v) => {
+    let r = 0;
+    for (let i = 0; i < len; i++) {
+      const id = off - 0x800 + i;
+      if (id < VGIC_NR_PRIVATE_IRQS) r |= a.cpu ? (1 << a.cpu.index) << (8 * i) : 0;
+      else {
+        const irq = a.vg.irq(null, id);
+        if (irq) r |= irq.targets << (8 * i);
+      }
+    }
+    v.lo = r >>> 0;
+  },
+  write: (a, off, len, v) => {
+    const mask = (1 << a.vg.cpus.length) - 1;
+    for (let i = 0; i < len; i++) {
+      const id = off - 0x800 + i;
+      if (id < VGIC_NR_PRIVATE_IRQS) continue;
+      const irq = a.vg.irq(null, id);
+      if (!irq) continue;
+      irq.targets = (v.lo >>> (8 * i)) & 0xff & mask;
+      a.vg.retarget(irq);
+    }
+  },
+};
+
+const sgiSources = (name: string, offset: number, set: boolean): VgicRegister => ({
+  name,
+  offset,
+  length: 0x10,
+  bpi: 8,
+  widths: W.B | W.W,
+  read: (a, off, len, v) => {
+    let r = 0;
+    for (let i = 0; i < len; i++) {
+      const irq = cpuOf(a).privateIrqs[off - offset + i];
+      r |= (irq.source & 0xff) << (8 * i);
+    }
+    v.lo = r >>> 0;
+  },
+  write: (a, off, len, v) => {
+    for (let i = 0; i < len; i++) {
+      const irq = cpuOf(a).privateIrqs[off - offset + i];
+      const bits = (v.lo >>> (8 * i)) & 0xff;
+      if (bits === 0) continue;
+      if (set) {
+        irq.source |= bits;
+        irq.pendingLatch = true;
+        a.vg.queue(irq);
+      } else {
+        irq.source &= ~bits;
+        if (irq.source === 0) a.vg.clearPending(irq);
+      }
+    }
+  },
+});
+
+/** The GICv2 distributor register table. */
+export const GICD_V2_TABLE = new VgicRegisterTable([
+  reg32(
+    'GICD_CTLR',
+    0x000,
+    (a, o, l, v) => (v.lo = (a.vg.enableGrp0 ? 1 : 0) | (a.vg.enableGrp1 ? 2 : 0)),
+    (a, o, l, v) => {
+      const g0 = (v.lo & 1) !== 0;
+      const g1 = (v.lo & 2) !== 0;
+      if (g0 === a.vg.enableGrp0 && g1 === a.vg.enableGrp1) return;
+      a.vg.enableGrp0 = g0;
+      a.vg.enableGrp1 = g1;
+      a.vg.groupEnablesChanged();
+    },
+  ),
+  reg32('GICD_TYPER', 0x004, (a, o, l, v) => (v.lo = ((a.vg.nrIrqs >> 5) - 1) | ((a.vg.cpus.length - 1) << 5))),
+  reg32('GICD_IIDR', 0x008, (a, o, l, v) => (v.lo = VGIC_IIDR)),
+  ...stateRegs(0, 0x80, false),
+  priorityReg(0x400, 0x400, false),
+  itargetsr,
+  configReg(0xc00, 0x100, false),
+  razwi('GICD_NSACR', 0xe00, 0x100),
+  reg32('GICD_SGIR', 0xf00, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
+    const src = a.cpu;
+    if (src === null) return;
+    const intid = v.lo & 0xf;
+    const filter = (v.lo >>> 24) & 3;
+    const list = (v.lo >>> 16) & 0xff;
+    for (const c of a.vg.cpus) {
+      const hit = filter === 0 ? ((list >>> c.index) & 1) !== 0 : filter === 1 ? c !== src : filter === 2 ? c === src : false;
+      if (hit) a.vg.sendSgi(c, intid, src.index);
+    }
+  }),
+  sgiSources('GICD_CPENDSGIR', 0xf10, false),
+  sgiSources('GICD_SPENDSGIR', 0xf20, true),
+  { name: 'PIDR', offset: 0xfd0, length: 0x30, bpi: 0, widths: W.W, read: (a, off, len, v) => (v.lo = off === 0xfe8 ? 0x2b : 0), write: () => {} },
+]);
+
+const ctlrRead = (c: VgicCpu): number => {
+  const h = c.cpuif;
+  return ((h.eng0 ? 1 : 0) | (h.eng1 ? 2 : 0) | (h.ackCtl ? 4 : 0) | (h.fiqEn ? 8 : 0) | (h.cbpr ? 16 : 0) | (h.eoim ? 0x200 : 0)) >>> 0;
+};
+const ctlrWrite = (c: VgicCpu, v: number): void => {
+  const h = c.cpuif;
+  h.eng0 = (v & 1) !== 0;
+  h.eng1 = (v & 2) !== 0;
+  h.ackCtl = (v & 4) !== 0;
+  h.fiqEn = (v & 8) !== 0;
+  h.cbpr = (v & 16) !== 0;
+  h.eoim = (v & 0x200) !== 0;
+  h.refresh();
+};
+
+/** The GICv2 CPU interface (GICV page 0, untrapped) register table, with the userspace CPU_REGS variants. */
+export const GICC_TABLE = new VgicRegisterTable([
+  reg32('GICC_CTLR', 0x00, (a, o, l, v) => (v.lo = ctlrRead(cpuOf(a))), (a, o, l, v) => ctlrWrite(cpuOf(a), v.lo)),
+  reg32('GICC_PMR', 0x04, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr), (a, o, l, v) => cpuOf(a).cpuif.setPmr(v.lo), {
+    uread: (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr >>> 3),
+    uwrite: (a, o, l, v) => cpuOf(a).cpuif.setPmr((v.lo & 0x1f) << 3),
+  }),
+  reg32('GICC_BPR', 0x08, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr0), (a, o, l, v) => {
+    cpuOf(a).cpuif.bpr0 = Math.max(2, v.lo & 7);
+    cpuOf(a).cpuif.refresh();
+  }),
+  reg32('GICC_IAR', 0x0c, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(-1)), () => {}, { uread: (a, o, l, v) => (v.lo = 0) }),
+  reg32('GICC_EOIR', 0x10, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo), { uwrite: () => {} }),
+  reg32('GICC_RPR', 0x14, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.rpr())),
+  reg32('GICC_HPPIR', 0x18, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(-1))),
+  reg32('GICC_ABPR', 0x1c, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr1), (a, o, l, v) => {
+    cpuOf(a).cpuif.bpr1 = Math.max(3, v.lo & 7);
+    cpuOf(a).cpuif.refresh();
+  }),
+  reg32('GICC_AIAR', 0x20, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(1)), () => {}, { uread: (a, o, l, v) => (v.lo = 0) }),
+  reg32('GICC_AEOIR', 0x24, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo), { uwrite: () => {} }),
+  reg32('GICC_AHPPIR', 0x28, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(1))),
+  {
+    name: 'GICC_APR',
+    offset: 0xd0,
+    length: 0x10,
+    bpi: 0,
+    widths: W.W,
+    read: (a, off, len, v) => (v.lo = off === 0xd0 ? cpuOf(a).cpuif.ap0r : 0),
+    write: (a, off, len, v) => {
+      if (off !== 0xd0) return;
+      cpuOf(a).cpuif.ap0r = v.lo >>> 0;
+      cpuOf(a).cpuif.refresh();
+    },
+  },
+  {
+    name: 'GICC_NSAPR',
+    offset: 0xe0,
+    length: 0x10,
+    bpi: 0,
+    widths: W.W,
+    read: (a, off, len, v) => (v.lo = off === 0xe0 ? cpuOf(a).cpuif.ap1r : 0),
+    write: (a, off, len, v) => {
+      if (off !== 0xe0) return;
+      cpuOf(a).cpuif.ap1r = v.lo >>> 0;
+      cpuOf(a).cpuif.refresh();
+    },
+  },
+  reg32('GICC_IIDR', 0xfc, (a, o, l, v) => (v.lo = GICC_IIDR)),
+]);
+
+/** GICV page 1: GICC_DIR, trapped (deactivation by INTID; SGIs carry the source CPU in bits [12:10]). */
+export const GICC_DIR_TABLE = new VgicRegisterTable([
+  reg32('GICC_DIR', 0x0, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
+    const c = cpuOf(a);
+    if (!c.cpuif.eoim) return;
+    const id = v.lo & 0x3ff;
+    const irq = a.vg.irq(c, id);
+    if (irq) a.vg.deactivate(irq, id < VGIC_NR_SGIS ? (v.lo >>> 10) & 7 : 0);
+  }),
+]);
+
+/** Userspace CPU_REGS offsets KVM exposes. */
+export const GICC_USER_OFFSETS = new Set([0x00, 0x04, 0x08, 0x1c, 0xd0, 0xd4, 0xd8, 0xdc, 0xe0, 0xe4, 0xe8, 0xec, 0xfc]);
+
+/** Checks a CPU_REGS offset. @throws KvmError ENXIO */
+export function checkGiccUserOffset(off: number): void {
+  if (!GICC_USER_OFFSETS.has(off)) fail(Errno.ENXIO, `CPU_REGS: offset 0x${off.toString(16)} is not accessible`);
+}

@@ -1,0 +1,492 @@
+/**
+ * The vgic core, mirroring upstream KVM's arch/arm64/kvm/vgic/vgic.c: per-VM distributor state (VgicDist) and
+ * per-vCPU state (VgicCpu in a core VcpuSlot), the target oracle (vgic_target_oracle), queueing onto a vCPU's
+ * ap_list with a kick (vgic_queue_irq_unlock), injection validation (level: only on a level change; edge: on a
+ * rising edge), the list-register flush before entry and the fold back after exit, and mapped (hardware)
+ * interrupts (seed 000: per-IRQ get-input-level op, host deactivation through the LR HW bit).
+ *
+ * LR overflow scheme (mirrors the upstream 2025 "LR overflow" rework rather than the older UIE-based one):
+ * - the ap_list is sorted lazily at flush, only when it holds more entries than there are LRs: interrupts that
+ *   are pending-and-not-active first (highest priority first), then active ones (highest priority first), so
+ *   a new higher-priority interrupt always reaches an LR even under 31 nested active interrupts;
+ * - pending entries left out → ICH_HCR.NPIE (maintenance when no LR is pending, then refill);
+ * - active entries left out → ICH_HCR.LRENPIE: an EOI (EOImode 0) of an interrupt not in an LR increments
+ *   EOIcount; at the exit we deactivate that many of the highest-priority active interrupts not held in LRs
+ *   (EOImode 0 always drops the highest active priority, so that is the interrupt the guest completed);
+ * - ICC_DIR_EL1 / GICC_DIR always trap (ICH_HCR_EL2.TDIR kept set; for GICv2 the GICV page holding DIR is
+ *   left unmapped): deactivation by INTID then works for interrupts outside the LRs and for an SPI active in
+ *   another vCPU's LR (we rewrite that vCPU's LR, as kvm_arm_halt_guest + LR rewrite would).
+ * Active priorities live in ICH_AP0R/AP1R, which are part of the vCPU context, so priority drop and preemption
+ * never depend on an active interrupt holding an LR.
+ *
+ * @module
+ */
+import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { VgicCpu } from './vgic-cpu';
+import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
+import { itsLpiAcked, vgicHasIts } from './its';
+import { VGIC_MAX_SPI, VGIC_MIN_LPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { VgicLpiHost } from './vgic-lpi';
+
+/** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
+export interface RedistRegion {
+  /** Region index. */
+  readonly index: number;
+  /** Guest physical base. */
+  readonly base: number;
+  /** Number of redistributors (0 for the legacy single region: as many as vCPUs). */
+  readonly count: number;
+}
+
+/** Undefined address marker. */
+export const VGIC_ADDR_UNSET = -1;
+
+/** ap_list order at flush: pending-and-not-active first by priority, then the rest by priority. */
+function apCmp(a: VgicIrq, b: VgicIrq): number {
+  const pa = a.enabled && a.pending && !a.active ? 0 : 1;
+  const pb = b.enabled && b.pending && !b.active ? 0 : 1;
+  if (pa !== pb) return pa - pb;
+  return a.priority - b.priority || a.intid - b.intid;
+}
+
+/** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
+export class Vgic {
+  /** Per-vCPU state slot. */
+  readonly slot = new VcpuSlot<VgicCpu>('vgic');
+  /** VgicCpu by vCPU index. */
+  readonly cpus: VgicCpu[] = [];
+  /** SPIs (index intid - 32). */
+  spis: VgicIrq[] = [];
+  /** LPIs (the ITS adds them). */
+  readonly lpis = new Map<number, VgicIrq>();
+  /** NR_IRQS (0 = not set; defaults to 256 at init). */
+  nrIrqs = 0;
+  /** GICD_CTLR.EnableGrp0. */
+  enableGrp0 = false;
+  /** GICD_CTLR.EnableGrp1 (GICv3: EnableGrp1A). */
+  enableGrp1 = false;
+  /** Initialised (KVM_DEV_ARM_VGIC_CTRL_INIT / lazy init). */
+  initialized = false;
+  /** Resources mapped (first run). */
+  ready = false;
+  /** Distributor base. */
+  distBase = VGIC_ADDR_UNSET;
+  /** GICv2 CPU interface base. */
+  cpuBase = VGIC_ADDR_UNSET;
+  /** GICv3 redistributor regions in index order. */
+  readonly redistRegions: RedistRegion[] = [];
+  /** Whether the legacy REDIST address was used. */
+  legacyRedist = false;
+  /** Per-vCPU interrupt list registers (ICH_VTR_EL2.ListRegs + 1). */
+  nrLrs = 4;
+  /** Redistributor LPI state and the ITS's view of this vGICv3 (GICv3 only). */
+  readonly lpiHost: VgicLpiHost;
+
+  /** LPIs supported (the VM has an ITS): GICD_TYPER.LPIS, GICR_TYPER.PLPIS. */
+  get lpiSupport(): boolean {
+    return !this.v2 && vgicHasIts(this.vm);
+  }
+
+  /**
+   * @param vm - the VM
+   * @param v2 - GICv2 model (else GICv3)
+   */
+  constructor(
+    readonly vm: Vm,
+    readonly v2: boolean,
+  ) {
+    this.lpiHost = new VgicLpiHost(this);
+  }
+
+  /** The VgicCpu of a vCPU. */
+  cpu(vcpu: Vcpu): VgicCpu {
+    return this.slot.get(vcpu);
+  }
+
+  /** Number of SPIs. */
+  get nrSpis(): number {
+    return this.spis.length;
+  }
+
+  /** Creates the per-vCPU state (vcpu_init). */
+  initCpu(vcpu: Vcpu): void {
+    if (this.v2 && vcpu.index >= 8) fail(Errno.E2BIG, 'GICv2 supports at most 8 vCPUs');
+    const c = new VgicCpu(vcpu, this.v2, this.nrLrs);
+    this.slot.set(vcpu, c);
+    this.cpus[vcpu.index] = c;
+  }
+
+  /** Allocates the SPIs (vgic_init). Idempotent. */
+  init(): void {
+    if (this.initialized) return;
+    const nr = this.nrIrqs || 256;
+    this.nrIrqs = nr;
+    this.spis = [];
+    for (let i = VGIC_NR_PRIVATE_IRQS; i < Math.min(nr, VGIC_MAX_SPI); i++) {
+      const irq = new VgicIrq(i, null);
+      irq.reset(!this.v2);
+      this.spis.push(irq);
+      // As KVM: every SPI starts targeting vCPU 0 (GICv2 until ITARGETSR is written; GICv3 IROUTER = 0).
+      irq.targetCpu = this.cpus[0] ?? null;
+      if (!this.v2) this.retarget(irq);
+    }
+    this.initialized = true;
+    this.vm.finalizeIrqchip();
+    const routes = [];
+    for (let p = 0; p < this.spis.length; p++) routes.push({ gsi: p, type: 'irqchip' as const, irqchip: 0, pin: p });
+    this.vm.setGsiRouting(routes);
+  }
+
+  /** O(1) lookup: private interrupts of `cpu`, SPIs, LPIs. */
+  irq(cpu: VgicCpu | null, intid: number): VgicIrq | undefined {
+    if (intid < VGIC_NR_PRIVATE_IRQS) return intid >= 0 && cpu !== null ? cpu.privateIrqs[intid] : undefined;
+    if (intid < VGIC_MAX_SPI) return this.spis[intid - VGIC_NR_PRIVATE_IRQS];
+    return this.lpis.get(intid);
+  }
+
+  /** Recomputes an SPI's target vCPU from ITARGETSR (v2) or IROUTER (v3). */
+  retarget(irq: VgicIrq): void {
+    if (irq.ownerCpu !== null) return;
+    let t: VgicCpu | null;
+    if (this.v2) {
+      const m = irq.targets & ((1 << this.cpus.length) - 1);
+      t = m === 0 ? null : (this.cpus[31 - Math.clz32(m & -m)] ?? null);
+    } else {
+      const v = this.vm.vcpuByMpidr(irq.mpidr);
+      t = v ? this.slot.get(v) : null;
+    }
+    irq.targetCpu = t;
+    const ap = irq.apCpu;
+    if (ap !== null && !irq.active && ap !== t) {
+      if (irq.lrCpu !== null) this.kick(irq.lrCpu);
+      else {
+        const i = ap.apList.indexOf(irq);
+        if (i >= 0) ap.apList.splice(i, 1);
+        irq.apCpu = null;
+        this.queue(irq);
+      }
+    }
+  }
+
+  // ---- the oracle and the ap_list -------------------------------------------------------------------------
+
+  /** vgic_target_oracle: the vCPU that must see the interrupt, or null. */
+  oracle(irq: VgicIrq): VgicCpu | null {
+    if (irq.active) return irq.apCpu ?? irq.targetCpu;
+    if (irq.enabled && irq.pending && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
+    return null;
+  }
+
+  /** Makes the vCPU notice new state (kvm_vcpu_kick). */
+  kick(c: VgicCpu): void {
+    this.vm.kickVcpu(c.vcpu);
+  }
+
+  /** vgic_queue_irq_unlock: puts the interrupt on its target's ap_list if it must be seen, and kicks. */
+  queue(irq: VgicIrq): void {
+    const t = this.oracle(irq);
+    if (irq.apCpu !== null || t === null) {
+      if (t !== null) this.kick(t);
+      return;
+    }
+    t.apList.push(irq);
+    t.apDirty = true;
+    irq.apCpu = t;
+    this.kick(t);
+  }
+
+  // ---- injection ----------------------------------------------------------------------------------------
+
+  /**
+   * kvm_vgic_inject_irq: sets the line level of `irq` (edge: a rising edge latches pending).
+   * Returns false when an owner mismatch refused it.
+   */
+  inject(irq: VgicIrq, level: boolean, owner: unknown): boolean {
+    if (irq.owner !== null && irq.owner !== owner) return false;
+    if (irq.level) {
+      if (irq.lineLevel === level) return true;
+      irq.lineLevel = level;
+    } else {
+      if (!level) return true;
+      irq.pendingLatch = true;
+    }
+    if (level && irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    this.queue(irq);
+    return true;
+  }
+
+  /** Makes an SGI pending on `target` from `source` (GICv2 records the source CPU). */
+  sendSgi(target: VgicCpu, intid: number, source: number): void {
+    const irq = target.privateIrqs[intid];
+    if (this.v2) irq.source |= 1 << source;
+    irq.pendingLatch = true;
+    target.vcpu.stats.injected++;
+    this.queue(irq);
+  }
+
+  // ---- state changes from register writes ----------------------------------------------------------------
+
+  /** Whether `irq` is active, looking into the list register that holds it. */
+  isActive(irq: VgicIrq): boolean {
+    if (irq.lrCpu !== null) return (irq.lrCpu.cpuif.lrState[irq.lr] & LR_ACTIVE) !== 0;
+    return irq.active;
+  }
+
+  /** Whether `irq` is pending (guest view), looking into the list register that holds it. */
+  isPending(irq: VgicIrq): boolean {
+    if (irq.lrCpu !== null && (irq.lrCpu.cpuif.lrState[irq.lr] & LR_PENDING) !== 0) return true;
+    if (irq.lrCpu !== null && !irq.level) return irq.pendingLatch;
+    return irq.pending;
+  }
+
+  /** Sets the number of list registers (1..16) of every vCPU; before the first run. */
+  setNrLrs(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 16) fail(Errno.EINVAL, `${n} list registers: 1..16 supported`);
+    this.nrLrs = n;
+    for (const c of this.cpus) if (c) c.cpuif.nrLrs = n;
+  }
+
+  /** ISPENDR (guest: mirrored to a mapped host interrupt; userspace: the latch only). GICv2 SGIs: WI. */
+  setPending(irq: VgicIrq, user: boolean): void {
+    if (this.v2 && irq.intid < VGIC_NR_SGIS) return;
+    if (!user && irq.hw) this.hostState(irq, IrqchipState.Pending, true);
+    irq.pendingLatch = true;
+    if (irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    this.queue(irq);
+  }
+
+  /** ICPENDR (guest only; userspace ICPENDR is RAZ/WI). */
+  clearPending(irq: VgicIrq): void {
+    if (irq.hw) this.hostState(irq, IrqchipState.Pending, false);
+    irq.pendingLatch = false;
+    if (this.v2 && irq.intid < VGIC_NR_SGIS) irq.source = 0;
+    if (irq.mappedLevel) irq.lineLevel = irq.getInputLevel!(irq.targetCpu!.vcpu, irq.intid);
+    const c = irq.lrCpu;
+    if (c !== null) {
+      c.cpuif.lrState[irq.lr] &= ~LR_PENDING;
+      c.cpuif.refresh();
+    }
+  }
+
+  /** ISACTIVER / ICACTIVER (guest and userspace restore). */
+  setActive(irq: VgicIrq, active: boolean, user: boolean): void {
+    const c = irq.lrCpu;
+    if (c !== null) {
+      if (active) c.cpuif.lrState[irq.lr] |= LR_ACTIVE;
+      else if (c.cpuif.lrState[irq.lr] & LR_ACTIVE) c.cpuif.deactivateLr(irq.lr);
+      c.cpuif.refresh();
+      this.kick(c);
+      return;
+    }
+    if (irq.active === active) return;
+    irq.active = active;
+    if (!user && irq.hw) this.hostState(irq, IrqchipState.Active, active);
+    if (!active) this.completed(irq, false);
+    this.queue(irq);
+  }
+
+  /** Deactivation by INTID (trapped ICC_DIR_EL1 / GICC_DIR): in an LR of any vCPU, or in the model. */
+  deactivate(irq: VgicIrq, source: number): void {
+    const c = irq.lrCpu;
+    if (c !== null) {
+      if ((c.cpuif.lrState[irq.lr] & LR_ACTIVE) === 0) return;
+      if (this.v2 && irq.intid < VGIC_NR_SGIS && c.cpuif.lrSource[irq.lr] !== source) return;
+      c.cpuif.deactivateLr(irq.lr);
+      c.cpuif.refresh();
+      this.kick(c);
+      return;
+    }
+    if (!irq.active) return;
+    irq.active = false;
+    if (irq.apCpu !== null) irq.apCpu.vcpu.stats.completed++;
+    this.completed(irq, true);
+    this.queue(irq);
+  }
+
+  /** An interrupt left the active state outside an LR: host deactivation, EOI notification, resampling. */
+  private completed(irq: VgicIrq, hostDeactivate: boolean): void {
+    if (hostDeactivate && irq.hw) this.hostState(irq, IrqchipState.Active, false);
+    if (irq.level) this.notifyEoi(irq);
+  }
+
+  /** Level EOI: resamplefd notification for SPIs, line re-sample for mapped level interrupts. */
+  private notifyEoi(irq: VgicIrq): void {
+    if (irq.intid >= VGIC_NR_PRIVATE_IRQS && irq.intid < VGIC_MAX_SPI) this.vm.notifyAckedIrq(0, irq.intid - VGIC_NR_PRIVATE_IRQS);
+    if (irq.mappedLevel && irq.targetCpu !== null) irq.lineLevel = irq.getInputLevel!(irq.targetCpu.vcpu, irq.intid);
+  }
+
+  /** irq_set_irqchip_state on the host interrupt behind a mapped interrupt. */
+  hostState(irq: VgicIrq, which: IrqchipState, v: boolean): void {
+    const h = this.vm.hv.hostIrqs;
+    if (h.has(irq.hostIrq)) h.setIrqchipState(irq.hostIrq, which, v);
+  }
+
+  /** GICD_CTLR group enables changed: re-evaluate every pending SPI and private interrupt (not a hot path). */
+  groupEnablesChanged(): void {
+    for (const irq of this.spis) this.queue(irq);
+    for (const c of this.cpus) for (const irq of c.privateIrqs) this.queue(irq);
+  }
+
+  // ---- flush / sync ---------------------------------------------------------------------------------------
+
+  /** vgic_flush_hwstate: fills the list registers from the ap_list. */
+  flush(vcpu: Vcpu): void {
+    const c = this.slot.get(vcpu);
+    const hw = c.cpuif;
+    const list = c.apList;
+    const nr = hw.nrLrs;
+    hw.eoiCount = 0;
+    if (list.length === 0) {
+      hw.npie = hw.lrenpie = hw.uie = false;
+      hw.updateLines();
+      return;
+    }
+    if (list.length > nr && c.apDirty) list.sort(apCmp);
+    let n = 0;
+    let overP = false;
+    let overA = false;
+    for (let k = 0; k < list.length; k++) {
+      const irq = list[k];
+      if (this.oracle(irq) !== c) continue;
+      if (n < nr) this.populateLr(c, n++, irq);
+      else if (irq.active) overA = true;
+      else overP = true;
+    }
+    if (list.length > nr) c.apDirty = true;
+    hw.usedLrs = n;
+    hw.npie = overP;
+    hw.lrenpie = overA;
+    hw.uie = false;
+    vcpu.charge(this.vm.costNs.lrAccess * n);
+    hw.updateLines();
+  }
+
+  private populateLr(c: VgicCpu, i: number, irq: VgicIrq): void {
+    const hw = c.cpuif;
+    let state = 0;
+    let eoi = 0;
+    let src = 0;
+    if (irq.pending) {
+      state |= LR_PENDING;
+      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+        const s = irq.source & -irq.source;
+        src = s ? 31 - Math.clz32(s) : 0;
+        irq.source &= ~s;
+        irq.pendingLatch = irq.source !== 0;
+        if (irq.source !== 0) eoi = 1;
+      } else if (!irq.level) irq.pendingLatch = false;
+    }
+    if (irq.active) {
+      state |= LR_ACTIVE;
+      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+        if (state & LR_PENDING) {
+          // One source per LR: keep the pending source for later, deliver the active one.
+          irq.source |= 1 << src;
+          irq.pendingLatch = true;
+          eoi = 1;
+        }
+        state = LR_ACTIVE;
+        src = irq.activeSource;
+      } else if (irq.hw || irq.level) state = LR_ACTIVE;
+    }
+    if (irq.level && !irq.hw) eoi = 1;
+    hw.lrState[i] = state;
+    hw.lrIntid[i] = irq.intid;
+    hw.lrPrio[i] = irq.priority;
+    hw.lrGroup[i] = irq.group;
+    hw.lrHw[i] = irq.hw ? 1 : 0;
+    hw.lrPintid[i] = irq.hostIrq;
+    hw.lrEoi[i] = eoi;
+    hw.lrSource[i] = src;
+    c.lrFlushState[i] = state;
+    c.lrIrqs[i] = irq;
+    irq.lrCpu = c;
+    irq.lr = i;
+  }
+
+  /** vgic_sync_hwstate: folds the list registers back, handles EOIcount, prunes the ap_list. */
+  sync(vcpu: Vcpu): void {
+    const c = this.slot.get(vcpu);
+    const hw = c.cpuif;
+    const n = hw.usedLrs;
+    if (hw.eoiCount !== 0) this.eoiCountDeactivate(c, hw.eoiCount);
+    for (let i = 0; i < n; i++) {
+      const irq = c.lrIrqs[i]!;
+      c.lrIrqs[i] = null;
+      const s = hw.lrState[i];
+      const wasActive = irq.active;
+      irq.lrCpu = null;
+      irq.lr = -1;
+      irq.active = (s & LR_ACTIVE) !== 0;
+      const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
+      if (sgi2) {
+        if (irq.active) irq.activeSource = hw.lrSource[i];
+        if (s & LR_PENDING) {
+          irq.source |= 1 << hw.lrSource[i];
+          irq.pendingLatch = true;
+        }
+      } else if (!irq.level && (s & LR_PENDING)) irq.pendingLatch = true;
+      else if (irq.intid >= VGIC_MIN_LPI && !irq.pendingLatch) itsLpiAcked(this.vm, irq.intid);
+      // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
+      if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
+      if (irq.mappedLevel) {
+        irq.lineLevel = irq.getInputLevel!(vcpu, irq.intid);
+        if (!irq.lineLevel && (s & LR_PENDING)) this.hostState(irq, IrqchipState.Active, false);
+      }
+      if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) this.notifyEoi(irq);
+      else if (wasActive && !irq.active && irq.level && !irq.hw) this.notifyEoi(irq);
+    }
+    hw.clearLrs();
+    hw.eoiCount = 0;
+    if (n) vcpu.charge(this.vm.costNs.lrAccess * n);
+    vcpu.virq = false;
+    vcpu.vfiq = false;
+    this.prune(c);
+  }
+
+  /** EOIcount: deactivate the highest-priority active interrupts that were not in an LR. */
+  private eoiCountDeactivate(c: VgicCpu, count: number): void {
+    for (let k = 0; k < count; k++) {
+      let best: VgicIrq | null = null;
+      for (const irq of c.apList) {
+        if (!irq.active || irq.lrCpu === c) continue;
+        if (best === null || irq.priority < best.priority) best = irq;
+      }
+      if (best === null) return;
+      best.active = false;
+      c.vcpu.stats.completed++;
+      this.completed(best, true);
+    }
+  }
+
+  /** vgic_prune_ap_list: drops what no longer needs a vCPU and migrates what moved. */
+  private prune(c: VgicCpu): void {
+    const list = c.apList;
+    let j = 0;
+    for (let k = 0; k < list.length; k++) {
+      const irq = list[k];
+      const t = this.oracle(irq);
+      if (t === c) list[j++] = irq;
+      else {
+        irq.apCpu = null;
+        if (t !== null) this.queue(irq);
+      }
+    }
+    list.length = j;
+  }
+
+  /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */
+  pendingIrq(vcpu: Vcpu): boolean {
+    const c = this.slot.get(vcpu);
+    const hw = c.cpuif;
+    const list = c.apList;
+    for (let k = 0; k < list.length; k++) {
+      const irq = list[k];
+      if (!irq.enabled || !irq.pending || irq.active) continue;
+      if (irq.priority >= hw.pmr) continue;
+      if (irq.group === 0 ? !hw.eng0 : !hw.eng1) continue;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * The scheduler's set of runnable vCPUs: an indexed min-heap ordered by (local clock, vCPU index), so the
- * scheduler can always pick the vCPU furthest behind in simulated time in O(log n), and a vCPU's clock can
- * move without a scan over all vCPUs.
+ * The scheduler's set of runnable vCPUs, ordered by (local clock, vCPU index), so the scheduler can always
+ * pick the vCPU furthest behind in simulated time in O(log n), and a vCPU's clock can move without a scan
+ * over all vCPUs.
  *
  * @module
  */
@@ -16,26 +16,39 @@ export interface Schedulable {
   heapPos: number;
 }
 
-/** Indexed min-heap of runnable vCPUs. */
+/**
+ * Runnable vCPUs ordered by (clock, index). Implemented as a tournament (winner) tree over fixed leaves, one
+ * per vCPU index: a clock change replays one leaf-to-root path with one comparison per level (a binary heap's
+ * sift-down needs three), and the runner-up's clock is the smallest of the sibling winners along the winner's
+ * path. The order is a strict total order, so the vCPU chosen is exactly the one a heap would choose.
+ */
 export class RunnableHeap<T extends Schedulable> {
-  private h: T[] = [];
+  /** 1-based tree: node i has children 2i and 2i+1; leaves at cap + index; null = empty. */
+  private t: (T | null)[] = [null, null];
+  private cap = 1;
+  private n = 0;
 
   /** Number of runnable vCPUs. */
   get size(): number {
-    return this.h.length;
+    return this.n;
   }
 
   /** The vCPU with the smallest clock (or undefined). */
   peek(): T | undefined {
-    return this.h[0];
+    return this.t[1] ?? undefined;
   }
 
   /** Clock of the second-smallest entry, or +Infinity (used as the run-ahead limit). */
   secondClock(): number {
-    const h = this.h;
-    if (h.length < 2) return Infinity;
-    if (h.length === 2) return h[1].clock;
-    return Math.min(h[1].clock, h[2].clock);
+    const t = this.t;
+    const w = t[1];
+    if (w === null || this.n < 2) return Infinity;
+    let m = Infinity;
+    for (let i = w.heapPos; i > 1; i >>= 1) {
+      const s = t[i ^ 1];
+      if (s !== null && s.clock < m) m = s.clock;
+    }
+    return m;
   }
 
   /** Whether `v` is in the heap. */
@@ -46,64 +59,55 @@ export class RunnableHeap<T extends Schedulable> {
   /** Adds `v` (no-op if present). */
   add(v: T): void {
     if (v.heapPos >= 0) return;
-    v.heapPos = this.h.length;
-    this.h.push(v);
-    this.up(v.heapPos);
+    if (v.index >= this.cap) this.grow(v.index);
+    const pos = this.cap + v.index;
+    this.t[pos] = v;
+    v.heapPos = pos;
+    this.n++;
+    this.replay(pos);
   }
 
   /** Removes `v` (no-op if absent). */
   remove(v: T): void {
-    const i = v.heapPos;
-    if (i < 0) return;
-    const last = this.h.pop()!;
+    const pos = v.heapPos;
+    if (pos < 0) return;
+    this.t[pos] = null;
     v.heapPos = -1;
-    if (i < this.h.length) {
-      this.h[i] = last;
-      last.heapPos = i;
-      this.down(i);
-      this.up(last.heapPos);
-    }
+    this.n--;
+    this.replay(pos);
   }
 
   /** Restores order after `v.clock` changed. */
   update(v: T): void {
-    if (v.heapPos < 0) return;
-    this.down(v.heapPos);
-    this.up(v.heapPos);
+    const pos = v.heapPos;
+    if (pos >= 0) this.replay(pos);
   }
 
-  private less(a: T, b: T): boolean {
-    return a.clock < b.clock || (a.clock === b.clock && a.index < b.index);
-  }
-
-  private up(i: number): void {
-    const h = this.h;
-    const e = h[i];
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(e, h[p])) break;
-      h[i] = h[p];
-      h[i].heapPos = i;
-      i = p;
+  /** Recomputes the winners on the path from leaf `pos` to the root. */
+  private replay(pos: number): void {
+    const t = this.t;
+    for (let i = pos >> 1; i >= 1; i >>= 1) {
+      const a = t[2 * i];
+      const b = t[2 * i + 1];
+      t[i] = a === null ? b : b === null ? a : b.clock < a.clock || (b.clock === a.clock && b.index < a.index) ? b : a;
     }
-    h[i] = e;
-    e.heapPos = i;
   }
 
-  private down(i: number): void {
-    const h = this.h;
-    const n = h.length;
-    const e = h[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && this.less(h[c + 1], h[c])) c++;
-      if (!this.less(h[c], e)) break;
-      h[i] = h[c];
-      h[i].heapPos = i;
-      i = c;
+  /** Widens the tree to hold leaf `index` (vCPUs created after others ran; not a hot path). */
+  private grow(index: number): void {
+    const old = this.t;
+    const oldCap = this.cap;
+    let cap = oldCap;
+    while (cap <= index) cap *= 2;
+    this.cap = cap;
+    this.t = new Array<T | null>(2 * cap).fill(null);
+    for (let i = 0; i < oldCap; i++) {
+      const v = old[oldCap + i];
+      if (v === null) continue;
+      const pos = cap + v.index;
+      this.t[pos] = v;
+      v.heapPos = pos;
+      this.replay(pos);
     }
-    h[i] = e;
-    e.heapPos = i;
   }
 }

@@ -36,3 +36,22 @@ describe('RunnableHeap', () => {
     );
   });
 });
+
+describe('RunnableHeap while the running vCPU advances in place', () => {
+  // The running vCPU's clock grows during its slice without an update; a vCPU woken mid-slice is added, then
+  // the runner is updated at slice end. The vCPU furthest behind must still be chosen (the scheduler's
+  // causality rule). A binary heap sifting the woken vCPU past the stale root broke this.
+  it('still yields the true minimum after add during a slice and update at its end', () => {
+    const h = new RunnableHeap<Schedulable>();
+    const runner: Schedulable = { clock: 0, index: 0, heapPos: -1 };
+    const behind: Schedulable = { clock: 10, index: 1, heapPos: -1 };
+    const woken: Schedulable = { clock: 15, index: 2, heapPos: -1 };
+    h.add(runner);
+    h.add(behind);
+    runner.clock = 30; // advanced during its slice
+    h.add(woken);
+    h.update(runner); // slice end
+    expect(h.peek()).toBe(behind);
+    expect(h.secondClock()).toBe(15);
+  });
+});

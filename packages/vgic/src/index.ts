@@ -20,4 +20,5 @@ export * from './gic-driver';
 export * from './vgic-lpi';
 export * from './plugin';
 export * from './its';
+export * from './v4';
 export * from './vgic-migration';

@@ -1,12 +1,13 @@
 /**
  * The `@irqflow/vgic` plugin: registers the KVM device types ARM_VGIC_V2 (5), ARM_VGIC_V3 (7) and ARM_VGIC_ITS (8) and the named
- * irqchips "gic-v2" and "gic-v3".
+ * irqchips "gic-v2", "gic-v3" and the GICv4 host flavours "gic-v4" and "gic-v4.1".
  *
  * @module
  */
 import { KVM_DEV_TYPE, type Hypervisor, type IrqflowPlugin } from '@irqflow/core';
 import { GIC_V2_DESCRIPTOR, GIC_V3_DESCRIPTOR } from './gic-driver';
 import { itsDeviceType } from './its';
+import { GIC_V41_DESCRIPTOR, GIC_V4_DESCRIPTOR } from './v4/gic-v4-driver';
 import { VgicDevice } from './vgic-kvm-device';
 import { lpiHostOf } from './vgic-lpi';
 
@@ -19,5 +20,7 @@ export const VgicPlugin: IrqflowPlugin = {
     hv.registerDeviceType(itsDeviceType(lpiHostOf));
     hv.registerIrqchip(GIC_V3_DESCRIPTOR);
     hv.registerIrqchip(GIC_V2_DESCRIPTOR);
+    hv.registerIrqchip(GIC_V4_DESCRIPTOR);
+    hv.registerIrqchip(GIC_V41_DESCRIPTOR);
   },
 };

@@ -16,6 +16,7 @@
  */
 import { IrqchipState, type Vcpu } from '@irqflow/core';
 import { INTID_SPURIOUS, VGIC_MIN_LPI, VGIC_NR_SGIS } from './vgic-irq';
+import type { VirtualPendingSource } from './v4/v4-hooks';
 
 /** LR state bits. */
 export const LR_PENDING = 1;
@@ -84,6 +85,11 @@ export class VgicCpuIf {
   lrenpie = false;
   /** ICH_HCR_EL2.EOIcount. */
   eoiCount = 0;
+  /**
+   * GICv4: the resident vPE's redistributor, presenting vLPIs/vSGIs next to the LRs (src/v4/vpe.ts); null
+   * without a GICv4 host.
+   */
+  vpe: VirtualPendingSource | null = null;
 
   /**
    * @param vcpu - the vCPU
@@ -136,11 +142,32 @@ export class VgicCpuIf {
     return best;
   }
 
+  /**
+   * GICv4: whether the vPE's pending vINTID (group 1) beats LR `i` (-1: none) and, with `checkMasks`, passes
+   * PMR and the running priority. Leaves the INTID in `vpeIntid`.
+   */
+  private vpeWins(i: number, checkMasks: boolean): boolean {
+    const p = this.vpe;
+    if (p === null || !this.eng1) return false;
+    const id = p.hppi();
+    if (id < 0) return false;
+    const prio = p.hppiPrio;
+    if (i >= 0 && this.lrPrio[i] <= prio) return false;
+    if (checkMasks && (prio >= this.pmr || (prio & this.groupMask(1)) >= this.rpr())) return false;
+    this.vpeIntid = id;
+    return true;
+  }
+
+  private vpeIntid = -1;
+
   /** Re-evaluates vIRQ/vFIQ from the hardware state. */
   updateLines(): void {
     const v = this.vcpu;
     const i = this.en ? this.hppiLr(-1, true) : -1;
-    if (i < 0) {
+    if (this.vpe !== null && this.en && this.vpeWins(i, true)) {
+      v.virq = true;
+      v.vfiq = false;
+    } else if (i < 0) {
       v.virq = false;
       v.vfiq = false;
     } else if (this.lrGroup[i] === 0 && (!this.v2 || this.fiqEn)) {
@@ -191,6 +218,7 @@ export class VgicCpuIf {
         return 1022;
       }
     } else i = this.hppiLr(group, true);
+    if (group === 1 && this.vpe !== null && this.en && this.vpeWins(i, true)) return this.ackVpe();
     if (i < 0) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
     this.lrState[i] = this.lrIntid[i] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
@@ -203,9 +231,21 @@ export class VgicCpuIf {
     return r;
   }
 
+  /** GICv4: acknowledges the vPE's vINTID (group 1): active priority, no LR involved. */
+  private ackVpe(): number {
+    const id = this.vpeIntid;
+    this.vpe!.acknowledge(id);
+    const bit = 1 << ((this.vpe!.hppiPrio & this.groupMask(1)) >> 3);
+    this.ap1r = (this.ap1r | bit) >>> 0;
+    this.vcpu.stats.acked++;
+    this.changed();
+    return id;
+  }
+
   /** ICV_HPPIR0/1: the highest-priority pending interrupt (no masks), or 1023. */
   hppir(group: number): number {
     const i = this.hppiLr(group, false);
+    if (group !== 0 && this.vpe !== null && this.vpeWins(i, false)) return this.vpeIntid;
     return i < 0 ? INTID_SPURIOUS : this.iarValue(i);
   }
 
@@ -259,7 +299,7 @@ export class VgicCpuIf {
     if (intid >= VGIC_MIN_LPI) return; // no active state, nothing to deactivate or count
     const i = this.findActiveLr(intid, source);
     if (i >= 0) this.deactivateLr(i);
-    else this.eoiCount = (this.eoiCount + 1) & 0x1f;
+    else if (this.vpe === null || !this.vpe.deactivate(intid)) this.eoiCount = (this.eoiCount + 1) & 0x1f;
   }
 
   /** Writes the PMR (5 implemented bits). */

@@ -10,6 +10,8 @@ import { itsSetIrqInatomic, itsSetMsi, itsValidateRoute } from './its';
 import type { Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
+import { gicV4Of } from './v4/gic-v4';
+import type { Vpe } from './v4/vpe';
 
 /** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
 export class VgicFlow implements IrqchipFlow {
@@ -26,6 +28,7 @@ export class VgicFlow implements IrqchipFlow {
 
   /** VM teardown. */
   destroy(): void {
+    gicV4Of(this.vg.vm)?.reset();
     this.teardown();
   }
 
@@ -34,14 +37,51 @@ export class VgicFlow implements IrqchipFlow {
     this.vg.initCpu(vcpu);
   }
 
-  /** kvm_vgic_vcpu_pending_irq. */
+  /** kvm_vgic_vcpu_pending_irq (GICv4: or the vPE has a pending vINTID). */
   vcpuPendingIrq(vcpu: Vcpu): boolean {
-    return this.vg.initialized && this.vg.pendingIrq(vcpu);
+    if (!this.vg.initialized) return false;
+    const p = this.vg.cpus[vcpu.index]?.cpuif.vpe;
+    return this.vg.pendingIrq(vcpu) || (p != null && p.hasPending());
   }
 
-  /** kvm_vgic_map_resources. */
+  /** kvm_vgic_map_resources (GICv4: and vgic_v4_init, creating the vPEs). */
   vcpuFirstRun(vcpu: Vcpu): void {
     this.firstRun(vcpu);
+    gicV4Of(vcpu.vm)?.attach();
+  }
+
+  /** vgic_v4_load. */
+  vcpuLoad(vcpu: Vcpu): void {
+    this.vpeOf(vcpu)?.load();
+  }
+
+  /** vgic_v4_put. */
+  vcpuPut(vcpu: Vcpu): void {
+    this.vpeOf(vcpu)?.put();
+  }
+
+  /** vgic_v4_put with the doorbell armed. */
+  vcpuBlocking(vcpu: Vcpu): void {
+    this.vpeOf(vcpu)?.block();
+  }
+
+  /** vgic_v4_load after WFI. */
+  vcpuUnblocking(vcpu: Vcpu): void {
+    this.vpeOf(vcpu)?.unblock();
+  }
+
+  private vpeOf(vcpu: Vcpu): Vpe | null {
+    return (this.vg.cpus[vcpu.index]?.cpuif.vpe as Vpe | null | undefined) ?? null;
+  }
+
+  /** kvm_vgic_v4_set_forwarding (GICv4 hosts only). */
+  irqBypassAddProducer(vm: Vm, hostIrq: number, route: RoutingEntry): void {
+    gicV4Of(vm)?.setForwarding(hostIrq, route);
+  }
+
+  /** kvm_vgic_v4_unset_forwarding. */
+  irqBypassDelProducer(vm: Vm, hostIrq: number): void {
+    gicV4Of(vm)?.unsetForwarding(hostIrq);
   }
 
   /** List-register flush. */

@@ -21,6 +21,7 @@ import { VgicFrame, type VgicAccess, type VgicRegisterTable } from './vgic-mmio'
 import { checkGiccUserOffset, GICC_DIR_TABLE, GICC_TABLE, GICD_V2_TABLE, GICV2_CPU_SIZE, GICV2_DIST_SIZE } from './vgic-mmio-v2';
 import { GICD_V3_TABLE, GICR_TABLE, GICV3_DIST_SIZE, GICV3_REDIST_SIZE } from './vgic-mmio-v3';
 import { getCpuSysreg, hasCpuSysreg, registerIccSysregs, setCpuSysreg, unregisterIccSysregs } from './vgic-sys-regs-v3';
+import { GICD_TYPER2_OFFSET } from './v4/vsgi';
 
 /** KVM_DEV_ARM_VGIC_GRP_* attribute groups. */
 export const VGIC_GRP = { ADDR: 0, DIST_REGS: 1, CPU_REGS: 2, NR_IRQS: 3, CTRL: 4, REDIST_REGS: 5, CPU_SYSREGS: 6, LEVEL_INFO: 7 } as const;
@@ -309,7 +310,9 @@ export class VgicDevice implements KvmDevice {
     const G = VGIC_GRP;
     const known = this.v2 ? g === G.DIST_REGS || g === G.CPU_REGS : g === G.DIST_REGS || g === G.REDIST_REGS || g === G.CPU_SYSREGS || g === G.LEVEL_INFO;
     if (!known) fail(Errno.ENXIO, `attribute group ${g} is not supported by ${this.name}`);
-    if (!vg.initialized) {
+    // GICD_TYPER2 (nASSGIcap) is accessible before INIT, as KVM (vgic_v3_attr_regs_access).
+    const typer2 = !this.v2 && g === G.DIST_REGS && Number(attr.attr & 0xffffffffn) === GICD_TYPER2_OFFSET;
+    if (!vg.initialized && !typer2) {
       if (this.v2) vg.init();
       else fail(Errno.EBUSY, 'the GICv3 is not initialised');
     }

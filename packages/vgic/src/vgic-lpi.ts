@@ -3,15 +3,18 @@
  * GICR_PROPBASER kept VM-wide as KVM does, GICR_PENDBASER per redistributor) and the {@link LpiHost} the ITS
  * (src/its) drives. An LPI is just another {@link VgicIrq} (INTID >= 8192, kept in the vgic's `lpis` Map):
  * always group 1, edge-like, enabled while the ITS delivers it, on the same ap_list / list-register path as an
- * SPI. It has no active state: acknowledging it invalidates its LR (vgic-cpuif.ts) and the fold reports the
- * acknowledgement to the ITS (itsLpiAcked).
+ * SPI. It has no active state: acknowledging it invalidates its LR (vgic-cpuif.ts). The vgic alone owns its
+ * pending state (KVM's pending_latch): the ITS translates and calls {@link VgicLpiHost.setLpiPending}, so an MSI
+ * arriving after the guest acknowledged the LPI (untrapped ICC_IAR1, before the next exit) latches it pending
+ * again and it is delivered once more after the fold.
  *
  * @module
  */
 import { Errno, fail, KVM_DEV_TYPE, type Vm } from '@irqflow/core';
-import { itsLpisEnabledChanged, vgicHasIts, type LpiHost } from './its';
+import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts, type Lpi, type LpiHost } from './its';
+import { LR_PENDING } from './vgic-cpuif';
 import type { Vgic } from './vgic';
-import { VgicIrq } from './vgic-irq';
+import { VGIC_MIN_LPI, VgicIrq } from './vgic-irq';
 
 /** The LPI host of one vGICv3. */
 export class VgicLpiHost implements LpiHost {
@@ -50,35 +53,108 @@ export class VgicLpiHost implements LpiHost {
     return this.pendBasers[i] ?? 0n;
   }
 
-  /** Makes LPI `intid` pending on vCPU `i` with `priority` (idempotent: updates the priority when queued). */
-  deliverLpi(i: number, intid: number, priority: number): void {
-    const vg = this.vg;
-    const c = vg.cpus[i];
-    if (!c) return;
-    let irq = vg.lpis.get(intid);
-    if (irq === undefined) {
-      irq = new VgicIrq(intid, null);
+  /** The vgic's interrupt for `lpi`, created on first use. */
+  private irqOf(lpi: Lpi): VgicIrq {
+    let irq = lpi.hostRef as VgicIrq | null;
+    if (irq === null) {
+      irq = new VgicIrq(lpi.intid, null);
       irq.group = 1;
-      irq.enabled = true;
-      vg.lpis.set(intid, irq);
+      lpi.hostRef = irq;
+      this.vg.lpis.set(lpi.intid, irq);
     }
-    irq.priority = priority & 0xf8;
-    irq.enabled = true;
-    if (irq.targetCpu !== c) {
-      irq.targetCpu = c;
-      if (irq.apCpu !== null && irq.apCpu !== c) vg.kick(irq.apCpu);
+    return irq;
+  }
+
+  /**
+   * Mirrors the ITS's configuration and target of `lpi` (vgic_its's update_lpi_config / update_affinity): the
+   * target is null while its collection is unmapped or its redistributor has LPIs disabled. A pending LPI
+   * that must move (disabled, retargeted, reprioritised) is pulled back from its list register (the latch
+   * keeps it pending) or off its old ap_list, and queued again.
+   */
+  updateLpi(lpi: Lpi): void {
+    const vg = this.vg;
+    const irq = this.irqOf(lpi);
+    const prio = lpi.priority & 0xf8;
+    const t = lpi.vcpu >= 0 && this.enabled[lpi.vcpu] === true ? (vg.cpus[lpi.vcpu] ?? null) : null;
+    const changed = irq.priority !== prio || irq.enabled !== lpi.enabled || irq.targetCpu !== t;
+    irq.priority = prio;
+    irq.enabled = lpi.enabled;
+    irq.targetCpu = t;
+    if (!changed) return;
+    const c = irq.lrCpu;
+    if (c !== null) {
+      if ((c.cpuif.lrState[irq.lr] & LR_PENDING) !== 0) {
+        c.cpuif.lrState[irq.lr] &= ~LR_PENDING;
+        irq.pendingLatch = true;
+        c.cpuif.refresh();
+      }
+      vg.kick(c);
+    } else if (irq.apCpu !== null) {
+      const ap = irq.apCpu;
+      if (vg.oracle(irq) !== ap) {
+        const k = ap.apList.indexOf(irq);
+        if (k >= 0) ap.apList.splice(k, 1);
+        irq.apCpu = null;
+      } else ap.apDirty = true;
     }
-    irq.pendingLatch = true;
-    c.vcpu.stats.injected++;
     vg.queue(irq);
   }
 
-  /** Takes a not-yet-acknowledged LPI back off vCPU `i`'s delivery path. */
-  retractLpi(_i: number, intid: number): void {
-    const irq = this.vg.lpis.get(intid);
-    if (irq === undefined) return;
+  /** Latches `lpi` pending and queues it (vgic_queue_irq_unlock). O(1), no allocation. */
+  setLpiPending(lpi: Lpi): void {
+    const irq = lpi.hostRef as VgicIrq | null;
+    if (irq === null) return;
+    irq.pendingLatch = true;
+    const t = irq.targetCpu;
+    if (t !== null) t.vcpu.stats.injected++;
+    this.vg.queue(irq);
+  }
+
+  /** Clears `lpi`'s pending latch (and a pending list register holding it). */
+  clearLpiPending(lpi: Lpi): void {
+    const irq = lpi.hostRef as VgicIrq | null;
+    if (irq === null) return;
     this.vg.clearPending(irq);
     if (irq.apCpu !== null) this.vg.kick(irq.apCpu);
+  }
+
+  /** Whether `lpi` is pending (latch or a pending list register). */
+  lpiPending(lpi: Lpi): boolean {
+    const irq = lpi.hostRef as VgicIrq | null;
+    return irq !== null && this.vg.isPending(irq);
+  }
+
+  /** Forgets `lpi` (its last ITE went away). */
+  removeLpi(lpi: Lpi): void {
+    const irq = lpi.hostRef as VgicIrq | null;
+    if (irq === null) return;
+    this.vg.clearPending(irq);
+    irq.enabled = false;
+    const ap = irq.apCpu;
+    if (ap !== null) {
+      if (irq.lrCpu === null) {
+        const k = ap.apList.indexOf(irq);
+        if (k >= 0) ap.apList.splice(k, 1);
+        irq.apCpu = null;
+      } else this.vg.kick(ap);
+    }
+    if (this.vg.lpis.get(lpi.intid) === irq) this.vg.lpis.delete(lpi.intid);
+    lpi.hostRef = null;
+  }
+
+  /**
+   * GICR_INVLPIR of redistributor `i` (GICv3.1; KVM's vgic_mmio_write_invlpi): re-reads LPI `intid`'s property
+   * byte. Ignored while the redistributor has LPIs disabled, for an INTID below 8192 or an unmapped LPI.
+   */
+  invalidateLpi(i: number, intid: number): void {
+    if (!this.lpisEnabled(i) || intid < VGIC_MIN_LPI) return;
+    itsInvalidateLpi(this.vm, i, intid);
+  }
+
+  /** GICR_INVALLR of redistributor `i` (KVM's vgic_mmio_write_invall): re-reads every LPI targeting it. */
+  invalidateAll(i: number): void {
+    if (!this.lpisEnabled(i)) return;
+    itsInvalidateLpi(this.vm, i);
   }
 
   /** GICR_CTLR write: EnableLPIs (refused without an ITS, as KVM). */

@@ -22,6 +22,7 @@ import {
   type VgicRegister,
 } from './vgic-mmio';
 import { VGIC_NR_PRIVATE_IRQS } from './vgic-irq';
+import { readNassgireq, readTyper2, userWriteTyper2, writeNassgireq } from './v4/vsgi';
 
 /** GICv3 ID register PIDR2 (ArchRev 3). */
 export const GICV3_PIDR2 = 0x3b;
@@ -42,11 +43,12 @@ export const GICD_V3_TABLE = new VgicRegisterTable([
     'GICD_CTLR',
     0x0000,
     (a, o, l, v) => {
-      v.lo = ((a.vg.enableGrp0 ? 1 : 0) | (a.vg.enableGrp1 ? 2 : 0) | 0x10 | 0x40) >>> 0;
+      v.lo = ((a.vg.enableGrp0 ? 1 : 0) | (a.vg.enableGrp1 ? 2 : 0) | 0x10 | 0x40 | readNassgireq(a.vg)) >>> 0;
     },
     (a, o, l, v) => {
       const g0 = (v.lo & 1) !== 0;
       const g1 = (v.lo & 2) !== 0;
+      writeNassgireq(a.vg, v.lo, a.vg.enableGrp0 || a.vg.enableGrp1, g0 || g1); // GICv4.1 (src/v4/vsgi.ts)
       if (g0 === a.vg.enableGrp0 && g1 === a.vg.enableGrp1) return;
       a.vg.enableGrp0 = g0;
       a.vg.enableGrp1 = g1;
@@ -58,7 +60,7 @@ export const GICD_V3_TABLE = new VgicRegisterTable([
     v.lo = (((a.vg.nrIrqs >> 5) - 1) | (9 << 19) | (a.vg.lpiSupport ? (15 << 19) | (1 << 17) : 0)) >>> 0;
   }),
   reg32('GICD_IIDR', 0x0008, (a, o, l, v) => (v.lo = VGIC_IIDR)),
-  reg32('GICD_TYPER2', 0x000c, raz),
+  reg32('GICD_TYPER2', 0x000c, (a, o, l, v) => (v.lo = readTyper2(a.vg)), wi, { uwrite: (a, o, l, v) => userWriteTyper2(a.vg, v.lo >>> 0) }),
   reg32('GICD_STATUSR', 0x0010, raz),
   razwi('GICD_SETSPI_NSR..CLRSPI_SR', 0x0040, 0x20),
   ...stateRegs(0, 0x80, true),
@@ -121,12 +123,33 @@ function baser(name: string, offset: number, get: (a: VgicAccess) => bigint, set
   };
 }
 
+/** GICR_CTLR.CES (bit 1) and IR (bit 2). */
+const GICR_CTLR_CES = 2;
+const GICR_CTLR_IR = 4;
+
+/** A 64-bit invalidation register (GICR_INVLPIR / GICR_INVALLR, GICv3.1): RAZ; a guest write acts, userspace WI. */
+function invReg(name: string, offset: number, act: (a: VgicAccess, lo: number) => void): VgicRegister {
+  return {
+    name,
+    offset,
+    length: 8,
+    bpi: 0,
+    widths: W.W | W.D,
+    read: raz,
+    write: (a, off, len, v) => {
+      if (off === offset) act(a, v.lo >>> 0);
+    },
+    uwrite: wi, // userspace (REDIST_REGS): WI, as KVM
+  };
+}
+
 /** The GICv3 redistributor table (RD_base at 0, SGI_base at 0x10000). */
 export const GICR_TABLE = new VgicRegisterTable([
   reg32(
     'GICR_CTLR',
     0x0000,
-    (a, o, l, v) => (v.lo = a.vg.lpiHost.lpisEnabled(cpuOf(a).index) ? 1 : 0),
+    // EnableLPIs [0]; CES [1] and IR [2] read as one (IIDR revision 3, as KVM): GICR_INVLPIR/INVALLR/SYNCR exist.
+    (a, o, l, v) => (v.lo = (a.vg.lpiHost.lpisEnabled(cpuOf(a).index) ? 1 : 0) | GICR_CTLR_CES | GICR_CTLR_IR),
     (a, o, l, v) => a.vg.lpiHost.setEnableLpis(cpuOf(a).index, (v.lo & 1) !== 0),
   ),
   reg32('GICR_IIDR', 0x0004, (a, o, l, v) => (v.lo = VGIC_IIDR)),
@@ -161,6 +184,9 @@ export const GICR_TABLE = new VgicRegisterTable([
   ),
   baser('GICR_PROPBASER', 0x0070, (a) => a.vg.lpiHost.propBaserValue, (a, v) => (a.vg.lpiHost.propBaserValue = v)),
   baser('GICR_PENDBASER', 0x0078, (a) => a.vg.lpiHost.pendBaser(cpuOf(a).index), (a, v) => (a.vg.lpiHost.pendBasers[cpuOf(a).index] = v)),
+  invReg('GICR_INVLPIR', 0x00a0, (a, lo) => a.vg.lpiHost.invalidateLpi(cpuOf(a).index, lo)),
+  invReg('GICR_INVALLR', 0x00b0, (a) => a.vg.lpiHost.invalidateAll(cpuOf(a).index)),
+  reg32('GICR_SYNCR', 0x00c0, raz), // Busy = 0: invalidation is synchronous
   ...idregs(),
   ...stateRegs(SGI_BASE, 4, false),
   priorityReg(SGI_BASE + 0x0400, 0x20, false),

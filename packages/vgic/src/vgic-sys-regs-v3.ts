@@ -11,6 +11,7 @@
 import { Errno, fail, SYSREGS, type Vcpu } from '@irqflow/core';
 import type { Vgic } from './vgic';
 import type { VgicCpu } from './vgic-cpu';
+import { sendVsgi } from './v4/vsgi';
 import { VGIC_NR_SGIS } from './vgic-irq';
 
 /** ICC_CTLR_EL1 as read: PRIbits = 4 (5 bits), IDbits = 0 (16-bit INTIDs), EOImode, CBPR. */
@@ -96,6 +97,7 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
 
 function sgiTo(vg: Vgic, c: VgicCpu, intid: number, from: VgicCpu, group: number): void {
   if (intid >= VGIC_NR_SGIS || c.privateIrqs[intid].group !== group) return;
+  if (sendVsgi(vg, c, intid)) return; // GICv4.1 vSGI: pending in the target vPE directly
   vg.sendSgi(c, intid, from.index);
 }
 

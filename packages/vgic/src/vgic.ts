@@ -24,8 +24,8 @@
 import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
-import { itsLpiAcked, vgicHasIts } from './its';
-import { VGIC_MAX_SPI, VGIC_MIN_LPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { vgicHasIts } from './its';
+import { VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
@@ -47,6 +47,29 @@ function apCmp(a: VgicIrq, b: VgicIrq): number {
   const pb = b.enabled && b.pending && !b.active ? 0 : 1;
   if (pa !== pb) return pa - pb;
   return a.priority - b.priority || a.intid - b.intid;
+}
+
+/**
+ * Sorts an ap_list by {@link apCmp}, stably: a plain insertion sort for the short lists flush sees (mostly
+ * sorted already: the previous flush sorted it, prune kept the order, new entries are appended), the builtin
+ * (also stable) for long ones. Both give the same order, so the choice is invisible.
+ */
+function apSort(list: VgicIrq[]): void {
+  const n = list.length;
+  if (n > 64) {
+    list.sort(apCmp);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = list[i];
+    let j = i - 1;
+    if (apCmp(list[j], x) <= 0) continue;
+    do {
+      list[j + 1] = list[j];
+      j--;
+    } while (j >= 0 && apCmp(list[j], x) > 0);
+    list[j + 1] = x;
+  }
 }
 
 /** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
@@ -341,7 +364,7 @@ export class Vgic {
       hw.updateLines();
       return;
     }
-    if (list.length > nr && c.apDirty) list.sort(apCmp);
+    if (list.length > nr && c.apDirty) apSort(list);
     let n = 0;
     let overP = false;
     let overA = false;
@@ -426,7 +449,6 @@ export class Vgic {
           irq.pendingLatch = true;
         }
       } else if (!irq.level && (s & LR_PENDING)) irq.pendingLatch = true;
-      else if (irq.intid >= VGIC_MIN_LPI && !irq.pendingLatch) itsLpiAcked(this.vm, irq.intid);
       // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
       if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
       if (irq.mappedLevel) {
@@ -472,7 +494,7 @@ export class Vgic {
         if (t !== null) this.queue(irq);
       }
     }
-    list.length = j;
+    if (j !== list.length) list.length = j; // an unchanged length store still costs a runtime call
   }
 
   /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */

@@ -207,6 +207,10 @@ export class MsiDevice implements Component {
   }
 
   hostStart(now: number): void {
+    // The guest has set its MSI controller up and programmed the MSI-X table by now; QEMU commits the MSI routes
+    // at that point (vfio_msix_vector_use → kvm_irqchip_commit_routes), which is when KVM's
+    // kvm_arch_update_irqfd_routing can have a GICv4 host forward the vectors (the guest's translation exists).
+    if (this.passthrough) this.ctx.vm.setGsiRouting(this.ctx.vm.routing.routes.map((r) => ({ ...r })));
     this.events.forEach((ev, q) => this.ctx.vm.schedule(ev, now + this.interval + q * 97));
   }
 

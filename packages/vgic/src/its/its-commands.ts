@@ -14,6 +14,7 @@
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
 import type { ItsStats, VgicIts } from './vgic-its';
+import { v4CollectionUnmapped } from '../v4/v4-hooks';
 
 /** Command outcome: 0 = done, 1 = failed (skipped; counted in {@link ItsStats.commandErrors}). */
 export type CmdResult = 0 | 1;
@@ -117,6 +118,7 @@ function mapc(its: VgicIts, icid: number, target: number, valid: boolean): CmdRe
   const c = its.collections.get(icid);
   if (!valid) {
     if (c === undefined) return CmdResult.Ok;
+    v4CollectionUnmapped(its, icid);
     its.invalidateCollection(icid);
     // ITEs keep their ICID (architecture); a collection still referenced stays known as unmapped so that
     // a later MAPC reconnects it and SAVE_TABLES can describe it (RDBase 0xffffffff, as KVM saves it).

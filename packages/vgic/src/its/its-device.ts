@@ -174,6 +174,7 @@ export class ItsKvmDevice implements KvmDevice {
     this.vm.mmio.unregister(this.mmio);
     const i = this.state.itss.indexOf(this.its);
     if (i >= 0) this.state.itss.splice(i, 1);
+    this.state.lastIts = undefined;
   }
 }
 

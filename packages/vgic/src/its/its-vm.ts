@@ -2,7 +2,7 @@
  * The ITS side of one VM: its ITS instances, the shared LPI table, and the entry points the vGICv3's irqchip
  * flow calls — KVM_SIGNAL_MSI / MSI routes / irqfds (KVM's vgic_its_inject_msi, vgic_msi_to_its and
  * kvm_arch_set_irq_inatomic), GSI route validation (msis_require_devid), and the redistributor hooks
- * (GICR_CTLR.EnableLPIs, LPI acknowledge, SAVE_PENDING_TABLES). Errors follow references §3: no ITS → ENODEV;
+ * (GICR_CTLR.EnableLPIs, GICR_INVLPIR/INVALLR, SAVE_PENDING_TABLES). Errors follow references §3: no ITS → ENODEV;
  * no DeviceID flag or an address outside every ITS frame → EINVAL; ITS disabled or target LPIs disabled →
  * EBUSY; otherwise > 0 delivered and 0 blocked by the guest's translation.
  *
@@ -25,15 +25,33 @@ export class ItsVm {
     this.lpis = new LpiTable(host);
   }
 
+  /** @internal The ITS the last lookup found (cleared when an ITS is destroyed). */
+  lastIts: VgicIts | undefined;
+
   /** The ITS whose frame contains `addr`. */
   itsAt(addr: number): VgicIts | undefined {
+    const c = this.lastIts;
+    if (c !== undefined && c.contains(addr)) return c;
     const l = this.itss;
-    for (let i = 0; i < l.length; i++) if (l[i].contains(addr)) return l[i];
+    for (let i = 0; i < l.length; i++) if (l[i].contains(addr)) return (this.lastIts = l[i]);
     return undefined;
   }
 }
 
 const registry = new WeakMap<Vm, ItsVm>();
+/** One-entry cache in front of the WeakMap for the MSI hot path (a WeakMap lookup costs more than a compare). */
+let lastVm: Vm | null = null;
+let lastState: ItsVm | undefined;
+
+function stateOf(vm: Vm): ItsVm | undefined {
+  if (vm === lastVm) return lastState;
+  const s = registry.get(vm);
+  if (s !== undefined) {
+    lastVm = vm;
+    lastState = s;
+  }
+  return s;
+}
 
 /** The ITS state of `vm`, if it has created an ITS. */
 export function itsVmOf(vm: Vm): ItsVm | undefined {
@@ -63,7 +81,7 @@ export function vgicHasIts(vm: Vm): boolean {
  * ITS frame, EBUSY when the ITS is disabled or the target redistributor has LPIs disabled
  */
 export function itsSetMsi(vm: Vm, msi: Msi): number {
-  const s = registry.get(vm);
+  const s = stateOf(vm);
   if (s === undefined || s.itss.length === 0) fail(Errno.ENODEV, 'the VM has no ITS');
   if (((msi.flags ?? 0) & MSI_VALID_DEVID) === 0) fail(Errno.EINVAL, 'an MSI to an ITS needs KVM_MSI_VALID_DEVID');
   const its = s.itsAt(msi.address);
@@ -79,7 +97,7 @@ export function itsSetMsi(vm: Vm, msi: Msi): number {
  */
 export function itsSetIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): number {
   if (route.type !== 'msi' || !level) return -Errno.EAGAIN;
-  const s = registry.get(vm);
+  const s = stateOf(vm);
   if (s === undefined) return -Errno.EAGAIN;
   const m = route.msi;
   if (((m.flags ?? 0) & MSI_VALID_DEVID) === 0) return -Errno.EAGAIN;
@@ -107,11 +125,6 @@ export function itsLpisEnabledChanged(vm: Vm, vcpuIndex: number, enabled: boolea
   if (s === undefined) return;
   if (!enabled) for (const its of s.itss) its.invalidateCache();
   s.lpis.lpisEnabledChanged(vcpuIndex, enabled);
-}
-
-/** Delivery-path hook: the guest acknowledged LPI `intid` (its pending state is consumed). */
-export function itsLpiAcked(vm: Vm, intid: number): void {
-  registry.get(vm)?.lpis.acked(intid);
 }
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Vm } from '@irqflow/core';
+import type { Lpi } from './lpi-table';
 
 /**
  * What the ITS needs from the redistributor side of the vGICv3 of one VM.
@@ -26,16 +27,25 @@ export interface LpiHost {
   /** GICR_PENDBASER of the vCPU's redistributor: PTZ [62], PA [51:16]. */
   pendBaser(vcpuIndex: number): bigint;
   /**
-   * Make LPI `intid` pending on the vCPU's delivery path (ap_list / list registers) with `priority`, and kick
-   * the vCPU. Called only for an enabled LPI whose target has LPIs enabled. Idempotent: calling it again for an
-   * LPI already queued updates its priority (INV after a priority change).
+   * The LPI `lpi` exists (its first ITE was mapped), or its configuration or target changed (INV, INVALL,
+   * GICR_INVLPIR/INVALLR, MOVI, MAPC, MOVALL, EnableLPIs): mirror `lpi.enabled`, `lpi.priority` and `lpi.vcpu`
+   * (-1 = collection unmapped) into the redistributor's interrupt, and queue, requeue or retract it as its pending
+   * state now requires. The host may keep its own object in `lpi.hostRef`.
    */
-  deliverLpi(vcpuIndex: number, intid: number, priority: number): void;
+  updateLpi(lpi: Lpi): void;
   /**
-   * Take a not-yet-acknowledged LPI back off the vCPU's delivery path (CLEAR, DISCARD, a disable via INV, a move
-   * to another vCPU). A no-op if it is not queued there. An LPI already acknowledged by the guest is not affected.
+   * Latch `lpi` pending (an MSI, INT, a set bit of the pending table) and queue it if it is deliverable, as
+   * KVM's vgic_queue_irq_unlock with pending_latch = true. The redistributor alone owns the pending state: an
+   * LPI already pending stays pending once; an LPI the guest has acknowledged becomes pending again. Hot path:
+   * O(1), no allocation.
    */
-  retractLpi(vcpuIndex: number, intid: number): void;
+  setLpiPending(lpi: Lpi): void;
+  /** Clear `lpi`'s pending latch (CLEAR, DISCARD, EnableLPIs = 0, a clear pending-table bit). */
+  clearLpiPending(lpi: Lpi): void;
+  /** Whether `lpi` is pending (SAVE_PENDING_TABLES, dumps). */
+  lpiPending(lpi: Lpi): boolean;
+  /** The last ITE mapping `lpi` went away: drop its pending state and forget it. */
+  removeLpi(lpi: Lpi): void;
 }
 
 /** Creates (or returns) the {@link LpiHost} of a VM; may throw KvmError (e.g. ENODEV without a vGICv3). */

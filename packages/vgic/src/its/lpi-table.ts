@@ -1,6 +1,7 @@
 /**
  * The LPIs of one VM: each LPI's configuration (enable + priority, read from the LPI configuration table in guest
- * memory), its pending state, its target vCPU and whether it is queued on that vCPU's delivery path. Arm IHI
+ * memory) and its target vCPU; the pending state lives in the redistributor (the {@link LpiHost}), which alone
+ * decides what is queued on a vCPU's delivery path (as KVM's vgic_irq.pending_latch). Arm IHI
  * 0069, chapter 5.1.1 "LPI configuration tables" (property byte = priority[7:2] | enable[0], INTID − 8192 indexes
  * the table), 5.1.2 "LPI pending tables" (bit per INTID, the first 1 KiB covers INTIDs below 8192 and is left
  * alone) and 5.1.3 "LPI caching" (INV / INVALL re-read the configuration; software must invalidate after a change).
@@ -13,30 +14,34 @@
 import { Errno, fail } from '@irqflow/core';
 import { ITS_IDBITS, LPI_MIN_INTID } from './gits-regs';
 import type { LpiHost } from './lpi-host';
+import { v4HooksOf } from '../v4/v4-hooks';
 
-/** One LPI. */
+/** One LPI: the ITS side's view (configuration and target). Its pending state is owned by the redistributor. */
 export class Lpi {
   /** Property byte bit 0. */
   enabled = false;
   /** Property byte bits [7:2] (as a priority value, low two bits zero). */
   priority = 0;
-  /** Pending latch. */
-  pending = false;
-  /** Whether the LPI is on {@link queuedOn}'s delivery path (told via deliverLpi, not yet acked or retracted). */
-  queued = false;
-  /** The vCPU the LPI was queued on. */
-  queuedOn = -1;
   /** ITEs mapping this LPI. */
   refs = 0;
+  /** The redistributor's own object for this LPI (set and used by the {@link LpiHost} only). */
+  hostRef: unknown = null;
 
   /**
    * @param intid - the LPI INTID (>= 8192)
    * @param vcpu - target vCPU index, or -1 while its collection is unmapped
+   * @param host - the redistributor side that owns the pending state
    */
   constructor(
     readonly intid: number,
     public vcpu: number,
+    readonly host: LpiHost,
   ) {}
+
+  /** Pending state, as the redistributor holds it. */
+  get pending(): boolean {
+    return this.host.lpiPending(this);
+  }
 }
 
 /** PROPBASER.PA [51:12]. */
@@ -92,18 +97,18 @@ export class LpiTable {
       old.refs++;
       return old;
     }
-    const lpi = new Lpi(intid, vcpu);
+    const lpi = new Lpi(intid, vcpu, this.host);
     if (!this.readConfigInto(lpi)) return null;
     lpi.refs = 1;
     this.lpis.set(intid, lpi);
+    this.host.updateLpi(lpi);
     return lpi;
   }
 
   /** Drops a reference; the last one removes the LPI (and takes it off the delivery path). */
   release(lpi: Lpi): void {
     if (--lpi.refs > 0) return;
-    this.unqueue(lpi);
-    lpi.pending = false;
+    this.host.removeLpi(lpi);
     this.lpis.delete(lpi.intid);
   }
 
@@ -120,7 +125,8 @@ export class LpiTable {
   /** Re-reads the LPI's property byte (INV) and updates its delivery. Returns false if unreadable. */
   readConfig(lpi: Lpi): boolean {
     if (!this.readConfigInto(lpi)) return false;
-    this.sync(lpi, true);
+    this.host.updateLpi(lpi);
+    v4HooksOf(this.host.vm)?.configChanged(lpi.intid);
     return true;
   }
 
@@ -129,62 +135,25 @@ export class LpiTable {
     for (const lpi of this.lpis.values()) if (lpi.vcpu === vcpuIndex) this.readConfig(lpi);
   }
 
-  /** Brings the delivery path in line with the LPI's state. `refresh` re-delivers a queued LPI (priority change). */
-  private sync(lpi: Lpi, refresh: boolean): void {
-    const v = lpi.vcpu;
-    const want = lpi.pending && lpi.enabled && v >= 0 && this.host.lpisEnabled(v);
-    if (!want) {
-      this.unqueue(lpi);
-      return;
-    }
-    if (lpi.queued && lpi.queuedOn !== v) this.unqueue(lpi);
-    if (!lpi.queued || refresh) {
-      lpi.queued = true;
-      lpi.queuedOn = v;
-      this.host.deliverLpi(v, lpi.intid, lpi.priority);
-    }
-  }
-
-  private unqueue(lpi: Lpi): void {
-    if (!lpi.queued) return;
-    lpi.queued = false;
-    this.host.retractLpi(lpi.queuedOn, lpi.intid);
-  }
-
-  /** Sets the pending latch (an MSI or INT) and queues the LPI if it is deliverable. O(1), no allocation. */
+  /** Latches the LPI pending (an MSI or INT) in the redistributor, which queues it if deliverable. O(1). */
   setPending(lpi: Lpi): void {
-    if (lpi.queued) return;
-    lpi.pending = true;
-    const v = lpi.vcpu;
-    if (lpi.enabled && v >= 0 && this.host.lpisEnabled(v)) {
-      lpi.queued = true;
-      lpi.queuedOn = v;
-      this.host.deliverLpi(v, lpi.intid, lpi.priority);
-    }
+    const v4 = v4HooksOf(this.host.vm);
+    if (v4 !== undefined && v4.redirectPending(lpi.intid, lpi.vcpu)) return; // a forwarded vLPI (GICv4)
+    this.host.setLpiPending(lpi);
   }
 
   /** Clears the pending latch (CLEAR, DISCARD) and takes the LPI off the delivery path. */
   clearPending(lpi: Lpi): void {
-    lpi.pending = false;
-    this.unqueue(lpi);
+    v4HooksOf(this.host.vm)?.clearPending(lpi.intid);
+    this.host.clearLpiPending(lpi);
   }
 
   /** Retargets the LPI (MOVI, MAPC remap, MOVALL); a pending LPI follows. */
   moveTo(lpi: Lpi, vcpuIndex: number): void {
     if (lpi.vcpu === vcpuIndex) return;
     lpi.vcpu = vcpuIndex;
-    this.sync(lpi, false);
-  }
-
-  /**
-   * The guest acknowledged LPI `intid` (the vgic calls this when the LPI leaves the pending state in a list
-   * register): the pending latch is consumed and the LPI is no longer queued.
-   */
-  acked(intid: number): void {
-    const lpi = this.lpis.get(intid);
-    if (lpi === undefined) return;
-    lpi.pending = false;
-    lpi.queued = false;
+    this.host.updateLpi(lpi);
+    v4HooksOf(this.host.vm)?.lpiMoved(lpi.intid, vcpuIndex);
   }
 
   /** Reads the LPI's bit of its target's pending table (KVM's vgic_v3_lpi_sync_pending_status). */
@@ -198,8 +167,8 @@ export class LpiTable {
       const mem = this.host.vm.memory;
       bit = mem.isRam(addr, 1) && (mem.readU8(addr) & (1 << (lpi.intid & 7))) !== 0;
     }
-    lpi.pending = bit;
-    this.sync(lpi, false);
+    if (bit) this.host.setLpiPending(lpi);
+    else this.host.clearLpiPending(lpi);
   }
 
   /**
@@ -209,8 +178,9 @@ export class LpiTable {
   lpisEnabledChanged(vcpuIndex: number, enabled: boolean): void {
     for (const lpi of this.lpis.values()) {
       if (lpi.vcpu !== vcpuIndex) continue;
+      this.host.updateLpi(lpi);
       if (enabled) this.loadPending(lpi);
-      else this.clearPending(lpi);
+      else this.host.clearLpiPending(lpi);
     }
   }
 
@@ -221,13 +191,15 @@ export class LpiTable {
    */
   savePendingTables(): void {
     const mem = this.host.vm.memory;
+    const v4 = v4HooksOf(this.host.vm);
     for (const lpi of this.lpis.values()) {
       if (lpi.vcpu < 0) continue;
       const addr = pendAddr(this.host.pendBaser(lpi.vcpu)) + (lpi.intid >>> 3);
       if (!mem.isRam(addr, 1)) fail(Errno.EFAULT, `pending table byte 0x${addr.toString(16)} of LPI ${lpi.intid} is not RAM`);
       const mask = 1 << (lpi.intid & 7);
       const b = mem.readU8(addr);
-      const nb = lpi.pending ? b | mask : b & ~mask;
+      const pending = this.host.lpiPending(lpi) || (v4 !== undefined && v4.isPending(lpi.intid)); // GICv4: the VPT
+      const nb = pending ? b | mask : b & ~mask;
       if (nb !== b) mem.writeU8(addr, nb);
     }
   }

@@ -18,6 +18,7 @@ import { BASER, COLLECTION_NOT_MAPPED, DTE_SIZE, CTE_SIZE, ITS_DEVBITS, SZ_64K }
 import type { LpiHost } from './lpi-host';
 import type { Lpi, LpiTable } from './lpi-table';
 import { tableEntryAddr } from './its-tables';
+import { v4HooksOf } from '../v4/v4-hooks';
 
 /** An interrupt translation entry (EventID → LPI, collection). */
 export interface Ite {
@@ -204,6 +205,7 @@ export class VgicIts {
 
   /** Removes one ITE (its LPI reference is dropped). */
   removeIte(dev: ItsDeviceEntry, ite: Ite): void {
+    v4HooksOf(this.vm)?.translationGone(ite.lpi.intid);
     this.invalidateEvent(dev.id, ite.event);
     dev.ites.delete(ite.event);
     this.lpis.release(ite.lpi);
@@ -212,7 +214,11 @@ export class VgicIts {
   /** Unmaps a device and frees its ITT. */
   removeDevice(dev: ItsDeviceEntry): void {
     this.invalidateDevice(dev);
-    for (const ite of dev.ites.values()) this.lpis.release(ite.lpi);
+    const v4 = v4HooksOf(this.vm);
+    for (const ite of dev.ites.values()) {
+      v4?.translationGone(ite.lpi.intid);
+      this.lpis.release(ite.lpi);
+    }
     dev.ites.clear();
     this.devices.delete(dev.id);
   }

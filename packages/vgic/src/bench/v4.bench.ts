@@ -1,0 +1,171 @@
+/**
+ * GICv4 direct injection vs GICv3 software injection (run as plain node by scripts/bench.js; `--json` prints
+ * exactly one JSON document `{"benchmarks":[{name, value, unit, baseline, ratio}]}` and nothing else on stdout).
+ *
+ * Workload: one vCPU, a VFIO-like passthrough device (core's PassthroughDevice) with one MSI-X vector routed by
+ * the VMM as QEMU does (MSI route + irqfd + VFIO trigger), translated by the guest's ITS to one LPI, raised every
+ * `PERIOD_NS` simulated ns. On "gic-v3" it goes host handler → irqfd → ITS emulation → list register (the running
+ * vCPU is kicked out of the guest); on "gic-v4" the irq-bypass producer is forwarded to the vLPI and the vPE
+ * receives it directly. Two guest shapes:
+ * - busy: the guest runs a fixed amount of work (the vCPU is resident): interrupt cost = (time to finish the work
+ *   with N interrupts − time without interrupts) / N, i.e. everything the interrupt adds (exits, list registers,
+ *   the guest's handler);
+ * - idle: the guest waits in WFI: cost = the vCPU's non-blocked time per interrupt (wake-up, handler, back to WFI).
+ * For every cost profile: exits per interrupt and simulated ns per interrupt; value = GICv4, baseline = GICv3.
+ *
+ * @module
+ */
+import { DAIF, EventFd, GuestAsm, Hypervisor, MSI_VALID_DEVID, type Vcpu } from '@irqflow/core';
+import { executeCommand, GITS, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE, type ItsKvmDevice } from '../its';
+import { vgicDeviceOf } from '../gic-driver';
+import { VgicPlugin } from '../plugin';
+
+const RAM = 0x4000_0000;
+const RAM_SIZE = 0x0400_0000;
+const PROP = RAM;
+const PEND = RAM + 0x10_0000;
+const CMDQ = RAM + 0x20_0000;
+const DT = RAM + 0x30_0000;
+const CT = RAM + 0x40_0000;
+const ITT = RAM + 0x50_0000;
+const ITS_BASE = 0x0808_0000;
+const DEVID = 7;
+const LPI = 8192;
+const PERIOD_NS = 20_000;
+const WORK_CYCLES = 3_000;
+
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+}
+
+interface Run {
+  exitsPerIrq: number;
+  nsPerIrq: number;
+  irqs: number;
+  direct: boolean;
+}
+
+const W = new Uint32Array(8);
+function cmd(dev: ItsKvmDevice, w: number[]): void {
+  W.fill(0);
+  w.forEach((x, i) => (W[i] = x >>> 0));
+  if (executeCommand(dev.its, W) !== 0) throw new Error(`ITS command 0x${w[0].toString(16)} failed`);
+}
+
+/** Runs the workload: `irqs` interrupts (0 = baseline), busy or idle guest. */
+function run(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs: number, iterations: number): Run & { doneAt: number } {
+  const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
+  const vm = hv.createVm({ costProfile: profile });
+  vm.createVcpu();
+  const drv = hv.irqchip(irqchip).setup(vm, { msi: false });
+  vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: RAM, size: RAM_SIZE });
+  const gic = vgicDeviceOf(vm)!;
+  const its = vm.createDevice(8) as ItsKvmDevice;
+  its.setAttr({ group: ITS_GRP.ADDR, attr: BigInt(KVM_VGIC_ITS_ADDR_TYPE) }, BigInt(ITS_BASE));
+  const k = BigInt(vm.vcpus[0].mpidr) << 32n;
+  gic.setAttr({ group: 5, attr: k | 0x70n }, BigInt(PROP | 15));
+  gic.setAttr({ group: 5, attr: k | 0x78n }, BigInt(PEND));
+  gic.setAttr({ group: 5, attr: k }, 1n);
+  vm.memory.writeU8(PROP + LPI - 8192, 0xa1);
+  const reg = (off: number, v: bigint) => its.setAttr({ group: ITS_GRP.ITS_REGS, attr: BigInt(off) }, v);
+  reg(GITS.CBASER, (1n << 63n) | BigInt(CMDQ));
+  reg(GITS.BASER, (1n << 63n) | BigInt(DT));
+  reg(GITS.BASER + 8, (1n << 63n) | BigInt(CT));
+  reg(GITS.CTLR, 1n);
+  cmd(its, [0x08, DEVID, 3, 0, ITT, 0x80000000]); // MAPD
+  cmd(its, [0x09, 0, 0, 0, 0, 0x80000000]); // MAPC 0 → vCPU 0
+  cmd(its, [0x0a, DEVID, 0, LPI, 0]); // MAPTI event 0 → LPI 8192
+
+  let handled = 0;
+  let doneAt = -1;
+  let tStart = 0;
+  let exits0 = 0;
+  let blocked0 = 0;
+  const a = new GuestAsm();
+  a.label('main');
+  drv.emitCpuInit(a);
+  a.call((v: Vcpu) => {
+    tStart = v.clock;
+    exits0 = v.stats.totalExits();
+    blocked0 = v.stats.blockedNs;
+  });
+  a.daifclr(DAIF.I);
+  if (busy) {
+    a.movi(3, 0).label('loop').work(WORK_CYCLES).addi(3, 3, 1).bnei(3, iterations, 'loop');
+    a.call((v: Vcpu) => void (doneAt = v.clock));
+  }
+  a.label('idle').wfi().b('idle');
+  a.label('irq');
+  drv.emitAck(a, 9);
+  a.beqi(9, drv.spurious, 'out');
+  a.call(() => void handled++);
+  drv.emitEoi(a, 9);
+  a.label('out').eret();
+  vm.vcpus[0].setProgram(a.build());
+
+  const pt = hv.createPassthroughDevice('vfio-bench', DEVID, 1);
+  const fd = new EventFd('vfio-bench');
+  const msi = { address: ITS_BASE + GITS.TRANSLATER, data: 0, devid: DEVID, flags: MSI_VALID_DEVID };
+  vm.setGsiRouting([{ gsi: 1, type: 'msi', msi }]);
+  pt.programVector(0, msi.address, msi.data, false);
+  vm.irqfd({ fd, gsi: 1 });
+  pt.setTrigger(0, fd);
+  const start = 50_000;
+  for (let i = 0; i < irqs; i++) vm.at(start + i * PERIOD_NS, () => pt.raise(0));
+  vm.run({ until: start + Math.max(irqs * PERIOD_NS, busy ? iterations * WORK_CYCLES : 0) + 2_000_000 });
+  const v = vm.vcpus[0];
+  if (handled !== irqs) throw new Error(`${irqchip}: ${handled} of ${irqs} interrupts handled`);
+  if (busy && doneAt < 0) throw new Error(`${irqchip}: the guest did not finish its work`);
+  const exits = v.stats.totalExits() - exits0;
+  const busyNs = v.clock - tStart - (v.stats.blockedNs - blocked0);
+  return { exitsPerIrq: irqs ? exits / irqs : exits, nsPerIrq: irqs ? busyNs / irqs : busyNs, irqs: handled, direct: fd.signals === 0 && irqs > 0, doneAt };
+}
+
+function measure(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs: number): Run {
+  if (!busy) return run(irqchip, profile, false, irqs, 0);
+  // enough work to outlast every interrupt; cost = the extra time the interrupts add to it
+  const iterations = Math.ceil(((irqs + 2) * PERIOD_NS) / (WORK_CYCLES / 3));
+  const base = run(irqchip, profile, true, 0, iterations);
+  const r = run(irqchip, profile, true, irqs, iterations);
+  const baseExits = base.exitsPerIrq; // total exits without interrupts
+  return { ...r, nsPerIrq: (r.doneAt - base.doneAt) / irqs, exitsPerIrq: (r.exitsPerIrq * irqs - baseExits) / irqs };
+}
+
+function main(): void {
+  const json = process.argv.includes('--json');
+  const quick = process.argv.includes('--quick');
+  const irqs = quick ? 50 : 500;
+  const profiles = new Hypervisor({ traceCapacity: 16 }).costProfiles.map((p) => p.name);
+  const results: Result[] = [];
+  for (const profile of profiles) {
+    for (const busy of [true, false]) {
+      const sw = measure('gic-v3', profile, busy, irqs);
+      const hw = measure('gic-v4', profile, busy, irqs);
+      if (sw.direct || !hw.direct) throw new Error('the GICv3 run must be software injection and the GICv4 run direct');
+      const shape = busy ? 'busy' : 'idle';
+      const r = (what: string, unit: string, value: number, baseline: number): Result => ({
+        name: `passthrough ${shape} ${profile} ${what} (gic-v4 vs gic-v3)`,
+        value,
+        unit,
+        baseline,
+        ratio: baseline === 0 ? (value === 0 ? 1 : value / Number.EPSILON) : value / baseline,
+      });
+      results.push(r('exits/irq', 'exits', hw.exitsPerIrq, sw.exitsPerIrq));
+      results.push(r('ns/irq', 'ns', hw.nsPerIrq, sw.nsPerIrq));
+    }
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({ benchmarks: results }) + '\n');
+    return;
+  }
+  for (const x of results) {
+    const f = (n: number) => (x.unit === 'ns' ? n.toFixed(0) : n.toFixed(2));
+    console.log(`${x.name.padEnd(62)} ${f(x.value).padStart(8)} ${x.unit.padEnd(5)} baseline ${f(x.baseline).padStart(8)}  ratio ${x.ratio.toFixed(3)}`);
+  }
+}
+
+main();

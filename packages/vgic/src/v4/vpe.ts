@@ -1,0 +1,261 @@
+/**
+ * A GICv4 virtual PE (Arm IHI 0069, 5.3 "Virtual LPI support" / "Virtual PEs and residency" and, for
+ * GICv4.1, 5.4 "Direct injection of virtual SGIs"), one per vCPU as KVM's `struct its_vpe`.
+ *
+ * Residency follows KVM's vgic_v4_load / vgic_v4_put: the vPE is made resident on the redistributor when the
+ * vCPU is loaded (unless it is blocking in WFI) and when it unblocks, and non-resident when it is put or starts
+ * blocking; while blocking its doorbell is armed.
+ *
+ * Delivery model (documented choice): the vPE's virtual pending table is the set {@link Vpe.pendingVlpis} plus
+ * the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
+ * enabled pending vINTID to the virtual CPU interface *next to* the list registers: the modelled CPU interface
+ * (vgic-cpuif.ts) asks {@link Vpe.hppi} when it evaluates vIRQ, on ICV_IAR1 (which consumes the pending bit:
+ * vLPIs and GICv4.1 nASSGI vSGIs have no active state) and on ICV_EOIR1/DIR (a vSGI's EOI is only a priority drop). No list register is used, nothing is queued on the
+ * ap_list, the hypervisor is not involved: a vLPI (or vSGI) arriving for a resident vPE only raises vIRQ —
+ * no kick, no exit (counted in {@link VpeStats.direct}). For a non-resident vPE the bit just stays in the
+ * virtual pending table; if the vCPU is blocked in WFI the redistributor raises the vPE's doorbell, a host
+ * interrupt whose handler kicks the vCPU (KVM's vgic_v4_doorbell_handler), one-shot until the next blocking.
+ *
+ * @module
+ */
+import { IrqchipState, type HostIrq, type Vcpu } from '@irqflow/core';
+import type { VgicCpu } from '../vgic-cpu';
+import { VGIC_NR_SGIS } from '../vgic-irq';
+import type { VirtualPendingSource } from './v4-hooks';
+
+/** Configuration of a vLPI as the redistributor sees it (the VM's LPI property table). */
+export interface VlpiConfig {
+  /** Enable bit of vLPI `intid` (false for an unknown LPI). */
+  vlpiEnabled(intid: number): boolean;
+  /** Priority of vLPI `intid`. */
+  vlpiPriority(intid: number): number;
+}
+
+/** Counters of one vPE. */
+export interface VpeStats {
+  /** vLPIs/vSGIs made pending while the vPE was resident: delivered with no exit. */
+  direct: number;
+  /** vLPIs/vSGIs recorded while the vPE was not resident. */
+  deferred: number;
+  /** Doorbells raised (the vCPU was blocked in WFI). */
+  doorbells: number;
+  /** vSGIs received. */
+  vsgis: number;
+  /** vINTIDs acknowledged by the guest through the CPU interface. */
+  acked: number;
+}
+
+/** One vPE. */
+export class Vpe implements VirtualPendingSource {
+  /** Resident on the redistributor (between load/unblocking and put/blocking). */
+  resident = false;
+  /** The vCPU is blocking in WFI (kvm_vcpu_is_blocking). */
+  blocking = false;
+  /** Doorbell armed (set when blocking, cleared when it fires or the vPE becomes resident). */
+  doorbellArmed = false;
+  /** Pending vLPIs of the virtual pending table (a handful at a time). */
+  readonly pendingVlpis: number[] = [];
+  /** vSGI pending bits (GICv4.1). */
+  sgiPending = 0;
+  /**
+   * vSGIs acknowledged and not yet EOId. With GICD_CTLR.nASSGIreq SGIs have no active state (IHI 0069 12.9.4):
+   * acknowledging consumes the pending bit and EOI only drops the running priority; the bit only lets the CPU
+   * interface recognise that EOI (no EOIcount, nothing to deactivate).
+   */
+  sgiInService = 0;
+  /** Priority of the last {@link hppi} answer. */
+  hppiPrio = 0x100;
+  /** Counters. */
+  readonly stats: VpeStats = { direct: 0, deferred: 0, doorbells: 0, vsgis: 0, acked: 0 };
+  /** The doorbell: a host interrupt of the host interrupt model. */
+  readonly doorbell: HostIrq;
+
+  /**
+   * @param cpu - the vCPU's vgic state (CPU interface, SGI configuration)
+   * @param config - vLPI configuration
+   */
+  constructor(
+    readonly cpu: VgicCpu,
+    private readonly config: VlpiConfig,
+  ) {
+    const vcpu = cpu.vcpu;
+    const hostIrqs = vcpu.vm.hv.hostIrqs;
+    this.doorbell = hostIrqs.allocate(`vpe-doorbell/vm${vcpu.vm.id}/vcpu${vcpu.index}`, (h) => {
+      this.doorbellArmed = false;
+      this.stats.doorbells++;
+      vcpu.vm.kickVcpu(vcpu);
+      hostIrqs.setIrqchipState(h.irq, IrqchipState.Active, false);
+    });
+  }
+
+  /** The vCPU. */
+  get vcpu(): Vcpu {
+    return this.cpu.vcpu;
+  }
+
+  // ---- residency (vgic_v4_load / vgic_v4_put) ------------------------------------------------------------
+
+  /** vcpu_load: resident unless blocking. */
+  load(): void {
+    if (!this.blocking) this.makeResident();
+  }
+
+  /** vcpu_put: not resident. */
+  put(): void {
+    this.resident = false;
+  }
+
+  /** The vCPU blocks in WFI: not resident, doorbell armed. */
+  block(): void {
+    this.blocking = true;
+    this.resident = false;
+    this.doorbellArmed = true;
+  }
+
+  /** The vCPU unblocks: resident again, doorbell disarmed. */
+  unblock(): void {
+    this.blocking = false;
+    this.makeResident();
+  }
+
+  private makeResident(): void {
+    this.resident = true;
+    this.doorbellArmed = false;
+  }
+
+  // ---- the virtual pending table -------------------------------------------------------------------------
+
+  /** Whether vLPI `intid` is pending in the virtual pending table. */
+  isVlpiPending(intid: number): boolean {
+    return this.pendingVlpis.indexOf(intid) >= 0;
+  }
+
+  /** The redistributor makes vLPI `intid` pending (a forwarded host interrupt fired, or a software MSI). */
+  setVlpiPending(intid: number): void {
+    if (this.pendingVlpis.indexOf(intid) >= 0) return; // edge: coalesces with the pending one
+    this.pendingVlpis.push(intid);
+    this.vcpu.stats.injected++;
+    this.signal(this.config.vlpiEnabled(intid));
+  }
+
+  /** Clears vLPI `intid`'s pending bit; returns whether it was pending. */
+  clearVlpiPending(intid: number): boolean {
+    const k = this.pendingVlpis.indexOf(intid);
+    if (k < 0) return false;
+    this.pendingVlpis.splice(k, 1);
+    if (this.resident && this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+    return true;
+  }
+
+  /** GICv4.1: the hypervisor makes vSGI `intid` pending for this vPE (no list register, no kick). */
+  setVsgiPending(intid: number): void {
+    this.stats.vsgis++;
+    const bit = 1 << intid;
+    if (this.sgiPending & bit) return;
+    this.sgiPending |= bit;
+    this.vcpu.stats.injected++;
+    this.signal(this.cpu.privateIrqs[intid].enabled);
+  }
+
+  /** Re-presents after a configuration change (INV, enable). */
+  configChanged(): void {
+    if (this.resident) {
+      if (this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+    } else if (this.doorbellArmed && this.hasPending()) this.ringDoorbell();
+  }
+
+  /** Drops every pending and active bit (guest reboot / vPE teardown). */
+  reset(): void {
+    this.pendingVlpis.length = 0;
+    this.sgiPending = 0;
+    this.sgiInService = 0;
+  }
+
+  private signal(enabled: boolean): void {
+    if (this.resident) {
+      this.stats.direct++;
+      if (this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+      return;
+    }
+    this.stats.deferred++;
+    if (enabled && this.doorbellArmed) this.ringDoorbell();
+  }
+
+  private ringDoorbell(): void {
+    this.vcpu.vm.hv.hostIrqs.raise(this.doorbell.irq);
+  }
+
+  // ---- VirtualPendingSource (what the CPU interface sees) -----------------------------------------------------
+
+  /** Highest-priority enabled pending vINTID presented to the CPU interface (resident only), or -1. */
+  hppi(): number {
+    this.hppiPrio = 0x100;
+    if (!this.resident) return -1;
+    return this.best();
+  }
+
+  private best(): number {
+    let best = -1;
+    let bp = 0x100;
+    const l = this.pendingVlpis;
+    for (let k = 0; k < l.length; k++) {
+      const id = l[k];
+      if (!this.config.vlpiEnabled(id)) continue;
+      const p = this.config.vlpiPriority(id);
+      if (p < bp || (p === bp && id < best)) {
+        best = id;
+        bp = p;
+      }
+    }
+    let sgis = this.sgiPending;
+    while (sgis !== 0) {
+      const id = 31 - Math.clz32(sgis & -sgis);
+      sgis &= sgis - 1;
+      const irq = this.cpu.privateIrqs[id];
+      if (!irq.enabled || irq.group !== 1) continue;
+      if (irq.priority < bp || (irq.priority === bp && id < best)) {
+        best = id;
+        bp = irq.priority;
+      }
+    }
+    this.hppiPrio = bp;
+    return best;
+  }
+
+  /** IAR: the pending bit is consumed (neither vLPIs nor nASSGI vSGIs have an active state). */
+  acknowledge(intid: number): void {
+    this.stats.acked++;
+    if (intid < VGIC_NR_SGIS) {
+      const bit = 1 << intid;
+      this.sgiPending &= ~bit;
+      this.sgiInService |= bit;
+      return;
+    }
+    const k = this.pendingVlpis.indexOf(intid);
+    if (k >= 0) this.pendingVlpis.splice(k, 1);
+  }
+
+  /** EOIR/DIR of a vSGI this vPE delivered: nothing to deactivate (no active state), consumed here. */
+  deactivate(intid: number): boolean {
+    if (intid >= VGIC_NR_SGIS || (this.sgiInService & (1 << intid)) === 0) return false;
+    this.sgiInService &= ~(1 << intid);
+    return true;
+  }
+
+  /** Takes the vSGI pending bits back (GICD_CTLR.nASSGIreq cleared: vgic_v4_disable_vsgis). */
+  takeVsgis(): number {
+    const p = this.sgiPending;
+    this.sgiPending = 0;
+    this.sgiInService = 0;
+    return p;
+  }
+
+  /**
+   * Anything enabled pending that the CPU interface could signal (wakes WFI), checked against PMR and the
+   * group 1 enable like the software path's kvm_vgic_vcpu_pending_irq.
+   */
+  hasPending(): boolean {
+    const hw = this.cpu.cpuif;
+    return this.best() >= 0 && hw.eng1 && this.hppiPrio < hw.pmr;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * GICv4.1 direct injection of virtual SGIs (Arm IHI 0069, 5.4 "Direct injection of virtual SGIs"; 12.9.16
+ * GICD_TYPER2.nASSGIcap [8]; 12.9.4 GICD_CTLR.nASSGIreq [8]) as KVM implements it (vgic-mmio-v3.c,
+ * vgic-v4.c: vgic_v4_configure_vsgis):
+ * - GICD_TYPER2.nASSGIcap reads the VM's setting (default: the host is GICv4.1). Userspace may write it through
+ *   DIST_REGS, also before KVM_DEV_ARM_VGIC_CTRL_INIT; any other bit differing from the read value is EINVAL, setting
+ *   it on a host without GICv4.1 is EINVAL, changing it once the vGIC is initialised is EBUSY.
+ * - GICD_CTLR.nASSGIreq is writable by the guest (and userspace) only when nASSGIcap is set; while the
+ *   distributor stays enabled (a group enabled before and after the write) the bit keeps its value, as KVM does.
+ *   Setting it moves pending group 1 SGIs (not in a list register) into the vPEs; clearing it moves the vPEs'
+ *   pending vSGIs back (vgic_v4_enable_vsgis / vgic_v4_disable_vsgis). With it set SGIs have no active state.
+ * - With nASSGIreq set, a group 1 SGI written to ICC_SGI1R_EL1 still traps on the sender, but the hypervisor
+ *   makes it pending in the target vPE directly ({@link Vpe.setVsgiPending}): no ap_list, no list register, no
+ *   kick, no exit on the receiving side; a blocked target gets its doorbell.
+ *
+ * @module
+ */
+import { Errno, fail } from '@irqflow/core';
+import type { Vgic } from '../vgic';
+import type { VgicCpu } from '../vgic-cpu';
+import { VGIC_NR_SGIS } from '../vgic-irq';
+import { gicV4Of } from './gic-v4';
+
+/** GICD_TYPER2.nASSGIcap. */
+export const GICD_TYPER2_NASSGICAP = 1 << 8;
+/** GICD_CTLR.nASSGIreq. */
+export const GICD_CTLR_NASSGIREQ = 1 << 8;
+/** Offset of GICD_TYPER2. */
+export const GICD_TYPER2_OFFSET = 0x000c;
+
+/** GICD_TYPER2 value of the vGIC's VM. */
+export function readTyper2(vg: Vgic): number {
+  return gicV4Of(vg.vm)?.nassgicap ? GICD_TYPER2_NASSGICAP : 0;
+}
+
+/**
+ * Userspace write of GICD_TYPER2 (KVM_DEV_ARM_VGIC_GRP_DIST_REGS).
+ * @throws KvmError EINVAL for a read-only bit or nASSGIcap without a GICv4.1 host, EBUSY for a change after init
+ */
+export function userWriteTyper2(vg: Vgic, value: number): void {
+  const cur = readTyper2(vg);
+  if (((cur ^ value) & ~GICD_TYPER2_NASSGICAP) !== 0) fail(Errno.EINVAL, 'only GICD_TYPER2.nASSGIcap is writable');
+  const want = (value & GICD_TYPER2_NASSGICAP) !== 0;
+  const v4 = gicV4Of(vg.vm);
+  if (want && v4?.version !== '4.1') fail(Errno.EINVAL, 'nASSGIcap needs a GICv4.1 host');
+  if (want === (cur !== 0)) return;
+  if (vg.initialized) fail(Errno.EBUSY, 'GICD_TYPER2.nASSGIcap cannot change once the vGIC is initialised');
+  if (v4) v4.nassgicap = want;
+}
+
+/** GICD_CTLR.nASSGIreq as read. */
+export function readNassgireq(vg: Vgic): number {
+  return gicV4Of(vg.vm)?.nassgireq ? GICD_CTLR_NASSGIREQ : 0;
+}
+
+/**
+ * GICD_CTLR write, nASSGIreq part. Call with the group enables as they were before the write and as they are
+ * after it (the value written).
+ */
+export function writeNassgireq(vg: Vgic, value: number, wasEnabled: boolean, isEnabled: boolean): void {
+  const v4 = gicV4Of(vg.vm);
+  if (!v4 || !v4.nassgicap) return;
+  if (wasEnabled && isEnabled) return; // RO while the distributor stays enabled
+  const on = (value & GICD_CTLR_NASSGIREQ) !== 0;
+  if (on === v4.nassgireq) return;
+  v4.nassgireq = on;
+  for (const c of vg.cpus) {
+    const p = c ? v4.vpe(c.index) : undefined;
+    if (!p) continue;
+    if (on) {
+      // vgic_v4_enable_vsgis: pending group 1 SGIs not in a list register move to the vPE
+      for (let id = 0; id < VGIC_NR_SGIS; id++) {
+        const irq = c.privateIrqs[id];
+        if (irq.group !== 1 || !irq.pendingLatch || irq.lrCpu !== null) continue;
+        vg.clearPending(irq);
+        p.setVsgiPending(id);
+      }
+    } else {
+      // vgic_v4_disable_vsgis: the vPE's pending vSGIs become software pending SGIs
+      let bits = p.takeVsgis();
+      while (bits !== 0) {
+        const id = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        vg.sendSgi(c, id, c.index);
+      }
+    }
+  }
+}
+
+/**
+ * The hypervisor side of a trapped ICC_SGI1R write for one target: with vSGIs enabled the SGI is made pending in
+ * the target vPE and true is returned; false = the usual software path.
+ */
+export function sendVsgi(vg: Vgic, target: VgicCpu, intid: number): boolean {
+  const v4 = gicV4Of(vg.vm);
+  if (!v4 || !v4.nassgireq || target.privateIrqs[intid].group !== 1) return false;
+  const p = v4.vpe(target.index);
+  if (!p) return false;
+  p.setVsgiPending(intid);
+  return true;
+}

@@ -80,6 +80,31 @@ export class GuestMemory {
     return this.pages.size * PAGE_SIZE;
   }
 
+  /**
+   * The first address in [addr, end) that lies in a page of backing store allocated so far, or -1 when none
+   * does: every byte of [addr, end) then reads as zero because nothing ever wrote it (a written page may hold
+   * zeros too, so this is a sufficient test for zero, not a necessary one). The result is `addr` itself or the
+   * start of a page. Costs O(min(pages in the range, pages allocated)) and never allocates backing store, so
+   * in-kernel devices can skip the unwritten parts of a large table in guest memory.
+   */
+  nextWrittenPage(addr: number, end: number): number {
+    if (!(end > addr) || addr < 0) return -1;
+    const first = Math.floor(addr / PAGE_SIZE);
+    const last = Math.floor((end - 1) / PAGE_SIZE);
+    let best = -1;
+    if (last - first < this.pages.size) {
+      for (let pn = first; pn <= last; pn++) if (this.pages.has(pn)) return pn === first ? addr : pn * PAGE_SIZE;
+      return -1;
+    }
+    for (const pn of this.pages.keys()) if (pn >= first && pn <= last && (best < 0 || pn < best)) best = pn;
+    return best < 0 ? -1 : best === first ? addr : best * PAGE_SIZE;
+  }
+
+  /** Whether no byte of [addr, addr+len) was ever written (so all of them read as zero); see {@link nextWrittenPage}. */
+  isUnwritten(addr: number, len: number): boolean {
+    return this.nextWrittenPage(addr, addr + len) < 0;
+  }
+
   private page(pn: number): Uint8Array | undefined {
     return this.pages.get(pn);
   }

@@ -48,6 +48,32 @@ describe('GuestMemory', () => {
     expect(m.readU16(0x300)).toBe(0x0201);
   });
 
+  it('nextWrittenPage / isUnwritten report the pages written so far, without allocating', () => {
+    const m = mem();
+    const P = GUEST_MEMORY_PAGE_SIZE;
+    m.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0, size: 64 * P });
+    expect(m.nextWrittenPage(0, 64 * P)).toBe(-1);
+    expect(m.isUnwritten(0, 64 * P)).toBe(true);
+    m.writeU32(5 * P + 0x40, 7);
+    m.writeU32(9 * P, 0); // a written page of zeros still counts as written
+    expect(m.nextWrittenPage(0, 64 * P)).toBe(5 * P);
+    expect(m.nextWrittenPage(5 * P + 0x100, 64 * P)).toBe(5 * P + 0x100); // inside a written page: addr itself
+    expect(m.nextWrittenPage(6 * P, 64 * P)).toBe(9 * P);
+    expect(m.nextWrittenPage(6 * P, 9 * P)).toBe(-1); // end is exclusive
+    expect(m.nextWrittenPage(6 * P, 9 * P + 1)).toBe(9 * P);
+    expect(m.nextWrittenPage(10 * P, 10 * P)).toBe(-1); // empty range
+    expect(m.isUnwritten(5 * P - 4, 4)).toBe(true);
+    expect(m.isUnwritten(5 * P - 4, 5)).toBe(false);
+    // the scan over the allocated pages (range wider than the pages allocated) agrees with the page walk
+    for (let i = 0; i < 3; i++) m.writeU8((40 + i) * P, 1);
+    expect(m.nextWrittenPage(10 * P, 2 ** 40)).toBe(40 * P);
+    expect(m.nextWrittenPage(10 * P + 1, 41 * P)).toBe(40 * P);
+    expect(m.nextWrittenPage(43 * P, 2 ** 40)).toBe(-1);
+    expect(m.allocatedBytes).toBe(5 * P);
+    m.clear();
+    expect(m.isUnwritten(0, 64 * P)).toBe(true);
+  });
+
   it('bulk access outside RAM → EFAULT', () => {
     const m = mem();
     m.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0, size: 0x1000 });

@@ -1,7 +1,7 @@
 /** ITS table save/restore ABI rev 0 (arm-vgic-its.rst; references §4): byte-exact layouts, round trips, restore errors, seed 002. */
 import { isKvmError } from '@irqflow/core';
 import { GITS, ITS_GRP, itsSavePendingTables } from '../../src/its';
-import { CT_BASE, DT_BASE, ITT_BASE, L2_BASE, makeItsVm, msi, type ItsTestVm } from './support/its-harness';
+import { CT_BASE, DT_BASE, ITT_BASE, L2_BASE, makeItsVm, msi, RAM_BASE, type ItsTestVm } from './support/its-harness';
 import { restoreInto, saveItsRegs } from './support/migrate';
 
 const SAVE = { group: ITS_GRP.CTRL, attr: 1n };
@@ -166,6 +166,52 @@ describe('RESTORE_TABLES', () => {
     t.dev.setAttr(RESTORE);
     expect(t.its.devices.get(8)!.ites.size).toBe(65536);
     expect(t.its.lpis.size).toBe(1000);
+  });
+});
+
+describe('hostile images: cost follows the written pages, not the table sizes', () => {
+  const BIG = 2 ** 36; // a 32 GiB slot no one writes: 65536 ITTs of 512 KiB each
+  /** A two-level Device table (8 level-2 pages) holding devices 0..65535, each with 16 EventID bits over an unwritten ITT. */
+  function hostile(t: ItsTestVm, ittOf: (id: number) => number): void {
+    t.g.setup({ indirect: true });
+    for (let l1 = 0; l1 < 8; l1++) t.g.mapL2(l1);
+    for (let id = 0; id < 65536; id++) t.vm.memory.writeU64(L2_BASE + id * 8, dte(id === 65535 ? 0 : 1, ittOf(id), 16));
+  }
+
+  it('64k devices × 16 EventID bits restore and save again within seconds, byte-identical', () => {
+    const t = makeItsVm({ vcpus: 1 });
+    t.vm.setUserMemoryRegion({ slot: 1, guestPhysAddr: BIG, size: 2 ** 35 });
+    hostile(t, (id) => BIG + id * 0x80000);
+    t.vm.memory.writeU64(BIG + 3 * 0x80000 + 0x7fff8, ite(0, 8192, 0)); // device 3's last event is mapped
+    t.vm.memory.writeU64(BIG + 9 * 0x80000 + 0x100, 0xffn); // garbage in device 9's ITT with pINTID 0: skipped, scrubbed by the save
+    t.vm.memory.writeU64(CT_BASE, cte(0, 0));
+    t.its.collections.clear();
+    const before = t.vm.memory.read(L2_BASE, 8 * 0x10000);
+    let t0 = Date.now();
+    t.dev.setAttr(RESTORE);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(t.its.devices.size).toBe(65536);
+    expect(t.its.iteCount).toBe(1);
+    expect(t.its.devices.get(3)!.ites.get(65535)!.lpi.intid).toBe(8192);
+    const allocated = t.vm.memory.allocatedBytes;
+    t0 = Date.now();
+    t.dev.setAttr(SAVE);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(t.vm.memory.read(L2_BASE, 8 * 0x10000)).toEqual(before);
+    expect(u64(t, BIG + 3 * 0x80000 + 0x7fff8)).toBe(ite(0, 8192, 0));
+    expect(u64(t, BIG + 9 * 0x80000 + 0x100)).toBe(0n);
+    expect(t.vm.memory.allocatedBytes).toBe(allocated); // the save allocated no page for the empty ITTs
+  });
+
+  it('the same image over ITTs outside RAM fails with EFAULT within seconds and restores nothing', () => {
+    const t = makeItsVm({ vcpus: 1 });
+    hostile(t, (id) => (id === 40000 ? BIG : RAM_BASE + 0x900_0000 + (id % 8) * 0x80000));
+    t.vm.memory.writeU64(CT_BASE, cte(0, 0));
+    t.its.collections.clear();
+    const t0 = Date.now();
+    expect(() => t.dev.setAttr(RESTORE)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(t.its.devices.size).toBe(0);
   });
 });
 

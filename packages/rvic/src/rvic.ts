@@ -8,9 +8,9 @@
  * remote vCPU should see kicks it.
  *
  * Callbacks implemented: destroy, vcpuInit, vcpuFirstRun, vcpuPendingIrq, vcpuFlushHwstate, vcpuSyncHwstate,
- * injectIrq, injectUserspaceIrq, irqfdSetIrq, setMsi, mapPhysIrq, unmapPhysIrq, setOwner. The rest use core's
- * defaults (blocking/unblocking, load/put, mapIsActive = false, resetMappedIrq, setIrqInatomic = EAGAIN,
- * validateRoute).
+ * injectIrq, injectUserspaceIrq, irqfdSetIrq, setMsi, validateRoute, mapPhysIrq, unmapPhysIrq, setOwner. The
+ * rest use core's defaults (blocking/unblocking, load/put, mapIsActive = false, resetMappedIrq,
+ * setIrqInatomic = EAGAIN).
  *
  * @module
  */
@@ -29,7 +29,7 @@ import {
   type Vcpu,
   type Vm,
 } from '@irqflow/core';
-import { RVIC_DEFAULT_TOTAL, RVIC_DEFAULT_TRUSTED, RVIC_NR_IPIS, RVID_MSI_DOORBELL } from './abi';
+import { RVIC_DEFAULT_TOTAL, RVIC_DEFAULT_TRUSTED, RVIC_MAX_TOTAL, RVIC_NR_IPIS, RVID_MSI_DOORBELL } from './abi';
 import { RvicCpu } from './rvic-cpu';
 import { RvicMapped } from './rvic-mapped';
 import { RvidTable } from './rvid-table';
@@ -268,6 +268,30 @@ export class Rvic implements IrqchipFlow {
     const t = this.rvid!;
     if (!t.isMsi(msi.data)) fail(Errno.EINVAL, `MSI data ${msi.data} is not an MSI input (${t.msiFirst}..${t.nrInputs - 1})`);
     return this.signalInput(msi.data);
+  }
+
+  /**
+   * KVM_SET_GSI_ROUTING check of one entry (KVM rejects a bad entry with EINVAL before anything changes). An
+   * irqchip route's pin must be a wired rVID input; an MSI route's address must be the doorbell and its data an
+   * MSI input. Before INIT the sizing may still change (NR_IRQS), so the pin and data are checked against the
+   * widest sizing instead (the fire-time checks in {@link irqfdSetIrq} / {@link setMsi} still apply).
+   * @throws KvmError EINVAL for a route that could never deliver
+   */
+  validateRoute(vm: Vm, route: RoutingEntry): void {
+    const t = this.initialized ? this.rvid : null;
+    if (route.type === 'irqchip') {
+      const nrWired = t !== null ? t.nrWired : (RVIC_MAX_TOTAL - RVIC_DEFAULT_TRUSTED) >>> 1;
+      if (!Number.isInteger(route.pin) || route.pin < 0 || route.pin >= nrWired)
+        fail(Errno.EINVAL, `route of GSI ${route.gsi}: rVID input ${route.pin} is not a wired input (0..${nrWired - 1})`);
+      return;
+    }
+    const msi = route.msi;
+    if (msi.address !== RVID_MSI_DOORBELL)
+      fail(Errno.EINVAL, `route of GSI ${route.gsi}: MSI address 0x${msi.address.toString(16)} is not the rVID doorbell`);
+    const first = t !== null ? t.msiFirst : (RVIC_DEFAULT_TOTAL - RVIC_DEFAULT_TRUSTED) >>> 1;
+    const end = t !== null ? t.nrInputs : RVIC_MAX_TOTAL - RVIC_DEFAULT_TRUSTED;
+    if (!Number.isInteger(msi.data) || msi.data < first || msi.data >= end)
+      fail(Errno.EINVAL, `route of GSI ${route.gsi}: MSI data ${msi.data} is not an MSI input (${first}..${end - 1})`);
   }
 
   /** A guest (or device) write to the doorbell: data = MSI input; anything else is ignored (WI). */

@@ -1,5 +1,5 @@
-import { EventFd, IrqType } from '@irqflow/core';
-import { RvicCall, RvicStatus, RvidCall, emitCpuBringUp, emitMove, rvicFid, rvidFid } from '@irqflow/rvic';
+import { EventFd, IrqType, Vm } from '@irqflow/core';
+import { KVM_DEV_ARM_RVIC_CTRL_INIT, KVM_DEV_ARM_RVIC_GRP_CTRL, RVID_MSI_DOORBELL, RvicCall, RvicStatus, RvidCall, emitCpuBringUp, emitMove, rvicFid, rvidFid } from '@irqflow/rvic';
 import { callLog, GuestAsm, idleLoop, irqHandler, makeVm, off, st, type Ret } from './helpers';
 
 const SPI = (input: number) => (IrqType.Spi << 24) | input;
@@ -142,12 +142,46 @@ describe('moving an untrusted interrupt with the guest driver sequence', () => {
     ]);
   });
 
-  it('irqfd routes to pins that are not wired inputs are counted as errors', () => {
+  it('KVM_SET_GSI_ROUTING: EINVAL for a pin that is not a wired input, and the table is unchanged', () => {
+    const { vm } = makeVm(1); // 32/128: wired inputs 0..47, MSI inputs 48..95
+    const before = vm.routing.routes;
+    expect(before).toHaveLength(48); // INIT's default routing validated
+    for (const pin of [48, 60, 95]) {
+      expect(() => vm.setGsiRouting([{ gsi: 0, type: 'irqchip', irqchip: 0, pin: 1 }, { gsi: 1, type: 'irqchip', irqchip: 0, pin }])).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
+    }
+    expect(vm.routing.routes).toBe(before);
+    vm.setGsiRouting([{ gsi: 0, type: 'irqchip', irqchip: 0, pin: 47 }]);
+    expect(vm.routing.routes).toHaveLength(1);
+  });
+
+  it('KVM_SET_GSI_ROUTING: EINVAL for an MSI route off the doorbell or outside the MSI inputs', () => {
     const { vm } = makeVm(1);
+    const before = vm.routing.routes;
     const fd = new EventFd();
-    vm.setGsiRouting([{ gsi: 0, type: 'irqchip', irqchip: 0, pin: 60 }]);
-    vm.irqfd({ fd, gsi: 0 });
+    vm.irqfd({ fd, gsi: 3 });
+    for (const msi of [{ address: 0x8090000, data: 50 }, { address: RVID_MSI_DOORBELL, data: 47 }, { address: RVID_MSI_DOORBELL, data: 96 }]) {
+      expect(() => vm.setGsiRouting([{ gsi: 3, type: 'msi', msi }])).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    }
+    expect(vm.routing.routes).toBe(before);
+    expect(vm.routing.assigned[0].routes).toEqual([{ gsi: 3, type: 'irqchip', irqchip: 0, pin: 3 }]);
+    vm.setGsiRouting([{ gsi: 3, type: 'msi', msi: { address: RVID_MSI_DOORBELL, data: 48 } }]);
     fd.signal();
-    expect(vm.routing.assigned[0].errors).toBe(1);
+    expect(vm.routing.assigned[0].errors).toBe(0);
+  });
+
+  it('before INIT, routes are checked against the widest sizing and kept by INIT', () => {
+    const { vm, dev } = makeVm(1, { init: false, total: 256 });
+    expect(() => vm.setGsiRouting([{ gsi: 0, type: 'msi', msi: { address: 0x1000, data: 200 } }])).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    const routes = [
+      { gsi: 0, type: 'irqchip' as const, irqchip: 0, pin: 100 },
+      { gsi: 1, type: 'msi' as const, msi: { address: RVID_MSI_DOORBELL, data: 200 } },
+    ];
+    vm.setGsiRouting(routes);
+    dev.setAttr(Vm.attr(KVM_DEV_ARM_RVIC_GRP_CTRL, KVM_DEV_ARM_RVIC_CTRL_INIT));
+    expect(vm.routing.routes).toEqual(routes);
   });
 });

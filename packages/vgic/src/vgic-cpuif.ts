@@ -162,8 +162,12 @@ export class VgicCpuIf {
 
   /** Re-evaluates vIRQ/vFIQ from the hardware state. */
   updateLines(): void {
+    this.setLines(this.en ? this.hppiLr(-1, true) : -1);
+  }
+
+  /** Drives vIRQ/vFIQ given the signalled LR `i` (-1: none) — the second half of {@link updateLines}. */
+  private setLines(i: number): void {
     const v = this.vcpu;
-    const i = this.en ? this.hppiLr(-1, true) : -1;
     if (this.vpe !== null && this.en && this.vpeWins(i, true)) {
       v.virq = true;
       v.vfiq = false;
@@ -198,8 +202,44 @@ export class VgicCpuIf {
 
   /** After an untrapped access changed state: lines, then the maintenance interrupt (forces an exit). */
   private changed(): void {
-    this.updateLines();
-    if (this.misr() !== 0) this.vcpu.requestExit();
+    // Equivalent to updateLines() then `if (misr() !== 0) requestExit()`, in one pass over the LRs.
+    if (!this.en) {
+      const v = this.vcpu;
+      v.virq = false;
+      v.vfiq = false;
+      return;
+    }
+    const st = this.lrState;
+    const n = this.usedLrs;
+    const e0 = this.eng0;
+    const e1 = this.eng1;
+    let best = -1;
+    let bestPrio = 0x100;
+    let valid = 0;
+    let pending = false;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const s = st[i];
+      if (s === 0) {
+        if (this.lrEoi[i] && !this.lrHw[i]) m |= MISR.EOI;
+        continue;
+      }
+      valid++;
+      if ((s & LR_PENDING) === 0) continue;
+      pending = true;
+      if (s !== LR_PENDING || (this.lrGroup[i] === 0 ? !e0 : !e1)) continue;
+      const p = this.lrPrio[i];
+      if (p < bestPrio) {
+        best = i;
+        bestPrio = p;
+      }
+    }
+    if (best >= 0 && (bestPrio >= this.pmr || (bestPrio & this.groupMask(this.lrGroup[best])) >= this.rpr())) best = -1;
+    this.setLines(best);
+    if (this.uie && valid <= 1) m |= MISR.U;
+    if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
+    if (this.npie && !pending) m |= MISR.NP;
+    if (m !== 0) this.vcpu.requestExit();
   }
 
   /** The value IAR returns for LR `i`. */

@@ -20,6 +20,8 @@ export interface SavedVgic {
   readonly nrIrqs: number;
   /** Addresses (ADDR group) to set before INIT. */
   readonly addrs: SavedAttr[];
+  /** Register attributes that are frozen at INIT (GICD_TYPER2.nASSGIcap), set before it. */
+  readonly preInit?: SavedAttr[];
   /** Register attributes replayed after INIT. */
   readonly regs: SavedAttr[];
 }
@@ -70,6 +72,9 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
     addrs.push([VGIC_GRP.ADDR, 0n, get(VGIC_GRP.ADDR, 0n)], [VGIC_GRP.ADDR, 1n, get(VGIC_GRP.ADDR, 1n)]);
   }
   const cpuKey = (i: number): bigint => BigInt(v3 ? vm.vcpus[i].mpidr : i) << 32n;
+  // GICD_TYPER2.nASSGIcap is fixed at INIT: a source running without vSGIs must not come back with them.
+  const preInit: SavedAttr[] = v3 ? [[VGIC_GRP.DIST_REGS, 0xcn, get(VGIC_GRP.DIST_REGS, 0xcn)]] : [];
+  keep(VGIC_GRP.DIST_REGS, 8n); // GICD_IIDR first: its Revision selects how the rest is interpreted
   // Distributor: shared interrupts (GICv3) or everything banked by vCPU 0 plus SPIs (GICv2).
   for (const [set, , bpi] of BLOCKS) {
     const first = v3 ? 32 : 0;
@@ -92,7 +97,7 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   }
   if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
   keep(VGIC_GRP.DIST_REGS, 0n);
-  return { type: dev.type, nrIrqs, addrs, regs };
+  return { type: dev.type, nrIrqs, addrs, preInit, regs };
 }
 
 /**
@@ -103,6 +108,7 @@ export function restoreVgic(dev: KvmDevice, saved: SavedVgic): void {
   const set = (group: number, attr: bigint, value: bigint): void => dev.setAttr({ group, attr }, value);
   set(VGIC_GRP.NR_IRQS, 0n, BigInt(saved.nrIrqs));
   for (const [g, a, v] of saved.addrs) set(g, a, v);
+  for (const [g, a, v] of saved.preInit ?? []) set(g, a, v);
   set(VGIC_GRP.CTRL, 0n, 0n);
   for (const [g, a, v] of saved.regs) {
     if (g === VGIC_GRP.DIST_REGS || g === VGIC_GRP.REDIST_REGS) {

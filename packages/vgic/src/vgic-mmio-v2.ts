@@ -10,7 +10,8 @@
  */
 import { Errno, fail } from '@irqflow/core';
 import type { VgicCpu } from './vgic-cpu';
-import { VGIC_IIDR, VgicRegisterTable, W, configReg, priorityReg, razwi, reg32, stateRegs, type VgicAccess, type VgicRegister } from './vgic-mmio';
+import { VgicRegisterTable, W, configReg, priorityReg, razwi, reg32, stateRegs, wi, type VgicAccess, type VgicRegister } from './vgic-mmio';
+import { readIidr, userWriteIidr } from './vgic-iidr';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 
 /** GICv2 distributor frame size. */
@@ -100,7 +101,7 @@ export const GICD_V2_TABLE = new VgicRegisterTable([
     },
   ),
   reg32('GICD_TYPER', 0x004, (a, o, l, v) => (v.lo = ((a.vg.nrIrqs >> 5) - 1) | ((a.vg.cpus.length - 1) << 5))),
-  reg32('GICD_IIDR', 0x008, (a, o, l, v) => (v.lo = VGIC_IIDR)),
+  reg32('GICD_IIDR', 0x008, readIidr, wi, { uwrite: userWriteIidr }), // Revision: src/vgic-iidr.ts
   ...stateRegs(0, 0x80, false),
   priorityReg(0x400, 0x400, false),
   itargetsr,

@@ -8,7 +8,6 @@
  */
 import { VgicCpu } from './vgic-cpu';
 import {
-  VGIC_IIDR,
   VgicRegisterTable,
   W,
   configReg,
@@ -22,7 +21,8 @@ import {
   type VgicRegister,
 } from './vgic-mmio';
 import { VGIC_NR_PRIVATE_IRQS } from './vgic-irq';
-import { readNassgireq, readTyper2, userWriteTyper2, writeNassgireq } from './v4/vsgi';
+import { readIidr, userWriteIidr } from './vgic-iidr';
+import { readNassgireq, readTyper2, userWriteTyper2, vsgiRegister, writeNassgireq } from './v4/vsgi';
 
 /** GICv3 ID register PIDR2 (ArchRev 3). */
 export const GICV3_PIDR2 = 0x3b;
@@ -59,7 +59,7 @@ export const GICD_V3_TABLE = new VgicRegisterTable([
     // ITLinesNumber, IDbits = 9 (10 bits of INTID: no ITS yet), LPIS/MBIS clear.
     v.lo = (((a.vg.nrIrqs >> 5) - 1) | (9 << 19) | (a.vg.lpiSupport ? (15 << 19) | (1 << 17) : 0)) >>> 0;
   }),
-  reg32('GICD_IIDR', 0x0008, (a, o, l, v) => (v.lo = VGIC_IIDR)),
+  reg32('GICD_IIDR', 0x0008, readIidr, wi, { uwrite: userWriteIidr }), // Revision: src/vgic-iidr.ts
   reg32('GICD_TYPER2', 0x000c, (a, o, l, v) => (v.lo = readTyper2(a.vg)), wi, { uwrite: (a, o, l, v) => userWriteTyper2(a.vg, v.lo >>> 0) }),
   reg32('GICD_STATUSR', 0x0010, raz),
   razwi('GICD_SETSPI_NSR..CLRSPI_SR', 0x0040, 0x20),
@@ -152,7 +152,7 @@ export const GICR_TABLE = new VgicRegisterTable([
     (a, o, l, v) => (v.lo = (a.vg.lpiHost.lpisEnabled(cpuOf(a).index) ? 1 : 0) | GICR_CTLR_CES | GICR_CTLR_IR),
     (a, o, l, v) => a.vg.lpiHost.setEnableLpis(cpuOf(a).index, (v.lo & 1) !== 0),
   ),
-  reg32('GICR_IIDR', 0x0004, (a, o, l, v) => (v.lo = VGIC_IIDR)),
+  reg32('GICR_IIDR', 0x0004, readIidr),
   {
     name: 'GICR_TYPER',
     offset: 0x0008,
@@ -188,8 +188,9 @@ export const GICR_TABLE = new VgicRegisterTable([
   invReg('GICR_INVALLR', 0x00b0, (a) => a.vg.lpiHost.invalidateAll(cpuOf(a).index)),
   reg32('GICR_SYNCR', 0x00c0, raz), // Busy = 0: invalidation is synchronous
   ...idregs(),
-  ...stateRegs(SGI_BASE, 4, false),
-  priorityReg(SGI_BASE + 0x0400, 0x20, false),
+  // GICv4.1: with vSGIs enabled the SGIs' state lives in the vPE (src/v4/vsgi.ts)
+  ...stateRegs(SGI_BASE, 4, false).map(vsgiRegister),
+  vsgiRegister(priorityReg(SGI_BASE + 0x0400, 0x20, false)),
   configReg(SGI_BASE + 0x0c00, 8, false),
   razwi('GICR_IGRPMODR0', SGI_BASE + 0x0d00, 4),
   razwi('GICR_NSACR', SGI_BASE + 0x0e00, 4),

@@ -38,6 +38,9 @@ export class ItsVm {
   }
 }
 
+/** KVM_MSI_VALID_DEVID bound once: reading it through the package index costs a getter call per MSI. */
+const VALID_DEVID = MSI_VALID_DEVID;
+
 const registry = new WeakMap<Vm, ItsVm>();
 /** One-entry cache in front of the WeakMap for the MSI hot path (a WeakMap lookup costs more than a compare). */
 let lastVm: Vm | null = null;
@@ -83,7 +86,7 @@ export function vgicHasIts(vm: Vm): boolean {
 export function itsSetMsi(vm: Vm, msi: Msi): number {
   const s = stateOf(vm);
   if (s === undefined || s.itss.length === 0) fail(Errno.ENODEV, 'the VM has no ITS');
-  if (((msi.flags ?? 0) & MSI_VALID_DEVID) === 0) fail(Errno.EINVAL, 'an MSI to an ITS needs KVM_MSI_VALID_DEVID');
+  if (((msi.flags ?? 0) & VALID_DEVID) === 0) fail(Errno.EINVAL, 'an MSI to an ITS needs KVM_MSI_VALID_DEVID');
   const its = s.itsAt(msi.address);
   if (its === undefined) fail(Errno.EINVAL, `MSI address 0x${msi.address.toString(16)} is not in an ITS frame`);
   const r = its.inject(msi.devid ?? 0, msi.data >>> 0);
@@ -100,7 +103,7 @@ export function itsSetIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): 
   const s = stateOf(vm);
   if (s === undefined) return -Errno.EAGAIN;
   const m = route.msi;
-  if (((m.flags ?? 0) & MSI_VALID_DEVID) === 0) return -Errno.EAGAIN;
+  if (((m.flags ?? 0) & VALID_DEVID) === 0) return -Errno.EAGAIN;
   const its = s.itsAt(m.address);
   if (its === undefined || !its.injectCached(m.devid ?? 0, m.data >>> 0)) return -Errno.EAGAIN;
   return 0;

@@ -156,7 +156,10 @@ export class LpiTable {
     v4HooksOf(this.host.vm)?.lpiMoved(lpi.intid, vcpuIndex);
   }
 
-  /** Reads the LPI's bit of its target's pending table (KVM's vgic_v3_lpi_sync_pending_status). */
+  /**
+   * Reads the LPI's bit of its target's pending table (KVM's vgic_v3_lpi_sync_pending_status); a set bit of a
+   * forwarded vLPI (GICv4) is made pending in its vPE's virtual pending table, not on the software path.
+   */
   loadPending(lpi: Lpi): void {
     const v = lpi.vcpu;
     if (v < 0) return;
@@ -167,8 +170,8 @@ export class LpiTable {
       const mem = this.host.vm.memory;
       bit = mem.isRam(addr, 1) && (mem.readU8(addr) & (1 << (lpi.intid & 7))) !== 0;
     }
-    if (bit) this.host.setLpiPending(lpi);
-    else this.host.clearLpiPending(lpi);
+    if (!bit) this.host.clearLpiPending(lpi);
+    else if (v4HooksOf(this.host.vm)?.redirectPending(lpi.intid, v) !== true) this.host.setLpiPending(lpi); // GICv4: a forwarded vLPI's bit goes to its vPE
   }
 
   /**

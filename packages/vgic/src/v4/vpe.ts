@@ -157,7 +157,15 @@ export class Vpe implements VirtualPendingSource {
     this.signal(this.cpu.privateIrqs[intid].enabled);
   }
 
-  /** Re-presents after a configuration change (INV, enable). */
+  /** GICv4.1: clears vSGI `intid`'s pending bit (GICR_ICPENDR0: irq_set_irqchip_state(PENDING, false)). */
+  clearVsgiPending(intid: number): void {
+    const bit = 1 << intid;
+    if ((this.sgiPending & bit) === 0) return;
+    this.sgiPending &= ~bit;
+    if (this.resident && this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+  }
+
+  /** Re-presents after a configuration change (INV, enable, priority, group). */
   configChanged(): void {
     if (this.resident) {
       if (this.vcpu.inGuest) this.cpu.cpuif.updateLines();

@@ -12,6 +12,11 @@
  * - With nASSGIreq set, a group 1 SGI written to ICC_SGI1R_EL1 still traps on the sender, but the hypervisor
  *   makes it pending in the target vPE directly ({@link Vpe.setVsgiPending}): no ap_list, no list register, no
  *   kick, no exit on the receiving side; a blocked target gets its doorbell.
+ * - The redistributor's SGI registers follow the vPE ({@link vsgiRegister}, KVM's vgic-mmio.c on `irq->hw` SGIs):
+ *   IGROUPR0 / IS-ICENABLER0 / IPRIORITYR writes reconfigure the vSGI at once (vgic_update_vsgi / enable_irq:
+ *   re-presented to a resident vPE, doorbell for a blocked one with a pending vSGI now deliverable); GICR_ISPENDR0 /
+ *   ICPENDR0 reads and writes, guest and userspace, get and set the vPE's pending bits (irq_get/set_irqchip_state),
+ *   so save/restore sees them; ISACTIVER0 writes to vSGIs are ignored (no active state).
  *
  * @module
  */
@@ -19,7 +24,9 @@ import { Errno, fail } from '@irqflow/core';
 import type { Vgic } from '../vgic';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
+import type { RegHandler, VgicAccess, VgicRegister } from '../vgic-mmio';
 import { gicV4Of } from './gic-v4';
+import type { Vpe } from './vpe';
 
 /** GICD_TYPER2.nASSGIcap. */
 export const GICD_TYPER2_NASSGICAP = 1 << 8;
@@ -98,4 +105,85 @@ export function sendVsgi(vg: Vgic, target: VgicCpu, intid: number): boolean {
   if (!p) return false;
   p.setVsgiPending(intid);
   return true;
+}
+
+/** The vPE holding `a`'s redistributor SGIs, when vSGIs are enabled (GICD_CTLR.nASSGIreq); else undefined. */
+function vsgiVpe(a: VgicAccess): Vpe | undefined {
+  const v4 = gicV4Of(a.vg.vm);
+  if (!v4 || !v4.nassgireq || a.cpu === null) return undefined;
+  return v4.vpe(a.cpu.index);
+}
+
+/** Group 1 SGIs of `a`'s redistributor: the ones delivered as vSGIs (bit per INTID 0..15). */
+function vsgiMask(a: VgicAccess): number {
+  const irqs = a.cpu!.privateIrqs;
+  let m = 0;
+  for (let id = 0; id < VGIC_NR_SGIS; id++) if (irqs[id].group === 1) m |= 1 << id;
+  return m;
+}
+
+/** Scratch value handed to the wrapped handler with the vSGI bits taken out (no allocation per access). */
+const rest = { lo: 0, hi: 0 };
+
+/** Reads with the vPE's pending vSGIs ORed in. */
+const withVsgiPending =
+  (h: RegHandler): RegHandler =>
+  (a, off, len, val) => {
+    h(a, off, len, val);
+    const p = vsgiVpe(a);
+    if (p) val.lo = (val.lo | p.sgiPending) >>> 0;
+  };
+
+/** A write of the SGI bits `act` takes over (vSGIs on); the remaining bits go to `h`. */
+const vsgiWrite =
+  (h: RegHandler, act: ((p: Vpe, id: number) => void) | null): RegHandler =>
+  (a, off, len, val) => {
+    const p = vsgiVpe(a);
+    if (!p) return h(a, off, len, val);
+    const mine = val.lo & vsgiMask(a);
+    if (act !== null) {
+      for (let bits = mine; bits !== 0; bits &= bits - 1) act(p, 31 - Math.clz32(bits & -bits));
+    }
+    rest.lo = val.lo & ~mine;
+    rest.hi = val.hi;
+    h(a, off, len, rest);
+  };
+
+/** A configuration write (enable, priority, group): done as usual, then the vPE re-reads it (vgic_update_vsgi). */
+const reconfigure =
+  (h: RegHandler): RegHandler =>
+  (a, off, len, val) => {
+    h(a, off, len, val);
+    vsgiVpe(a)?.configChanged();
+  };
+
+/**
+ * Makes a redistributor SGI_base per-interrupt register (GICR_IGROUPR0, IS/ICENABLER0, IS/ICPENDR0,
+ * IS/ICACTIVER0, IPRIORITYR0-7) vSGI-aware, for the guest and for userspace (REDIST_REGS); every other register is
+ * returned as is. Without GICv4.1 vSGIs enabled the wrapped handlers only cost one lookup.
+ */
+export function vsgiRegister(r: VgicRegister): VgicRegister {
+  const pick = (h: RegHandler | undefined, f: (h: RegHandler) => RegHandler): RegHandler | undefined => (h ? f(h) : undefined);
+  switch (r.name) {
+    case 'IGROUPR':
+    case 'ISENABLER':
+    case 'ICENABLER':
+    case 'IPRIORITYR':
+      return { ...r, write: reconfigure(r.write), uwrite: pick(r.uwrite, reconfigure) };
+    case 'ISPENDR': {
+      const set = (h: RegHandler): RegHandler => vsgiWrite(h, (p, id) => p.setVsgiPending(id));
+      return { ...r, read: withVsgiPending(r.read), uread: pick(r.uread, withVsgiPending), write: set(r.write), uwrite: pick(r.uwrite, set) };
+    }
+    case 'ICPENDR': {
+      const clr = (h: RegHandler): RegHandler => vsgiWrite(h, (p, id) => p.clearVsgiPending(id));
+      // userspace reads ICPENDR as 0 and ignores writes: its own handlers stay
+      return { ...r, read: withVsgiPending(r.read), write: clr(r.write) };
+    }
+    case 'ISACTIVER': {
+      const ignore = (h: RegHandler): RegHandler => vsgiWrite(h, null); // nASSGI: no active state to set
+      return { ...r, write: ignore(r.write), uwrite: pick(r.uwrite, ignore) };
+    }
+    default:
+      return r;
+  }
 }

@@ -10,13 +10,13 @@
  * @module
  */
 import { toBig } from '../bits';
-import { Errno, fail } from '../errno';
 import { Op, type GuestImage } from '../guest/guest-isa';
-import { HypercallTable, PSCI, SMCCC_ARCH_FEATURES, SMCCC_VERSION } from '../hypercall/smccc';
+import { archHypercall } from '../hypercall/psci';
 import type { MmioRegion, MmioValue } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
+import { getOneReg, setOneReg, vcpuAttrGroup } from './one-reg';
 import type { Vm } from './vm';
 
 /** The vCPU's multiprocessing state (KVM_GET_MP_STATE). */
@@ -56,33 +56,6 @@ const enum Pending {
 
 const STACK_DEPTH = 1024;
 const SPSR_DAIF_SHIFT = 6;
-
-/** Per-extension state slot on every vCPU (controllers and devices keep their per-vCPU state here). */
-export class VcpuSlot<T> {
-  private static next = 0;
-  /** Slot index. */
-  readonly index = VcpuSlot.next++;
-  /** @param name - owner name (dumps) */
-  constructor(readonly name: string) {}
-  /** The value stored on `vcpu` (undefined until set). */
-  get(vcpu: Vcpu): T {
-    return vcpu.slots[this.index] as T;
-  }
-  /** Stores `value` on `vcpu`. */
-  set(vcpu: Vcpu, value: T): void {
-    vcpu.slots[this.index] = value;
-  }
-}
-
-/** KVM_REG_ARM_CORE ids for x0..x30, SP, PC and PSTATE (KVM_REG_ARM64 | SIZE_U64 | CORE | offset/4). */
-export function coreRegId(index: number): bigint {
-  return 0x6030_0000_0010_0000n | BigInt(index * 2);
-}
-
-/** ONE_REG id of PC. */
-export const KVM_REG_PC = coreRegId(32);
-/** ONE_REG id of PSTATE. */
-export const KVM_REG_PSTATE = coreRegId(33);
 
 /**
  * A vCPU. Create with {@link Vm.createVcpu}; give it a program with {@link Vcpu.setProgram}.
@@ -233,74 +206,32 @@ export class Vcpu {
     return this.mp === MpState.Halted;
   }
 
-  // ---- ONE_REG and vCPU attributes ----------------------------------------------------------------------
+  // ---- ONE_REG and vCPU attributes (see one-reg.ts) -------------------------------------------------------
 
-  /**
-   * KVM_GET_ONE_REG.
-   * @throws KvmError ENOENT for an unknown register id
-   */
+  /** KVM_GET_ONE_REG. @throws KvmError ENOENT for an unknown register id */
   getOneReg(id: bigint): bigint {
-    const core = this.coreIndex(id);
-    if (core >= 0 && core < 31) return this.xBig(core);
-    if (id === KVM_REG_PC) return BigInt(this.pc);
-    if (id === KVM_REG_PSTATE) return BigInt(this.daif << SPSR_DAIF_SHIFT) | 0x5n;
-    const h = this.vm.oneRegs.get(id);
-    if (!h) fail(Errno.ENOENT, `no register with id 0x${id.toString(16)}`);
-    return h.get(this);
+    return getOneReg(this, id);
   }
 
-  /**
-   * KVM_SET_ONE_REG.
-   * @throws KvmError ENOENT for an unknown register id, EINVAL for a bad value
-   */
+  /** KVM_SET_ONE_REG. @throws KvmError ENOENT for an unknown register id, EINVAL for a bad value */
   setOneReg(id: bigint, value: bigint): void {
-    const core = this.coreIndex(id);
-    const v = BigInt.asUintN(64, value);
-    if (core >= 0 && core < 31) {
-      this.xlo[core] = Number(v & 0xffffffffn);
-      this.xhi[core] = Number(v >> 32n);
-      return;
-    }
-    if (id === KVM_REG_PC) {
-      if (v >= BigInt(this.image?.length ?? 0)) fail(Errno.EINVAL, `PC ${v} is outside the program`);
-      this.pc = Number(v);
-      return;
-    }
-    if (id === KVM_REG_PSTATE) {
-      this.daif = Number((v >> BigInt(SPSR_DAIF_SHIFT)) & 0xfn);
-      return;
-    }
-    const h = this.vm.oneRegs.get(id);
-    if (!h) fail(Errno.ENOENT, `no register with id 0x${id.toString(16)}`);
-    h.set(this, v);
-  }
-
-  private coreIndex(id: bigint): number {
-    if ((id & ~0xffffn) !== 0x6030_0000_0010_0000n) return -1;
-    const off = Number(id & 0xffffn);
-    return off % 2 === 0 && off <= 60 ? off / 2 : -1;
+    setOneReg(this, id, value);
   }
 
   /** KVM_SET_DEVICE_ATTR on the vCPU fd. @throws KvmError ENXIO for an unknown group */
   setAttr(group: number, attr: bigint, value: bigint): void {
-    this.attrGroup(group).set(this, attr, value);
+    vcpuAttrGroup(this, group).set(this, attr, value);
   }
 
   /** KVM_GET_DEVICE_ATTR on the vCPU fd. @throws KvmError ENXIO for an unknown group */
   getAttr(group: number, attr: bigint): bigint {
-    return this.attrGroup(group).get(this, attr);
+    return vcpuAttrGroup(this, group).get(this, attr);
   }
 
   /** KVM_HAS_DEVICE_ATTR on the vCPU fd. */
   hasAttr(group: number, attr: bigint): boolean {
     const g = this.vm.vcpuAttrGroups.get(group);
     return g ? g.has(this, attr) : false;
-  }
-
-  private attrGroup(group: number): VcpuAttrGroup {
-    const g = this.vm.vcpuAttrGroups.get(group);
-    if (!g) fail(Errno.ENXIO, `vCPU attribute group ${group} is not supported`);
-    return g;
   }
 
   // ---- scheduling hooks ---------------------------------------------------------------------------------
@@ -843,83 +774,18 @@ export class Vcpu {
       if (r !== undefined) {
         r.handler(this, fid);
         if (vm.trace.on) vm.trace.emit(TraceKind.Hypercall, vm.id, this.index, this.clock, fid, this.x(0));
-      } else this.builtinHypercall(fid, vm.hypercalls);
+      } else archHypercall(this, fid);
     }
     return this.afterKernelExit();
   }
 
-  /** SMCCC arch calls and PSCI, which KVM implements itself. */
-  private builtinHypercall(fid: number, table: HypercallTable): void {
-    void table;
-    switch (fid) {
-      case SMCCC_VERSION:
-        this.setX(0, 0x10001);
-        return;
-      case SMCCC_ARCH_FEATURES:
-        this.setX(0, this.x(1) === SMCCC_VERSION || this.x(1) === PSCI.VERSION ? 0 : -1);
-        return;
-      case PSCI.VERSION:
-        this.setX(0, 0x10001);
-        return;
-      case PSCI.CPU_OFF:
-        this.mp = MpState.Stopped;
-        this.vm.scheduler.stopped(this);
-        return;
-      case PSCI.CPU_ON_64: {
-        const target = this.vm.vcpuByMpidr(this.x(1));
-        if (!target) {
-          this.setX(0, -2);
-          return;
-        }
-        if (target.mp !== MpState.Stopped) {
-          this.setX(0, -4);
-          return;
-        }
-        const entry = this.x(2);
-        if (!target.image || entry >= target.image.length) {
-          this.setX(0, -9); // PSCI INVALID_ADDRESS
-          return;
-        }
-        target.powerOn(this.clock, entry, this.x(3));
-        this.vm.scheduler.runnable(target);
-        this.setX(0, 0);
-        return;
-      }
-      case PSCI.AFFINITY_INFO_64: {
-        const target = this.vm.vcpuByMpidr(this.x(1));
-        this.setX(0, target ? (target.mp === MpState.Stopped ? 1 : 0) : -2);
-        return;
-      }
-      case PSCI.SYSTEM_OFF:
-      case PSCI.SYSTEM_RESET: {
-        const run = this.kvmRun;
-        run.exitReason = KvmExitReason.SystemEvent;
-        run.systemEvent = fid === PSCI.SYSTEM_OFF ? SystemEventType.Shutdown : SystemEventType.Reset;
-        this.stats.exits[ExitReason.SystemEvent]++;
-        this.pending = Pending.SystemEvent;
-        this.vm.systemEvent(this);
-        return;
-      }
-      default:
-        this.setX(0, -1);
-    }
+  /** @internal PSCI SYSTEM_OFF/RESET: report a system event to userspace and stop the VM's vCPUs. */
+  raiseSystemEvent(type: SystemEventType): void {
+    const run = this.kvmRun;
+    run.exitReason = KvmExitReason.SystemEvent;
+    run.systemEvent = type;
+    this.stats.exits[ExitReason.SystemEvent]++;
+    this.pending = Pending.SystemEvent;
+    this.vm.systemEvent(this);
   }
-}
-
-/** Handlers for one vCPU attribute group (KVM_ARM_VCPU_TIMER_CTRL, …). */
-export interface VcpuAttrGroup {
-  /** Set an attribute. @throws KvmError */
-  set(vcpu: Vcpu, attr: bigint, value: bigint): void;
-  /** Get an attribute. @throws KvmError */
-  get(vcpu: Vcpu, attr: bigint): bigint;
-  /** Whether the attribute exists. */
-  has(vcpu: Vcpu, attr: bigint): boolean;
-}
-
-/** A register reachable through ONE_REG. */
-export interface OneRegHandler {
-  /** Read. */
-  get(vcpu: Vcpu): bigint;
-  /** Write. @throws KvmError */
-  set(vcpu: Vcpu, value: bigint): void;
 }

@@ -26,7 +26,8 @@ import { SysregTable } from '../sysreg/sysreg-table';
 import type { TraceBuffer } from '../trace/trace';
 import { TraceKind } from '../trace/trace';
 import { Scheduler, type RunOptions, type RunResult } from './scheduler';
-import { MpState, REQ_KICK, Vcpu, type OneRegHandler, type VcpuAttrGroup } from './vcpu';
+import type { OneRegHandler, VcpuAttrGroup } from './one-reg';
+import { MpState, REQ_KICK, Vcpu } from './vcpu';
 
 /** DI token of the {@link Hypervisor} (root container). */
 export const HYPERVISOR = Symbol.for('irqflow.Hypervisor');

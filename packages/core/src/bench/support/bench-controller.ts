@@ -8,7 +8,8 @@
  */
 import type { IrqchipFlow } from '../../flow/irqchip-flow';
 import { SYSREGS } from '../../sysreg/sysreg-encoding';
-import { VcpuSlot, type Vcpu } from '../../vm/vcpu';
+import type { Vcpu } from '../../vm/vcpu';
+import { VcpuSlot } from '../../vm/vcpu-slot';
 import type { Vm } from '../../vm/vm';
 
 const RING = 64;

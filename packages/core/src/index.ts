@@ -10,6 +10,7 @@ import 'reflect-metadata';
 export * from './bits';
 export * from './errno';
 export * from './rng';
+export * from './bench-kit';
 export * from './cost/cost-profile';
 export * from './stats/counters';
 export * from './trace/trace';

@@ -16,25 +16,13 @@ import { DAIF } from '../guest/guest-isa';
 import { PSCI } from '../hypercall/smccc';
 import { Hypervisor } from '../hypervisor';
 import { HostEvent } from '../sched/event-queue';
+import { elapsedSeconds, fifoBaselineRate, type BenchmarkEntry } from '../bench-kit';
 import { BenchFifoController } from './support/bench-controller';
 
-/** One benchmark result. */
-export interface BenchResult {
-  /** Benchmark name. */
-  name: string;
-  /** Measured rate of the model. */
-  value: number;
-  /** Unit of `value` and `baseline`. */
-  unit: string;
-  /** Rate of the minimal hand-written loop doing the same logical work. */
-  baseline: number;
-  /** value / baseline. */
-  ratio: number;
-}
+/** One benchmark figure (see {@link BenchmarkEntry}). */
+export type BenchResult = BenchmarkEntry;
 
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
+const seconds = elapsedSeconds;
 
 /** Median of `runs` rate measurements of `fn`, which returns [units done, seconds]. */
 function median(runs: number, fn: () => [number, number]): number {
@@ -125,24 +113,7 @@ export function benchInterrupts(irqs = 200_000, runs = 5): BenchResult {
     if (r.reason !== 'idle' || ctl.completed !== irqs) throw new Error(`interrupt loop did not complete (${ctl.completed}/${irqs})`);
     return [ctl.completed, s];
   };
-  const baseline = (): [number, number] => {
-    const ring = new Int32Array(64);
-    let head = 0;
-    let count = 0;
-    let done = 0;
-    const t = process.hrtime.bigint();
-    for (let i = 1; i <= irqs; i++) {
-      ring[(head + count) & 63] = 32 + (i & 63);
-      count++;
-      const intid = ring[head];
-      head = (head + 1) & 63;
-      count--;
-      if (intid >= 32) done++;
-    }
-    const s = seconds(t);
-    sink += done;
-    return [done, s];
-  };
+  const baseline = (): [number, number] => [1, 1 / fifoBaselineRate(irqs)];
   model();
   baseline();
   const value = median(runs, model);

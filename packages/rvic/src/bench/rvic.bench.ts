@@ -11,23 +11,12 @@
  * @module
  */
 import 'reflect-metadata';
-import { Hypervisor } from '@irqflow/core';
+import { Hypervisor, medianOf, type BenchmarkEntry } from '@irqflow/core';
 import { RvicPlugin } from '../plugin';
 import { deviceMsi, ipiPingPong, type WorkloadResult } from '../workloads';
 
 /** One throughput result (core's bench shape). */
-export interface BenchResult {
-  /** Benchmark name. */
-  name: string;
-  /** Measured rate of the model. */
-  value: number;
-  /** Unit. */
-  unit: string;
-  /** Rate of the hand-written loop. */
-  baseline: number;
-  /** value / baseline. */
-  ratio: number;
-}
+export type BenchResult = BenchmarkEntry;
 
 let sink = 0;
 
@@ -59,10 +48,6 @@ function handWritten(n: number): number {
   return n / Math.max(s, 1e-9);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
 
 /** Runs the benchmark; prints a table or JSON. */
 export function main(argv: readonly string[] = process.argv.slice(2)): void {
@@ -75,9 +60,9 @@ export function main(argv: readonly string[] = process.argv.slice(2)): void {
     simulated.push(ipiPingPong([RvicPlugin], 'rvic', p, n));
     simulated.push(deviceMsi([RvicPlugin], 'rvic', p, n));
   }
-  const base = median([0, 1, 2].map(() => handWritten(n * 50)));
-  const ipi = median([0, 1, 2].map(() => ipiPingPong([RvicPlugin], 'rvic', 'gicv3-vhe', n).irqsPerSecWall));
-  const msi = median([0, 1, 2].map(() => deviceMsi([RvicPlugin], 'rvic', 'gicv3-vhe', n).irqsPerSecWall));
+  const base = medianOf(3, () => handWritten(n * 50));
+  const ipi = medianOf(3, () => ipiPingPong([RvicPlugin], 'rvic', 'gicv3-vhe', n).irqsPerSecWall);
+  const msi = medianOf(3, () => deviceMsi([RvicPlugin], 'rvic', 'gicv3-vhe', n).irqsPerSecWall);
   const benchmarks: BenchResult[] = [
     { name: 'rvic ipi ping-pong (wall)', value: ipi, unit: 'irq/s', baseline: base, ratio: ipi / base },
     { name: 'rvic device msi (wall)', value: msi, unit: 'irq/s', baseline: base, ratio: msi / base },

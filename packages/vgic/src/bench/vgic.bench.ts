@@ -12,22 +12,23 @@
  * @module
  */
 import 'reflect-metadata';
-import { DAIF, GuestAsm, HostEvent, Hypervisor, type GuestIrqDriver, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  DAIF,
+  elapsedSeconds,
+  fifoBaselineRate,
+  GuestAsm,
+  HostEvent,
+  Hypervisor,
+  medianOf,
+  type BenchmarkEntry,
+  type GuestIrqDriver,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
 import { VgicPlugin } from '../plugin';
 
-/** One benchmark result (the core bench's shape). */
-export interface BenchResult {
-  /** Name. */
-  name: string;
-  /** Measured rate of the model. */
-  value: number;
-  /** Unit. */
-  unit: string;
-  /** Rate of the minimal hand-written loop. */
-  baseline: number;
-  /** value / baseline. */
-  ratio: number;
-}
+/** One benchmark figure. */
+export type BenchResult = BenchmarkEntry;
 
 /** A flatness check: the same workload at a small and a large size. */
 export interface FlatnessResult {
@@ -41,38 +42,9 @@ export interface FlatnessResult {
   ratio: number;
 }
 
-let sink = 0;
-
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function median(runs: number, fn: () => number): number {
-  const r: number[] = [];
-  for (let i = 0; i < runs; i++) r.push(fn());
-  r.sort((a, b) => a - b);
-  return r[r.length >> 1];
-}
-
-/** The minimal baseline: push an INTID into a ring, pop it, count it. */
-function baselineRate(n: number): number {
-  const ring = new Int32Array(64);
-  let head = 0;
-  let count = 0;
-  let done = 0;
-  const t = process.hrtime.bigint();
-  for (let i = 1; i <= n; i++) {
-    ring[(head + count) & 63] = 32 + (i & 63);
-    count++;
-    const id = ring[head];
-    head = (head + 1) & 63;
-    count--;
-    if (id >= 32) done++;
-  }
-  const s = seconds(t);
-  sink += done;
-  return done / s;
-}
+const seconds = elapsedSeconds;
+const median = medianOf;
+const baselineRate = fifoBaselineRate;
 
 function makeVm(chip: 'gic-v3' | 'gic-v2', vcpus: number, nrIrqs: number): { vm: Vm; drv: GuestIrqDriver } {
   const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
@@ -202,7 +174,6 @@ export function main(argv: readonly string[] = process.argv.slice(2)): { benchma
     console.log('flatness                                   small          large            large/small');
     for (const f of flatness) console.log(`${f.name.padEnd(42)} ${`${fmt(f.small)}/s`.padEnd(14)} ${`${fmt(f.large)}/s`.padEnd(16)} ${f.ratio.toFixed(3)}`);
   }
-  if (sink === -1) console.log('');
   return { benchmarks, flatness };
 }
 

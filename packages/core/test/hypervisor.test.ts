@@ -8,7 +8,6 @@ import {
   GuestMemory,
   HOST_IRQS,
   Hypervisor,
-  KvmError,
   MmioBus,
   SYSREGS,
   TRACE,
@@ -19,6 +18,7 @@ import {
 } from '../src';
 import { handleN } from './support/programs';
 import { TinyController, tinyVm } from './support/tiny-controller';
+import { errno } from './support/errno';
 
 @scoped(Lifecycle.ContainerScoped)
 @injectable()
@@ -26,15 +26,6 @@ class PerVmState {
   counter = 0;
 }
 
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
-}
 
 describe('two VMs in one hypervisor', () => {
   it('with different controllers share no state', () => {

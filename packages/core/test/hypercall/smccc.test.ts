@@ -1,15 +1,7 @@
 /** The SMCCC hypercall table and filter. */
-import { Errno, HypercallTable, KvmError } from '../../src';
+import { Errno, HypercallTable } from '../../src';
+import { errno } from '../support/errno';
 
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
-}
 
 describe('HypercallTable', () => {
   it('finds ranges, names calls, refuses overlaps (EEXIST) and unregisters by name', () => {

@@ -2,16 +2,8 @@
 import { Errno, EventFd, KvmError, KVM_IRQCHIP_NUM_PINS, MSI_VALID_DEVID, type RoutingEntry } from '../../src';
 import { handleN } from '../support/programs';
 import { tinyVm } from '../support/tiny-controller';
+import { errno } from '../support/errno';
 
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
-}
 
 const chip = (gsi: number, pin: number, irqchip = 0): RoutingEntry => ({ gsi, type: 'irqchip', irqchip, pin });
 const msi = (gsi: number, data: number): RoutingEntry => ({ gsi, type: 'msi', msi: { address: 0x8010040, data, devid: 3, flags: MSI_VALID_DEVID } });

@@ -1,17 +1,9 @@
 /** Sparse guest physical memory and memory slots. */
-import { Errno, GUEST_MEMORY_PAGE_SIZE, Hypervisor, KvmError, type GuestMemory } from '../../src';
+import { Errno, GUEST_MEMORY_PAGE_SIZE, Hypervisor, type GuestMemory } from '../../src';
+import { errno } from '../support/errno';
 
 function mem(): GuestMemory {
   return new Hypervisor({ traceCapacity: 1024 }).createVm().memory;
-}
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
 }
 
 describe('GuestMemory', () => {

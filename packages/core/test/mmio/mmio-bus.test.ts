@@ -1,6 +1,7 @@
 /** The MMIO bus: registration, overlap refusal, lookup, and ioeventfd registration rules. */
 import fc from 'fast-check';
-import { Errno, EventFd, Hypervisor, KvmError, type MmioBus, type MmioDevice } from '../../src';
+import { Errno, EventFd, Hypervisor, type MmioBus, type MmioDevice } from '../../src';
+import { errno } from '../support/errno';
 
 const dev = (name: string): MmioDevice => ({ name, read: () => true, write: () => true });
 
@@ -8,15 +9,6 @@ function bus(): MmioBus {
   return new Hypervisor({ traceCapacity: 16 }).createVm().mmio;
 }
 
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
-}
 
 describe('device registration', () => {
   it('refuses overlapping ranges with EEXIST and keeps the first registration', () => {

@@ -2,16 +2,8 @@
 import { Errno, GuestAsm, Hypervisor, IrqType, KvmError, MSI_VALID_DEVID, MpState, type Vm } from '../../src';
 import { systemOff } from '../support/programs';
 import { TinyController, tinyVm } from '../support/tiny-controller';
+import { errno } from '../support/errno';
 
-function errno(fn: () => unknown): Errno | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof KvmError) return e.errno;
-    throw e;
-  }
-}
 
 const irq = (type: IrqType, vcpu: number, id: number): number => ((vcpu >> 8) << 28) | (type << 24) | ((vcpu & 0xff) << 16) | id;
 

@@ -1,7 +1,8 @@
 /** MSIs into the ITS: KVM_SIGNAL_MSI answers (references §3), GSI routes and irqfds, and the translation cache. */
-import { Errno, EventFd, Hypervisor, isKvmError } from '@irqflow/core';
+import { Errno, EventFd, Hypervisor } from '@irqflow/core';
 import { itsSetMsi } from '../../src/its';
 import { DOORBELL, makeItsVm, msi } from './support/its-harness';
+import { errno } from './support/errno';
 
 function ready() {
   const t = makeItsVm({ vcpus: 3 });
@@ -16,15 +17,6 @@ function ready() {
   t.g.mapti(1, 0, 8194, 0);
   t.g.mapti(1, 1, 8195, 1);
   return t;
-}
-function errno(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKvmError(e)) return e.errno;
-    throw e;
-  }
-  return undefined;
 }
 
 describe('KVM_SIGNAL_MSI into the ITS', () => {

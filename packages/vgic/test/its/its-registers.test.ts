@@ -1,20 +1,12 @@
 /** GITS_* registers through guest MMIO (Arm IHI 0069 12.19) and the device attributes (arm-vgic-its.rst). */
-import { Errno, GuestAsm, Hypervisor, isKvmError, type KvmDevice } from '@irqflow/core';
+import { Errno, GuestAsm, Hypervisor, type KvmDevice } from '@irqflow/core';
 import { GITS, GITS_TYPER_VALUE, ITS_GRP, itsDeviceType, KVM_VGIC_ITS_ADDR_TYPE, VGIC_ADDR_UNDEF, type ItsKvmDevice } from '../../src/its';
 import { FakeLpiHost } from './support/fake-lpi-host';
 import { baser, CMDQ_BASE, CT_BASE, DT_BASE, ITS_BASE, makeItsVm, msi } from './support/its-harness';
+import { errno } from './support/errno';
 
 const ADDR = (v: bigint | number) => [{ group: ITS_GRP.ADDR, attr: BigInt(KVM_VGIC_ITS_ADDR_TYPE) }, BigInt(v)] as const;
 const REG = (off: number) => ({ group: ITS_GRP.ITS_REGS, attr: BigInt(off) });
-function errno(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKvmError(e)) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('GITS registers (guest view)', () => {
   it('IIDR, TYPER and the ID registers have KVM values', () => {

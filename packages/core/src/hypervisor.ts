@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
-import { BUILTIN_COST_PROFILES, type CostProfile } from './cost/cost-profile';
+import { BUILTIN_COST_PROFILES, defaultLookaheadNs, type CostProfile } from './cost/cost-profile';
 import type { DeviceTypeRegistration } from './device/kvm-device';
 import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
@@ -31,6 +31,14 @@ export interface CreateVmOptions {
   costProfile?: string;
   /** Seed for the VM's deterministic random source (default 1). */
   seed?: number;
+  /**
+   * Conservative lookahead (ns): how far a vCPU may run ahead of the furthest-behind vCPU while it executes
+   * operations that touch only its own state (see the scheduler's module documentation). Default: the cost
+   * profile's cheapest exit ({@link defaultLookaheadNs}), the shortest time in which another vCPU's action can
+   * take effect. `0` runs the vCPUs in exact lockstep.
+   * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative or not finite
+   */
+  lookaheadNs?: number;
 }
 
 /** Options of the {@link Hypervisor} constructor. */
@@ -138,7 +146,9 @@ export class Hypervisor {
     const id = this.nextVmId++;
     const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
     const child = this.container.createChildContainer();
-    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1 };
+    const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
+    if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
+    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs };
     child.registerInstance(VM_CONFIG, config);
     const vm = child.resolve(Vm);
     child.registerInstance(VM, vm);

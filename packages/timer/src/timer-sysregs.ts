@@ -74,6 +74,8 @@ export function registerTimerSysregs(vm: Vm): void {
     const kind = s.timer;
     vm.sysregs.register(SYSREGS[s.reg], {
       trapped: s.trapped,
+      // reads observe only this vCPU's timer and clock; writes arm a host event, so they keep exact order
+      local: (_v, isWrite) => !isWrite,
       untrappedCost: 'timerAccess',
       read: kind === null ? () => CNTFRQ_HZ : (v) => readField(v, kind, s.field),
       write: s.writable && kind !== null ? (v, lo, hi) => writeField(v, kind, s.field, lo, hi) : undefined,

@@ -130,6 +130,15 @@ export class VgicFrame implements MmioDevice {
     return this.a;
   }
 
+  /**
+   * Under the scheduler's lookahead, whether a guest access may run ahead of the other vCPUs: only on an
+   * untrapped frame (GICv2's GICV page, banked by the accessing vCPU), and not a write while a list register
+   * holds a hardware-mapped interrupt (an EOI would then deactivate the host interrupt).
+   */
+  localAccess(vcpu: Vcpu, _offset: number, isWrite: boolean): boolean {
+    return this.untrapped !== undefined && this.fixedCpu === null && (!isWrite || !this.vg.cpu(vcpu).cpuif.holdsHwLr());
+  }
+
   /** Guest read. */
   read(vcpu: Vcpu | null, offset: number, len: number, val: MmioValue): boolean {
     this.table.access(this.acc(vcpu), offset, len, val, false);

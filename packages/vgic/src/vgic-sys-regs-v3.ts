@@ -105,22 +105,26 @@ function sgiTo(vg: Vgic, c: VgicCpu, intid: number, from: VgicCpu, group: number
 export function registerIccSysregs(vg: Vgic): void {
   const s = vg.vm.sysregs;
   const hw = (v: Vcpu) => vg.cpu(v).cpuif;
-  s.register(SYSREGS.ICC_IAR1_EL1, { trapped: false, read: (v) => hw(v).ack(1) });
-  s.register(SYSREGS.ICC_IAR0_EL1, { trapped: false, read: (v) => hw(v).ack(0) });
-  s.register(SYSREGS.ICC_EOIR1_EL1, { trapped: false, write: (v, lo) => hw(v).eoi(lo) });
-  s.register(SYSREGS.ICC_EOIR0_EL1, { trapped: false, write: (v, lo) => hw(v).eoi(lo) });
-  s.register(SYSREGS.ICC_HPPIR1_EL1, { trapped: false, read: (v) => hw(v).hppir(1) });
-  s.register(SYSREGS.ICC_HPPIR0_EL1, { trapped: false, read: (v) => hw(v).hppir(0) });
-  s.register(SYSREGS.ICC_RPR_EL1, { trapped: false, read: (v) => hw(v).rpr() });
-  s.register(SYSREGS.ICC_PMR_EL1, { trapped: false, read: (v) => hw(v).pmr, write: (v, lo) => hw(v).setPmr(lo) });
+  // The untrapped ICC_* registers act on this vCPU's virtual CPU interface only (local under lookahead), except
+  // an EOI that deactivates a hardware-mapped interrupt: that reaches the host interrupt, so it keeps exact order.
+  const eoiLocal = (v: Vcpu) => !hw(v).holdsHwLr();
+  s.register(SYSREGS.ICC_IAR1_EL1, { trapped: false, local: true, read: (v) => hw(v).ack(1) });
+  s.register(SYSREGS.ICC_IAR0_EL1, { trapped: false, local: true, read: (v) => hw(v).ack(0) });
+  s.register(SYSREGS.ICC_EOIR1_EL1, { trapped: false, local: eoiLocal, write: (v, lo) => hw(v).eoi(lo) });
+  s.register(SYSREGS.ICC_EOIR0_EL1, { trapped: false, local: eoiLocal, write: (v, lo) => hw(v).eoi(lo) });
+  s.register(SYSREGS.ICC_HPPIR1_EL1, { trapped: false, local: true, read: (v) => hw(v).hppir(1) });
+  s.register(SYSREGS.ICC_HPPIR0_EL1, { trapped: false, local: true, read: (v) => hw(v).hppir(0) });
+  s.register(SYSREGS.ICC_RPR_EL1, { trapped: false, local: true, read: (v) => hw(v).rpr() });
+  s.register(SYSREGS.ICC_PMR_EL1, { trapped: false, local: true, read: (v) => hw(v).pmr, write: (v, lo) => hw(v).setPmr(lo) });
   const vmcr = (set: (c: VgicCpu, lo: number) => void) => (v: Vcpu, lo: number) => {
     const c = vg.cpu(v);
     set(c, lo);
     c.cpuif.refresh();
   };
-  s.register(SYSREGS.ICC_BPR0_EL1, { trapped: false, read: (v) => hw(v).bpr0, write: vmcr((c, lo) => (c.cpuif.bpr0 = Math.max(2, lo & 7))) });
+  s.register(SYSREGS.ICC_BPR0_EL1, { trapped: false, local: true, read: (v) => hw(v).bpr0, write: vmcr((c, lo) => (c.cpuif.bpr0 = Math.max(2, lo & 7))) });
   s.register(SYSREGS.ICC_BPR1_EL1, {
     trapped: false,
+    local: true,
     read: (v) => (hw(v).cbpr ? Math.min(7, hw(v).bpr0 + 1) : hw(v).bpr1),
     write: vmcr((c, lo) => {
       if (!c.cpuif.cbpr) c.cpuif.bpr1 = Math.max(3, lo & 7);
@@ -128,17 +132,18 @@ export function registerIccSysregs(vg: Vgic): void {
   });
   s.register(SYSREGS.ICC_CTLR_EL1, {
     trapped: false,
+    local: true,
     read: (v) => ctlrValue(vg.cpu(v)),
     write: vmcr((c, lo) => {
       c.cpuif.eoim = (lo & 2) !== 0;
       c.cpuif.cbpr = (lo & 1) !== 0;
     }),
   });
-  s.register(SYSREGS.ICC_SRE_EL1, { trapped: false, read: () => 7, write: () => {} });
-  s.register(SYSREGS.ICC_IGRPEN0_EL1, { trapped: false, read: (v) => (hw(v).eng0 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng0 = (lo & 1) !== 0)) });
-  s.register(SYSREGS.ICC_IGRPEN1_EL1, { trapped: false, read: (v) => (hw(v).eng1 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng1 = (lo & 1) !== 0)) });
-  s.register(SYSREGS.ICC_AP0R0_EL1, { trapped: false, read: (v) => hw(v).ap0r, write: vmcr((c, lo) => (c.cpuif.ap0r = lo >>> 0)) });
-  s.register(SYSREGS.ICC_AP1R0_EL1, { trapped: false, read: (v) => hw(v).ap1r, write: vmcr((c, lo) => (c.cpuif.ap1r = lo >>> 0)) });
+  s.register(SYSREGS.ICC_SRE_EL1, { trapped: false, local: true, read: () => 7, write: () => {} });
+  s.register(SYSREGS.ICC_IGRPEN0_EL1, { trapped: false, local: true, read: (v) => (hw(v).eng0 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng0 = (lo & 1) !== 0)) });
+  s.register(SYSREGS.ICC_IGRPEN1_EL1, { trapped: false, local: true, read: (v) => (hw(v).eng1 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng1 = (lo & 1) !== 0)) });
+  s.register(SYSREGS.ICC_AP0R0_EL1, { trapped: false, local: true, read: (v) => hw(v).ap0r, write: vmcr((c, lo) => (c.cpuif.ap0r = lo >>> 0)) });
+  s.register(SYSREGS.ICC_AP1R0_EL1, { trapped: false, local: true, read: (v) => hw(v).ap1r, write: vmcr((c, lo) => (c.cpuif.ap1r = lo >>> 0)) });
   s.register(SYSREGS.ICC_DIR_EL1, {
     trapped: true,
     write: (v, lo) => {

@@ -134,3 +134,13 @@ export const GICV2_NONVHE_XGENE: CostProfile = {
 
 /** The built-in profiles, first one is the default. */
 export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [GICV3_VHE_ALTRA, GICV3_VHE_KUNPENG, GICV2_NONVHE_XGENE];
+
+/**
+ * The default conservative lookahead of a VM under a profile: its cheapest exit (a trap round trip, an MMIO exit,
+ * a kick or WFI exit). Whatever one vCPU does to another starts with an exit, which takes at least this long.
+ * A kick or line change reaches a vCPU that runs ahead at its next operation boundary, so at most this much
+ * later in that vCPU's time than the sender's: the order of a physical IPI's delivery latency.
+ */
+export function defaultLookaheadNs(ns: Readonly<CostPrimitives>): number {
+  return Math.min(ns.hvc, ns.sysregTrap, ns.mmioKernel, ns.mmioUser, ns.irqExit, ns.wfi);
+}

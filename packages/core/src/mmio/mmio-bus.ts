@@ -38,6 +38,12 @@ export interface MmioDevice {
    * guest accesses do not exit; the vCPU is charged this cost primitive and counts an untrapped access.
    */
   readonly untrapped?: keyof CostPrimitives;
+  /**
+   * Optional, for untrapped frames: whether this guest access observes and changes nothing but the accessing
+   * vCPU's own state, so it may execute while the vCPU runs ahead within the VM's lookahead (see
+   * {@link SysregHandler.local}). Absent or `false`: the access happens in exact simulated-time order.
+   */
+  localAccess?(vcpu: Vcpu, offset: number, isWrite: boolean): boolean;
 }
 
 /** A registered range. */

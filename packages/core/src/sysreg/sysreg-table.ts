@@ -23,6 +23,16 @@ export interface SysregHandler {
   trapped: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
   /** The cost primitive charged for an untrapped access (default `cpuifAccess`). */
   readonly untrappedCost?: keyof CostPrimitives;
+  /**
+   * Whether an untrapped access observes and changes nothing but the accessing vCPU's own state (its virtual
+   * CPU interface, its own registers): no guest memory, no event queue, no host interrupt, no other vCPU. Such
+   * an access may execute while the vCPU runs ahead of the others within the VM's lookahead
+   * ({@link CreateVmOptions.lookaheadNs}); any other access waits until the vCPU is the furthest behind, so it
+   * happens in exact simulated-time order. A function decides per access (e.g. ICC_EOIR1_EL1 is local unless it
+   * deactivates a hardware-mapped interrupt, which reaches the host). Default `false`. Trapped accesses are
+   * never local.
+   */
+  readonly local?: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
   /** Read: returns bits [31:0]; bits [63:32] go in `vcpu.sysHi` (zeroed before the call). Absent = write-only (UNDEF on read). */
   read?(vcpu: Vcpu): number;
   /** Write of the 64-bit value (lo, hi). Absent = read-only (UNDEF on write). */

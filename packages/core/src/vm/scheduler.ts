@@ -1,9 +1,22 @@
 /**
  * Deterministic scheduling in simulated time. Every vCPU has a local clock advanced by what it does; the
- * scheduler always runs the runnable vCPU furthest behind, and only until it passes the next-furthest vCPU or
- * the next timed host event, so no vCPU ever observes an effect before its cause in simulated time. Timed host
- * events (timers, devices, userspace at t) fire when every runnable vCPU has reached their time. Ties break by
- * vCPU index and event sequence: the same inputs give the same trace, bit for bit.
+ * scheduler always runs the runnable vCPU furthest behind. Timed host events (timers, devices, userspace at t)
+ * fire when every runnable vCPU has reached their time. Ties break by vCPU index and event sequence: the same
+ * inputs give the same trace, bit for bit.
+ *
+ * **Conservative lookahead.** A slice has two limits. Every operation that another vCPU, the host or userspace
+ * could observe or influence (guest memory, trapped or non-local MMIO and system registers, hypercalls, WFI,
+ * exits for kicks and maintenance, guest `CALL` hooks) executes only while the vCPU has not passed the
+ * next-furthest vCPU or the next host event (the *exact* limit), so all of them happen in exact simulated-time
+ * order, as in lockstep. Operations that touch only the vCPU's own state (arithmetic, branches, exception
+ * entry and return, DAIF, untrapped CPU-interface registers declared local) may run on up to `lookaheadNs`
+ * past the next-furthest vCPU (the *ahead* limit; never past a host event or the run's `until`). This is the
+ * classic conservative parallel-simulation argument: whatever another vCPU does to this one starts with an exit
+ * costing at least the lookahead. The only observable difference from lockstep is when an asynchronous signal
+ * — a kick, a vIRQ line change by GICv4 direct injection, an LR rewritten by another vCPU's deactivation —
+ * reaches a vCPU that ran ahead: at its next operation boundary, up to `lookaheadNs` later in its time than
+ * the sender's (on hardware such a signal is an IPI with a delivery latency of that order). `lookaheadNs = 0`
+ * is exact lockstep. Records in the trace are in execution order; each vCPU's own records are in time order.
  *
  * @module
  */
@@ -54,6 +67,8 @@ export class Scheduler {
   constructor(
     readonly events: EventQueue,
     private readonly firstRun: (v: Vcpu) => void,
+    /** Conservative lookahead (ns); 0 = exact lockstep. */
+    readonly lookaheadNs = 0,
   ) {}
 
   /**
@@ -66,12 +81,17 @@ export class Scheduler {
 
   /**
    * Makes `v` runnable (after a wake or power on). Woken mid-slice by the running vCPU (an IPI, an MSI), the
-   * running vCPU's slice ends at `v`'s clock, so `v` runs before anything later can affect it.
+   * running vCPU's limits come down to `v`'s clock (exact) and `v`'s clock + lookahead (ahead), so `v` runs
+   * before anything later can affect it.
    */
   runnable(v: Vcpu): void {
     if (v.mp === MpState.Runnable) this.runnableSet.add(v);
     const cur = this.current;
-    if (cur !== null && cur !== v && v.clock < cur.sliceLimit) cur.sliceLimit = v.clock;
+    if (cur !== null && cur !== v) {
+      if (v.clock < cur.sliceLimit) cur.sliceLimit = v.clock;
+      const a = v.clock + this.lookaheadNs;
+      if (a < cur.aheadLimit) cur.aheadLimit = a;
+    }
   }
 
   /** Takes `v` out (blocked or powered off). */
@@ -131,11 +151,15 @@ export class Scheduler {
         if (until > this.time) this.time = until;
         return { reason: 'limit', time: this.time };
       }
-      let limit = only !== undefined ? Infinity : heap.secondClock();
+      const second = only !== undefined ? Infinity : heap.secondClock();
+      let limit = second;
+      let ahead = second + this.lookaheadNs;
       if (tEv < limit) limit = tEv;
       if (until < limit) limit = until;
+      if (tEv < ahead) ahead = tEv;
+      if (until < ahead) ahead = until;
       this.current = v!;
-      const end = v!.runSlice(limit);
+      const end = v!.runSlice(limit, ahead);
       this.current = null;
       if (v!.clock > this.time) this.time = v!.clock;
       if (end === SliceEnd.Limit) heap.update(v!);

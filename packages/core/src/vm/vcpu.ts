@@ -55,6 +55,8 @@ const enum Pending {
 }
 
 const STACK_DEPTH = 1024;
+/** memAccess/sysregAccess: the operation must wait for exact order (the vCPU is ahead of another). */
+const WAIT = -2;
 const SPSR_DAIF_SHIFT = 6;
 
 /**
@@ -94,10 +96,16 @@ export class Vcpu {
   /** Pending request bits ({@link REQ_KICK}, {@link REQ_EXIT}). */
   requests = 0;
   /**
-   * End of the current run slice (simulated ns). {@link Vm.schedule} lowers it when a host event earlier than it
-   * is armed mid-slice (a timer the vCPU just programmed), so the event fires on time.
+   * The exact limit of the current run slice (simulated ns): operations others could observe execute only
+   * before it. {@link Vm.schedule} lowers it when a host event earlier than it is armed mid-slice (a timer the
+   * vCPU just programmed), so the event fires on time.
    */
   sliceLimit = Infinity;
+  /**
+   * The ahead limit of the current run slice: vCPU-local operations execute before it (the scheduler's
+   * conservative lookahead). Never below {@link Vcpu.sliceLimit}.
+   */
+  aheadLimit = Infinity;
   /** High half of a system-register read (handlers set it). */
   sysHi = 0;
   /** Counters. */
@@ -257,13 +265,15 @@ export class Vcpu {
   // ---- the interpreter ----------------------------------------------------------------------------------
 
   /**
-   * @internal Runs the vCPU until its clock reaches `limit` (at least one operation), it blocks, it needs
-   * userspace or it stops.
+   * @internal Runs the vCPU (at least one operation) until it blocks, needs userspace, stops, or its clock
+   * reaches `limit` before an operation others could observe, or `ahead` before a vCPU-local one (the
+   * scheduler's conservative lookahead).
    */
-  runSlice(limit: number): SliceEnd {
+  runSlice(limit: number, ahead = limit): SliceEnd {
     const vm = this.vm;
     const flow = vm.flow;
     this.sliceLimit = limit;
+    this.aheadLimit = ahead;
     if (!this.loaded) {
       flow.vcpuLoad(this);
       this.loaded = true;
@@ -296,15 +306,22 @@ export class Vcpu {
     let executed = 0;
     for (;;) {
       if (this.requests !== 0) {
+        // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
+        if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
         this.exitGuest(ExitReason.Irq, c.irqExit);
         if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
         this.enterGuest();
       }
-      if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+      if (executed > 0 && this.clock >= this.aheadLimit) return SliceEnd.Limit;
       if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) this.takeException(vIrq);
       else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) this.takeException(vFiq);
       const pc = this.pc;
-      if (pc < 0 || pc >= len) return this.internalError(`PC ${pc} is outside the program`);
+      if (pc < 0 || pc >= len) {
+        if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+        return this.internalError(`PC ${pc} is outside the program`);
+      }
+      // `exact` (computed where it matters): this vCPU has not passed the next-furthest one, so it may do what
+      // others can observe; else only vCPU-local operations run (the scheduler's lookahead)
       executed++;
       stats.ops++;
       switch (op[pc]) {
@@ -443,24 +460,34 @@ export class Vcpu {
         }
         case Op.LDR:
         case Op.STR: {
-          const r = this.memAccess(img, pc, op[pc] === Op.STR);
-          if (r !== -1) return r;
-          break;
+          const r = this.memAccess(img, pc, op[pc] === Op.STR, executed === 1 || this.clock < this.sliceLimit);
+          if (r === -1) break;
+          if (r === WAIT) stats.ops--;
+          return r === WAIT ? SliceEnd.Limit : r;
         }
         case Op.MRS:
         case Op.MSR: {
-          const r = this.sysregAccess(img, pc, op[pc] === Op.MSR);
-          if (r !== -1) return r;
-          break;
+          const r = this.sysregAccess(img, pc, op[pc] === Op.MSR, executed === 1 || this.clock < this.sliceLimit);
+          if (r === -1) break;
+          if (r === WAIT) stats.ops--;
+          return r === WAIT ? SliceEnd.Limit : r;
         }
         case Op.HVC:
         case Op.SMC: {
+          if (executed > 1 && this.clock >= this.sliceLimit) {
+            stats.ops--;
+            return SliceEnd.Limit;
+          }
           this.pc = pc + 1;
           const r = this.hypercall(op[pc] === Op.SMC);
           if (r !== -1) return r;
           break;
         }
         case Op.WFI: {
+          if (executed > 1 && this.clock >= this.sliceLimit) {
+            stats.ops--;
+            return SliceEnd.Limit;
+          }
           this.pc = pc + 1;
           this.exitGuest(ExitReason.Wfi, c.wfi);
           if (flow.vcpuPendingIrq(this)) {
@@ -516,11 +543,19 @@ export class Vcpu {
           this.pc = pc + 1;
           break;
         case Op.CALL:
+          if (executed > 1 && this.clock >= this.sliceLimit) {
+            stats.ops--;
+            return SliceEnd.Limit;
+          }
           this.pc = pc + 1;
           img.fn[pc]!(this);
           if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
           break;
         case Op.CALLB:
+          if (executed > 1 && this.clock >= this.sliceLimit) {
+            stats.ops--;
+            return SliceEnd.Limit;
+          }
           this.pc = img.fn[pc]!(this) === true ? ic[pc] : pc + 1;
           this.clock += cycle;
           break;
@@ -593,8 +628,8 @@ export class Vcpu {
     return SliceEnd.User;
   }
 
-  /** Returns -1 to continue, else a SliceEnd. */
-  private memAccess(img: GuestImage, pc: number, isWrite: boolean): number {
+  /** Returns -1 to continue, WAIT if the access must wait for exact order, else a SliceEnd. */
+  private memAccess(img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
     const base = img.c[pc];
     const width = img.b[pc];
     const rt = img.a[pc];
@@ -612,6 +647,12 @@ export class Vcpu {
     }
     const addr = hi * 4294967296 + lo;
     const mem = vm.memory;
+    if (!exact) {
+      // only an untrapped frame's vCPU-local access may run ahead; memory and exits wait for exact order
+      const rg = vm.mmio.find(addr);
+      if (rg === undefined || rg.dev.untrapped === undefined || rg.dev.localAccess === undefined || !rg.dev.localAccess(this, addr - rg.base, isWrite))
+        return WAIT;
+    }
     if (mem.isRam(addr, width)) {
       if (isWrite) {
         const vl = this.xlo[rt];
@@ -722,17 +763,21 @@ export class Vcpu {
     return -1;
   }
 
-  private sysregAccess(img: GuestImage, pc: number, isWrite: boolean): number {
+  private sysregAccess(img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
     const enc = img.b[pc];
     const rt = img.a[pc];
     const entry = this.vm.sysregs.get(enc);
     const h = entry?.handler;
     if (h === undefined || (isWrite ? h.write === undefined : h.read === undefined)) {
-      this.guestFault(pc);
+      this.guestFault(pc); // UNDEFINED: a vCPU-local outcome
       return -1;
     }
     const t = h.trapped;
     const trapped = typeof t === 'boolean' ? t : t(this, isWrite);
+    if (!exact) {
+      const l = h.local;
+      if (trapped || l === undefined || (typeof l === 'boolean' ? !l : !l(this, isWrite))) return WAIT;
+    }
     if (trapped) {
       this.exitGuest(ExitReason.Sysreg, this.vm.costNs.sysregTrap);
       this.stats.trap(enc);

@@ -11,7 +11,7 @@ import type { CostPrimitives, CostProfile } from '../cost/cost-profile';
 import type { DeviceAttr, KvmDevice } from '../device/kvm-device';
 import { Errno, fail } from '../errno';
 import { FlowDispatch, IrqType, NO_IRQCHIP_FLOW, type IrqchipFlow, type Msi, type RoutingEntry } from '../flow/irqchip-flow';
-import type { Hypervisor } from '../hypervisor';
+import type { CreateVmOptions, Hypervisor } from '../hypervisor';
 import { HypercallTable, type SmcccFilterAction } from '../hypercall/smccc';
 import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
@@ -49,6 +49,8 @@ export interface VmConfig {
   readonly cost: CostProfile;
   /** Seed for workload randomness. */
   readonly seed: number;
+  /** Conservative lookahead (ns); see {@link CreateVmOptions.lookaheadNs}. Default 0 (exact lockstep). */
+  readonly lookaheadNs?: number;
 }
 
 /** A VM. Create with {@link Hypervisor.createVm}. */
@@ -65,6 +67,11 @@ export class Vm {
   readonly costNs: Readonly<CostPrimitives>;
   /** Deterministic random source for this VM's workloads. */
   readonly rng: Rng;
+  /**
+   * Conservative lookahead (ns): how far a vCPU may run ahead of the furthest-behind vCPU doing vCPU-local
+   * operations ({@link CreateVmOptions.lookaheadNs}).
+   */
+  readonly lookaheadNs: number;
   /** The hypervisor's trace buffer. */
   readonly trace: TraceBuffer;
   /** The vCPUs, in creation order. */
@@ -107,10 +114,11 @@ export class Vm {
     this.cost = config.cost;
     this.costNs = config.cost.ns;
     this.rng = new Rng(config.seed);
+    this.lookaheadNs = config.lookaheadNs ?? 0;
     this.trace = hv.trace;
     this.sysregs = new SysregTable((k) => this.costNs[k]);
     this.routing = new IrqRouting(this);
-    this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v));
+    this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v), this.lookaheadNs);
     this.registerArchSysregs();
   }
 
@@ -324,7 +332,10 @@ export class Vm {
   schedule(ev: HostEvent, t: number): void {
     this.events.schedule(ev, t);
     const cur = this.scheduler.current;
-    if (cur !== null && t < cur.sliceLimit) cur.sliceLimit = t;
+    if (cur !== null) {
+      if (t < cur.sliceLimit) cur.sliceLimit = t;
+      if (t < cur.aheadLimit) cur.aheadLimit = t;
+    }
   }
 
   /** Runs `fn` at simulated time `t` (a one-shot host event: userspace injecting at t, a device firing). */
@@ -394,9 +405,10 @@ export class Vm {
 
   private registerArchSysregs(): void {
     const s = this.sysregs;
-    s.register(SYSREGS.MPIDR_EL1, { trapped: false, untrappedCost: 'cycle', read: (v) => v.mpidrEl1 });
+    s.register(SYSREGS.MPIDR_EL1, { trapped: false, local: true, untrappedCost: 'cycle', read: (v) => v.mpidrEl1 });
     s.register(SYSREGS.ELR_EL1, {
       trapped: false,
+      local: true,
       untrappedCost: 'cycle',
       read: (v) => v.elr,
       write: (v, lo) => {
@@ -405,6 +417,7 @@ export class Vm {
     });
     s.register(SYSREGS.SPSR_EL1, {
       trapped: false,
+      local: true,
       untrappedCost: 'cycle',
       read: (v) => v.spsr,
       write: (v, lo) => {
@@ -413,6 +426,7 @@ export class Vm {
     });
     s.register(SYSREGS.DAIF, {
       trapped: false,
+      local: true,
       untrappedCost: 'cycle',
       read: (v) => v.daif << 6,
       write: (v, lo) => {

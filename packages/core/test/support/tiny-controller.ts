@@ -185,7 +185,7 @@ export function tinyVm(
   opts: TinyOptions & CreateVmOptions & { irqchip?: boolean; hv?: Hypervisor } = {},
 ): { hv: Hypervisor; vm: Vm; ctl: TinyController; vcpus: Vcpu[] } {
   const hv = opts.hv ?? new Hypervisor({ traceCapacity: 100_000 });
-  const vm = hv.createVm({ name: opts.name, costProfile: opts.costProfile, seed: opts.seed });
+  const vm = hv.createVm({ name: opts.name, costProfile: opts.costProfile, seed: opts.seed, lookaheadNs: opts.lookaheadNs });
   const vcpus: Vcpu[] = [];
   for (let i = 0; i < n; i++) vcpus.push(vm.createVcpu());
   const ctl = new TinyController(vm, opts);

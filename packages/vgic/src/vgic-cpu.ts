@@ -31,6 +31,8 @@ export class VgicCpu {
   readonly lrFlushState = new Uint8Array(16);
   /** Whether the ap_list may need sorting (entries added since the last sort). */
   apDirty = false;
+  /** Scratch sort keys for the ap_list (grown with the list, never per flush). */
+  apKeys = new Float64Array(16);
 
   /**
    * @param vcpu - the vCPU

@@ -250,6 +250,81 @@ export class VgicCpuIf {
 
   /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
   ack(group: number): number {
+    return group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
+  }
+
+  /**
+   * {@link ack} of one group without a vPE, in one pass over the LRs: the LR to acknowledge (what
+   * {@link hppiLr} picks) and, for the state after it, what {@link changed} would compute — the next LR to
+   * signal (the best other candidate, judged against the new running priority), the valid and pending
+   * counts and the EOI maintenance condition.
+   */
+  private ackFast(group: number): number {
+    const st = this.lrState;
+    const n = this.usedLrs;
+    const e0 = this.eng0;
+    const e1 = this.eng1;
+    let best = -1; // the acknowledge candidate: pending only, of `group`, group enabled
+    let bestPrio = 0x100;
+    let top1 = -1; // the two best signalling candidates: pending only, group enabled (first index on ties)
+    let top1Prio = 0x100;
+    let top2 = -1;
+    let top2Prio = 0x100;
+    let valid = 0;
+    let pending = 0;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const s = st[i];
+      if (s === 0) {
+        if (this.lrEoi[i] && !this.lrHw[i]) m |= MISR.EOI;
+        continue;
+      }
+      valid++;
+      if ((s & LR_PENDING) === 0) continue;
+      pending++;
+      if (s !== LR_PENDING) continue;
+      const g = this.lrGroup[i];
+      if (g === 0 ? !e0 : !e1) continue;
+      const p = this.lrPrio[i];
+      if (p < top1Prio) {
+        top2 = top1;
+        top2Prio = top1Prio;
+        top1 = i;
+        top1Prio = p;
+      } else if (p < top2Prio) {
+        top2 = i;
+        top2Prio = p;
+      }
+      if (g === group && p < bestPrio) {
+        best = i;
+        bestPrio = p;
+      }
+    }
+    if (best < 0 || bestPrio >= this.pmr || (bestPrio & this.groupMask(group)) >= this.rpr()) return INTID_SPURIOUS;
+    // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
+    const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
+    st[best] = after;
+    const bit = 1 << ((bestPrio & this.groupMask(group)) >> 3);
+    if (group === 0) this.ap0r = (this.ap0r | bit) >>> 0;
+    else this.ap1r = (this.ap1r | bit) >>> 0;
+    this.vcpu.stats.acked++;
+    // the state after: what changed() computes
+    let sig = best === top1 ? top2 : top1;
+    const sigPrio = best === top1 ? top2Prio : top1Prio;
+    if (sig >= 0 && (sigPrio >= this.pmr || (sigPrio & this.groupMask(this.lrGroup[sig])) >= this.rpr())) sig = -1;
+    this.setLines(sig);
+    if (after === 0) {
+      valid--;
+      if (this.lrEoi[best] && !this.lrHw[best]) m |= MISR.EOI;
+    }
+    if (this.uie && valid <= 1) m |= MISR.U;
+    if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
+    if (this.npie && pending === 1) m |= MISR.NP;
+    if (m !== 0) this.vcpu.requestExit();
+    return this.iarValue(best);
+  }
+
+  private ackGeneral(group: number): number {
     let i: number;
     if (group < 0) {
       i = this.hppiLr(-1, true);
@@ -287,6 +362,12 @@ export class VgicCpuIf {
     const i = this.hppiLr(group, false);
     if (group !== 0 && this.vpe !== null && this.vpeWins(i, false)) return this.vpeIntid;
     return i < 0 ? INTID_SPURIOUS : this.iarValue(i);
+  }
+
+  /** Whether a list register holds a hardware-mapped interrupt (an EOI or DIR may then reach the host). */
+  holdsHwLr(): boolean {
+    for (let i = 0; i < this.usedLrs; i++) if (this.lrHw[i] !== 0 && this.lrState[i] !== 0) return true;
+    return false;
   }
 
   /** Finds the LR holding `intid` (GICv2 SGIs: and `source`) in an active state, or -1. */

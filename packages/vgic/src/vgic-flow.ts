@@ -6,7 +6,7 @@
  * @module
  */
 import { Errno, fail, IrqType, type GetInputLevel, type IrqchipFlow, type IrqchipRoute, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
-import { itsSetIrqInatomic, itsSetMsi, itsValidateRoute } from './its';
+import { itsSetIrqInatomic, itsSetMsi, itsValidateRoute } from './its/its-vm';
 import type { Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';

@@ -11,7 +11,9 @@
  * @module
  */
 import { Errno, fail, KVM_DEV_TYPE, type Vm } from '@irqflow/core';
-import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts, type Lpi, type LpiHost } from './its';
+import type { LpiHost } from './its/lpi-host';
+import type { Lpi } from './its/lpi-table';
+import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts } from './its/its-vm';
 import { LR_PENDING } from './vgic-cpuif';
 import type { Vgic } from './vgic';
 import { VGIC_MIN_LPI, VgicIrq } from './vgic-irq';

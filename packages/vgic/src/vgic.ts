@@ -24,7 +24,7 @@
 import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
-import { vgicHasIts } from './its';
+import { vgicHasIts } from './its/its-vm';
 import { VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 
@@ -43,32 +43,54 @@ export const VGIC_ADDR_UNSET = -1;
 
 /** ap_list order at flush: pending-and-not-active first by priority, then the rest by priority. */
 function apCmp(a: VgicIrq, b: VgicIrq): number {
-  const pa = a.enabled && a.pending && !a.active ? 0 : 1;
-  const pb = b.enabled && b.pending && !b.active ? 0 : 1;
-  if (pa !== pb) return pa - pb;
-  return a.priority - b.priority || a.intid - b.intid;
+  return apKey(a) - apKey(b);
 }
 
 /**
- * Sorts an ap_list by {@link apCmp}, stably: a plain insertion sort for the short lists flush sees (mostly
- * sorted already: the previous flush sorted it, prune kept the order, new entries are appended), the builtin
- * (also stable) for long ones. Both give the same order, so the choice is invisible.
+ * The sort key of {@link apCmp} as one exact number: class (0 = enabled, pending and not active; 1 = the rest)
+ * above the 8-bit priority above the 24-bit INTID (the tie-break that makes the order total).
  */
-function apSort(list: VgicIrq[]): void {
+function apKey(irq: VgicIrq): number {
+  const first = irq.enabled && (irq.pendingLatch || (irq.level && irq.lineLevel)) && !irq.active;
+  return (first ? 0 : 0x1_0000_0000) + irq.priority * 0x100_0000 + irq.intid;
+}
+
+/**
+ * Sorts an ap_list by {@link apCmp}: the keys are computed once per entry into the vCPU's scratch array, then
+ * a plain insertion sort (the lists flush sees are short and mostly sorted already: the previous flush sorted
+ * them, prune kept the order, new entries are appended), or the builtin sort for long ones. The order is total,
+ * so both give the same result.
+ */
+function apSort(c: VgicCpu): void {
+  const list = c.apList;
   const n = list.length;
   if (n > 64) {
     list.sort(apCmp);
     return;
   }
+  if (c.apKeys.length < n) c.apKeys = new Float64Array(64);
+  const keys = c.apKeys;
+  let sorted = true;
+  let prev = -1;
+  for (let i = 0; i < n; i++) {
+    const k = apKey(list[i]);
+    keys[i] = k;
+    if (k < prev) sorted = false;
+    prev = k;
+  }
+  if (sorted) return;
   for (let i = 1; i < n; i++) {
     const x = list[i];
+    const kx = keys[i];
     let j = i - 1;
-    if (apCmp(list[j], x) <= 0) continue;
+    if (keys[j] <= kx) continue;
     do {
       list[j + 1] = list[j];
+      keys[j + 1] = keys[j];
       j--;
-    } while (j >= 0 && apCmp(list[j], x) > 0);
+    } while (j >= 0 && keys[j] > kx);
     list[j + 1] = x;
+    keys[j + 1] = kx;
   }
 }
 
@@ -364,16 +386,35 @@ export class Vgic {
       hw.updateLines();
       return;
     }
-    if (list.length > nr && c.apDirty) apSort(list);
+    if (list.length > nr && c.apDirty) apSort(c);
     let n = 0;
     let overP = false;
     let overA = false;
-    for (let k = 0; k < list.length; k++) {
+    const len = list.length;
+    let k = 0;
+    for (; k < len && n < nr; k++) {
       const irq = list[k];
-      if (this.oracle(irq) !== c) continue;
-      if (n < nr) this.populateLr(c, n++, irq);
-      else if (irq.active) overA = true;
-      else overP = true;
+      if (this.oracle(irq) === c) this.populateLr(c, n++, irq);
+    }
+    if (k < len) {
+      // What did not fit. The list is sorted (it only overflows after a queue, which marks it dirty): entries
+      // for this vCPU are pending-and-not-active first, then active ones. So a pending one left out is the first
+      // entry for this vCPU after the LRs, and an active one left out is the last: two short scans from both
+      // ends instead of a walk over the whole list.
+      for (let j = k; j < len; j++) {
+        const irq = list[j];
+        if (this.oracle(irq) !== c) continue;
+        if (irq.active) overA = true;
+        else overP = true;
+        break;
+      }
+      if (!overA)
+        for (let j = len - 1; j >= k; j--) {
+          const irq = list[j];
+          if (this.oracle(irq) !== c) continue;
+          overA = irq.active; // not active: it is in the pending prefix, so no active entry follows it
+          break;
+        }
     }
     if (list.length > nr) c.apDirty = true;
     hw.usedLrs = n;
@@ -494,7 +535,8 @@ export class Vgic {
         if (t !== null) this.queue(irq);
       }
     }
-    if (j !== list.length) list.length = j; // an unchanged length store still costs a runtime call
+    // pop() is inlined by the JIT; a store to `length` is a runtime call (the list loses a few entries per exit)
+    while (list.length > j) list.pop();
   }
 
   /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */

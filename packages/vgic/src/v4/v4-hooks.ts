@@ -38,10 +38,21 @@ export interface V4Hooks {
 }
 
 const registry = new WeakMap<Vm, V4Hooks>();
+/**
+ * Bumped on every registration, so a hot caller can cache {@link v4HooksOf}'s answer and re-ask only when some
+ * VM registered since (the counter carries no VM state: any VM's registration just invalidates every cache).
+ */
+let generation = 0;
 
 /** @internal Registers the GICv4 state of `vm`. */
 export function registerV4Hooks(vm: Vm, hooks: V4Hooks): void {
   registry.set(vm, hooks);
+  generation++;
+}
+
+/** @internal The registration counter (a hot caller caches its hooks per generation). */
+export function v4HooksGeneration(): number {
+  return generation;
 }
 
 /** The GICv4 hooks of `vm`, or undefined when its host has no GICv4 (every hook is then skipped). */

@@ -57,6 +57,9 @@ const enum Pending {
 const STACK_DEPTH = 1024;
 /** memAccess/sysregAccess: the operation must wait for exact order (the vCPU is ahead of another). */
 const WAIT = -2;
+/** Operations that always execute in exact order under the lookahead (exits and guest hooks), by opcode. */
+const ORDERED_OPS = new Uint8Array(256);
+for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;
 const SPSR_DAIF_SHIFT = 6;
 
 /**
@@ -320,8 +323,9 @@ export class Vcpu {
         if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
         return this.internalError(`PC ${pc} is outside the program`);
       }
-      // `exact` (computed where it matters): this vCPU has not passed the next-furthest one, so it may do what
-      // others can observe; else only vCPU-local operations run (the scheduler's lookahead)
+      // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
+      // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
+      if (ORDERED_OPS[op[pc]] === 1 && executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
       executed++;
       stats.ops++;
       switch (op[pc]) {
@@ -474,20 +478,12 @@ export class Vcpu {
         }
         case Op.HVC:
         case Op.SMC: {
-          if (executed > 1 && this.clock >= this.sliceLimit) {
-            stats.ops--;
-            return SliceEnd.Limit;
-          }
           this.pc = pc + 1;
           const r = this.hypercall(op[pc] === Op.SMC);
           if (r !== -1) return r;
           break;
         }
         case Op.WFI: {
-          if (executed > 1 && this.clock >= this.sliceLimit) {
-            stats.ops--;
-            return SliceEnd.Limit;
-          }
           this.pc = pc + 1;
           this.exitGuest(ExitReason.Wfi, c.wfi);
           if (flow.vcpuPendingIrq(this)) {
@@ -543,19 +539,11 @@ export class Vcpu {
           this.pc = pc + 1;
           break;
         case Op.CALL:
-          if (executed > 1 && this.clock >= this.sliceLimit) {
-            stats.ops--;
-            return SliceEnd.Limit;
-          }
           this.pc = pc + 1;
           img.fn[pc]!(this);
           if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
           break;
         case Op.CALLB:
-          if (executed > 1 && this.clock >= this.sliceLimit) {
-            stats.ops--;
-            return SliceEnd.Limit;
-          }
           this.pc = img.fn[pc]!(this) === true ? ic[pc] : pc + 1;
           this.clock += cycle;
           break;

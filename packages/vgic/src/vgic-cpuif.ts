@@ -300,11 +300,13 @@ export class VgicCpuIf {
         bestPrio = p;
       }
     }
-    if (best < 0 || bestPrio >= this.pmr || (bestPrio & this.groupMask(group)) >= this.rpr()) return INTID_SPURIOUS;
+    if (best < 0 || bestPrio >= this.pmr) return INTID_SPURIOUS;
+    const groupPrio = bestPrio & this.groupMask(group);
+    if (groupPrio >= this.rpr()) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
     const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
     st[best] = after;
-    const bit = 1 << ((bestPrio & this.groupMask(group)) >> 3);
+    const bit = 1 << (groupPrio >> 3);
     if (group === 0) this.ap0r = (this.ap0r | bit) >>> 0;
     else this.ap1r = (this.ap1r | bit) >>> 0;
     this.vcpu.stats.acked++;

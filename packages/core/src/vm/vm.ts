@@ -49,8 +49,8 @@ export interface VmConfig {
   readonly cost: CostProfile;
   /** Seed for workload randomness. */
   readonly seed: number;
-  /** Conservative lookahead (ns); see {@link CreateVmOptions.lookaheadNs}. Default 0 (exact lockstep). */
-  readonly lookaheadNs?: number;
+  /** Conservative lookahead (ns), resolved by {@link Hypervisor.createVm}; see {@link CreateVmOptions.lookaheadNs}. */
+  readonly lookaheadNs: number;
 }
 
 /** A VM. Create with {@link Hypervisor.createVm}. */
@@ -114,7 +114,7 @@ export class Vm {
     this.cost = config.cost;
     this.costNs = config.cost.ns;
     this.rng = new Rng(config.seed);
-    this.lookaheadNs = config.lookaheadNs ?? 0;
+    this.lookaheadNs = config.lookaheadNs;
     this.trace = hv.trace;
     this.sysregs = new SysregTable((k) => this.costNs[k]);
     this.routing = new IrqRouting(this);

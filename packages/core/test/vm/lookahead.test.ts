@@ -9,9 +9,9 @@ import { errno } from '../support/errno';
 import { tinyVm } from '../support/tiny-controller';
 
 const RAM = 0x4000_0000;
-/** An encoding no test controller registers (ICC_IGRPEN1_EL1's neighbourhood is not used by the tiny one). */
-const SHARED_REG = 0xc665; // ICC_IGRPEN1_EL1: untrapped, here registered as non-local
-const LOCAL_REG = 0xc664; // ICC_IGRPEN0_EL1: untrapped and declared local
+/** Encodings the tiny controller leaves free (ICC_IGRPEN1_EL1, ICC_IGRPEN0_EL1), registered here as test registers. */
+const SHARED_REG = 0xc665; // untrapped, not local
+const LOCAL_REG = 0xc664; // untrapped, declared local
 
 /** Three vCPUs increment one counter in memory with a racy load / add / store and different delays. */
 function racyCounter(lookaheadNs: number): { value: number; clocks: number[]; ops: number[] } {

@@ -46,7 +46,7 @@ export class VcpuStats {
   readonly exits = new Float64Array(EXIT_REASON_NAMES.length);
   /** Trapped accesses by key (sysreg encoding, or `hypercallKey(fid)` for HVC/SMC). */
   readonly traps = new Map<number, number>();
-  /** Guest operations executed. */
+  /** Guest operations executed (added at the end of each run slice, so a guest hook sees the count as of its slice start). */
   ops = 0;
   /** Interrupts injected towards this vCPU (made pending by any source). */
   injected = 0;
@@ -110,7 +110,7 @@ export interface StatsSummary {
   exits: number;
   /** Traps by register or hypercall name. */
   traps: Record<string, number>;
-  /** Guest operations executed. */
+  /** Guest operations executed (added at the end of each run slice, so a guest hook sees the count as of its slice start). */
   ops: number;
   /** Interrupts injected. */
   injected: number;

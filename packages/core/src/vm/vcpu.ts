@@ -307,41 +307,69 @@ export class Vcpu {
     const vIrq = img.vectors.irq;
     const vFiq = img.vectors.fiq;
     let executed = 0;
+    // The PC and the clock live in locals while the loop runs: they are stored back before anything that reads or
+    // changes them through `this` (exits, exceptions, accesses, hooks) and loaded again after it.
+    let pc = this.pc;
+    let clock = this.clock;
+    let end: SliceEnd;
     for (;;) {
       if (this.requests !== 0) {
         // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
-        if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+        if (executed > 0 && clock >= this.sliceLimit) {
+          end = SliceEnd.Limit;
+          break;
+        }
+        this.pc = pc;
+        this.clock = clock;
         this.exitGuest(ExitReason.Irq, c.irqExit);
         if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
         this.enterGuest();
+        pc = this.pc;
+        clock = this.clock;
       }
-      if (executed > 0 && this.clock >= this.aheadLimit) return SliceEnd.Limit;
-      if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) this.takeException(vIrq);
-      else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) this.takeException(vFiq);
-      const pc = this.pc;
+      if (executed > 0 && clock >= this.aheadLimit) {
+        end = SliceEnd.Limit;
+        break;
+      }
+      if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) {
+        pc = this.exceptionEntry(pc, clock, vIrq);
+        clock = this.clock;
+      } else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) {
+        pc = this.exceptionEntry(pc, clock, vFiq);
+        clock = this.clock;
+      }
       if (pc < 0 || pc >= len) {
-        if (executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+        if (executed > 0 && clock >= this.sliceLimit) {
+          end = SliceEnd.Limit;
+          break;
+        }
+        this.pc = pc;
+        this.clock = clock;
+        stats.ops += executed;
         return this.internalError(`PC ${pc} is outside the program`);
       }
+      const o = op[pc];
       // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
       // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
-      if (ORDERED_OPS[op[pc]] === 1 && executed > 0 && this.clock >= this.sliceLimit) return SliceEnd.Limit;
+      if (ORDERED_OPS[o] === 1 && executed > 0 && clock >= this.sliceLimit) {
+        end = SliceEnd.Limit;
+        break;
+      }
       executed++;
-      stats.ops++;
-      switch (op[pc]) {
+      switch (o) {
         case Op.NOP:
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         case Op.MOVI: {
           const d = ia[pc];
           if (d !== 31) {
             xlo[d] = iLo[pc];
             xhi[d] = iHi[pc];
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.MOV: {
           const d = ia[pc];
@@ -350,9 +378,9 @@ export class Vcpu {
             xlo[d] = xlo[n];
             xhi[d] = xhi[n];
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.ADDI: {
           const d = ia[pc];
@@ -363,25 +391,24 @@ export class Vcpu {
             xhi[d] = (xhi[n] + iHi[pc] + carry) >>> 0;
             xlo[d] = s >>> 0;
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.ANDI:
         case Op.ORRI:
         case Op.EORI: {
           const d = ia[pc];
           const n = ib[pc];
-          const o = op[pc];
           if (d !== 31) {
             const l = iLo[pc];
             const h = iHi[pc];
             xlo[d] = o === Op.ANDI ? xlo[n] & l : o === Op.ORRI ? xlo[n] | l : xlo[n] ^ l;
             xhi[d] = o === Op.ANDI ? xhi[n] & h : o === Op.ORRI ? xhi[n] | h : xhi[n] ^ h;
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.LSRI:
         case Op.LSLI: {
@@ -397,7 +424,7 @@ export class Vcpu {
             if (sh === 0) {
               rl = l;
               rh = h;
-            } else if (op[pc] === Op.LSRI) {
+            } else if (o === Op.LSRI) {
               if (sh < 32) {
                 rl = ((l >>> sh) | (h << (32 - sh))) >>> 0;
                 rh = h >>> sh;
@@ -415,31 +442,31 @@ export class Vcpu {
             xlo[d] = rl;
             xhi[d] = rh;
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.B:
-          this.clock += cycle;
-          this.pc = ic[pc];
-          break;
+          clock += cycle;
+          pc = ic[pc];
+          continue;
         case Op.BL:
-          this.clock += cycle;
+          clock += cycle;
           xlo[30] = pc + 1;
           xhi[30] = 0;
-          this.pc = ic[pc];
-          break;
+          pc = ic[pc];
+          continue;
         case Op.RET:
-          this.clock += cycle;
-          this.pc = xlo[30];
-          break;
+          clock += cycle;
+          pc = xlo[30];
+          continue;
         case Op.CBZ:
         case Op.CBNZ: {
           const n = ia[pc];
           const zero = xlo[n] === 0 && xhi[n] === 0;
-          this.clock += cycle;
-          this.pc = zero === (op[pc] === Op.CBZ) ? ic[pc] : pc + 1;
-          break;
+          clock += cycle;
+          pc = zero === (o === Op.CBZ) ? ic[pc] : pc + 1;
+          continue;
         }
         case Op.BEQI:
         case Op.BNEI:
@@ -450,7 +477,6 @@ export class Vcpu {
           const vl = xlo[n];
           const ih = iHi[pc];
           const il = iLo[pc];
-          const o = op[pc];
           let t: boolean;
           if (o === Op.BEQI) t = vh === ih && vl === il;
           else if (o === Op.BNEI) t = vh !== ih || vl !== il;
@@ -458,99 +484,118 @@ export class Vcpu {
             const lo = vh < ih || (vh === ih && vl < il);
             t = o === Op.BLOI ? lo : !lo;
           }
-          this.clock += cycle;
-          this.pc = t ? ic[pc] : pc + 1;
-          break;
-        }
-        case Op.LDR:
-        case Op.STR: {
-          const r = this.memAccess(img, pc, op[pc] === Op.STR, executed === 1 || this.clock < this.sliceLimit);
-          if (r === -1) break;
-          if (r === WAIT) stats.ops--;
-          return r === WAIT ? SliceEnd.Limit : r;
-        }
-        case Op.MRS:
-        case Op.MSR: {
-          const r = this.sysregAccess(img, pc, op[pc] === Op.MSR, executed === 1 || this.clock < this.sliceLimit);
-          if (r === -1) break;
-          if (r === WAIT) stats.ops--;
-          return r === WAIT ? SliceEnd.Limit : r;
-        }
-        case Op.HVC:
-        case Op.SMC: {
-          this.pc = pc + 1;
-          const r = this.hypercall(op[pc] === Op.SMC);
-          if (r !== -1) return r;
-          break;
-        }
-        case Op.WFI: {
-          this.pc = pc + 1;
-          this.exitGuest(ExitReason.Wfi, c.wfi);
-          if (flow.vcpuPendingIrq(this)) {
-            this.enterGuest();
-            break;
-          }
-          return this.block();
+          clock += cycle;
+          pc = t ? ic[pc] : pc + 1;
+          continue;
         }
         case Op.DAIFSET:
           this.daif |= ia[pc];
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         case Op.DAIFCLR:
           this.daif &= ~ia[pc] & 0xf;
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         case Op.ERET:
           this.daif = (this.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
-          this.pc = this.elr;
-          this.clock += c.exception;
-          break;
+          pc = this.elr;
+          clock += c.exception;
+          continue;
         case Op.PUSH: {
-          if (this.sp >= STACK_DEPTH) {
-            this.guestFault(pc);
-            break;
-          }
+          if (this.sp >= STACK_DEPTH) break;
           const n = ia[pc];
           this.stackLo[this.sp] = xlo[n];
           this.stackHi[this.sp++] = xhi[n];
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.POP: {
-          if (this.sp <= 0) {
-            this.guestFault(pc);
-            break;
-          }
+          if (this.sp <= 0) break;
           const d = ia[pc];
           this.sp--;
           if (d !== 31) {
             xlo[d] = this.stackLo[this.sp];
             xhi[d] = this.stackHi[this.sp];
           }
-          this.clock += cycle;
-          this.pc = pc + 1;
-          break;
+          clock += cycle;
+          pc++;
+          continue;
         }
         case Op.WORK:
-          this.clock += (iHi[pc] * 4294967296 + iLo[pc]) * cycle;
-          this.pc = pc + 1;
-          break;
-        case Op.CALL:
-          this.pc = pc + 1;
-          img.fn[pc]!(this);
-          if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
-          break;
-        case Op.CALLB:
-          this.pc = img.fn[pc]!(this) === true ? ic[pc] : pc + 1;
-          this.clock += cycle;
-          break;
-        default:
-          this.guestFault(pc);
+          clock += (iHi[pc] * 4294967296 + iLo[pc]) * cycle;
+          pc++;
+          continue;
       }
+      // everything else reads or changes the vCPU through `this`
+      this.pc = pc;
+      this.clock = clock;
+      const r = this.slowOp(img, o, pc, executed === 1 || clock < this.sliceLimit);
+      pc = this.pc;
+      clock = this.clock;
+      if (r === -1) continue;
+      if (r === WAIT) {
+        executed--;
+        end = SliceEnd.Limit;
+        break;
+      }
+      stats.ops += executed;
+      return r;
     }
+    this.pc = pc;
+    this.clock = clock;
+    stats.ops += executed;
+    return end;
+  }
+
+  /**
+   * The operations that go through `this` (accesses, hypercalls, WFI, hooks, faults), out of the loop's hot
+   * body. Returns -1 to continue, WAIT if the operation must wait for exact order, else how the slice ends.
+   */
+  private slowOp(img: GuestImage, o: number, pc: number, exact: boolean): number {
+    switch (o) {
+      case Op.LDR:
+      case Op.STR:
+        return this.memAccess(img, pc, o === Op.STR, exact);
+      case Op.MRS:
+      case Op.MSR:
+        return this.sysregAccess(img, pc, o === Op.MSR, exact);
+      case Op.HVC:
+      case Op.SMC:
+        this.pc = pc + 1;
+        return this.hypercall(o === Op.SMC);
+      case Op.WFI:
+        this.pc = pc + 1;
+        this.exitGuest(ExitReason.Wfi, this.vm.costNs.wfi);
+        if (this.vm.flow.vcpuPendingIrq(this)) {
+          this.enterGuest();
+          return -1;
+        }
+        return this.block();
+      case Op.CALL:
+        this.pc = pc + 1;
+        img.fn[pc]!(this);
+        if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
+        return -1;
+      case Op.CALLB:
+        this.pc = img.fn[pc]!(this) === true ? img.c[pc] : pc + 1;
+        this.clock += this.vm.costNs.cycle;
+        return -1;
+      default:
+        // an undefined opcode, or PUSH/POP past the stack
+        this.guestFault(pc);
+        return -1;
+    }
+  }
+
+  /** Exception entry at `pc` (the loop's locals) to `vector`; returns the new PC and leaves the clock in `this`. */
+  private exceptionEntry(pc: number, clock: number, vector: number): number {
+    this.pc = pc;
+    this.clock = clock;
+    this.takeException(vector);
+    return this.pc;
   }
 
   private takeException(vector: number): void {

@@ -110,7 +110,7 @@ export interface StatsSummary {
   exits: number;
   /** Traps by register or hypercall name. */
   traps: Record<string, number>;
-  /** Guest operations executed (added at the end of each run slice, so a guest hook sees the count as of its slice start). */
+  /** Guest operations executed. */
   ops: number;
   /** Interrupts injected. */
   injected: number;

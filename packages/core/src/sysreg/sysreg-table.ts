@@ -20,7 +20,7 @@ export interface SysregHandler {
    * Whether a guest access traps to the hypervisor. A function lets a controller decide per access
    * (e.g. ICC_DIR_EL1 trapping only when ICH_HCR_EL2.TDIR is set).
    */
-  trapped: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
+  readonly trapped: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
   /** The cost primitive charged for an untrapped access (default `cpuifAccess`). */
   readonly untrappedCost?: keyof CostPrimitives;
   /**
@@ -39,16 +39,50 @@ export interface SysregHandler {
   write?(vcpu: Vcpu, lo: number, hi: number): void;
 }
 
-/** A resolved table entry. */
-export interface SysregEntry {
-  /** Encoding. */
-  readonly enc: number;
-  /** Display name. */
-  readonly name: string;
-  /** The handler. */
-  readonly handler: SysregHandler;
-  /** Cost (ns) of an untrapped access under the VM's profile. */
-  readonly untrappedNs: number;
+/** Per-access decision of a {@link SysregHandler} (`trapped`, `local`) as a function. */
+export type SysregDecision = (vcpu: Vcpu, isWrite: boolean) => boolean;
+
+/**
+ * A resolved table entry. The handler's members are copied into fields of one fixed shape when it is
+ * registered, so the interpreter reads every entry the same way whatever the handler object looks like
+ * (handlers are object literals of many shapes; reading their members at each access is the slow, generic
+ * kind of property load).
+ */
+export class SysregEntry {
+  /** Read accessor, or null (UNDEFINED on read). Called with the handler as `this`. */
+  readonly read: ((vcpu: Vcpu) => number) | null;
+  /** Write accessor, or null (UNDEFINED on write). Called with the handler as `this`. */
+  readonly write: ((vcpu: Vcpu, lo: number, hi: number) => void) | null;
+  /** `trapped` when it is a constant. */
+  readonly trapAlways: boolean;
+  /** `trapped` when it is decided per access, else null. */
+  readonly trapFn: SysregDecision | null;
+  /** `local` when it is a constant (absent = false). */
+  readonly localAlways: boolean;
+  /** `local` when it is decided per access, else null. */
+  readonly localFn: SysregDecision | null;
+
+  /**
+   * @param enc - encoding
+   * @param name - display name
+   * @param handler - the handler
+   * @param untrappedNs - cost (ns) of an untrapped access under the VM's profile
+   */
+  constructor(
+    readonly enc: number,
+    readonly name: string,
+    readonly handler: SysregHandler,
+    readonly untrappedNs: number,
+  ) {
+    this.read = handler.read ?? null;
+    this.write = handler.write ?? null;
+    const t = handler.trapped;
+    this.trapAlways = t === true;
+    this.trapFn = typeof t === 'function' ? t : null;
+    const l = handler.local;
+    this.localAlways = l === true;
+    this.localFn = typeof l === 'function' ? l : null;
+  }
 }
 
 /** System registers of one VM. */
@@ -65,12 +99,7 @@ export class SysregTable {
   register(enc: number, handler: SysregHandler): void {
     const e = enc & 0xffff;
     if (this.entries[e]) fail(Errno.EEXIST, `system register ${sysregName(e)} already has a handler`);
-    this.entries[e] = {
-      enc: e,
-      name: handler.name ?? sysregName(e),
-      handler,
-      untrappedNs: this.costOf(handler.untrappedCost ?? 'cpuifAccess'),
-    };
+    this.entries[e] = new SysregEntry(e, handler.name ?? sysregName(e), handler, this.costOf(handler.untrappedCost ?? 'cpuifAccess'));
   }
 
   /** Removes the handler of `enc`. */

@@ -800,26 +800,25 @@ export class Vcpu {
     const enc = img.b[pc];
     const rt = img.a[pc];
     const entry = this.vm.sysregs.get(enc);
-    const h = entry?.handler;
-    if (h === undefined || (isWrite ? h.write === undefined : h.read === undefined)) {
+    if (entry === undefined || (isWrite ? entry.write === null : entry.read === null)) {
       this.guestFault(pc); // UNDEFINED: a vCPU-local outcome
       return -1;
     }
-    const t = h.trapped;
-    const trapped = typeof t === 'boolean' ? t : t(this, isWrite);
+    const tf = entry.trapFn;
+    const trapped = tf === null ? entry.trapAlways : tf.call(entry.handler, this, isWrite);
     if (!exact) {
-      const l = h.local;
-      if (trapped || l === undefined || (typeof l === 'boolean' ? !l : !l(this, isWrite))) return WAIT;
+      const lf = entry.localFn;
+      if (trapped || (lf === null ? !entry.localAlways : !lf.call(entry.handler, this, isWrite))) return WAIT;
     }
     if (trapped) {
       this.exitGuest(ExitReason.Sysreg, this.vm.costNs.sysregTrap);
       this.stats.trap(enc);
-    } else this.clock += entry!.untrappedNs;
+    } else this.clock += entry.untrappedNs;
     this.pc = pc + 1;
-    if (isWrite) h.write!(this, this.xlo[rt], this.xhi[rt]);
+    if (isWrite) entry.write!.call(entry.handler, this, this.xlo[rt], this.xhi[rt]);
     else {
       this.sysHi = 0;
-      const lo = h.read!(this);
+      const lo = entry.read!.call(entry.handler, this);
       if (rt !== 31) {
         this.xlo[rt] = lo >>> 0;
         this.xhi[rt] = this.sysHi >>> 0;

@@ -51,6 +51,8 @@ export class VgicCpuIf {
   readonly lrSource = new Uint8Array(MAX_LRS);
   /** LRs the hypervisor wrote at the last flush. */
   usedLrs = 0;
+  /** LRs the hypervisor wrote with the HW bit at the last flush (0: {@link holdsHwLr} needs no scan). */
+  hwLrs = 0;
 
   /** VMCR.VPMR (8-bit priority mask; 0 masks everything). */
   pmr = 0;
@@ -160,8 +162,20 @@ export class VgicCpuIf {
 
   private vpeIntid = -1;
 
+  /**
+   * What {@link ackFast} learnt about the state it left: the LR to signal next before the PMR and running-priority
+   * checks (-1: none) and its priority. Valid until anything else changes LR or VMCR state (every such change
+   * goes through {@link changed}, {@link updateLines}, {@link clearLrs} or {@link deactivateLr}, which drop it),
+   * and only when that state raised no maintenance condition. An LPI's EOI changes nothing but the active
+   * priorities, so it re-derives the lines from this instead of another pass over the LRs.
+   */
+  private nextLr = -1;
+  private nextPrio = 0x100;
+  private nextValid = false;
+
   /** Re-evaluates vIRQ/vFIQ from the hardware state. */
   updateLines(): void {
+    this.nextValid = false;
     this.setLines(this.en ? this.hppiLr(-1, true) : -1);
   }
 
@@ -203,6 +217,7 @@ export class VgicCpuIf {
   /** After an untrapped access changed state: lines, then the maintenance interrupt (forces an exit). */
   private changed(): void {
     // Equivalent to updateLines() then `if (misr() !== 0) requestExit()`, in one pass over the LRs.
+    this.nextValid = false;
     if (!this.en) {
       const v = this.vcpu;
       v.virq = false;
@@ -313,6 +328,8 @@ export class VgicCpuIf {
     // the state after: what changed() computes
     let sig = best === top1 ? top2 : top1;
     const sigPrio = best === top1 ? top2Prio : top1Prio;
+    this.nextLr = sig;
+    this.nextPrio = sigPrio;
     if (sig >= 0 && (sigPrio >= this.pmr || (sigPrio & this.groupMask(this.lrGroup[sig])) >= this.rpr())) sig = -1;
     this.setLines(sig);
     if (after === 0) {
@@ -322,6 +339,7 @@ export class VgicCpuIf {
     if (this.uie && valid <= 1) m |= MISR.U;
     if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
     if (this.npie && pending === 1) m |= MISR.NP;
+    this.nextValid = m === 0;
     if (m !== 0) this.vcpu.requestExit();
     return this.iarValue(best);
   }
@@ -368,6 +386,7 @@ export class VgicCpuIf {
 
   /** Whether a list register holds a hardware-mapped interrupt (an EOI or DIR may then reach the host). */
   holdsHwLr(): boolean {
+    if (this.hwLrs === 0) return false;
     for (let i = 0; i < this.usedLrs; i++) if (this.lrHw[i] !== 0 && this.lrState[i] !== 0) return true;
     return false;
   }
@@ -387,6 +406,7 @@ export class VgicCpuIf {
    * EOIR/DIR and by the hypervisor when it deactivates an interrupt held in another vCPU's LR.
    */
   deactivateLr(i: number): void {
+    this.nextValid = false;
     this.lrState[i] &= ~LR_ACTIVE;
     if (this.lrHw[i]) {
       const h = this.vcpu.vm.hv.hostIrqs;
@@ -406,6 +426,15 @@ export class VgicCpuIf {
       // Drop the highest active priority (lowest set bit across both registers).
       if (lo0 !== 0 && (lo1 === 0 || lo0 >>> 0 <= lo1 >>> 0)) this.ap0r = (this.ap0r & ~lo0) >>> 0;
       else this.ap1r = (this.ap1r & ~lo1) >>> 0;
+    }
+    if (intid >= VGIC_MIN_LPI && this.nextValid && this.vpe === null) {
+      // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
+      // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.
+      let sig = this.nextLr;
+      const p = this.nextPrio;
+      if (sig >= 0 && (p >= this.pmr || (p & this.groupMask(this.lrGroup[sig])) >= this.rpr())) sig = -1;
+      this.setLines(sig);
+      return;
     }
     if (!this.eoim) this.deactivate(intid, (value >>> 10) & 7);
     this.changed();
@@ -438,6 +467,8 @@ export class VgicCpuIf {
 
   /** Clears every LR (the hypervisor's save path empties them; flush rebuilds them). */
   clearLrs(): void {
+    this.nextValid = false;
+    this.hwLrs = 0;
     for (let i = 0; i < this.usedLrs; i++) {
       this.lrState[i] = 0;
       this.lrEoi[i] = 0;

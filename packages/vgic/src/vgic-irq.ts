@@ -35,20 +35,17 @@ export class VgicIrq {
   lrCpu: VgicCpu | null = null;
   /** The list register index while {@link lrCpu} is set. */
   lr = -1;
-  /** Pending latch (edge: the pending state; level: a software-set pending, ISPENDR). */
-  pendingLatch = false;
-  /** Line level (level interrupts). */
-  lineLevel = false;
-  /** Active. */
-  active = false;
-  /** Enabled (ISENABLER). */
-  enabled = false;
+  // The state the ap_list is sorted by (see vgic.ts). Each setter marks the holding ap_list unsorted when the
+  // value changes, so flush sorts only when something changed; the list registers move an edge latch without
+  // marking ({@link setLatchInLr}).
+  private _pendingLatch = false;
+  private _lineLevel = false;
+  private _active = false;
+  private _enabled = false;
+  private _priority = 0;
+  private _level = false;
   /** Group (0 or 1). */
   group = 0;
-  /** Priority (top 5 bits). */
-  priority = 0;
-  /** Level-sensitive configuration (false = edge). */
-  level = false;
   /** GICv2 ITARGETSR byte (SPIs). */
   targets = 0;
   /** GICv3 IROUTER affinity (Aff2.Aff1.Aff0). */
@@ -77,14 +74,89 @@ export class VgicIrq {
     this.targetCpu = ownerCpu;
   }
 
+  /** Pending latch (edge: the pending state; level: a software-set pending, ISPENDR). */
+  get pendingLatch(): boolean {
+    return this._pendingLatch;
+  }
+  set pendingLatch(v: boolean) {
+    if (this._pendingLatch === v) return;
+    this._pendingLatch = v;
+    this.sortKeyChanged();
+  }
+
+  /** Line level (level interrupts). */
+  get lineLevel(): boolean {
+    return this._lineLevel;
+  }
+  set lineLevel(v: boolean) {
+    if (this._lineLevel === v) return;
+    this._lineLevel = v;
+    this.sortKeyChanged();
+  }
+
+  /** Active. */
+  get active(): boolean {
+    return this._active;
+  }
+  set active(v: boolean) {
+    if (this._active === v) return;
+    this._active = v;
+    this.sortKeyChanged();
+  }
+
+  /** Enabled (ISENABLER). */
+  get enabled(): boolean {
+    return this._enabled;
+  }
+  set enabled(v: boolean) {
+    if (this._enabled === v) return;
+    this._enabled = v;
+    this.sortKeyChanged();
+  }
+
+  /** Priority (top 5 bits). */
+  get priority(): number {
+    return this._priority;
+  }
+  set priority(v: number) {
+    if (this._priority === v) return;
+    this._priority = v;
+    this.sortKeyChanged();
+  }
+
+  /** Level-sensitive configuration (false = edge). */
+  get level(): boolean {
+    return this._level;
+  }
+  set level(v: boolean) {
+    if (this._level === v) return;
+    this._level = v;
+    this.sortKeyChanged();
+  }
+
+  /**
+   * Sets the pending latch as the list registers move it, without marking the ap_list unsorted: the flush consumes
+   * an edge latch into an LR, and the fold at the next exit gives it back if the LR is still pending — which
+   * leaves the interrupt ordered exactly as when it was sorted. Anything else that happens meanwhile changes
+   * another field (marked), or leaves the interrupt not pending and not active, and prune drops it.
+   */
+  setLatchInLr(v: boolean): void {
+    this._pendingLatch = v;
+  }
+
+  private sortKeyChanged(): void {
+    const c = this.apCpu;
+    if (c !== null) c.apDirty = true;
+  }
+
   /** Whether it is pending as the architecture defines it (edge: latch; level: latch OR line). */
   get pending(): boolean {
-    return this.pendingLatch || (this.level && this.lineLevel);
+    return this._pendingLatch || (this._level && this._lineLevel);
   }
 
   /** Whether it is a mapped level interrupt whose line is sampled from the device (upstream vgic_irq_is_mapped_level). */
   get mappedLevel(): boolean {
-    return this.hw && this.level && this.getInputLevel !== null;
+    return this.hw && this._level && this.getInputLevel !== null;
   }
 
   /** Resets the architectural state (not the mapping). */

@@ -93,11 +93,12 @@ export class VgicLpiHost implements LpiHost {
       vg.kick(c);
     } else if (irq.apCpu !== null) {
       const ap = irq.apCpu;
+      // (staying on the list with a new priority or enable marked it unsorted: VgicIrq's setters)
       if (vg.oracle(irq) !== ap) {
         const k = ap.apList.indexOf(irq);
         if (k >= 0) ap.apList.splice(k, 1);
         irq.apCpu = null;
-      } else ap.apDirty = true;
+      }
     }
     vg.queue(irq);
   }

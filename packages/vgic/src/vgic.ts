@@ -64,6 +64,7 @@ function apKey(irq: VgicIrq): number {
 function apSort(c: VgicCpu): void {
   const list = c.apList;
   const n = list.length;
+  c.apDirty = false;
   if (n > 64) {
     list.sort(apCmp);
     return;
@@ -416,7 +417,6 @@ export class Vgic {
           break;
         }
     }
-    if (list.length > nr) c.apDirty = true;
     hw.usedLrs = n;
     hw.npie = overP;
     hw.lrenpie = overA;
@@ -436,9 +436,9 @@ export class Vgic {
         const s = irq.source & -irq.source;
         src = s ? 31 - Math.clz32(s) : 0;
         irq.source &= ~s;
-        irq.pendingLatch = irq.source !== 0;
+        irq.setLatchInLr(irq.source !== 0);
         if (irq.source !== 0) eoi = 1;
-      } else if (!irq.level) irq.pendingLatch = false;
+      } else if (!irq.level) irq.setLatchInLr(false);
     }
     if (irq.active) {
       state |= LR_ACTIVE;
@@ -459,6 +459,7 @@ export class Vgic {
     hw.lrPrio[i] = irq.priority;
     hw.lrGroup[i] = irq.group;
     hw.lrHw[i] = irq.hw ? 1 : 0;
+    if (irq.hw) hw.hwLrs++;
     hw.lrPintid[i] = irq.hostIrq;
     hw.lrEoi[i] = eoi;
     hw.lrSource[i] = src;
@@ -489,7 +490,7 @@ export class Vgic {
           irq.source |= 1 << hw.lrSource[i];
           irq.pendingLatch = true;
         }
-      } else if (!irq.level && (s & LR_PENDING)) irq.pendingLatch = true;
+      } else if (!irq.level && (s & LR_PENDING)) irq.setLatchInLr(true);
       // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
       if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
       if (irq.mappedLevel) {

@@ -1,0 +1,57 @@
+/**
+ * The ap_list order at flush (vgic.ts): the list is sorted only when something changed since the last sort — an
+ * interrupt was queued, or an interrupt on the list changed what orders it (priority, enable, pending, active,
+ * edge/level). A change made to an interrupt that waits on the list, with nothing queued, must still reach the
+ * next flush: here another vCPU raises the priority of a queued LPI (property byte + GICR_INVLPIR) while its
+ * target waits with every LPI masked by its PMR.
+ */
+import { DAIF, ExitReason, GuestAsm, type Msi, type Vcpu } from '@irqflow/core';
+import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE } from '@irqflow/vgic';
+import { gicVm } from './helpers';
+
+describe('ap_list order', () => {
+  it('a priority raised by INV while the LPI waits on the list reaches the next flush without another exit', () => {
+    const { vm, drv } = gicVm('gic-v3', 2, { nrLrs: 1 });
+    const log: number[] = [];
+    let wfiExitsAtFirstAck = -1;
+    const msis: Msi[] = [];
+    const a0 = new GuestAsm();
+    a0.label('main');
+    drv.emitCpuInit(a0);
+    for (let i = 0; i < 6; i++) msis.push(drv.emitMsiSetup!(a0, { devid: 0, event: i, intid: 8192 + i, target: 0 }));
+    const poke = drv.emitMsiSetup!(a0, { devid: 0, event: 6, intid: 8200, target: 1 });
+    a0.movi(1, 0x80).msr('ICC_PMR_EL1', 1); // masks the LPIs' default priority (0xa0)
+    a0.daifclr(DAIF.I).label('idle').wfi().b('idle');
+    a0.label('irq').mrs(9, 'ICC_IAR1_EL1').beqi(9, 1023, 'out');
+    a0.call((v: Vcpu) => {
+      if (log.length === 0) wfiExitsAtFirstAck = v.stats.exits[ExitReason.Wfi];
+      log.push(v.x(9));
+    });
+    a0.msr('ICC_EOIR1_EL1', 9).label('out').eret();
+    vm.vcpus[0].setProgram(a0.build());
+
+    // vCPU 1, on LPI 8200: LPI 8197's property byte to priority 0x10, then GICR_INVLPIR
+    const a1 = new GuestAsm();
+    a1.label('main');
+    drv.emitCpuInit(a1);
+    a1.daifclr(DAIF.I).label('idle').wfi().b('idle');
+    a1.label('irq').mrs(9, 'ICC_IAR1_EL1').beqi(9, 1023, 'out');
+    a1.movi(0, 0x10 | 1).stra(0, GIC_ITS_RAM.BASE + GIC_ITS_RAM.PROP + 8197 - 8192, 1);
+    a1.movi(0, 8197).stra(0, GIC_BOARD.REDIST + 1 * GICV3_REDIST_SIZE + 0xa0);
+    a1.msr('ICC_EOIR1_EL1', 9).label('out').eret();
+    vm.vcpus[1].setProgram(a1.build());
+
+    expect(vm.run().reason).toBe('idle'); // set up, both waiting in WFI
+    for (const m of msis) expect(vm.signalMsi(m)).toBe(1);
+    expect(vm.run().reason).toBe('idle'); // vCPU 0 woke, found everything masked, waits again
+    expect(log).toEqual([]);
+    const wfiBefore = vm.vcpus[0].stats.exits[ExitReason.Wfi];
+
+    expect(vm.signalMsi(poke)).toBe(1);
+    // bounded: an unsorted list would leave the masked LPI in the LR, and WFI would return at once forever
+    expect(vm.run({ until: vm.vcpus[0].clock + 1_000_000 }).reason).toBe('idle');
+    // 8197 now beats the PMR and everything else: the flush at the wake puts it in the only LR straight away
+    expect(log).toEqual([8197]);
+    expect(wfiExitsAtFirstAck).toBe(wfiBefore);
+  });
+});

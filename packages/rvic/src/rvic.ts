@@ -46,6 +46,11 @@ export interface RvicCounters {
   ownerRefused: number;
 }
 
+/** Where every rVIC keeps its per-vCPU state (one slot index for all VMs). */
+const RVIC_CPU_SLOT = new VcpuSlot<RvicCpu | undefined>('rvic');
+/** Where every rVIC keeps its per-vCPU mapped-interrupt state. */
+const RVIC_MAP_SLOT = new VcpuSlot<RvicMapped | undefined>('rvic-mapped');
+
 /** The rVIC of one VM. */
 export class Rvic implements IrqchipFlow {
   /** Number of trusted interrupts. */
@@ -60,8 +65,8 @@ export class Rvic implements IrqchipFlow {
   rvid: RvidTable | null = null;
   /** Counters. */
   readonly counters: RvicCounters = { rvidDropped: 0, disabledDropped: 0, doorbellIgnored: 0, ownerRefused: 0 };
-  private readonly cpuSlot = new VcpuSlot<RvicCpu | undefined>('rvic');
-  private readonly mapSlot = new VcpuSlot<RvicMapped | undefined>('rvic-mapped');
+  private readonly cpuSlot = RVIC_CPU_SLOT;
+  private readonly mapSlot = RVIC_MAP_SLOT;
 
   /** @param vm - the VM */
   constructor(readonly vm: Vm) {}

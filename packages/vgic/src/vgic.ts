@@ -95,10 +95,13 @@ function apSort(c: VgicCpu): void {
   }
 }
 
+/** Where every vGIC keeps its per-vCPU state on the vCPU (one slot index for all VMs). */
+const VGIC_SLOT = new VcpuSlot<VgicCpu>('vgic');
+
 /** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
 export class Vgic {
-  /** Per-vCPU state slot. */
-  readonly slot = new VcpuSlot<VgicCpu>('vgic');
+  /** Per-vCPU state slot (one for every VM: see {@link VcpuSlot}). */
+  readonly slot = VGIC_SLOT;
   /** VgicCpu by vCPU index. */
   readonly cpus: VgicCpu[] = [];
   /** SPIs (index intid - 32). */

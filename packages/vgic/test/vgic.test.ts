@@ -143,3 +143,12 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s injection methods', (name) => {
   });
 });
 
+
+describe('per-vCPU state across VMs', () => {
+  it('a vCPU of the hundredth VM has as many state slots as one of the first', () => {
+    const first = gicVm('gic-v3', 1).vm.vcpus[0].slots.length;
+    let last = 0;
+    for (let i = 0; i < 99; i++) last = gicVm(i % 2 ? 'gic-v3' : 'gic-v2', 1).vm.vcpus[0].slots.length;
+    expect(last).toBe(first);
+  });
+});

@@ -6,7 +6,12 @@
  */
 import type { Vcpu } from './vcpu';
 
-/** Per-extension state slot on every vCPU (controllers and devices keep their per-vCPU state here). */
+/**
+ * Per-extension state slot on every vCPU (controllers and devices keep their per-vCPU state here). Create one
+ * per kind of extension, at module level, and use it from every VM: the index comes from a process-wide
+ * counter when the slot is made, so a slot made per VM would lengthen every later vCPU's slot array. The values
+ * live on each vCPU, so VMs sharing a slot share no state.
+ */
 export class VcpuSlot<T> {
   private static next = 0;
   /** Slot index. */

@@ -43,9 +43,11 @@ export interface TinyOptions {
   nested?: boolean;
 }
 
+const TINY_SLOT = new VcpuSlot<TinyCpu>('tiny');
+
 /** The tiny controller. */
 export class TinyController implements IrqchipFlow {
-  readonly slot = new VcpuSlot<TinyCpu>('tiny');
+  readonly slot = TINY_SLOT;
   /** Calls per callback name. */
   readonly calls: Record<string, number> = {};
   /** Level of each irqfd pin. */

@@ -25,10 +25,13 @@ import {
 import { PIC_NR_PRIVATE, PIC_REG, PIC_SPURIOUS } from './pic-abi';
 import { PicCpu } from './pic-cpu';
 
+/** Where every PIC keeps its per-vCPU banks: one slot for all VMs (a slot per VM would grow every vCPU's slot array). */
+const PIC_SLOT = new VcpuSlot<PicCpu>('pic');
+
 /** The controller instance of one VM. */
 export class PicChip implements IrqchipFlow {
   /** Per-vCPU banks. */
-  readonly slot = new VcpuSlot<PicCpu>('pic');
+  readonly slot = PIC_SLOT;
   /** Number of interrupts. */
   nrIrqs: number;
   /** Frame base (-1 = not set). */

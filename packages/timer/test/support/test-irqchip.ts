@@ -34,9 +34,11 @@ class TestCpu {
   acks = 0;
 }
 
+const TEST_SLOT = new VcpuSlot<TestCpu>('test-irqchip');
+
 /** The test controller. */
 export class TestIrqchip {
-  readonly slot = new VcpuSlot<TestCpu>('test-irqchip');
+  readonly slot = TEST_SLOT;
   /** injectIrq calls (intid, level) in order. */
   readonly injections: { cpu: number; intid: number; level: boolean; t: number }[] = [];
   readonly flow: IrqchipFlow;

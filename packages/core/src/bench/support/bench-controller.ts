@@ -23,9 +23,11 @@ class BenchCpu {
   active = -1;
 }
 
+const BENCH_SLOT = new VcpuSlot<BenchCpu>('bench-fifo');
+
 /** The benchmark controller. */
 export class BenchFifoController implements IrqchipFlow {
-  private readonly slot = new VcpuSlot<BenchCpu>('bench-fifo');
+  private readonly slot = BENCH_SLOT;
   /** Interrupts completed (EOI written) over all vCPUs. */
   completed = 0;
   /** Called after each completion (the benchmark re-arms its next injection here). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { Errno, fail, IrqType, type GetInputLevel, type IrqchipFlow, type IrqchipRoute, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
-import { itsSetIrqInatomic, itsSetMsi, itsValidateRoute } from './its/its-vm';
+import { itsSetIrqInatomicOn, itsSetMsiOn, itsValidateRoute, itsVmOf, type ItsVm } from './its/its-vm';
 import type { Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
@@ -132,12 +132,19 @@ export class VgicFlow implements IrqchipFlow {
   /** KVM_SIGNAL_MSI / MSI routes: through the ITS (GICv3); ENODEV for a GICv2. */
   setMsi(vm: Vm, msi: Msi): number {
     if (this.vg.v2) fail(Errno.ENODEV, 'a GICv2 has no MSI support');
-    return itsSetMsi(vm, msi);
+    return itsSetMsiOn(this.itsOf(vm), msi);
   }
+
+  /** This VM's ITS state, looked up until the first ITS device creates it, then kept (it lives as long as the VM). */
+  private itsOf(vm: Vm): ItsVm | undefined {
+    return this.its ?? (this.its = itsVmOf(vm));
+  }
+
+  private its: ItsVm | undefined;
 
   /** Fast path for MSI routes (the ITS translation cache); irqchip routes take the slow path. */
   setIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): number {
-    return this.vg.v2 ? -Errno.EAGAIN : itsSetIrqInatomic(vm, route, level);
+    return this.vg.v2 ? -Errno.EAGAIN : itsSetIrqInatomicOn(this.itsOf(vm), route, level);
   }
 
   /** MSI routes need a DeviceID once the VM has an ITS. */

@@ -42,19 +42,6 @@ export class ItsVm {
 const VALID_DEVID = MSI_VALID_DEVID;
 
 const registry = new WeakMap<Vm, ItsVm>();
-/** One-entry cache in front of the WeakMap for the MSI hot path (a WeakMap lookup costs more than a compare). */
-let lastVm: Vm | null = null;
-let lastState: ItsVm | undefined;
-
-function stateOf(vm: Vm): ItsVm | undefined {
-  if (vm === lastVm) return lastState;
-  const s = registry.get(vm);
-  if (s !== undefined) {
-    lastVm = vm;
-    lastState = s;
-  }
-  return s;
-}
 
 /** The ITS state of `vm`, if it has created an ITS. */
 export function itsVmOf(vm: Vm): ItsVm | undefined {
@@ -84,7 +71,14 @@ export function vgicHasIts(vm: Vm): boolean {
  * ITS frame, EBUSY when the ITS is disabled or the target redistributor has LPIs disabled
  */
 export function itsSetMsi(vm: Vm, msi: Msi): number {
-  const s = stateOf(vm);
+  return itsSetMsiOn(registry.get(vm), msi);
+}
+
+/**
+ * {@link itsSetMsi} on a VM's ITS state already looked up (the vGICv3's flow keeps it, so an MSI costs no
+ * WeakMap lookup).
+ */
+export function itsSetMsiOn(s: ItsVm | undefined, msi: Msi): number {
   if (s === undefined || s.itss.length === 0) fail(Errno.ENODEV, 'the VM has no ITS');
   if (((msi.flags ?? 0) & VALID_DEVID) === 0) fail(Errno.EINVAL, 'an MSI to an ITS needs KVM_MSI_VALID_DEVID');
   const its = s.itsAt(msi.address);
@@ -99,8 +93,12 @@ export function itsSetMsi(vm: Vm, msi: Msi): number {
  * delivered the MSI, -EWOULDBLOCK (-11) to take the slow path (`setMsi`). Irqchip routes always answer -11 here.
  */
 export function itsSetIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): number {
+  return itsSetIrqInatomicOn(registry.get(vm), route, level);
+}
+
+/** {@link itsSetIrqInatomic} on a VM's ITS state already looked up. */
+export function itsSetIrqInatomicOn(s: ItsVm | undefined, route: RoutingEntry, level: boolean): number {
   if (route.type !== 'msi' || !level) return -Errno.EAGAIN;
-  const s = stateOf(vm);
   if (s === undefined) return -Errno.EAGAIN;
   const m = route.msi;
   if (((m.flags ?? 0) & VALID_DEVID) === 0) return -Errno.EAGAIN;

@@ -14,7 +14,7 @@
 import { Errno, fail } from '@irqflow/core';
 import { ITS_IDBITS, LPI_MIN_INTID } from './gits-regs';
 import type { LpiHost } from './lpi-host';
-import { v4HooksGeneration, v4HooksOf, type V4Hooks } from '../v4/v4-hooks';
+import { v4HooksCell, v4HooksOf, type V4HooksCell } from '../v4/v4-hooks';
 
 /** One LPI: the ITS side's view (configuration and target). Its pending state is owned by the redistributor. */
 export class Lpi {
@@ -64,14 +64,8 @@ export class LpiTable {
   /** @param host - the redistributor side */
   constructor(readonly host: LpiHost) {}
 
-  /** The VM's GICv4 hooks as of registration generation {@link LpiTable.v4Gen} (one WeakMap lookup per MSI saved). */
-  private v4: V4Hooks | undefined = undefined;
-  private v4Gen = -1;
-
-  private refreshV4(): void {
-    this.v4 = v4HooksOf(this.host.vm);
-    this.v4Gen = v4HooksGeneration();
-  }
+  /** The VM's GICv4 hooks cell, taken on the first MSI (host.vm may not be ready at construction). */
+  private v4Cell: V4HooksCell | null = null;
 
   /** Number of LPIs that exist (mapped by at least one ITE). */
   get size(): number {
@@ -146,8 +140,8 @@ export class LpiTable {
 
   /** Latches the LPI pending (an MSI or INT) in the redistributor, which queues it if deliverable. O(1). */
   setPending(lpi: Lpi): void {
-    if (this.v4Gen !== v4HooksGeneration()) this.refreshV4();
-    const v4 = this.v4;
+    const cell = this.v4Cell ?? (this.v4Cell = v4HooksCell(this.host.vm));
+    const v4 = cell.hooks;
     if (v4 !== undefined && v4.redirectPending(lpi.intid, lpi.vcpu)) return; // a forwarded vLPI (GICv4)
     this.host.setLpiPending(lpi);
   }

@@ -37,27 +37,35 @@ export interface V4Hooks {
   isPending(intid: number): boolean;
 }
 
-const registry = new WeakMap<Vm, V4Hooks>();
+/** A VM's slot for its GICv4 hooks: empty until a GICv4 host registers, then filled for the VM's life. */
+export interface V4HooksCell {
+  /** The hooks, or undefined without a GICv4 host. */
+  hooks: V4Hooks | undefined;
+}
+
+const registry = new WeakMap<Vm, V4HooksCell>();
+
 /**
- * Bumped on every registration, so a hot caller can cache {@link v4HooksOf}'s answer and re-ask only when some
- * VM registered since (the counter carries no VM state: any VM's registration just invalidates every cache).
+ * @internal The cell holding `vm`'s GICv4 hooks, created empty on first ask. A hot caller keeps the cell and
+ * reads `hooks` from it per use: one load instead of a WeakMap lookup, and a registration made later is seen.
  */
-let generation = 0;
+export function v4HooksCell(vm: Vm): V4HooksCell {
+  let c = registry.get(vm);
+  if (c === undefined) {
+    c = { hooks: undefined };
+    registry.set(vm, c);
+  }
+  return c;
+}
 
 /** @internal Registers the GICv4 state of `vm`. */
 export function registerV4Hooks(vm: Vm, hooks: V4Hooks): void {
-  registry.set(vm, hooks);
-  generation++;
-}
-
-/** @internal The registration counter (a hot caller caches its hooks per generation). */
-export function v4HooksGeneration(): number {
-  return generation;
+  v4HooksCell(vm).hooks = hooks;
 }
 
 /** The GICv4 hooks of `vm`, or undefined when its host has no GICv4 (every hook is then skipped). */
 export function v4HooksOf(vm: Vm): V4Hooks | undefined {
-  return registry.get(vm);
+  return registry.get(vm)?.hooks;
 }
 
 /**
@@ -85,7 +93,7 @@ export interface ItsLike {
 
 /** MAPC V=0 of collection `icid`: every forwarded vLPI of an ITE in it is unmapped. No-op without GICv4. */
 export function v4CollectionUnmapped(its: ItsLike, icid: number): void {
-  const h = registry.get(its.vm);
+  const h = v4HooksOf(its.vm);
   if (h === undefined) return;
   for (const d of its.devices.values()) for (const ite of d.ites.values()) if (ite.icid === icid) h.collectionUnmapped(ite.lpi.intid);
 }

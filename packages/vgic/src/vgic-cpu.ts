@@ -50,6 +50,11 @@ export class VgicCpu {
       irq.reset(!v2);
       this.privateIrqs.push(irq);
     }
+    // An empty array literal starts as an array of small integers and changes kind at its first object; a
+    // vCPU whose list never held one would stay the other kind, and the flush/sync code, which sees every
+    // vCPU's list, would have to handle both. One push and pop makes every ap_list an object array from birth.
+    this.apList.push(this.privateIrqs[0]);
+    this.apList.pop();
   }
 
   /** The vCPU's creation index. */

@@ -5,11 +5,11 @@
  * unmapped device, event or collection drops the interrupt) and 5.2.3 "ITS caching"; KVM's
  * vgic_its_resolve_lpi / vgic_its_cache_translation (references §3/§4 for the error answers).
  *
- * The translation cache is a Map keyed by DeviceID × 2^16 + EventID (both are below 2^16: Devbits = IDbits =
- * 16) holding the ITE, so a hit costs one Map lookup and no allocation. It is invalidated exactly where a
- * translation can change: MAPD (that device's events), MAPC (that collection), MAPTI (that event), MOVI and
- * DISCARD (that event), MOVALL, GITS_CTLR.Enable = 0, a BASER write dropping a table, CTRL_RESET, restore, and
- * GICR_CTLR.EnableLPIs = 0 on any redistributor (everything).
+ * The translation cache (translation-cache.ts) is keyed by DeviceID × 2^16 + EventID (both are below 2^16:
+ * Devbits = IDbits = 16) and holds the ITE, so a hit costs an array compare and no allocation. It is
+ * invalidated exactly where a translation can change: MAPD (that device's events), MAPC (that collection),
+ * MAPTI (that event), MOVI and DISCARD (that event), MOVALL, GITS_CTLR.Enable = 0, a BASER write dropping a
+ * table, CTRL_RESET, restore, and GICR_CTLR.EnableLPIs = 0 on any redistributor (everything).
  *
  * @module
  */
@@ -19,6 +19,7 @@ import type { LpiHost } from './lpi-host';
 import type { Lpi, LpiTable } from './lpi-table';
 import { tableEntryAddr } from './its-tables';
 import { v4HooksOf } from '../v4/v4-hooks';
+import { TranslationCache } from './translation-cache';
 
 /** An interrupt translation entry (EventID → LPI, collection). */
 export interface Ite {
@@ -92,7 +93,7 @@ export class VgicIts {
   /** Collections by ICID. */
   readonly collections = new Map<number, ItsCollection>();
   /** The translation cache. */
-  readonly cache = new Map<number, Ite>();
+  readonly cache = new TranslationCache();
   /** Counters. */
   readonly stats: ItsStats = { cacheHits: 0, cacheMisses: 0, commands: 0, commandErrors: 0, commandFaults: 0 };
   /**
@@ -198,7 +199,7 @@ export class VgicIts {
 
   /** Drops the cached translations through one collection. */
   invalidateCollection(icid: number): void {
-    for (const [k, ite] of this.cache) if (ite.icid === icid) this.cache.delete(k);
+    this.cache.deleteWhere((ite) => ite.icid === icid);
   }
 
   // ---- state changes shared by commands, registers and restore -------------------------------------------------

@@ -108,10 +108,10 @@ export function registerIccSysregs(vg: Vgic): void {
   // The untrapped ICC_* registers act on this vCPU's virtual CPU interface only (local under lookahead), except
   // an EOI that deactivates a hardware-mapped interrupt: that reaches the host interrupt, so it keeps exact order.
   const eoiLocal = (v: Vcpu) => !hw(v).holdsHwLr();
-  s.register(SYSREGS.ICC_IAR1_EL1, { trapped: false, local: true, read: (v) => hw(v).ack(1) });
-  s.register(SYSREGS.ICC_IAR0_EL1, { trapped: false, local: true, read: (v) => hw(v).ack(0) });
-  s.register(SYSREGS.ICC_EOIR1_EL1, { trapped: false, local: eoiLocal, write: (v, lo) => hw(v).eoi(lo) });
-  s.register(SYSREGS.ICC_EOIR0_EL1, { trapped: false, local: eoiLocal, write: (v, lo) => hw(v).eoi(lo) });
+  s.register(SYSREGS.ICC_IAR1_EL1, { trapped: false, local: true, hot: true, read: (v) => hw(v).ack(1) });
+  s.register(SYSREGS.ICC_IAR0_EL1, { trapped: false, local: true, hot: true, read: (v) => hw(v).ack(0) });
+  s.register(SYSREGS.ICC_EOIR1_EL1, { trapped: false, local: eoiLocal, hot: true, write: (v, lo) => hw(v).eoi(lo) });
+  s.register(SYSREGS.ICC_EOIR0_EL1, { trapped: false, local: eoiLocal, hot: true, write: (v, lo) => hw(v).eoi(lo) });
   s.register(SYSREGS.ICC_HPPIR1_EL1, { trapped: false, local: true, read: (v) => hw(v).hppir(1) });
   s.register(SYSREGS.ICC_HPPIR0_EL1, { trapped: false, local: true, read: (v) => hw(v).hppir(0) });
   s.register(SYSREGS.ICC_RPR_EL1, { trapped: false, local: true, read: (v) => hw(v).rpr() });

@@ -33,6 +33,13 @@ export interface SysregHandler {
    * never local.
    */
   readonly local?: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
+  /**
+   * A register on the interrupt fast path (an acknowledge or an end of interrupt, read or written once per
+   * interrupt). The first {@link SYSREG_HOT_LANES} hot readers and writers of a VM each get a call site of
+   * their own in the interpreter, where the JIT sees one accessor and can inline it; every other access goes
+   * through one shared call site. Mark only what runs per interrupt. Default `false`.
+   */
+  readonly hot?: boolean;
   /** Read: returns bits [31:0]; bits [63:32] go in `vcpu.sysHi` (zeroed before the call). Absent = write-only (UNDEF on read). */
   read?(vcpu: Vcpu): number;
   /** Write of the 64-bit value (lo, hi). Absent = read-only (UNDEF on write). */
@@ -41,6 +48,9 @@ export interface SysregHandler {
 
 /** Per-access decision of a {@link SysregHandler} (`trapped`, `local`) as a function. */
 export type SysregDecision = (vcpu: Vcpu, isWrite: boolean) => boolean;
+
+/** Hot readers (and, separately, hot writers) per VM that get their own interpreter call site. */
+export const SYSREG_HOT_LANES = 2;
 
 /**
  * A resolved table entry. The handler's members are copied into fields of one fixed shape when it is
@@ -61,6 +71,10 @@ export class SysregEntry {
   readonly localAlways: boolean;
   /** `local` when it is decided per access, else null. */
   readonly localFn: SysregDecision | null;
+  /** The interpreter call site of a hot read accessor (0..SYSREG_HOT_LANES-1), or -1 for the shared one. */
+  readLane = -1;
+  /** The interpreter call site of a hot write accessor, or -1 for the shared one. */
+  writeLane = -1;
 
   /**
    * @param enc - encoding
@@ -99,8 +113,16 @@ export class SysregTable {
   register(enc: number, handler: SysregHandler): void {
     const e = enc & 0xffff;
     if (this.entries[e]) fail(Errno.EEXIST, `system register ${sysregName(e)} already has a handler`);
-    this.entries[e] = new SysregEntry(e, handler.name ?? sysregName(e), handler, this.costOf(handler.untrappedCost ?? 'cpuifAccess'));
+    const entry = new SysregEntry(e, handler.name ?? sysregName(e), handler, this.costOf(handler.untrappedCost ?? 'cpuifAccess'));
+    if (handler.hot === true) {
+      if (entry.read !== null && this.hotReads < SYSREG_HOT_LANES) entry.readLane = this.hotReads++;
+      if (entry.write !== null && this.hotWrites < SYSREG_HOT_LANES) entry.writeLane = this.hotWrites++;
+    }
+    this.entries[e] = entry;
   }
+
+  private hotReads = 0;
+  private hotWrites = 0;
 
   /** Removes the handler of `enc`. */
   unregister(enc: number): void {

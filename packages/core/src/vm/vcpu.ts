@@ -815,10 +815,20 @@ export class Vcpu {
       this.stats.trap(enc);
     } else this.clock += entry.untrappedNs;
     this.pc = pc + 1;
-    if (isWrite) entry.write!.call(entry.handler, this, this.xlo[rt], this.xhi[rt]);
-    else {
+    // A hot accessor is called from a site of its own (SysregHandler.hot): there the JIT sees one function and
+    // can inline it; the shared site sees every register's accessor.
+    const h = entry.handler;
+    if (isWrite) {
+      const vlo = this.xlo[rt];
+      const vhi = this.xhi[rt];
+      const lane = entry.writeLane;
+      if (lane === 0) h.write!(this, vlo, vhi);
+      else if (lane === 1) h.write!(this, vlo, vhi);
+      else entry.write!.call(h, this, vlo, vhi);
+    } else {
       this.sysHi = 0;
-      const lo = entry.read!.call(entry.handler, this);
+      const lane = entry.readLane;
+      const lo = lane === 0 ? h.read!(this) : lane === 1 ? h.read!(this) : entry.read!.call(h, this);
       if (rt !== 31) {
         this.xlo[rt] = lo >>> 0;
         this.xhi[rt] = this.sysHi >>> 0;

@@ -1,5 +1,5 @@
 /** System-register encodings and the per-VM table. */
-import { decodeSysreg, Errno, Hypervisor, KvmError, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
+import { decodeSysreg, Errno, GuestAsm, Hypervisor, KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
 
 describe('encodings', () => {
   it('pack and unpack Op0/Op1/CRn/CRm/Op2 as the CPU_SYSREGS attribute does', () => {
@@ -37,5 +37,37 @@ describe('SysregTable', () => {
   it('architectural registers every VM has: MPIDR_EL1, ELR_EL1, SPSR_EL1, DAIF', () => {
     const vm = new Hypervisor({ traceCapacity: 1024 }).createVm();
     for (const r of ['MPIDR_EL1', 'ELR_EL1', 'SPSR_EL1', 'DAIF'] as const) expect(vm.sysregs.get(SYSREGS[r])).toBeDefined();
+  });
+
+  it('hot accessors beyond the lanes, and cold ones, all run with their handler as this and the right values', () => {
+    const vm = new Hypervisor({ traceCapacity: 16 }).createVm();
+    const v = vm.createVcpu();
+    const n = SYSREG_HOT_LANES + 2;
+    const written: [number, number, number][] = [];
+    class Reg {
+      constructor(readonly k: number) {}
+      read(): number {
+        return 100 + this.k;
+      }
+      write(_v: unknown, lo: number, hi: number): void {
+        written.push([this.k, lo, hi]);
+      }
+    }
+    const regs = Array.from({ length: n + 1 }, (_, k) => sysregEncoding(3, 0, 15, 0, k));
+    regs.forEach((enc, k) => {
+      const r = new Reg(k);
+      vm.sysregs.register(enc, { trapped: false, hot: k < n, read: r.read, write: r.write, k } as never); // methods reading this.k
+    });
+    const lanes = regs.map((e) => [vm.sysregs.get(e)!.readLane, vm.sysregs.get(e)!.writeLane]);
+    expect(lanes.filter(([r]) => r >= 0)).toHaveLength(SYSREG_HOT_LANES);
+    expect(lanes[n]).toEqual([-1, -1]); // not hot
+    const a = new GuestAsm();
+    a.label('main');
+    regs.forEach((enc, k) => a.mrs(1 + k, enc).movi(0, 7 * k + 1).msr(enc, 0));
+    a.movi(0, PSCI.SYSTEM_OFF).hvc();
+    v.setProgram(a.build());
+    expect(vm.run().reason).toBe('shutdown');
+    regs.forEach((_e, k) => expect(v.x(1 + k)).toBe(100 + k));
+    expect(written).toEqual(regs.map((_e, k) => [k, 7 * k + 1, 0]));
   });
 });

@@ -25,6 +25,27 @@ export const VGIC_PRI_BITS = 5;
 /** Mask of the implemented priority bits. */
 export const VGIC_PRI_MASK = 0xf8;
 
+/** {@link VgicIrq.stateBits}: the pending latch. */
+export const IRQ_LATCH = 1;
+/** {@link VgicIrq.stateBits}: the line level. */
+export const IRQ_LINE = 2;
+/** {@link VgicIrq.stateBits}: active. */
+export const IRQ_ACTIVE = 4;
+/** {@link VgicIrq.stateBits}: enabled. */
+export const IRQ_ENABLED = 8;
+/** {@link VgicIrq.stateBits}: level-sensitive. */
+export const IRQ_LEVEL = 16;
+
+/** Whether state bits `f` say pending (edge: latch; level: latch OR line). */
+export function irqPending(f: number): boolean {
+  return (f & IRQ_LATCH) !== 0 || (f & (IRQ_LEVEL | IRQ_LINE)) === (IRQ_LEVEL | IRQ_LINE);
+}
+
+/** Whether state bits `f` say enabled, pending and not active (what the ap_list puts first). */
+export function irqDeliverable(f: number): boolean {
+  return (f & (IRQ_ENABLED | IRQ_ACTIVE)) === IRQ_ENABLED && irqPending(f);
+}
+
 /** One virtual interrupt (`struct vgic_irq`). */
 export class VgicIrq {
   /** The vCPU whose ap_list holds it (upstream `irq->vcpu`), or null. */
@@ -35,15 +56,11 @@ export class VgicIrq {
   lrCpu: VgicCpu | null = null;
   /** The list register index while {@link lrCpu} is set. */
   lr = -1;
-  // The state the ap_list is sorted by (see vgic.ts). Each setter marks the holding ap_list unsorted when the
-  // value changes, so flush sorts only when something changed; the list registers move an edge latch without
-  // marking ({@link setLatchInLr}).
-  private _pendingLatch = false;
-  private _lineLevel = false;
-  private _active = false;
-  private _enabled = false;
+  // The state the ap_list is sorted by (see vgic.ts), as one word of IRQ_* bits plus the priority. Each setter
+  // marks the holding ap_list unsorted when the value changes, so flush sorts only when something changed; the
+  // list registers move an edge latch without marking ({@link setLatchInLr}).
+  private _f = 0;
   private _priority = 0;
-  private _level = false;
   /** Group (0 or 1). */
   group = 0;
   /** GICv2 ITARGETSR byte (SPIs). */
@@ -76,41 +93,45 @@ export class VgicIrq {
 
   /** Pending latch (edge: the pending state; level: a software-set pending, ISPENDR). */
   get pendingLatch(): boolean {
-    return this._pendingLatch;
+    return (this._f & IRQ_LATCH) !== 0;
   }
   set pendingLatch(v: boolean) {
-    if (this._pendingLatch === v) return;
-    this._pendingLatch = v;
+    const f = v ? this._f | IRQ_LATCH : this._f & ~IRQ_LATCH;
+    if (f === this._f) return;
+    this._f = f;
     this.sortKeyChanged();
   }
 
   /** Line level (level interrupts). */
   get lineLevel(): boolean {
-    return this._lineLevel;
+    return (this._f & IRQ_LINE) !== 0;
   }
   set lineLevel(v: boolean) {
-    if (this._lineLevel === v) return;
-    this._lineLevel = v;
+    const f = v ? this._f | IRQ_LINE : this._f & ~IRQ_LINE;
+    if (f === this._f) return;
+    this._f = f;
     this.sortKeyChanged();
   }
 
   /** Active. */
   get active(): boolean {
-    return this._active;
+    return (this._f & IRQ_ACTIVE) !== 0;
   }
   set active(v: boolean) {
-    if (this._active === v) return;
-    this._active = v;
+    const f = v ? this._f | IRQ_ACTIVE : this._f & ~IRQ_ACTIVE;
+    if (f === this._f) return;
+    this._f = f;
     this.sortKeyChanged();
   }
 
   /** Enabled (ISENABLER). */
   get enabled(): boolean {
-    return this._enabled;
+    return (this._f & IRQ_ENABLED) !== 0;
   }
   set enabled(v: boolean) {
-    if (this._enabled === v) return;
-    this._enabled = v;
+    const f = v ? this._f | IRQ_ENABLED : this._f & ~IRQ_ENABLED;
+    if (f === this._f) return;
+    this._f = f;
     this.sortKeyChanged();
   }
 
@@ -126,11 +147,12 @@ export class VgicIrq {
 
   /** Level-sensitive configuration (false = edge). */
   get level(): boolean {
-    return this._level;
+    return (this._f & IRQ_LEVEL) !== 0;
   }
   set level(v: boolean) {
-    if (this._level === v) return;
-    this._level = v;
+    const f = v ? this._f | IRQ_LEVEL : this._f & ~IRQ_LEVEL;
+    if (f === this._f) return;
+    this._f = f;
     this.sortKeyChanged();
   }
 
@@ -141,7 +163,12 @@ export class VgicIrq {
    * another field (marked), or leaves the interrupt not pending and not active, and prune drops it.
    */
   setLatchInLr(v: boolean): void {
-    this._pendingLatch = v;
+    this._f = v ? this._f | IRQ_LATCH : this._f & ~IRQ_LATCH;
+  }
+
+  /** @internal The IRQ_* bits in one read (the flush/prune paths test several at once). */
+  get stateBits(): number {
+    return this._f;
   }
 
   private sortKeyChanged(): void {
@@ -151,12 +178,12 @@ export class VgicIrq {
 
   /** Whether it is pending as the architecture defines it (edge: latch; level: latch OR line). */
   get pending(): boolean {
-    return this._pendingLatch || (this._level && this._lineLevel);
+    return irqPending(this._f);
   }
 
   /** Whether it is a mapped level interrupt whose line is sampled from the device (upstream vgic_irq_is_mapped_level). */
   get mappedLevel(): boolean {
-    return this.hw && this._level && this.getInputLevel !== null;
+    return this.hw && (this._f & IRQ_LEVEL) !== 0 && this.getInputLevel !== null;
   }
 
   /** Resets the architectural state (not the mapping). */

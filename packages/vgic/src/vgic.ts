@@ -25,7 +25,7 @@ import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflo
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
@@ -51,7 +51,7 @@ function apCmp(a: VgicIrq, b: VgicIrq): number {
  * above the 8-bit priority above the 24-bit INTID (the tie-break that makes the order total).
  */
 function apKey(irq: VgicIrq): number {
-  const first = irq.enabled && (irq.pendingLatch || (irq.level && irq.lineLevel)) && !irq.active;
+  const first = irqDeliverable(irq.stateBits);
   return (first ? 0 : 0x1_0000_0000) + irq.priority * 0x100_0000 + irq.intid;
 }
 
@@ -221,8 +221,9 @@ export class Vgic {
 
   /** vgic_target_oracle: the vCPU that must see the interrupt, or null. */
   oracle(irq: VgicIrq): VgicCpu | null {
-    if (irq.active) return irq.apCpu ?? irq.targetCpu;
-    if (irq.enabled && irq.pending && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
+    const f = irq.stateBits;
+    if ((f & IRQ_ACTIVE) !== 0) return irq.apCpu ?? irq.targetCpu;
+    if ((f & IRQ_ENABLED) !== 0 && irqPending(f) && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
     return null;
   }
 
@@ -550,7 +551,7 @@ export class Vgic {
     const list = c.apList;
     for (let k = 0; k < list.length; k++) {
       const irq = list[k];
-      if (!irq.enabled || !irq.pending || irq.active) continue;
+      if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;
       if (irq.group === 0 ? !hw.eng0 : !hw.eng1) continue;
       return true;

@@ -34,6 +34,7 @@ export * from './host/passthrough-device';
 export * from './plugin';
 export * from './vm/kvm-run';
 export * from './vm/vcpu';
+export { Pending } from './vm/vcpu-access';
 export * from './vm/vcpu-slot';
 export * from './vm/one-reg';
 export * from './hypercall/psci';

@@ -11,11 +11,11 @@
  */
 import { toBig } from '../bits';
 import { Op, type GuestImage } from '../guest/guest-isa';
-import { archHypercall } from '../hypercall/psci';
-import type { MmioRegion, MmioValue } from '../mmio/mmio-bus';
-import { ExitReason, hypercallKey, VcpuStats } from '../stats/counters';
+import type { MmioValue } from '../mmio/mmio-bus';
+import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
+import { completeUserExit, hypercall, memAccess, Pending, sysregAccess, WAIT } from './vcpu-access';
 import { getOneReg, setOneReg, vcpuAttrGroup } from './one-reg';
 import type { Vm } from './vm';
 
@@ -46,17 +46,8 @@ export const REQ_KICK = 1;
 /** A maintenance interrupt or other hardware condition forces an exit at the next operation boundary. */
 export const REQ_EXIT = 2;
 
-const enum Pending {
-  None = 0,
-  MmioRead = 1,
-  MmioWrite = 2,
-  Hypercall = 3,
-  SystemEvent = 4,
-}
-
 const STACK_DEPTH = 1024;
 /** memAccess/sysregAccess: the operation must wait for exact order (the vCPU is ahead of another). */
-const WAIT = -2;
 /** Operations that always execute in exact order under the lookahead (exits and guest hooks), by opcode. */
 const ORDERED_OPS = new Uint8Array(256);
 for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;
@@ -122,13 +113,17 @@ export class Vcpu {
 
   private inWfi = false;
   private blockStart = 0;
-  private pending = Pending.None;
-  private pendingReg = 0;
-  private pendingLen = 0;
+  /** @internal A userspace exit waiting for KVM_RUN to resume it (vcpu-access.ts). */
+  pending = Pending.None;
+  /** @internal The register an MMIO read completes into. */
+  pendingReg = 0;
+  /** @internal The width of the pending MMIO read. */
+  pendingLen = 0;
   private readonly stackLo = new Uint32Array(STACK_DEPTH);
   private readonly stackHi = new Uint32Array(STACK_DEPTH);
   private sp = 0;
-  private readonly acc: MmioValue = { lo: 0, hi: 0 };
+  /** @internal Scratch value of an in-kernel MMIO access (no allocation per access). */
+  readonly acc: MmioValue = { lo: 0, hi: 0 };
 
   /**
    * @param vm - the VM
@@ -286,7 +281,7 @@ export class Vcpu {
       flow.vcpuUnblocking(this);
       if (!flow.vcpuPendingIrq(this) && (this.requests & REQ_KICK) === 0) return this.block();
     }
-    if (this.pending !== Pending.None) this.completeUserExit();
+    if (this.pending !== Pending.None) completeUserExit(this);
     const img = this.image;
     if (img === null) return this.internalError('no guest program loaded');
     if (!this.inGuest) this.enterGuest();
@@ -558,14 +553,14 @@ export class Vcpu {
     switch (o) {
       case Op.LDR:
       case Op.STR:
-        return this.memAccess(img, pc, o === Op.STR, exact);
+        return memAccess(this, img, pc, o === Op.STR, exact);
       case Op.MRS:
       case Op.MSR:
-        return this.sysregAccess(img, pc, o === Op.MSR, exact);
+        return sysregAccess(this, img, pc, o === Op.MSR, exact);
       case Op.HVC:
       case Op.SMC:
         this.pc = pc + 1;
-        return this.hypercall(o === Op.SMC);
+        return hypercall(this, o === Op.SMC);
       case Op.WFI:
         this.pc = pc + 1;
         this.exitGuest(ExitReason.Wfi, this.vm.costNs.wfi);
@@ -637,8 +632,8 @@ export class Vcpu {
     return SliceEnd.Blocked;
   }
 
-  /** Delivers a synchronous exception for a faulting instruction at `pc` (UNDEF, external abort). */
-  private guestFault(pc: number): void {
+  /** @internal Delivers a synchronous exception for a faulting instruction at `pc` (UNDEF, external abort). */
+  guestFault(pc: number): void {
     this.stats.faults++;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Custom, this.vm.id, this.index, this.clock, 0xfa, pc);
     const v = this.image?.vectors.sync ?? -1;
@@ -659,211 +654,6 @@ export class Vcpu {
     this.kvmRun.exitReason = KvmExitReason.InternalError;
     this.kvmRun.internalError = msg;
     return SliceEnd.User;
-  }
-
-  /** Returns -1 to continue, WAIT if the access must wait for exact order, else a SliceEnd. */
-  private memAccess(img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
-    const base = img.c[pc];
-    const width = img.b[pc];
-    const rt = img.a[pc];
-    let lo = img.immLo[pc];
-    let hi = img.immHi[pc];
-    if (base !== 31) {
-      const s = this.xlo[base] + lo;
-      hi = (this.xhi[base] + hi + (s > 0xffffffff ? 1 : 0)) >>> 0;
-      lo = s >>> 0;
-    }
-    const vm = this.vm;
-    if (hi >= 0x10000) {
-      this.guestFault(pc);
-      return -1;
-    }
-    const addr = hi * 4294967296 + lo;
-    const mem = vm.memory;
-    if (!exact) {
-      // only an untrapped frame's vCPU-local access may run ahead; memory and exits wait for exact order
-      const rg = vm.mmio.find(addr);
-      if (rg === undefined || rg.dev.untrapped === undefined || rg.dev.localAccess === undefined || !rg.dev.localAccess(this, addr - rg.base, isWrite))
-        return WAIT;
-    }
-    if (mem.isRam(addr, width)) {
-      if (isWrite) {
-        const vl = this.xlo[rt];
-        if (width === 1) mem.writeU8(addr, vl & 0xff);
-        else if (width === 2) mem.writeU16(addr, vl & 0xffff);
-        else {
-          mem.writeU32(addr, vl);
-          if (width === 8) mem.writeU32(addr + 4, this.xhi[rt]);
-        }
-      } else if (rt !== 31) {
-        this.xlo[rt] = width === 1 ? mem.readU8(addr) : width === 2 ? mem.readU16(addr) : mem.readU32(addr);
-        this.xhi[rt] = width === 8 ? mem.readU32(addr + 4) : 0;
-      }
-      this.clock += vm.costNs.cycle;
-      this.pc = pc + 1;
-      return -1;
-    }
-    const bus = vm.mmio;
-    const region = bus.find(addr);
-    if (region !== undefined && region.dev.untrapped !== undefined) return this.untrappedMmio(region, addr, pc, rt, width, isWrite);
-    if (region !== undefined) {
-      this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
-      if (this.deviceAccess(region, addr, rt, width, isWrite)) this.pc = pc + 1;
-      else this.guestFault(pc);
-      return this.afterKernelExit();
-    }
-    if (isWrite && bus.hasIoEventFds) {
-      const vl = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
-      const fd = bus.findIoEventFd(addr, width, vl, width === 8 ? this.xhi[rt] : 0);
-      if (fd !== null) {
-        this.exitGuest(ExitReason.MmioKernel, vm.costNs.mmioKernel);
-        this.pc = pc + 1;
-        fd.signal(1);
-        return this.afterKernelExit();
-      }
-    }
-    this.exitGuest(ExitReason.MmioUser, vm.costNs.mmioUser);
-    const run = this.kvmRun;
-    run.exitReason = KvmExitReason.Mmio;
-    run.mmio.physAddr = addr;
-    run.mmio.len = width;
-    run.mmio.isWrite = isWrite;
-    run.mmio.data.fill(0);
-    if (isWrite) {
-      const dv = new DataView(run.mmio.data.buffer);
-      dv.setUint32(0, this.xlo[rt], true);
-      dv.setUint32(4, this.xhi[rt], true);
-      if (width < 8) run.mmio.data.fill(0, width);
-    }
-    this.pending = isWrite ? Pending.MmioWrite : Pending.MmioRead;
-    this.pendingReg = rt;
-    this.pendingLen = width;
-    this.pc = pc + 1;
-    return this.toUser();
-  }
-
-  /** Performs a guest access on an in-kernel device; false = external abort. */
-  private deviceAccess(region: MmioRegion, addr: number, rt: number, width: number, isWrite: boolean): boolean {
-    const acc = this.acc;
-    const off = addr - region.base;
-    if (isWrite) {
-      acc.lo = width === 1 ? this.xlo[rt] & 0xff : width === 2 ? this.xlo[rt] & 0xffff : this.xlo[rt];
-      acc.hi = width === 8 ? this.xhi[rt] : 0;
-      return region.dev.write(this, off, width, acc);
-    }
-    acc.lo = 0;
-    acc.hi = 0;
-    const ok = region.dev.read(this, off, width, acc);
-    if (ok && rt !== 31) {
-      this.xlo[rt] = width === 1 ? acc.lo & 0xff : width === 2 ? acc.lo & 0xffff : acc.lo >>> 0;
-      this.xhi[rt] = width === 8 ? acc.hi >>> 0 : 0;
-    }
-    return ok;
-  }
-
-  /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
-  private untrappedMmio(region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
-    this.clock += this.vm.costNs[region.dev.untrapped!];
-    this.stats.untrappedMmio++;
-    if (this.deviceAccess(region, addr, rt, width, isWrite)) this.pc = pc + 1;
-    else this.guestFault(pc);
-    return this.mp !== MpState.Runnable ? (this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked) : -1;
-  }
-
-  private toUser(): SliceEnd {
-    this.vm.flow.vcpuPut(this);
-    this.loaded = false;
-    return SliceEnd.User;
-  }
-
-  private completeUserExit(): void {
-    if (this.pending === Pending.MmioRead && this.pendingReg !== 31) {
-      const d = this.kvmRun.mmio.data;
-      const dv = new DataView(d.buffer);
-      const w = this.pendingLen;
-      this.xlo[this.pendingReg] = w === 1 ? d[0] : w === 2 ? dv.getUint16(0, true) : dv.getUint32(0, true);
-      this.xhi[this.pendingReg] = w === 8 ? dv.getUint32(4, true) : 0;
-    }
-    this.pending = Pending.None;
-    this.kvmRun.exitReason = KvmExitReason.None;
-  }
-
-  /** After an exit handled in the kernel: stop if the handler changed the vCPU's state, else re-enter. */
-  private afterKernelExit(): number {
-    if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
-    if (this.pending !== Pending.None) return this.toUser();
-    this.enterGuest();
-    return -1;
-  }
-
-  private sysregAccess(img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
-    const enc = img.b[pc];
-    const rt = img.a[pc];
-    const entry = this.vm.sysregs.get(enc);
-    if (entry === undefined || (isWrite ? entry.write === null : entry.read === null)) {
-      this.guestFault(pc); // UNDEFINED: a vCPU-local outcome
-      return -1;
-    }
-    const tf = entry.trapFn;
-    const trapped = tf === null ? entry.trapAlways : tf.call(entry.handler, this, isWrite);
-    if (!exact) {
-      const lf = entry.localFn;
-      if (trapped || (lf === null ? !entry.localAlways : !lf.call(entry.handler, this, isWrite))) return WAIT;
-    }
-    if (trapped) {
-      this.exitGuest(ExitReason.Sysreg, this.vm.costNs.sysregTrap);
-      this.stats.trap(enc);
-    } else this.clock += entry.untrappedNs;
-    this.pc = pc + 1;
-    // A hot accessor is called from a site of its own (SysregHandler.hot): there the JIT sees one function and
-    // can inline it; the shared site sees every register's accessor.
-    const h = entry.handler;
-    if (isWrite) {
-      const vlo = this.xlo[rt];
-      const vhi = this.xhi[rt];
-      const lane = entry.writeLane;
-      if (lane === 0) h.write!(this, vlo, vhi);
-      else if (lane === 1) h.write!(this, vlo, vhi);
-      else entry.write!.call(h, this, vlo, vhi);
-    } else {
-      this.sysHi = 0;
-      const lane = entry.readLane;
-      const lo = lane === 0 ? h.read!(this) : lane === 1 ? h.read!(this) : entry.read!.call(h, this);
-      if (rt !== 31) {
-        this.xlo[rt] = lo >>> 0;
-        this.xhi[rt] = this.sysHi >>> 0;
-      }
-    }
-    return trapped ? this.afterKernelExit() : this.mp !== MpState.Runnable ? SliceEnd.Stopped : -1;
-  }
-
-  private hypercall(isSmc: boolean): number {
-    const vm = this.vm;
-    this.exitGuest(isSmc ? ExitReason.Smc : ExitReason.Hvc, vm.costNs.hvc);
-    const fid = this.xlo[0];
-    this.stats.trap(hypercallKey(fid));
-    const action = vm.hypercalls.filterAction(fid);
-    if (action === 'deny') this.setX(0, -1);
-    else if (action === 'forward') {
-      this.stats.exits[ExitReason.HypercallUser]++;
-      this.clock += vm.costNs.mmioUser - vm.costNs.hvc;
-      const run = this.kvmRun;
-      run.exitReason = KvmExitReason.Hypercall;
-      run.hypercall.fid = fid;
-      run.hypercall.args[0] = this.x(1);
-      run.hypercall.args[1] = this.x(2);
-      run.hypercall.args[2] = this.x(3);
-      run.hypercall.isSmc = isSmc;
-      this.pending = Pending.Hypercall;
-      return this.toUser();
-    } else {
-      const r = vm.hypercalls.find(fid);
-      if (r !== undefined) {
-        r.handler(this, fid);
-        if (vm.trace.on) vm.trace.emit(TraceKind.Hypercall, vm.id, this.index, this.clock, fid, this.x(0));
-      } else archHypercall(this, fid);
-    }
-    return this.afterKernelExit();
   }
 
   /** @internal PSCI SYSTEM_OFF/RESET: report a system event to userspace and stop the VM's vCPUs. */

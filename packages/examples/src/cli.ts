@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { toChromeTrace, type Hypervisor } from '@irqflow/core';
 import { runBenches } from './cli/bench';
-import { choose, parseDuration, parseIntOption, UsageError } from './cli/options';
+import { choose, parseDuration, parseIntOption, parseLookahead, UsageError } from './cli/options';
 import { Progress } from './cli/progress';
 import { writeReport } from './cli/report';
 import { fmt, table } from './cli/table';
@@ -63,6 +63,7 @@ interface RunOpts {
   profile?: string;
   seed?: string;
   duration?: string;
+  lookahead?: string;
   json?: boolean;
   trace?: string;
   dump?: boolean;
@@ -79,6 +80,7 @@ function cmdRun(o: RunOpts): void {
   const vcpus = o.vcpus === undefined ? Math.min(workload.defaultVcpus, desc.maxVcpus) : parseIntOption('--vcpus', o.vcpus, 1, 512);
   const seed = o.seed === undefined ? 1 : parseIntOption('--seed', o.seed, 0, 2 ** 31 - 1);
   const durationNs = o.duration === undefined ? 1e9 : parseDuration(o.duration);
+  const lookaheadNs = o.lookahead === undefined ? undefined : parseLookahead(o.lookahead);
   const why = unsupportedReason(hv, desc, workload, vcpus);
   if (why) {
     const ok = hv.irqchipDescriptors.filter((d) => !unsupportedReason(hv, d, workload, Math.min(vcpus, d.maxVcpus))).map((d) => d.name);
@@ -91,6 +93,7 @@ function cmdRun(o: RunOpts): void {
     profile,
     seed,
     durationNs,
+    lookaheadNs,
     trace: !!o.trace,
     keepVm: true,
     onProgress: (f) => progress.update(f, `${irqchip} ${workload.name}`),
@@ -106,14 +109,15 @@ function cmdRun(o: RunOpts): void {
     traceInfo = { file: o.trace, events: doc.traceEvents.length, dropped: hv.trace.dropped };
   }
   const dump = o.dump && vm ? vm.dump() : undefined;
+  const lookahead = vm?.lookaheadNs ?? lookaheadNs;
   void vm?.destroy();
   if (r.status !== 'ok') exitCode = 1;
   if (o.json) {
     const { vm: _vm, ...rest } = r;
     void _vm;
-    return json({ ...rest, seed, durationNs, ...(traceInfo ? { trace: traceInfo } : {}), ...(dump !== undefined ? { dump } : {}) });
+    return json({ ...rest, seed, durationNs, lookaheadNs: lookahead, ...(traceInfo ? { trace: traceInfo } : {}), ...(dump !== undefined ? { dump } : {}) });
   }
-  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}`);
+  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${lookahead} ns` : ''}`);
   out(
     table(
       ['metric', 'value'],
@@ -144,6 +148,7 @@ interface CompareOpts {
   workload?: string;
   profile?: string;
   vcpus?: string;
+  lookahead?: string;
   json?: boolean;
   report?: string;
   quiet?: boolean;
@@ -156,6 +161,7 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
   const workloads = o.workload === 'all' ? wnames : [choose('workload', o.workload ?? DEFAULT_WORKLOAD, [...wnames, 'all'])];
   const profiles = o.profile === undefined ? profileNames(hv) : [choose('profile', o.profile, profileNames(hv))];
   const vcpus = o.vcpus === undefined ? undefined : parseIntOption('--vcpus', o.vcpus, 1, 512);
+  const lookaheadNs = o.lookahead === undefined ? undefined : parseLookahead(o.lookahead);
   const progress = new Progress(!!o.quiet || !!o.json);
   const results: WorkloadResult[] = [];
   const chips = irqchipNames(hv);
@@ -165,7 +171,7 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
     for (const p of profiles) {
       for (const c of chips) {
         progress.update(results.length / total, `${wn} ${p} ${c}`);
-        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus }));
+        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus, lookaheadNs }));
       }
     }
   }
@@ -270,6 +276,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--profile <name>', 'cost profile')
     .option('--seed <n>', 'seed')
     .option('--duration <simtime>', 'simulated-time limit (e.g. 10ms, 500us, 1000000ns)')
+    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's cheapest exit)")
     .option('--json', 'one JSON document')
     .option('--trace <file>', 'write a Chrome trace-event JSON file')
     .option('--dump', "print the controller's state dump at the end")
@@ -283,6 +290,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--workload <name>', `workload or "all" (default ${DEFAULT_WORKLOAD})`)
     .option('--profile <name>', 'one cost profile (default: all)')
     .option('--vcpus <n>', 'vCPU count')
+    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's cheapest exit)")
     .option('--json', 'one JSON document')
     .option('--report <dir>', 'write report.md with SVG charts')
     .option('--quiet', 'no progress bar');

@@ -1,6 +1,6 @@
 /**
  * Command-line value parsing for the `irqflow` CLI: simulated durations ("10ms", "500us", "1000000ns"),
- * integers, and the usage error (exit code 2, one line naming the valid choices).
+ * the lookahead, integers, and the usage error (exit code 2, one line naming the valid choices).
  *
  * @module
  */
@@ -21,6 +21,16 @@ export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/.exec(text.trim());
   if (!m || Number(m[1]) <= 0) throw new UsageError(`invalid --duration '${text}' (valid: a positive number with a unit ns, us, ms or s, e.g. 10ms, 500us, 1000000ns)`);
   return Number(m[1]) * UNITS[m[2]];
+}
+
+/**
+ * Parses `--lookahead`: simulated ns, optionally with a unit ("0" = exact lockstep, "306ns", "1us").
+ * @throws UsageError
+ */
+export function parseLookahead(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid --lookahead '${text}' (valid: 0 for lockstep, or a number of ns or with a unit ns, us, ms or s, e.g. 306ns, 1us)`);
+  return Number(m[1]) * UNITS[m[2] ?? 'ns'];
 }
 
 /** Parses an integer option in [min, max]. @throws UsageError */

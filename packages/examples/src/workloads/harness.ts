@@ -33,6 +33,8 @@ export interface RunWorkloadOptions {
   seed?: number;
   /** Simulated-time limit in ns (default 1 s). */
   durationNs?: number;
+  /** The VM's conservative lookahead in ns (createVm's `lookaheadNs`; default: the profile's cheapest exit). */
+  lookaheadNs?: number;
   /** Record a trace (the hypervisor's trace buffer is switched on for the run). */
   trace?: boolean;
   /** Keep the VM alive (for dumps); the caller destroys it. */
@@ -111,7 +113,7 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
   if (why) return { ...base, status: 'unsupported', message: why };
   let vm: Vm | undefined;
   try {
-    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1 });
+    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs });
     for (let i = 0; i < vcpus; i++) vm.createVcpu(i);
     const driver = desc.setup(vm, {});
     const queues: Action[][] = Array.from({ length: vcpus }, () => []);

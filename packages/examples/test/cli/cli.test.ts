@@ -66,6 +66,15 @@ describe('irqflow CLI', () => {
     }
   });
 
+  it('run --lookahead sets the VM lookahead (0 = lockstep, units accepted) and reports it', () => {
+    const args = ['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--duration', '2ms', '--json'];
+    const lockstep = JSON.parse(irqflow([...args, '--lookahead', '0']).stdout);
+    const ahead = JSON.parse(irqflow([...args, '--lookahead', '1.5us']).stdout);
+    expect(lockstep).toMatchObject({ status: 'ok', lookaheadNs: 0 });
+    expect(ahead).toMatchObject({ status: 'ok', lookaheadNs: 1500 });
+    expect(ahead.interrupts).toBe(lockstep.interrupts);
+  });
+
   it('run prints human-readable tables', () => {
     const r = irqflow(['run', '--irqchip', 'pic', '--workload', 'level-intx', '--quiet']);
     expect(r.code).toBe(0);
@@ -137,6 +146,8 @@ describe('irqflow CLI', () => {
     [['run', '--irqchip', 'pic', '--workload', 'mixed', '--vcpus', 'two'], /invalid --vcpus 'two' \(valid: an integer/],
     [['run', '--irqchip', 'pic', '--workload', 'mixed', '--seed', '-1'], /invalid --seed '-1' \(valid: an integer/],
     [['run', '--irqchip', 'pic', '--workload', 'mixed', '--duration', '5parsecs'], /invalid --duration '5parsecs' \(valid:/],
+    [['run', '--irqchip', 'pic', '--workload', 'mixed', '--lookahead', 'fast'], /invalid --lookahead 'fast' \(valid: 0 for lockstep/],
+    [['compare', '--lookahead', '-5ns'], /invalid --lookahead '-5ns' \(valid:/],
     [['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '1'], /cannot run on 'pic'.*valid irqchips/],
     [['run', '--workload', 'mixed'], /--irqchip.*not specified \(valid: .*pic/],
     [['run', '--irqchip', 'pic'], /--workload.*not specified \(valid: ipi-pingpong/],

@@ -47,7 +47,6 @@ export const REQ_KICK = 1;
 export const REQ_EXIT = 2;
 
 const STACK_DEPTH = 1024;
-/** memAccess/sysregAccess: the operation must wait for exact order (the vCPU is ahead of another). */
 /** Operations that always execute in exact order under the lookahead (exits and guest hooks), by opcode. */
 const ORDERED_OPS = new Uint8Array(256);
 for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;

@@ -36,8 +36,9 @@ export interface SysregHandler {
   /**
    * A register on the interrupt fast path (an acknowledge or an end of interrupt, read or written once per
    * interrupt). The first {@link SYSREG_HOT_LANES} hot readers and writers of a VM each get a call site of
-   * their own in the interpreter, where the JIT sees one accessor and can inline it; every other access goes
-   * through one shared call site. Mark only what runs per interrupt. Default `false`.
+   * their own in the interpreter, where the JIT sees one accessor and can inline it (the first hot writer's
+   * `local` decision too, when it is a function); every other access goes through one shared call site. Mark
+   * only what runs per interrupt. Default `false`.
    */
   readonly hot?: boolean;
   /** Read: returns bits [31:0]; bits [63:32] go in `vcpu.sysHi` (zeroed before the call). Absent = write-only (UNDEF on read). */

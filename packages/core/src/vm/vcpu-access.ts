@@ -14,6 +14,7 @@ import type { MmioRegion } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason } from './kvm-run';
+import type { SysregDecision } from '../sysreg/sysreg-table';
 import { MpState, SliceEnd, type Vcpu } from './vcpu';
 
 /** @internal What a userspace exit waits for when KVM_RUN resumes the vCPU. */
@@ -177,8 +178,11 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
   const tf = entry.trapFn;
   const trapped = tf === null ? entry.trapAlways : tf.call(entry.handler, v, isWrite);
   if (!exact) {
+    if (trapped) return WAIT;
     const lf = entry.localFn;
-    if (trapped || (lf === null ? !entry.localAlways : !lf.call(entry.handler, v, isWrite))) return WAIT;
+    // a hot writer's own site for its per-access decision too (an EOI is local unless it reaches the host)
+    const local = lf === null ? entry.localAlways : isWrite && entry.writeLane === 0 ? (entry.handler.local as SysregDecision)(v, true) : lf.call(entry.handler, v, isWrite);
+    if (!local) return WAIT;
   }
   if (trapped) {
     v.exitGuest(ExitReason.Sysreg, v.vm.costNs.sysregTrap);

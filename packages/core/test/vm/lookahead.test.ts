@@ -4,7 +4,7 @@
  * keeps exact simulated-time order, so results never depend on the lookahead, only wall-clock speed and the
  * arrival time of asynchronous signals (within the lookahead) do.
  */
-import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, type Vcpu, type Vm } from '../../src';
+import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, type SysregHandler, type Vcpu, type Vm } from '../../src';
 import { errno } from '../support/errno';
 import { tinyVm } from '../support/tiny-controller';
 
@@ -87,6 +87,43 @@ describe('conservative lookahead', () => {
     expect(back).toBeGreaterThan(100);
     expect(back).toBeLessThanOrEqual(306 + 20 / 3 + 14 + 1);
     expect(maxBackstep(readLog(0, true).log)).toBeLessThanOrEqual(20 / 3 + 14 + 1);
+  });
+
+  /** Like readLog, with a register written, its locality decided per access by a function (hot or not). */
+  function writeLog(decide: boolean, hot: boolean): { log: [number, number][]; asked: number } {
+    const { vm, vcpus } = tinyVm(2, { lookaheadNs: 306, irqchip: false });
+    const log: [number, number][] = [];
+    let asked = 0;
+    vm.sysregs.register(SHARED_REG, {
+      trapped: false,
+      hot,
+      local(_v: Vcpu, isWrite: boolean) {
+        expect(isWrite).toBe(true);
+        expect(this).toBe(handler); // called with its handler as this, from the hot site too
+        asked++;
+        return decide;
+      },
+      write: (v: Vcpu) => void log.push([v.index, v.clock]),
+    } as SysregHandler);
+    const handler = vm.sysregs.get(SHARED_REG)!.handler;
+    const a = new GuestAsm();
+    a.label('main').movi(5, 0).label('l').work(20).msr(SHARED_REG, 5).addi(5, 5, 1).bloi(5, 100, 'l').label('e').wfi().b('e');
+    const img = a.build();
+    vcpus.forEach((v) => v.setProgram(img));
+    vcpus[1].charge(5);
+    expect(vm.run().reason).toBe('idle');
+    return { log, asked };
+  }
+
+  it.each([true, false])('a per-access locality decision is obeyed (hot %s)', (hot) => {
+    const exact = writeLog(false, hot);
+    expect(exact.log).toHaveLength(200);
+    expect(exact.asked).toBeGreaterThan(0);
+    expect(maxBackstep(exact.log)).toBeLessThanOrEqual(20 / 3 + 14 + 1);
+    const ahead = writeLog(true, hot);
+    expect(ahead.log).toHaveLength(200);
+    expect(maxBackstep(ahead.log)).toBeGreaterThan(100);
+    expect(maxBackstep(ahead.log)).toBeLessThanOrEqual(306 + 20 / 3 + 14 + 1);
   });
 
   /** vCPU 0 queues an interrupt for vCPU 1 (busy in local work) at t = 5000; returns when vCPU 1 took it. */

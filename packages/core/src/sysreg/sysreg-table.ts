@@ -12,6 +12,9 @@ import { Errno, fail } from '../errno';
 import type { Vcpu } from '../vm/vcpu';
 import { sysregName } from './sysreg-encoding';
 
+/** Per-access decision of a {@link SysregHandler} (`trapped`, `local`) as a function. */
+export type SysregDecision = (vcpu: Vcpu, isWrite: boolean) => boolean;
+
 /** How a modelled system register behaves. */
 export interface SysregHandler {
   /** Display name (defaults to the architectural name). */
@@ -20,7 +23,7 @@ export interface SysregHandler {
    * Whether a guest access traps to the hypervisor. A function lets a controller decide per access
    * (e.g. ICC_DIR_EL1 trapping only when ICH_HCR_EL2.TDIR is set).
    */
-  readonly trapped: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
+  readonly trapped: boolean | SysregDecision;
   /** The cost primitive charged for an untrapped access (default `cpuifAccess`). */
   readonly untrappedCost?: keyof CostPrimitives;
   /**
@@ -32,7 +35,7 @@ export interface SysregHandler {
    * deactivates a hardware-mapped interrupt, which reaches the host). Default `false`. Trapped accesses are
    * never local.
    */
-  readonly local?: boolean | ((vcpu: Vcpu, isWrite: boolean) => boolean);
+  readonly local?: boolean | SysregDecision;
   /**
    * A register on the interrupt fast path (an acknowledge or an end of interrupt, read or written once per
    * interrupt). The first {@link SYSREG_HOT_LANES} hot readers and writers of a VM each get a call site of
@@ -46,9 +49,6 @@ export interface SysregHandler {
   /** Write of the 64-bit value (lo, hi). Absent = read-only (UNDEF on write). */
   write?(vcpu: Vcpu, lo: number, hi: number): void;
 }
-
-/** Per-access decision of a {@link SysregHandler} (`trapped`, `local`) as a function. */
-export type SysregDecision = (vcpu: Vcpu, isWrite: boolean) => boolean;
 
 /** Hot readers (and, separately, hot writers) per VM that get their own interpreter call site. */
 export const SYSREG_HOT_LANES = 2;

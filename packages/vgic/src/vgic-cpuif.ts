@@ -51,7 +51,7 @@ export class VgicCpuIf {
   readonly lrSource = new Uint8Array(MAX_LRS);
   /** LRs the hypervisor wrote at the last flush. */
   usedLrs = 0;
-  /** LRs the hypervisor wrote with the HW bit at the last flush (0: {@link holdsHwLr} needs no scan). */
+  /** LRs written with the HW bit since the LRs were last cleared (0: {@link holdsHwLr} needs no scan). */
   hwLrs = 0;
 
   /** VMCR.VPMR (8-bit priority mask; 0 masks everything). */
@@ -138,10 +138,7 @@ export class VgicCpuIf {
         bestPrio = p;
       }
     }
-    if (best < 0 || !checkMasks) return best;
-    if (bestPrio >= this.pmr) return -1;
-    if ((bestPrio & this.groupMask(this.lrGroup[best])) >= this.rpr()) return -1;
-    return best;
+    return checkMasks ? this.passesMasks(best, bestPrio) : best;
   }
 
   /**
@@ -172,6 +169,12 @@ export class VgicCpuIf {
   private nextLr = -1;
   private nextPrio = 0x100;
   private nextValid = false;
+
+  /** LR `i` (priority `prio`) if it passes the PMR and beats the running priority, else -1 (also for `i` = -1). */
+  private passesMasks(i: number, prio: number): number {
+    if (i < 0 || prio >= this.pmr || (prio & this.groupMask(this.lrGroup[i])) >= this.rpr()) return -1;
+    return i;
+  }
 
   /** Re-evaluates vIRQ/vFIQ from the hardware state. */
   updateLines(): void {
@@ -249,8 +252,7 @@ export class VgicCpuIf {
         bestPrio = p;
       }
     }
-    if (best >= 0 && (bestPrio >= this.pmr || (bestPrio & this.groupMask(this.lrGroup[best])) >= this.rpr())) best = -1;
-    this.setLines(best);
+    this.setLines(this.passesMasks(best, bestPrio));
     if (this.uie && valid <= 1) m |= MISR.U;
     if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
     if (this.npie && !pending) m |= MISR.NP;
@@ -326,12 +328,11 @@ export class VgicCpuIf {
     else this.ap1r = (this.ap1r | bit) >>> 0;
     this.vcpu.stats.acked++;
     // the state after: what changed() computes
-    let sig = best === top1 ? top2 : top1;
+    const sig = best === top1 ? top2 : top1;
     const sigPrio = best === top1 ? top2Prio : top1Prio;
     this.nextLr = sig;
     this.nextPrio = sigPrio;
-    if (sig >= 0 && (sigPrio >= this.pmr || (sigPrio & this.groupMask(this.lrGroup[sig])) >= this.rpr())) sig = -1;
-    this.setLines(sig);
+    this.setLines(this.passesMasks(sig, sigPrio));
     if (after === 0) {
       valid--;
       if (this.lrEoi[best] && !this.lrHw[best]) m |= MISR.EOI;
@@ -430,10 +431,7 @@ export class VgicCpuIf {
     if (intid >= VGIC_MIN_LPI && this.nextValid && this.vpe === null) {
       // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
       // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.
-      let sig = this.nextLr;
-      const p = this.nextPrio;
-      if (sig >= 0 && (p >= this.pmr || (p & this.groupMask(this.lrGroup[sig])) >= this.rpr())) sig = -1;
-      this.setLines(sig);
+      this.setLines(this.passesMasks(this.nextLr, this.nextPrio));
       return;
     }
     if (!this.eoim) this.deactivate(intid, (value >>> 10) & 7);

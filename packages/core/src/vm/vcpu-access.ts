@@ -110,8 +110,8 @@ export function memAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean
   return toUser(v);
 }
 
-/** @internal Performs a guest access on an in-kernel device; false = external abort. */
-export function deviceAccess(v: Vcpu, region: MmioRegion, addr: number, rt: number, width: number, isWrite: boolean): boolean {
+/** Performs a guest access on an in-kernel device; false = external abort. */
+function deviceAccess(v: Vcpu, region: MmioRegion, addr: number, rt: number, width: number, isWrite: boolean): boolean {
   const acc = v.acc;
   const off = addr - region.base;
   if (isWrite) {
@@ -129,8 +129,8 @@ export function deviceAccess(v: Vcpu, region: MmioRegion, addr: number, rt: numb
   return ok;
 }
 
-/** @internal An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
-export function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
+/** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
+function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
   v.clock += v.vm.costNs[region.dev.untrapped!];
   v.stats.untrappedMmio++;
   if (deviceAccess(v, region, addr, rt, width, isWrite)) v.pc = pc + 1;
@@ -138,8 +138,8 @@ export function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: num
   return v.mp !== MpState.Runnable ? (v.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked) : -1;
 }
 
-/** @internal Hands the exit to userspace (KVM_RUN returns). */
-export function toUser(v: Vcpu): SliceEnd {
+/** Hands the exit to userspace (KVM_RUN returns). */
+function toUser(v: Vcpu): SliceEnd {
   v.vm.flow.vcpuPut(v);
   v.loaded = false;
   return SliceEnd.User;
@@ -158,8 +158,8 @@ export function completeUserExit(v: Vcpu): void {
   v.kvmRun.exitReason = KvmExitReason.None;
 }
 
-/** @internal After an exit handled in the kernel: stop if the handler changed the vCPU's state, else re-enter. */
-export function afterKernelExit(v: Vcpu): number {
+/** After an exit handled in the kernel: stop if the handler changed the vCPU's state, else re-enter. */
+function afterKernelExit(v: Vcpu): number {
   if (v.mp !== MpState.Runnable) return v.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
   if (v.pending !== Pending.None) return toUser(v);
   v.enterGuest();

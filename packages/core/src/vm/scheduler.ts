@@ -159,7 +159,9 @@ export class Scheduler {
       if (tEv < ahead) ahead = tEv;
       if (until < ahead) ahead = until;
       this.current = v!;
-      const end = v!.runSlice(limit, ahead);
+      v!.sliceLimit = limit;
+      v!.aheadLimit = ahead;
+      const end = v!.runSlice();
       this.current = null;
       if (v!.clock > this.time) this.time = v!.clock;
       if (end === SliceEnd.Limit) heap.update(v!);

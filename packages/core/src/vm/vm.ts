@@ -307,7 +307,7 @@ export class Vm {
     if (vcpu.mp === MpState.Halted) {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
-      vcpu.wake(this.scheduler.now);
+      vcpu.wake();
       this.scheduler.runnable(vcpu);
       if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 1);
       return;

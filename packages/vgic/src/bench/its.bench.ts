@@ -138,7 +138,7 @@ interface Result {
  * the scheduler. Unset, the model's defaults apply (4 list registers; the cost profile's cheapest exit as
  * lookahead), which are what the default rows report.
  */
-interface LpiKnobs {
+export interface LpiKnobs {
   /** List registers per vCPU (ICH_VTR_EL2.ListRegs + 1, 1..16). */
   nrLrs?: number;
   /** The VM's conservative lookahead in ns (0 = lockstep). */
@@ -153,12 +153,28 @@ function knobSuffix(k: LpiKnobs): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/** An lpi-stress VM, set up and idle, ready for rounds (the LPI allocation test's probe drives one too). */
+export interface LpiStress {
+  /** The VM. */
+  readonly vm: Vm;
+  /** One MSI per (device, event). */
+  readonly msis: readonly Msi[];
+  /** MSIs signalled so far. */
+  readonly sent: number;
+  /** Signals every MSI once; each KVM_SIGNAL_MSI must return 1. */
+  inject(): void;
+  /** One round: {@link inject}, then run the VM until it is idle. */
+  round(): void;
+  /** LPIs the guests have acknowledged and completed. */
+  completed(): number;
+}
+
 /**
- * End-to-end lpi-stress: LPIs acknowledged and completed by the guest per second, then where the time went —
- * host-side injection (KVM_SIGNAL_MSI through the translation cache to the ap_list) and the run (wake, flush,
- * the guest's IRQ vector, exits, fold) — in ns per LPI beside the hand-written loop's ns per LPI.
+ * Builds the lpi-stress VM: a "gic-v3" VM with `v` vCPUs whose vCPU 0 maps `d` devices × `e` events through the
+ * ITS (targets round-robin), and an IRQ vector on every vCPU that acknowledges, completes and counts each LPI.
+ * Runs the setup until idle. @throws Error if an LPI arrived during the setup
  */
-function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: LpiKnobs = {}): Result[] {
+export function lpiStressVm(d: number, e: number, v: number, knobs: LpiKnobs = {}): LpiStress {
   const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
   const vm = hv.createVm(knobs.lookaheadNs !== undefined ? { lookaheadNs: knobs.lookaheadNs } : {});
   for (let i = 0; i < v; i++) vm.createVcpu();
@@ -178,27 +194,45 @@ function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: L
   });
   vm.run();
   const n = msis.length;
-  const done = (): number => {
-    let c = 0;
-    for (const cpu of vm.vcpus) c += cpu.x(5);
-    return c;
+  const s = {
+    vm,
+    msis,
+    sent: 0,
+    inject(): void {
+      for (let k = 0; k < n; k++) if (vm.signalMsi(msis[k]) !== 1) throw new Error('signalMsi did not return 1');
+      s.sent += n;
+    },
+    round(): void {
+      s.inject();
+      vm.run();
+    },
+    completed(): number {
+      let c = 0;
+      for (const cpu of vm.vcpus) c += cpu.x(5);
+      return c;
+    },
   };
-  if (done() !== 0) throw new Error('spurious LPIs during setup');
-  let sent = 0;
-  const round = (): void => {
-    for (let k = 0; k < n; k++) if (vm.signalMsi(msis[k]) !== 1) throw new Error('signalMsi did not return 1');
-    sent += n;
-    vm.run();
-  };
-  for (let i = 0; i < 200; i++) round(); // warm up
-  const base0 = sent;
+  if (s.completed() !== 0) throw new Error('spurious LPIs during setup');
+  return s;
+}
+
+/**
+ * End-to-end lpi-stress: LPIs acknowledged and completed by the guest per second, then where the time went —
+ * host-side injection (KVM_SIGNAL_MSI through the translation cache to the ap_list) and the run (wake, flush,
+ * the guest's IRQ vector, exits, fold) — in ns per LPI beside the hand-written loop's ns per LPI.
+ */
+function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: LpiKnobs = {}): Result[] {
+  const s = lpiStressVm(d, e, v, knobs);
+  const n = s.msis.length;
+  for (let i = 0; i < 200; i++) s.round(); // warm up
+  const base0 = s.sent;
   const t0 = performance.now();
   let t = t0;
   while (t - t0 < seconds * 1000) {
-    for (let i = 0; i < 20; i++) round();
+    for (let i = 0; i < 20; i++) s.round();
     t = performance.now();
   }
-  const lpis = sent - base0;
+  const lpis = s.sent - base0;
   const value = (lpis / (t - t0)) * 1000;
   // The split, in a window of its own so that its clock reads do not slow the headline figure: injection time is
   // read around each round's signalMsi loop, less the cost of the clock read itself (calibrated here).
@@ -209,22 +243,21 @@ function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: L
     clockCost = Math.min(clockCost, (performance.now() - c0) / 20000);
   }
   let injectMs = 0;
-  const split0 = sent;
+  const split0 = s.sent;
   const s0 = performance.now();
   let s1 = s0;
   while (s1 - s0 < seconds * 500) {
     for (let i = 0; i < 20; i++) {
       const a = performance.now();
-      for (let k = 0; k < n; k++) if (vm.signalMsi(msis[k]) !== 1) throw new Error('signalMsi did not return 1');
+      s.inject();
       injectMs += performance.now() - a - clockCost;
-      sent += n;
-      vm.run();
+      s.vm.run();
     }
     s1 = performance.now();
   }
-  const c = done();
-  if (c !== sent) throw new Error(`guest completed ${c} of ${sent} LPIs`);
-  const splitLpis = sent - split0;
+  const c = s.completed();
+  if (c !== s.sent) throw new Error(`guest completed ${c} of ${s.sent} LPIs`);
+  const splitLpis = s.sent - split0;
   const totalNs = ((s1 - s0) * 1e6) / splitLpis;
   const injectNs = Math.max(0, (injectMs * 1e6) / splitLpis);
   const runNs = totalNs - injectNs - (2 * clockCost * 1e6) / n; // two clock reads per round of n LPIs
@@ -354,10 +387,12 @@ function main(): void {
   if (sink === -1) console.log('');
 }
 
-try {
-  main();
-} catch (err) {
-  // a bad knob (not a number, or a value the model refuses, e.g. --lrs=17 → EINVAL) is a usage error
-  console.error(`its.bench: ${(err as Error).message}`);
-  process.exit(2);
+if (require.main === module) {
+  try {
+    main();
+  } catch (err) {
+    // a bad knob (not a number, or a value the model refuses, e.g. --lrs=17 → EINVAL) is a usage error
+    console.error(`its.bench: ${(err as Error).message}`);
+    process.exit(2);
+  }
 }

@@ -2,9 +2,9 @@
  * The LPI hot path allocates nothing per interrupt: KVM_SIGNAL_MSI → translation cache → ap_list → kick/wake →
  * list-register flush → the guest's ICC_IAR1_EL1 / ICC_EOIR1_EL1 → fold → the scheduler's slices.
  *
- * support/lpi-allocation-probe.js runs an lpi-stress-shaped VM (16 devices × 16 events over 16 vCPUs) in a node
- * process of its own against the built packages (`npm test` builds first), and measures with V8's sampling heap
- * profiler — objects later collected included — once the code is optimized. Jest's module sandbox changes how V8
+ * support/lpi-allocation-probe.js runs the ITS benchmark's lpi-stress VM (16 devices × 16 events over 16 vCPUs)
+ * in a node process of its own against the built packages (`npm test` builds first), and measures with V8's
+ * sampling heap profiler — objects later collected included — once the code is optimized. Jest's module sandbox changes how V8
  * optimizes the code under test, so the measurement does not run in the test process.
  *
  * What it guards against: a number that is not a small integer, passed as an argument to a call the JIT does

@@ -14,9 +14,9 @@
  * @module
  */
 import { sysregOf, type SysregName } from '../sysreg/sysreg-encoding';
-import { Op, OP_NAMES, XZR, type GuestHook, type GuestImage } from './guest-isa';
+import { Insn, INSN_WORDS, Op, OP_NAMES, XZR, type GuestHook, type GuestImage } from './guest-isa';
 
-interface Insn {
+interface AsmInsn {
   op: Op;
   a: number;
   b: number;
@@ -37,7 +37,7 @@ function reg(r: number): number {
 
 /** Assembles guest programs. */
 export class GuestAsm {
-  private insns: Insn[] = [];
+  private insns: AsmInsn[] = [];
   private labelAt = new Map<string, number>();
   private uniq = 0;
 
@@ -219,34 +219,25 @@ export class GuestAsm {
   /** Resolves labels and returns the image. @throws Error on an undefined label */
   build(): GuestImage {
     const n = this.insns.length;
-    const op = new Uint8Array(n);
-    const a = new Int32Array(n);
-    const b = new Int32Array(n);
-    const c = new Int32Array(n);
-    const immLo = new Uint32Array(n);
-    const immHi = new Uint32Array(n);
+    const code = new Int32Array(n * INSN_WORDS);
     const fn: (GuestHook | null)[] = new Array(n).fill(null);
     this.insns.forEach((ins, i) => {
-      op[i] = ins.op;
-      a[i] = ins.a;
-      b[i] = ins.b;
+      const w = i * INSN_WORDS;
+      code[w + Insn.Op] = ins.op;
+      code[w + Insn.A] = ins.a;
+      code[w + Insn.B] = ins.b;
       if (typeof ins.c === 'string') {
         const t = this.labelAt.get(ins.c);
         if (t === undefined) throw new Error(`undefined label ${ins.c} (instruction ${i}: ${OP_NAMES[ins.op]})`);
-        c[i] = t;
-      } else c[i] = ins.c;
-      immLo[i] = Number(ins.imm & 0xffffffffn);
-      immHi[i] = Number(ins.imm >> 32n);
+        code[w + Insn.C] = t;
+      } else code[w + Insn.C] = ins.c;
+      code[w + Insn.ImmLo] = Number(ins.imm & 0xffffffffn);
+      code[w + Insn.ImmHi] = Number(ins.imm >> 32n);
       fn[i] = ins.fn;
     });
     const v = (name: string): number => this.labelAt.get(name) ?? -1;
     return {
-      op,
-      a,
-      b,
-      c,
-      immLo,
-      immHi,
+      code,
       fn,
       labels: new Map(this.labelAt),
       vectors: { irq: v('irq'), fiq: v('fiq'), sync: v('sync') },

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { GuestImage } from '../guest/guest-isa';
+import { Insn, INSN_WORDS, type GuestImage } from '../guest/guest-isa';
 import { archHypercall } from '../hypercall/psci';
 import type { MmioRegion } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey } from '../stats/counters';
@@ -31,11 +31,13 @@ export const WAIT = -2;
 
 /** @internal Returns -1 to continue, WAIT if the access must wait for exact order, else a SliceEnd. */
 export function memAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
-  const base = img.c[pc];
-  const width = img.b[pc];
-  const rt = img.a[pc];
-  let lo = img.immLo[pc];
-  let hi = img.immHi[pc];
+  const w = pc * INSN_WORDS;
+  const code = img.code;
+  const base = code[w + Insn.C];
+  const width = code[w + Insn.B];
+  const rt = code[w + Insn.A];
+  let lo = code[w + Insn.ImmLo] >>> 0;
+  let hi = code[w + Insn.ImmHi] >>> 0;
   if (base !== 31) {
     const s = v.xlo[base] + lo;
     hi = (v.xhi[base] + hi + (s > 0xffffffff ? 1 : 0)) >>> 0;
@@ -168,8 +170,9 @@ function afterKernelExit(v: Vcpu): number {
 
 /** @internal MRS/MSR: UNDEFINED, trapped (an exit) or served by the hardware model; -1 to continue, WAIT, or a SliceEnd. */
 export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
-  const enc = img.b[pc];
-  const rt = img.a[pc];
+  const w = pc * INSN_WORDS;
+  const enc = img.code[w + Insn.B];
+  const rt = img.code[w + Insn.A];
   const entry = v.vm.sysregs.get(enc);
   if (entry === undefined || (isWrite ? entry.write === null : entry.read === null)) {
     v.guestFault(pc); // UNDEFINED: a vCPU-local outcome

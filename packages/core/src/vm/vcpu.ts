@@ -10,7 +10,7 @@
  * @module
  */
 import { toBig } from '../bits';
-import { Op, type GuestImage } from '../guest/guest-isa';
+import { Insn, INSN_WORDS, Op, type GuestImage } from '../guest/guest-isa';
 import type { MmioValue } from '../mmio/mmio-bus';
 import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
@@ -51,6 +51,8 @@ const STACK_DEPTH = 1024;
 const ORDERED_OPS = new Uint8Array(256);
 for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;
 const SPSR_DAIF_SHIFT = 6;
+/** log2({@link INSN_WORDS}): an instruction's first word is at `pc << INSN_SHIFT`. */
+const INSN_SHIFT = 31 - Math.clz32(INSN_WORDS);
 
 /**
  * A vCPU. Create with {@link Vm.createVcpu}; give it a program with {@link Vcpu.setProgram}.
@@ -291,16 +293,11 @@ export class Vcpu {
 
     const c = vm.costNs;
     const cycle = c.cycle;
-    const op = img.op;
+    const code = img.code;
     const xlo = this.xlo;
     const xhi = this.xhi;
     const stats = this.stats;
-    // the image's columns and vectors in locals: one property load per slice, not per operation
-    const ia = img.a;
-    const ib = img.b;
-    const ic = img.c;
-    const iLo = img.immLo;
-    const iHi = img.immHi;
+    // the image's code and vectors in locals: one property load per slice, not per operation
     const len = img.length;
     const vIrq = img.vectors.irq;
     const vFiq = img.vectors.fiq;
@@ -346,7 +343,8 @@ export class Vcpu {
         stats.ops += executed;
         return this.internalError(`PC ${pc} is outside the program`);
       }
-      const o = op[pc];
+      const p = pc << INSN_SHIFT;
+      const o = code[p + Insn.Op];
       // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
       // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
       if (ORDERED_OPS[o] === 1 && executed > 0 && clock >= this.sliceLimit) {
@@ -360,18 +358,18 @@ export class Vcpu {
           pc++;
           continue;
         case Op.MOVI: {
-          const d = ia[pc];
+          const d = code[p + Insn.A];
           if (d !== 31) {
-            xlo[d] = iLo[pc];
-            xhi[d] = iHi[pc];
+            xlo[d] = code[p + Insn.ImmLo] >>> 0;
+            xhi[d] = code[p + Insn.ImmHi] >>> 0;
           }
           clock += cycle;
           pc++;
           continue;
         }
         case Op.MOV: {
-          const d = ia[pc];
-          const n = ib[pc];
+          const d = code[p + Insn.A];
+          const n = code[p + Insn.B];
           if (d !== 31) {
             xlo[d] = xlo[n];
             xhi[d] = xhi[n];
@@ -381,12 +379,12 @@ export class Vcpu {
           continue;
         }
         case Op.ADDI: {
-          const d = ia[pc];
-          const n = ib[pc];
-          const s = xlo[n] + iLo[pc];
+          const d = code[p + Insn.A];
+          const n = code[p + Insn.B];
+          const s = xlo[n] + (code[p + Insn.ImmLo] >>> 0);
           const carry = s > 0xffffffff ? 1 : 0;
           if (d !== 31) {
-            xhi[d] = (xhi[n] + iHi[pc] + carry) >>> 0;
+            xhi[d] = (xhi[n] + (code[p + Insn.ImmHi] >>> 0) + carry) >>> 0;
             xlo[d] = s >>> 0;
           }
           clock += cycle;
@@ -396,11 +394,11 @@ export class Vcpu {
         case Op.ANDI:
         case Op.ORRI:
         case Op.EORI: {
-          const d = ia[pc];
-          const n = ib[pc];
+          const d = code[p + Insn.A];
+          const n = code[p + Insn.B];
           if (d !== 31) {
-            const l = iLo[pc];
-            const h = iHi[pc];
+            const l = code[p + Insn.ImmLo] >>> 0;
+            const h = code[p + Insn.ImmHi] >>> 0;
             xlo[d] = o === Op.ANDI ? xlo[n] & l : o === Op.ORRI ? xlo[n] | l : xlo[n] ^ l;
             xhi[d] = o === Op.ANDI ? xhi[n] & h : o === Op.ORRI ? xhi[n] | h : xhi[n] ^ h;
           }
@@ -410,11 +408,11 @@ export class Vcpu {
         }
         case Op.LSRI:
         case Op.LSLI: {
-          const d = ia[pc];
+          const d = code[p + Insn.A];
           if (d !== 31) {
             // 64-bit shift on the two halves (no BigInt on the hot path)
-            const n = ib[pc];
-            const sh = ic[pc] & 63;
+            const n = code[p + Insn.B];
+            const sh = code[p + Insn.C] & 63;
             const l = xlo[n];
             const h = xhi[n];
             let rl: number;
@@ -446,13 +444,13 @@ export class Vcpu {
         }
         case Op.B:
           clock += cycle;
-          pc = ic[pc];
+          pc = code[p + Insn.C];
           continue;
         case Op.BL:
           clock += cycle;
           xlo[30] = pc + 1;
           xhi[30] = 0;
-          pc = ic[pc];
+          pc = code[p + Insn.C];
           continue;
         case Op.RET:
           clock += cycle;
@@ -460,21 +458,21 @@ export class Vcpu {
           continue;
         case Op.CBZ:
         case Op.CBNZ: {
-          const n = ia[pc];
+          const n = code[p + Insn.A];
           const zero = xlo[n] === 0 && xhi[n] === 0;
           clock += cycle;
-          pc = zero === (o === Op.CBZ) ? ic[pc] : pc + 1;
+          pc = zero === (o === Op.CBZ) ? code[p + Insn.C] : pc + 1;
           continue;
         }
         case Op.BEQI:
         case Op.BNEI:
         case Op.BLOI:
         case Op.BHSI: {
-          const n = ia[pc];
+          const n = code[p + Insn.A];
           const vh = xhi[n];
           const vl = xlo[n];
-          const ih = iHi[pc];
-          const il = iLo[pc];
+          const ih = code[p + Insn.ImmHi] >>> 0;
+          const il = code[p + Insn.ImmLo] >>> 0;
           let t: boolean;
           if (o === Op.BEQI) t = vh === ih && vl === il;
           else if (o === Op.BNEI) t = vh !== ih || vl !== il;
@@ -483,16 +481,16 @@ export class Vcpu {
             t = o === Op.BLOI ? lo : !lo;
           }
           clock += cycle;
-          pc = t ? ic[pc] : pc + 1;
+          pc = t ? code[p + Insn.C] : pc + 1;
           continue;
         }
         case Op.DAIFSET:
-          this.daif |= ia[pc];
+          this.daif |= code[p + Insn.A];
           clock += cycle;
           pc++;
           continue;
         case Op.DAIFCLR:
-          this.daif &= ~ia[pc] & 0xf;
+          this.daif &= ~code[p + Insn.A] & 0xf;
           clock += cycle;
           pc++;
           continue;
@@ -503,7 +501,7 @@ export class Vcpu {
           continue;
         case Op.PUSH: {
           if (this.sp >= STACK_DEPTH) break;
-          const n = ia[pc];
+          const n = code[p + Insn.A];
           this.stackLo[this.sp] = xlo[n];
           this.stackHi[this.sp++] = xhi[n];
           clock += cycle;
@@ -512,7 +510,7 @@ export class Vcpu {
         }
         case Op.POP: {
           if (this.sp <= 0) break;
-          const d = ia[pc];
+          const d = code[p + Insn.A];
           this.sp--;
           if (d !== 31) {
             xlo[d] = this.stackLo[this.sp];
@@ -523,7 +521,7 @@ export class Vcpu {
           continue;
         }
         case Op.WORK:
-          clock += (iHi[pc] * 4294967296 + iLo[pc]) * cycle;
+          clock += ((code[p + Insn.ImmHi] >>> 0) * 4294967296 + (code[p + Insn.ImmLo] >>> 0)) * cycle;
           pc++;
           continue;
       }
@@ -578,7 +576,7 @@ export class Vcpu {
         if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
         return -1;
       case Op.CALLB:
-        this.pc = img.fn[pc]!(this) === true ? img.c[pc] : pc + 1;
+        this.pc = img.fn[pc]!(this) === true ? img.code[pc * INSN_WORDS + Insn.C] : pc + 1;
         this.clock += this.vm.costNs.cycle;
         return -1;
       default:

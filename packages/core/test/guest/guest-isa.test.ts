@@ -1,6 +1,6 @@
 /** Guest ISA semantics: 64-bit ALU, branches, stack, exceptions and ERET. */
 import fc from 'fast-check';
-import { DAIF, ExitReason, GuestAsm, Hypervisor, PSCI, type Vcpu } from '../../src';
+import { DAIF, ExitReason, GuestAsm, Hypervisor, Insn, INSN_WORDS, Op, PSCI, type Vcpu } from '../../src';
 
 function run(build: (a: GuestAsm) => void, setup?: (v: Vcpu) => void): Vcpu {
   const vm = new Hypervisor({ traceCapacity: 16 }).createVm();
@@ -199,5 +199,26 @@ describe('memory', () => {
     expect(vm.memory.readU64(0x4000_0008)).toBe(0x8877_6655_4433_2211n);
     expect(v.stats.exits[ExitReason.Hvc]).toBe(1); // only the final HVC: RAM needs no exit
     expect(v.stats.exits[ExitReason.MmioKernel] + v.stats.exits[ExitReason.MmioUser]).toBe(0);
+  });
+});
+
+describe('image layout', () => {
+  it('packs INSN_WORDS words per instruction, fields at the Insn offsets, 64-bit immediates in two halves', () => {
+    const a = new GuestAsm();
+    a.label('main').movi(3, 0xfedcba9876543210n).label('back').bhsi(4, -2, 'back').wfi();
+    const img = a.build();
+    expect(img.length).toBe(3);
+    expect(img.code.length).toBe(3 * INSN_WORDS);
+    const at = (i: number, f: Insn): number => img.code[i * INSN_WORDS + f];
+    expect([at(0, Insn.Op), at(0, Insn.A), at(0, Insn.ImmLo) >>> 0, at(0, Insn.ImmHi) >>> 0]).toEqual([Op.MOVI, 3, 0x76543210, 0xfedcba98]);
+    // a negative immediate is its 64-bit two's complement; a label operand resolves to the instruction index
+    expect([at(1, Insn.Op), at(1, Insn.A), at(1, Insn.C), at(1, Insn.ImmLo) >>> 0, at(1, Insn.ImmHi) >>> 0]).toEqual([Op.BHSI, 4, 1, 0xfffffffe, 0xffffffff]);
+    expect(at(2, Insn.Op)).toBe(Op.WFI);
+  });
+
+  it('executes a 64-bit immediate with its top bits set exactly (the halves are read back unsigned)', () => {
+    const v = run((a) => a.movi(1, 0xffffffff_80000000n).addi(2, 1, 0x80000000).bhsi(2, 0xffffffff_ffffffffn, 'hi').movi(3, 1).label('hi'));
+    expect(v.xBig(2)).toBe(0n); // wrapped: 0xffffffff_80000000 + 0x80000000 = 2^64
+    expect(v.x(3)).toBe(1); // 0 is below the all-ones immediate: not taken
   });
 });

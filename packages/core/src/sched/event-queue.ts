@@ -43,9 +43,9 @@ export class EventQueue {
     return this.heap.length;
   }
 
-  /** Time of the earliest armed event, or +Infinity. */
+  /** Time of the earliest armed event, or +Infinity (written `1e999`: see Scheduler.run). */
   peekTime(): number {
-    return this.heap.length ? this.heap[0].time : Infinity;
+    return this.heap.length ? this.heap[0].time : 1e999;
   }
 
   /** Arms (or re-arms) `ev` to fire at `time`. */

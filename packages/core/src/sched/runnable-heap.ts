@@ -38,12 +38,12 @@ export class RunnableHeap<T extends Schedulable> {
     return this.t[1] ?? undefined;
   }
 
-  /** Clock of the second-smallest entry, or +Infinity (used as the run-ahead limit). */
+  /** Clock of the second-smallest entry, or +Infinity (used as the run-ahead limit; written `1e999`: see Scheduler.run). */
   secondClock(): number {
     const t = this.t;
     const w = t[1];
-    if (w === null || this.n < 2) return Infinity;
-    let m = Infinity;
+    if (w === null || this.n < 2) return 1e999;
+    let m = 1e999;
     for (let i = w.heapPos; i > 1; i >>= 1) {
       const s = t[i ^ 1];
       if (s !== null && s.clock < m) m = s.clock;

@@ -5,18 +5,11 @@
 // (ICC_SGI1R_EL1, trapped), driven by `vm.run({ until })` in steps, as a VMM's time-sliced loop does.
 // Prints one JSON line: {"bytesPerIrq": <bytes sampled in the model's frames per interrupt>, "irqs": <completed>}.
 const path = require('node:path');
-const { Session } = require('node:inspector');
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 require(require.resolve('reflect-metadata', { paths: [root] }));
 const { DAIF, GuestAsm, Hypervisor } = require(path.join(root, 'packages', 'core', 'dist'));
 const { VgicPlugin } = require(path.join(root, 'packages', 'vgic', 'dist'));
-
-/** Bytes sampled in the model's own frames (core and vgic, not this driving loop). */
-function modelBytes(n) {
-  const url = n.callFrame.url.replace(/\\/g, '/');
-  const own = /\/packages\/(core|vgic)\/dist\/(?!bench\/)/.test(url) ? n.selfSize : 0;
-  return n.children.reduce((sum, c) => sum + modelBytes(c), own);
-}
+const { sampledModelBytes } = require('./model-allocation');
 
 const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
 const vm = hv.createVm();
@@ -47,16 +40,11 @@ const slice = () => {
   vm.run({ until: t });
 };
 for (let i = 0; i < 300; i++) slice(); // until the JIT has optimized the path
-const session = new Session();
-session.connect();
-const post = (m, p) => new Promise((res, rej) => session.post(m, p || {}, (e, r) => (e ? rej(e) : res(r))));
 (async () => {
-  await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const before = completed();
-  for (let i = 0; i < 300; i++) slice();
-  const { profile } = await post('HeapProfiler.stopSampling');
-  session.disconnect();
+  const bytes = await sampledModelBytes(() => {
+    for (let i = 0; i < 300; i++) slice();
+  });
   const irqs = completed() - before;
-  process.stdout.write(JSON.stringify({ bytesPerIrq: modelBytes(profile.head) / irqs, irqs }) + '\n');
+  process.stdout.write(JSON.stringify({ bytesPerIrq: bytes / irqs, irqs }) + '\n');
 })();

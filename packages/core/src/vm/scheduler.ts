@@ -109,13 +109,15 @@ export class Scheduler {
   }
 
   /**
-   * Runs the VM. See {@link RunOptions}. @throws KvmError from a controller's first-run checks
+   * Runs the VM. See {@link RunOptions}.
    *
    * +Infinity is written `1e999` in this loop and in the helpers it inlines (event-queue.ts, runnable-heap.ts):
    * a literal, where the global `Infinity` is a property load. On a branch that has not run yet when V8
    * optimizes the loop (no vCPU idle, say, in a ping-pong run with `until`), that load stays generic; its
    * result is an untyped value, and merging it with a clock makes V8 box the clock as a heap number — one
    * allocation per slice (measured: 48 bytes per interrupt in a GICv3 IPI ping-pong, none with the literal).
+   *
+   * @throws KvmError from a controller's first-run checks
    */
   run(all: readonly Vcpu[], opts: RunOptions = {}): RunResult {
     const until = opts.until ?? 1e999;

@@ -499,7 +499,10 @@ export class Vgic {
       if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
       if (irq.mappedLevel) {
         irq.lineLevel = irq.getInputLevel!(vcpu, irq.intid);
-        if (!irq.lineLevel && (s & LR_PENDING)) this.hostState(irq, IrqchipState.Active, false);
+        // vgic_irq_handle_resampling: a line found low while the guest does not hold the interrupt active
+        // (still pending in the LR, or deactivated by the guest) releases the host interrupt, which may have
+        // fired again and gone active after an EOI, so the next assertion of the line reaches the guest.
+        if (!irq.lineLevel && (s & LR_ACTIVE) === 0) this.hostState(irq, IrqchipState.Active, false);
       }
       if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) this.notifyEoi(irq);
       else if (wasActive && !irq.active && irq.level && !irq.hw) this.notifyEoi(irq);

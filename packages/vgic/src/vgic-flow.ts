@@ -28,7 +28,7 @@ export class VgicFlow implements IrqchipFlow {
 
   /** VM teardown. */
   destroy(): void {
-    gicV4Of(this.vg.vm)?.reset();
+    gicV4Of(this.vg.vm)?.destroy();
     this.teardown();
   }
 

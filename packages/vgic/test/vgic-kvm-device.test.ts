@@ -98,6 +98,10 @@ describe('GICv3 ADDR group', () => {
 
   it('first run: uninitialised → EBUSY; missing addresses / too few redistributors → ENXIO', () => {
     idle(vm);
+    // KVM checks the redistributors and the distributor (ENXIO) before the INIT (EBUSY)
+    expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.ENXIO);
+    dev.setAttr(attr(VGIC_GRP.ADDR, VGIC_ADDR_TYPE.V3_DIST), 0x08000000n);
+    dev.setAttr(attr(VGIC_GRP.ADDR, VGIC_ADDR_TYPE.V3_REDIST), 0x080a0000n);
     expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.EBUSY);
     const b = vmWith(4);
     const d = b.vm.createDevice(7);

@@ -2,9 +2,11 @@
  * The KVM devices ARM_VGIC_V2 (5) and ARM_VGIC_V3 (7) with their attribute groups and KVM's ordering rules and
  * errnos (Documentation/virt/kvm/devices/arm-vgic.rst and arm-vgic-v3.rst; references §3; upstream
  * vgic-kvm-device.c): ADDR (incl. REDIST and REDIST_REGION), NR_IRQS, CTRL/INIT, DIST_REGS, REDIST_REGS,
- * CPU_REGS (v2), CPU_SYSREGS (v3), LEVEL_INFO (v3). Addresses are checked at set time (alignment EINVAL, beyond
- * the 40-bit IPA space E2BIG, already set EEXIST, overlap known at set time EINVAL) and at the first run
- * (missing ENXIO, too few redistributors ENXIO, uninitialised GICv3 EBUSY, overlap EINVAL).
+ * CPU_REGS (v2), CPU_SYSREGS (v3), LEVEL_INFO (v3). Addresses are checked at set time (already set EEXIST,
+ * alignment EINVAL, beyond the VM's IPA size — 40 bits by default — E2BIG, redistributor overlaps known at set
+ * time EINVAL), when redistributors are associated (src/vgic-redist.ts) and at the first run, in KVM's order
+ * (a vCPU without a redistributor or no distributor ENXIO, overlap / wrap-around / beyond the IPA EINVAL, then
+ * an uninitialised GICv3 EBUSY). Every refused call changes nothing (see regAccess for where KVM differs).
  *
  * Reading a REDIST_REGION: KVM takes the region index from the value userspace passes in; this API's getAttr
  * has no input value, so the index goes in attr bits [63:32] (attr = 5 | index << 32).

@@ -16,7 +16,7 @@ import { IrqBypassManager } from './host/irq-bypass';
 import { PassthroughDevice } from './host/passthrough-device';
 import type { IrqchipDescriptor, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
-import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
+import { HYPERVISOR, KVM_DEFAULT_IPA_BITS, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
 
 /** DI token of the {@link HostIrqModel}. */
 export const HOST_IRQS = Symbol.for('irqflow.HostIrqModel');
@@ -39,6 +39,12 @@ export interface CreateVmOptions {
    * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative or not finite
    */
   lookaheadNs?: number;
+  /**
+   * The VM's IPA (guest physical address) size in bits, as KVM_VM_TYPE_ARM_IPA_SIZE in KVM_CREATE_VM's type:
+   * 0 or absent = KVM's default of 40 bits; otherwise 32..48 (this model's host limit).
+   * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) for any other value
+   */
+  ipaBits?: number;
 }
 
 /** Options of the {@link Hypervisor} constructor. */
@@ -143,12 +149,14 @@ export class Hypervisor {
 
   /** KVM_CREATE_VM: a new VM in its own child container. */
   createVm(opts: CreateVmOptions = {}): Vm {
+    const ipaBits = opts.ipaBits || KVM_DEFAULT_IPA_BITS;
+    if (!Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 48) fail(Errno.EINVAL, `IPA size ${opts.ipaBits} bits: 32..48 supported`);
     const id = this.nextVmId++;
     const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
     const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
     if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
-    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs };
+    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs, ipaBits };
     child.registerInstance(VM_CONFIG, config);
     const vm = child.resolve(Vm);
     child.registerInstance(VM, vm);

@@ -28,6 +28,7 @@
 import { Errno, fail, GUEST_MEMORY_PAGE_SIZE, type GuestMemory } from '@irqflow/core';
 import { COLLECTION_NOT_MAPPED, CTE_SIZE, DTE_MAX_NEXT, DTE_SIZE, ITE_MAX_NEXT, ITE_SIZE, ITS_IDBITS, L2_DTES_PER_PAGE, LPI_MIN_INTID, SZ_64K } from './gits-regs';
 import { baserAddr, baserBytes, baserIndirect, baserValid } from './its-tables';
+import { peToVcpuIndex, vcpuIndexToPe } from './lpi-host';
 import type { ItsCollection, ItsDeviceEntry, VgicIts } from './vgic-its';
 
 // ---- save ------------------------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ function saveCollectionTable(its: VgicIts): void {
   if (cols.length * CTE_SIZE > size) fail(Errno.EINVAL, `${cols.length} collections do not fit the Collection table`);
   let off = 0;
   for (const c of cols) {
-    const t = c.target >>> 0;
+    const t = (c.target === COLLECTION_NOT_MAPPED ? c.target : vcpuIndexToPe(its.host, c.target)) >>> 0; // RDBase = PE number (vcpu_id)
     writeEntry(its, base + off, (((t & 0xffff) << 16) | c.icid) >>> 0, (0x80000000 | (t >>> 16)) >>> 0);
     off += CTE_SIZE;
   }
@@ -231,9 +232,11 @@ export function restoreTables(its: VgicIts): void {
     for (let off = 0; off < size; off += CTE_SIZE) {
       readEntry(its, base + off, E);
       if ((E[1] & 0x80000000) === 0) break;
-      const target = ((E[1] & 0xffff) * 65536 + (E[0] >>> 16)) >>> 0;
+      const pe = ((E[1] & 0xffff) * 65536 + (E[0] >>> 16)) >>> 0;
       const icid = E[0] & 0xffff;
-      if (target !== COLLECTION_NOT_MAPPED && target >= nrVcpus) fail(Errno.EINVAL, `collection ${icid} targets vCPU ${target} of ${nrVcpus}`);
+      // RDBase is a PE number (vcpu_id), as KVM's vgic_its_restore_cte (kvm_get_vcpu_by_id); kept as a vCPU index
+      const target = pe === COLLECTION_NOT_MAPPED ? pe : peToVcpuIndex(its.host, pe);
+      if (target < 0) fail(Errno.EINVAL, `collection ${icid} targets PE ${pe}: no vCPU has that id (${nrVcpus} vCPUs)`);
       if (cols.has(icid) || its.collections.has(icid)) fail(Errno.EEXIST, `collection ${icid} appears twice`);
       if (!its.collectionFits(icid)) fail(Errno.EINVAL, `collection ${icid} does not fit the Collection table`);
       cols.set(icid, { icid, target });

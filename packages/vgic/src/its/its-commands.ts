@@ -13,6 +13,7 @@
  */
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
+import { peToVcpuIndex } from './lpi-host';
 import type { ItsStats, VgicIts } from './vgic-its';
 import { v4CollectionUnmapped } from '../v4/v4-hooks';
 
@@ -59,7 +60,7 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
     case ItsCmd.MAPD:
       return mapd(its, devid, (w[2] & 0x1f) + 1, (w[5] & 0xfffff) * 4294967296 + ((w[4] & 0xffffff00) >>> 0), (w[5] & 0x80000000) !== 0);
     case ItsCmd.MAPC:
-      return mapc(its, w[4] & 0xffff, rdbase(w[4], w[5]), (w[5] & 0x80000000) !== 0);
+      return mapc(its, w[4] & 0xffff, peToVcpuIndex(its.host, rdbase(w[4], w[5])), (w[5] & 0x80000000) !== 0);
     case ItsCmd.MAPTI:
       return mapti(its, devid, eventid, w[3] >>> 0, w[4] & 0xffff);
     case ItsCmd.MAPI:
@@ -94,10 +95,10 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
       return CmdResult.Ok;
     }
     case ItsCmd.MOVALL:
-      return movall(its, rdbase(w[4], w[5]), rdbase(w[6], w[7]));
+      return movall(its, peToVcpuIndex(its.host, rdbase(w[4], w[5])), peToVcpuIndex(its.host, rdbase(w[6], w[7])));
     case ItsCmd.SYNC:
       // Effects of earlier commands are already visible: SYNC only checks its RDbase.
-      return rdbase(w[4], w[5]) < its.host.nrVcpus() ? CmdResult.Ok : CmdResult.Error;
+      return peToVcpuIndex(its.host, rdbase(w[4], w[5])) >= 0 ? CmdResult.Ok : CmdResult.Error;
     default:
       return CmdResult.Error;
   }
@@ -113,8 +114,9 @@ function mapd(its: VgicIts, devid: number, eventBits: number, ittAddr: number, v
   return CmdResult.Ok;
 }
 
+/** MAPC; `target` is the vCPU index of the RDbase (PE number = vcpu_id), -1 when no vCPU has it. */
 function mapc(its: VgicIts, icid: number, target: number, valid: boolean): CmdResult {
-  if (target >= its.host.nrVcpus()) return CmdResult.Error; // MAPC_PROCNUM_OOR
+  if (target < 0) return CmdResult.Error; // MAPC_PROCNUM_OOR
   const c = its.collections.get(icid);
   if (!valid) {
     if (c === undefined) return CmdResult.Ok;
@@ -173,9 +175,9 @@ function movi(its: VgicIts, devid: number, eventid: number, icid: number): CmdRe
   return CmdResult.Ok;
 }
 
+/** MOVALL between two vCPU indexes (from the RDbases' PE numbers; -1 = no such vCPU). */
 function movall(its: VgicIts, from: number, to: number): CmdResult {
-  const n = its.host.nrVcpus();
-  if (from >= n || to >= n) return CmdResult.Error; // MOVALL_PROCNUM_OOR
+  if (from < 0 || to < 0) return CmdResult.Error; // MOVALL_PROCNUM_OOR
   if (from === to) return CmdResult.Ok;
   const moving = [...its.lpis.all()].filter((l) => l.vcpu === from);
   for (const l of moving) its.lpis.moveTo(l, to);

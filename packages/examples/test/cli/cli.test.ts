@@ -130,9 +130,17 @@ describe('irqflow CLI', () => {
     });
     const some = irqflow(['bench', '--json', '--filter', 'three'], { IRQFLOW_BENCH_ROOT: fake });
     expect(JSON.parse(some.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['y/three']);
-    const human = irqflow(['bench'], { IRQFLOW_BENCH_ROOT: fake });
+    const human = irqflow(['bench', '--filter', 'y/'], { IRQFLOW_BENCH_ROOT: fake });
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/x\/two\s+3\s+2 – 4\s+ns\s+2\s+1\.5\S*\s+lower/);
+    expect(human.stdout).toMatch(/y\/three\s+2\s+1 – 3\s+ns\s+2\s+1\S*\s+lower/);
+    // a filter naming the suite's file keeps all its rows, and is not passed on as a row filter
+    fs.writeFileSync(
+      path.join(fake, 'packages', 'a', 'dist', 'bench', 's.bench.js'),
+      `if (process.argv.includes('--filter')) process.exit(5); console.log(${JSON.stringify(JSON.stringify({ benchmarks: [{ name: 'x/one', value: 1, unit: 'ns', baseline: 1, ratio: 1 }] }))});`,
+    );
+    const byFile = irqflow(['bench', '--json', '--filter', 'packages/a/'], { IRQFLOW_BENCH_ROOT: fake });
+    expect(byFile.code).toBe(0);
+    expect(JSON.parse(byFile.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['x/one']);
   });
 
   it.each([

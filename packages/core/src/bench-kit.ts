@@ -237,6 +237,10 @@ export function printBench(args: BenchArgs, rows: readonly BenchmarkEntry[], ext
  * Runs scenario `i` of the benchmark script `file` in a fresh node process (`file --scenario=i --json …args`), so
  * V8 optimises the model for that scenario's VMs alone, and returns its rows.
  * @throws Error if the process fails or prints no rows
+ * @example
+ * // in a benchmark script: `--scenario=N` runs one scenario here, otherwise each in a child of its own
+ * const only = scenarioArg(argv);
+ * const rows = only !== undefined ? runScenario(only) : [0, 1, 2].flatMap((i) => scenarioInChild(__filename, i));
  */
 export function scenarioInChild(file: string, i: number, args: readonly string[] = []): BenchmarkEntry[] {
   const r = spawnSync(process.execPath, [file, `--scenario=${i}`, '--json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });

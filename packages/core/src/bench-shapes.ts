@@ -133,6 +133,10 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
  * IPI ping-pong between vCPU 0 and vCPU 1 of a `vcpus`-vCPU VM on `irqchip` (the others idle in WFI). A
  * repetition starts with a device interrupt to vCPU 0 (not counted) whose handler sends the first IPI.
  * @throws RangeError for fewer than 2 vCPUs
+ * @example
+ * const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
+ * const s = pingPongShape(hv, 'gic-v3', 512); // vCPU 0 and 1 ping-pong, 510 idle
+ * const nsPerIrq = s.rep(20_000);
  */
 export function pingPongShape(hv: Hypervisor, irqchip: string, vcpus: number, o: Pick<PendingShapeOptions, 'lineOf'> = {}): BenchShape {
   if (vcpus < 2) throw new RangeError('a ping-pong needs 2 vCPUs');

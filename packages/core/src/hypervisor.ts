@@ -49,7 +49,7 @@ export interface CreateVmOptions {
 
 /** Options of the {@link Hypervisor} constructor. */
 export interface HypervisorOptions {
-  /** Trace buffer capacity in events (default 1,000,000). */
+  /** Trace buffer capacity in events (default 1,000,000). Its memory is allocated as events arrive, not up front. */
   traceCapacity?: number;
 }
 

@@ -29,6 +29,7 @@ import { Errno, fail, GUEST_MEMORY_PAGE_SIZE, type GuestMemory } from '@irqflow/
 import { COLLECTION_NOT_MAPPED, CTE_SIZE, DTE_MAX_NEXT, DTE_SIZE, ITE_MAX_NEXT, ITE_SIZE, ITS_IDBITS, L2_DTES_PER_PAGE, LPI_MIN_INTID, SZ_64K } from './gits-regs';
 import { baserAddr, baserBytes, baserIndirect, baserValid } from './its-tables';
 import type { ItsCollection, ItsDeviceEntry, VgicIts } from './vgic-its';
+import { gicV4Of } from '../v4/gic-v4';
 
 // ---- save ------------------------------------------------------------------------------------------------------
 
@@ -66,22 +67,6 @@ function scrubEntries(its: VgicIts, base: number, count: number, keep: ((i: numb
   }
 }
 
-function saveItt(its: VgicIts, dev: ItsDeviceEntry): void {
-  const events = [...dev.ites.keys()].sort((a, b) => a - b);
-  const n = 2 ** dev.eventBits;
-  let from = 0; // first event not handled yet
-  for (let k = 0; k < events.length; k++) {
-    const ev = events[k];
-    scrubEntries(its, dev.ittAddr + from * ITE_SIZE, ev - from, null);
-    const ite = dev.ites.get(ev)!;
-    const next = k + 1 < events.length ? Math.min(events[k + 1] - ev, ITE_MAX_NEXT) : 0;
-    const intid = ite.lpi.intid;
-    writeEntry(its, dev.ittAddr + ev * ITE_SIZE, (((intid & 0xffff) << 16) | ite.icid) >>> 0, ((next << 16) | (intid >>> 16)) >>> 0);
-    from = ev + 1;
-  }
-  scrubEntries(its, dev.ittAddr + from * ITE_SIZE, n - from, null);
-}
-
 function dteWords(dev: ItsDeviceEntry, next: number): [number, number] {
   const field = Math.floor(dev.ittAddr / 256); // address bits 51:8 → DTE bits 48:5
   const lo = ((field % 134217728) * 32 + (dev.eventBits - 1)) >>> 0; // low 27 bits of the field in [31:5]
@@ -89,34 +74,80 @@ function dteWords(dev: ItsDeviceEntry, next: number): [number, number] {
   return [lo, hi];
 }
 
-/**
- * KVM_DEV_ARM_ITS_SAVE_TABLES: writes the Device table, every ITT and the Collection table into guest memory.
- * @throws KvmError EFAULT when an entry to write is not RAM, EINVAL when a mapped device no longer fits the
- * Device table (BASER0 reprogrammed smaller) or the collections do not fit the Collection table
- */
-export function saveTables(its: VgicIts): void {
-  saveDeviceTable(its);
-  saveCollectionTable(its);
+/** A device SAVE_TABLES writes: its DTE address and the events of its ITT that are saved, ascending. */
+interface SavedDevice {
+  readonly dev: ItsDeviceEntry;
+  readonly dteAddr: number;
+  readonly events: readonly number[];
 }
 
-function saveDeviceTable(its: VgicIts): void {
-  const baser = its.baserDevice;
-  if (!baserValid(baser)) return;
-  const devs = [...its.devices.values()].sort((a, b) => a.id - b.id);
-  const addrOf = new Map<number, number>();
-  for (const d of devs) {
-    const a = its.deviceEntryAddr(d.id);
-    if (a < 0) fail(Errno.EINVAL, `device ${d.id} does not fit the Device table GITS_BASER0 describes`);
-    addrOf.set(d.id, a);
+/**
+ * KVM_DEV_ARM_ITS_SAVE_TABLES: writes the Device table, every ITT and the Collection table into guest memory.
+ * Everything that can fail is checked before anything is written, so a failed save leaves guest memory as it was.
+ * @throws KvmError EACCES when an ITE is backed by a forwarded vLPI on a GICv4 host without GICv4.1, EFAULT
+ * when an ITE or a Collection table entry to write is not RAM
+ */
+export function saveTables(its: VgicIts): void {
+  const devs = planDeviceTable(its);
+  const cols = planCollectionTable(its);
+  if (devs !== null) writeDeviceTable(its, devs);
+  if (cols !== null) writeCollectionTable(its, cols);
+}
+
+/**
+ * The devices and ITEs the save writes, in DeviceID / EventID order, checked as KVM's vgic_its_save_device_tables
+ * checks them while it writes (per device, per ITE: EACCES, then EFAULT).
+ *
+ * - A device whose DTE the Device table can no longer address (BASER0 reprogrammed smaller, a level-1 entry the
+ *   guest cleared, an entry outside RAM) is skipped, ITT included, and the `next` chain links the devices around
+ *   it. Newest mainline (the vgic_its_save selftest); older KVM failed the whole save with EINVAL, which let a
+ *   guest make its VM unmigratable.
+ * - An ITE whose collection is gone (GITS_BASER1 dropped it and the new table cannot hold its ICID) is skipped
+ *   the same way: saving it would write an image RESTORE_TABLES refuses (unknown collection).
+ * - An ITE whose LPI is forwarded as a vLPI on a GICv4 host without GICv4.1 is EACCES: its pending state is in
+ *   the physical redistributor and cannot be read back (KVM: `ite->irq->hw && !has_gicv4_1`).
+ */
+function planDeviceTable(its: VgicIts): SavedDevice[] | null {
+  if (!baserValid(its.baserDevice)) return null;
+  const mem = its.vm.memory;
+  const v4 = gicV4Of(its.vm);
+  const opaqueVlpis = v4 !== undefined && v4.version !== '4.1';
+  const out: SavedDevice[] = [];
+  for (const dev of [...its.devices.values()].sort((a, b) => a.id - b.id)) {
+    const dteAddr = its.deviceEntryAddr(dev.id);
+    if (dteAddr < 0) continue;
+    const events: number[] = [];
+    for (const ev of [...dev.ites.keys()].sort((a, b) => a - b)) {
+      const ite = dev.ites.get(ev)!;
+      if (!its.collections.has(ite.icid)) continue;
+      if (opaqueVlpis && v4.mappingOfVlpi(ite.lpi.intid) !== undefined)
+        fail(Errno.EACCES, `device ${dev.id} event ${ev}: LPI ${ite.lpi.intid} is a forwarded vLPI and the host has no GICv4.1`);
+      const a = dev.ittAddr + ev * ITE_SIZE;
+      if (!mem.isRam(a, ITE_SIZE)) fail(Errno.EFAULT, `device ${dev.id} event ${ev}: ITT entry 0x${a.toString(16)} is not guest RAM`);
+      events.push(ev);
+    }
+    out.push({ dev, dteAddr, events });
   }
+  return out;
+}
+
+function writeDeviceTable(its: VgicIts, devs: readonly SavedDevice[]): void {
+  scrubItts(its, devs);
   for (let i = 0; i < devs.length; i++) {
-    const d = devs[i];
-    saveItt(its, d);
-    const next = i + 1 < devs.length ? Math.min(devs[i + 1].id - d.id, DTE_MAX_NEXT) : 0;
-    const [lo, hi] = dteWords(d, next);
-    writeEntry(its, addrOf.get(d.id)!, lo, hi);
+    const { dev, dteAddr, events } = devs[i];
+    for (let k = 0; k < events.length; k++) {
+      const ev = events[k];
+      const ite = dev.ites.get(ev)!;
+      const next = k + 1 < events.length ? Math.min(events[k + 1] - ev, ITE_MAX_NEXT) : 0;
+      const intid = ite.lpi.intid;
+      writeEntry(its, dev.ittAddr + ev * ITE_SIZE, (((intid & 0xffff) << 16) | ite.icid) >>> 0, ((next << 16) | (intid >>> 16)) >>> 0);
+    }
+    const next = i + 1 < devs.length ? Math.min(devs[i + 1].dev.id - dev.id, DTE_MAX_NEXT) : 0;
+    const [lo, hi] = dteWords(dev, next);
+    writeEntry(its, dteAddr, lo, hi);
   }
   // Scrub unused DTEs of the pages the ITS owns.
+  const baser = its.baserDevice;
   const mem = its.vm.memory;
   const base = baserAddr(baser);
   const size = baserBytes(baser);
@@ -141,13 +172,62 @@ function saveDeviceTable(its: VgicIts): void {
   }
 }
 
-function saveCollectionTable(its: VgicIts): void {
+/**
+ * Zeroes every entry of the saved devices' ITTs that no saved ITE is written to, visiting each guest address once
+ * however many devices share (alias) an ITT: the ITT spans are merged first, so the cost is the written pages of
+ * their union plus the saved ITEs, never the sum of the spans (65 536 devices on 64 shared 16-bit ITTs used to
+ * scrub 2^32 entries). For ITTs that do not overlap the bytes written are exactly those of scrubbing each ITT on
+ * its own. Where ITTs overlap, the result is what KVM leaves (which writes only the mapped entries): every saved
+ * ITE is written after the scrub, the last device in DeviceID order winning a shared entry.
+ */
+function scrubItts(its: VgicIts, devs: readonly SavedDevice[]): void {
+  const mem = its.vm.memory;
+  const n = devs.length;
+  if (n === 0) return;
+  let m = 0;
+  for (const d of devs) m += d.events.length;
+  const keep = new Float64Array(m);
+  m = 0;
+  for (const d of devs) for (const ev of d.events) keep[m++] = d.dev.ittAddr + ev * ITE_SIZE;
+  keep.sort();
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => devs[a].dev.ittAddr - devs[b].dev.ittAddr);
+  let ki = 0;
+  let i = 0;
+  while (i < n) {
+    const lo = devs[order[i]].dev.ittAddr;
+    let hi = lo + 2 ** devs[order[i]].dev.eventBits * ITE_SIZE;
+    for (i++; i < n && devs[order[i]].dev.ittAddr <= hi; i++) hi = Math.max(hi, devs[order[i]].dev.ittAddr + 2 ** devs[order[i]].dev.eventBits * ITE_SIZE);
+    for (let p = lo; p < hi; ) {
+      const w = mem.nextWrittenPage(p, hi);
+      if (w < 0) break;
+      const pageEnd = Math.min(hi, (Math.floor(w / GUEST_MEMORY_PAGE_SIZE) + 1) * GUEST_MEMORY_PAGE_SIZE);
+      for (p = w; p < pageEnd; p += ITE_SIZE) {
+        while (ki < keep.length && keep[ki] < p) ki++;
+        if (ki < keep.length && keep[ki] === p) continue;
+        scrub(its, p);
+      }
+    }
+  }
+}
+
+/** The collections SAVE_TABLES writes (ICID order), checked before anything is written. */
+function planCollectionTable(its: VgicIts): ItsCollection[] | null {
   const baser = its.baserCollection;
-  if (!baserValid(baser)) return;
+  if (!baserValid(baser)) return null;
   const base = baserAddr(baser);
   const size = baserBytes(baser);
   const cols = [...its.collections.values()].sort((a, b) => a.icid - b.icid);
+  // Cannot happen since a BASER1 change drops the collections (each ICID fits the table); kept as KVM's bound.
   if (cols.length * CTE_SIZE > size) fail(Errno.EINVAL, `${cols.length} collections do not fit the Collection table`);
+  const used = Math.min(size, (cols.length + 1) * CTE_SIZE); // the entries and the terminator
+  for (let off = 0; off < used; off += CTE_SIZE)
+    if (!its.vm.memory.isRam(base + off, CTE_SIZE)) fail(Errno.EFAULT, `Collection table entry 0x${(base + off).toString(16)} is not guest RAM`);
+  return cols;
+}
+
+function writeCollectionTable(its: VgicIts, cols: readonly ItsCollection[]): void {
+  const base = baserAddr(its.baserCollection);
+  const size = baserBytes(its.baserCollection);
   let off = 0;
   for (const c of cols) {
     const t = c.target >>> 0;

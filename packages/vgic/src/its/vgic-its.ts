@@ -236,6 +236,23 @@ export class VgicIts {
     this.invalidateCache();
   }
 
+  /**
+   * GITS_BASER1 now describes a different table (newest mainline: its collections are dropped). Every mapping
+   * goes; an ICID that an ITE still names and the new table can hold stays known as not mapped, as after MAPC
+   * V=0, so its ITEs are saved with it and a later MAPC reconnects them.
+   */
+  collectionTableChanged(): void {
+    const v4 = v4HooksOf(this.vm);
+    const kept = new Set<number>();
+    for (const d of this.devices.values())
+      for (const ite of d.ites.values()) {
+        if (this.collectionMapped(ite.icid)) v4?.collectionUnmapped(ite.lpi.intid);
+        if (this.collectionFits(ite.icid)) kept.add(ite.icid);
+      }
+    this.removeAllCollections();
+    for (const icid of kept) this.collections.set(icid, { icid, target: COLLECTION_NOT_MAPPED });
+  }
+
   /** Whether any ITE references collection `icid`. */
   collectionReferenced(icid: number): boolean {
     for (const d of this.devices.values()) for (const ite of d.ites.values()) if (ite.icid === icid) return true;

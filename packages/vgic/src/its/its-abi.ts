@@ -202,9 +202,12 @@ function scrubItts(its: VgicIts, devs: readonly SavedDevice[]): void {
       if (w < 0) break;
       const pageEnd = Math.min(hi, (Math.floor(w / GUEST_MEMORY_PAGE_SIZE) + 1) * GUEST_MEMORY_PAGE_SIZE);
       for (p = w; p < pageEnd; p += ITE_SIZE) {
+        if (mem.readU32(p) === 0 && mem.readU32(p + 4) === 0) continue; // already zero (also: not RAM, never written)
         while (ki < keep.length && keep[ki] < p) ki++;
         if (ki < keep.length && keep[ki] === p) continue;
-        scrub(its, p);
+        if (!mem.isRam(p, ITE_SIZE)) continue;
+        mem.writeU32(p, 0);
+        mem.writeU32(p + 4, 0);
       }
     }
   }
@@ -293,6 +296,102 @@ function scan(mem: GuestMemory, base: number, len: number, esz: number, startId:
   }
 }
 
+/** First index `i` in [0, arr.length) with arr[i] >= x (arr ascending). */
+function lowerBound(arr: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const NO_ENTRIES = new Float64Array(0);
+
+/**
+ * ITT walks for one RESTORE_TABLES (KVM's scan_its_table over each ITT: from EventID 0, an invalid entry steps
+ * one entry, a valid one jumps by its `next`, 0 ends the walk; an entry that is not RAM is EFAULT), shared by all
+ * devices so that devices sharing (aliasing) an ITT do not each step over the same entries. A walk reads the
+ * entry it lands on, as before; only when that entry is invalid does it look for the next entry that matters (a
+ * valid ITE or an entry that is not RAM) through a per-page list of such entries, built once per 64 KiB page the
+ * first time any walk steps through it, and reused by every later walk. Unwritten RAM reads as zero and is
+ * stepped over without building lists. So the cost is the entries the walks land on plus each stepped-over
+ * written page once — not the sum of the devices' spans (8192 devices on one ITT used to step over the same
+ * entries 8192 times) — and the result is the same as walking entry by entry.
+ */
+class IttWalker {
+  private readonly pageLists = new Map<number, Float64Array>();
+
+  constructor(private readonly mem: GuestMemory) {}
+
+  /** Whether a walk stops at entry `a`: not RAM, or pINTID ≠ 0. */
+  private stops(a: number): boolean {
+    const mem = this.mem;
+    if (!mem.isRam(a, ITE_SIZE)) return true;
+    return (mem.readU32(a + 4) & 0xffff) !== 0 || mem.readU32(a) >>> 16 !== 0;
+  }
+
+  /** The entries of page `pn` a walk stops at, ascending (built on first use). */
+  private list(pn: number): Float64Array {
+    let l = this.pageLists.get(pn);
+    if (l !== undefined) return l;
+    const base = pn * GUEST_MEMORY_PAGE_SIZE;
+    const end = base + GUEST_MEMORY_PAGE_SIZE;
+    if (this.mem.nextWrittenPage(base, end) < 0 && this.mem.isRam(base, GUEST_MEMORY_PAGE_SIZE)) l = NO_ENTRIES;
+    else {
+      const out: number[] = [];
+      for (let a = base; a < end; a += ITE_SIZE) if (this.stops(a)) out.push(a);
+      l = out.length === 0 ? NO_ENTRIES : Float64Array.from(out);
+    }
+    this.pageLists.set(pn, l);
+    return l;
+  }
+
+  /** The first entry in [p, end) a walk stops at, or -1. */
+  private next(p: number, end: number): number {
+    if (this.stops(p)) return p;
+    const mem = this.mem;
+    let a = p + ITE_SIZE;
+    while (a < end) {
+      const w = mem.nextWrittenPage(a, end);
+      if (w !== a) {
+        const stop = w < 0 ? end : w;
+        if (mem.isRam(a, stop - a)) {
+          a = stop; // unwritten RAM: zero entries
+          continue;
+        }
+      }
+      const pn = Math.floor(a / GUEST_MEMORY_PAGE_SIZE);
+      const l = this.list(pn);
+      const i = lowerBound(l, a);
+      if (i < l.length) return l[i] < end ? l[i] : -1;
+      a = (pn + 1) * GUEST_MEMORY_PAGE_SIZE;
+    }
+    return -1;
+  }
+
+  /**
+   * Walks `dev`'s ITT: `fn(event, lo, hi)` is called for each valid ITE the walk reaches and returns its `next`
+   * (the caller has checked that the jump stays inside the event space).
+   * @throws KvmError EFAULT when the walk reaches an entry that is not RAM
+   */
+  walk(dev: StagedDevice, fn: (event: number, lo: number, hi: number) => number): void {
+    const mem = this.mem;
+    const base = dev.ittAddr;
+    const end = base + 2 ** dev.eventBits * ITE_SIZE;
+    for (let p = base; ; ) {
+      const q = this.next(p, end);
+      if (q < 0) return;
+      if (!mem.isRam(q, ITE_SIZE)) fail(Errno.EFAULT, `device ${dev.id}: ITT entry 0x${q.toString(16)} is not guest RAM`);
+      const next = fn((q - base) / ITE_SIZE, mem.readU32(q), mem.readU32(q + 4));
+      if (next <= 0) return;
+      p = q + next * ITE_SIZE;
+    }
+  }
+}
+
 /**
  * KVM_DEV_ARM_ITS_RESTORE_TABLES: rebuilds collections, devices and ITEs from the tables in guest memory.
  * @throws KvmError EINVAL for an entry the ABI forbids (bad target, pINTID below 8192 or beyond 16 ID bits,
@@ -319,22 +418,12 @@ export function restoreTables(its: VgicIts): void {
       cols.set(icid, { icid, target });
     }
   }
-  // Devices.
+  // Devices: the Device table walk stages the DTEs; each staged device's ITT is then walked (IttWalker), sharing what
+  // one walk learnt about an ITT with every device that aliases it. The first DTE error
+  // is held back until the ITTs of the devices before it are restored: an ITT error of an earlier device wins, as
+  // in KVM's device-by-device restore.
   const devs: StagedDevice[] = [];
-  const propBase = Number(its.host.propBaser() & 0x000ffffffffff000n);
-  const restoreIte = (dev: StagedDevice) => (event: number, addr: number): number => {
-    readEntry(its, addr, E);
-    const intid = ((E[1] & 0xffff) * 65536 + (E[0] >>> 16)) >>> 0;
-    if (intid === 0) return 1;
-    if (intid < LPI_MIN_INTID || intid >= 2 ** ITS_IDBITS) fail(Errno.EINVAL, `device ${dev.id} event ${event}: pINTID ${intid} is not an LPI`);
-    const next = E[1] >>> 16;
-    if (event + next >= 2 ** dev.eventBits) fail(Errno.EINVAL, `device ${dev.id} event ${event}: next ${next} leaves the event space`);
-    const icid = E[0] & 0xffff;
-    if (!cols.has(icid) && !its.collections.has(icid)) fail(Errno.EINVAL, `device ${dev.id} event ${event}: unknown collection ${icid}`);
-    if (!mem.isRam(propBase + intid - LPI_MIN_INTID, 1)) fail(Errno.EFAULT, `LPI ${intid}: its configuration byte is not RAM`);
-    dev.ites.push({ event, icid, intid });
-    return next;
-  };
+  let dteError: unknown = undefined;
   const restoreDte = (id: number, addr: number): number => {
     readEntry(its, addr, E);
     if ((E[1] & 0x80000000) === 0) return 1;
@@ -344,23 +433,41 @@ export function restoreTables(its: VgicIts): void {
     if (eventBits > ITS_IDBITS) fail(Errno.EINVAL, `device ${id}: ${eventBits} EventID bits exceed ${ITS_IDBITS}`);
     if (its.deviceEntryAddr(id) < 0) fail(Errno.EINVAL, `device ${id} does not fit the Device table`);
     if (its.devices.has(id)) fail(Errno.EEXIST, `device ${id} is already mapped`);
-    const dev: StagedDevice = { id, ittAddr: field * 256, eventBits, ites: [] };
-    scan(mem, dev.ittAddr, 2 ** eventBits * ITE_SIZE, ITE_SIZE, 0, restoreIte(dev));
-    devs.push(dev);
+    devs.push({ id, ittAddr: field * 256, eventBits, ites: [] });
     return next;
   };
   if (baserValid(its.baserDevice)) {
     const base = baserAddr(its.baserDevice);
     const size = baserBytes(its.baserDevice);
-    if (!baserIndirect(its.baserDevice)) scan(mem, base, size, DTE_SIZE, 0, restoreDte);
-    else
-      scan(mem, base, size, 8, 0, (l1, addr) => {
-        readEntry(its, addr, E);
-        if ((E[1] & 0x80000000) === 0) return 1;
-        const l2 = (E[1] & 0xfffff) * 4294967296 + ((E[0] & 0xffff0000) >>> 0);
-        return scan(mem, l2, SZ_64K, DTE_SIZE, l1 * L2_DTES_PER_PAGE, restoreDte) === 0 ? 0 : 1;
-      });
+    try {
+      if (!baserIndirect(its.baserDevice)) scan(mem, base, size, DTE_SIZE, 0, restoreDte);
+      else
+        scan(mem, base, size, 8, 0, (l1, addr) => {
+          readEntry(its, addr, E);
+          if ((E[1] & 0x80000000) === 0) return 1;
+          const l2 = (E[1] & 0xfffff) * 4294967296 + ((E[0] & 0xffff0000) >>> 0);
+          return scan(mem, l2, SZ_64K, DTE_SIZE, l1 * L2_DTES_PER_PAGE, restoreDte) === 0 ? 0 : 1;
+        });
+    } catch (e) {
+      dteError = e;
+    }
   }
+  const propBase = Number(its.host.propBaser() & 0x000ffffffffff000n);
+  const walker = new IttWalker(mem);
+  for (const dev of devs) {
+    walker.walk(dev, (event, lo, hi) => {
+      const intid = ((hi & 0xffff) * 65536 + (lo >>> 16)) >>> 0;
+      if (intid < LPI_MIN_INTID || intid >= 2 ** ITS_IDBITS) fail(Errno.EINVAL, `device ${dev.id} event ${event}: pINTID ${intid} is not an LPI`);
+      const next = hi >>> 16;
+      if (event + next >= 2 ** dev.eventBits) fail(Errno.EINVAL, `device ${dev.id} event ${event}: next ${next} leaves the event space`);
+      const icid = lo & 0xffff;
+      if (!cols.has(icid) && !its.collections.has(icid)) fail(Errno.EINVAL, `device ${dev.id} event ${event}: unknown collection ${icid}`);
+      if (!mem.isRam(propBase + intid - LPI_MIN_INTID, 1)) fail(Errno.EFAULT, `LPI ${intid}: its configuration byte is not RAM`);
+      dev.ites.push({ event, icid, intid });
+      return next;
+    });
+  }
+  if (dteError !== undefined) throw dteError;
   // Commit (cannot fail: every check is done).
   for (const c of cols.values()) its.collections.set(c.icid, c);
   for (const d of devs) {

@@ -74,7 +74,7 @@ function dteWords(dev: ItsDeviceEntry, next: number): [number, number] {
   return [lo, hi];
 }
 
-/** A device SAVE_TABLES writes: its DTE address and the events of its ITT that are saved, ascending. */
+/** A device SAVE_TABLES writes: its DTE address and the indexes in its ITT of the ITEs saved (EventID order). */
 interface SavedDevice {
   readonly dev: ItsDeviceEntry;
   readonly dteAddr: number;
@@ -117,14 +117,15 @@ function planDeviceTable(its: VgicIts): SavedDevice[] | null {
     const dteAddr = its.deviceEntryAddr(dev.id);
     if (dteAddr < 0) continue;
     const events: number[] = [];
-    for (const ev of [...dev.ites.keys()].sort((a, b) => a - b)) {
-      const ite = dev.ites.get(ev)!;
-      if (!its.collections.has(ite.icid)) continue;
-      if (opaqueVlpis && v4.mappingOfVlpi(ite.lpi.intid) !== undefined)
-        fail(Errno.EACCES, `device ${dev.id} event ${ev}: LPI ${ite.lpi.intid} is a forwarded vLPI and the host has no GICv4.1`);
+    const itt = dev.ites;
+    for (let i = 0; i < itt.size; i++) {
+      const ev = itt.eventAt(i);
+      if (!its.collections.has(itt.icidAt(i))) continue;
+      if (opaqueVlpis && v4.mappingOfVlpi(itt.intidAt(i)) !== undefined)
+        fail(Errno.EACCES, `device ${dev.id} event ${ev}: LPI ${itt.intidAt(i)} is a forwarded vLPI and the host has no GICv4.1`);
       const a = dev.ittAddr + ev * ITE_SIZE;
       if (!mem.isRam(a, ITE_SIZE)) fail(Errno.EFAULT, `device ${dev.id} event ${ev}: ITT entry 0x${a.toString(16)} is not guest RAM`);
-      events.push(ev);
+      events.push(i);
     }
     out.push({ dev, dteAddr, events });
   }
@@ -135,12 +136,13 @@ function writeDeviceTable(its: VgicIts, devs: readonly SavedDevice[]): void {
   scrubItts(its, devs);
   for (let i = 0; i < devs.length; i++) {
     const { dev, dteAddr, events } = devs[i];
+    const itt = dev.ites;
     for (let k = 0; k < events.length; k++) {
-      const ev = events[k];
-      const ite = dev.ites.get(ev)!;
-      const next = k + 1 < events.length ? Math.min(events[k + 1] - ev, ITE_MAX_NEXT) : 0;
-      const intid = ite.lpi.intid;
-      writeEntry(its, dev.ittAddr + ev * ITE_SIZE, (((intid & 0xffff) << 16) | ite.icid) >>> 0, ((next << 16) | (intid >>> 16)) >>> 0);
+      const i = events[k];
+      const ev = itt.eventAt(i);
+      const next = k + 1 < events.length ? Math.min(itt.eventAt(events[k + 1]) - ev, ITE_MAX_NEXT) : 0;
+      const intid = itt.intidAt(i);
+      writeEntry(its, dev.ittAddr + ev * ITE_SIZE, (((intid & 0xffff) << 16) | itt.icidAt(i)) >>> 0, ((next << 16) | (intid >>> 16)) >>> 0);
     }
     const next = i + 1 < devs.length ? Math.min(devs[i + 1].dev.id - dev.id, DTE_MAX_NEXT) : 0;
     const [lo, hi] = dteWords(dev, next);
@@ -188,7 +190,7 @@ function scrubItts(its: VgicIts, devs: readonly SavedDevice[]): void {
   for (const d of devs) m += d.events.length;
   const keep = new Float64Array(m);
   m = 0;
-  for (const d of devs) for (const ev of d.events) keep[m++] = d.dev.ittAddr + ev * ITE_SIZE;
+  for (const d of devs) for (const i of d.events) keep[m++] = d.dev.ittAddr + d.dev.ites.eventAt(i) * ITE_SIZE;
   keep.sort();
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => devs[a].dev.ittAddr - devs[b].dev.ittAddr);
   let ki = 0;
@@ -471,11 +473,11 @@ export function restoreTables(its: VgicIts): void {
   // Commit (cannot fail: every check is done).
   for (const c of cols.values()) its.collections.set(c.icid, c);
   for (const d of devs) {
-    const entry: ItsDeviceEntry = { id: d.id, ittAddr: d.ittAddr, eventBits: d.eventBits, ites: new Map() };
+    const entry = its.newDevice(d.id, d.ittAddr, d.eventBits);
     for (const s of d.ites) {
       const c = its.collections.get(s.icid)!;
       const lpi = its.lpis.acquire(s.intid, c.target === COLLECTION_NOT_MAPPED ? -1 : c.target)!;
-      entry.ites.set(s.event, { event: s.event, icid: s.icid, lpi });
+      entry.ites.insert(s.event, s.intid, s.icid);
       if (lpi.refs === 1) its.lpis.loadPending(lpi); // once per LPI (KVM: vgic_v3_lpi_sync_pending_status)
     }
     its.devices.set(d.id, entry);

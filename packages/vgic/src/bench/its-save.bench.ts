@@ -4,7 +4,7 @@
  * `{"benchmarks":[{name,value,unit,baseline,ratio,better}]}` on stdout and nothing else).
  *
  * A VM with one ITS maps D devices with 2^B EventIDs each and E events per device, spread over the event space
- * (event e·2^B/E, so a restore walk crosses the whole ITT; LPI 8192 + (d·E + e) mod 57344, one collection). `aliased`: every device's MAPD names the same ITT (a guest may do
+ * (event (e+1)·2^B/E − 1, so a restore walk steps over invalid entries across the whole ITT; LPI 8192 + (d·E + e) mod 57344, one collection). `aliased`: every device's MAPD names the same ITT (a guest may do
  * that; the architecture leaves the result UNPREDICTABLE, so it must not cost more than distinct ITTs);
  * `distinct`: each device has its own ITT. A first SAVE_TABLES writes the ITTs (so their pages are backed, as
  * for any VM saved twice), then the timed SAVE_TABLES, CTRL_RESET, the registers written back and the timed
@@ -96,7 +96,7 @@ export function aliasedIttVm(aliased: boolean, o: Opts): { vm: Vm; dev: ItsKvmDe
   for (let d = 0; d < o.devices; d++) {
     const itt = aliased ? ITT + (d % o.itts) * span : ITT + d * span;
     cmd(dev, 0x08, d, o.bits - 1, 0, itt >>> 0, 0x80000000 | Math.floor(itt / 2 ** 32));
-    for (let e = 0; e < o.events; e++) cmd(dev, 0x0a, d, e * Math.floor(2 ** o.bits / o.events), 8192 + ((d * o.events + e) % 57344), 0);
+    for (let e = 0; e < o.events; e++) cmd(dev, 0x0a, d, (e + 1) * Math.floor(2 ** o.bits / o.events) - 1, 8192 + ((d * o.events + e) % 57344), 0);
   }
   return { vm, dev };
 }

@@ -299,7 +299,7 @@ function scan(mem: GuestMemory, base: number, len: number, esz: number, startId:
 }
 
 /** First index `i` in [0, arr.length) with arr[i] >= x (arr ascending). */
-function lowerBound(arr: Float64Array, x: number): number {
+function lowerBound(arr: readonly number[], x: number): number {
   let lo = 0;
   let hi = arr.length;
   while (lo < hi) {
@@ -310,21 +310,28 @@ function lowerBound(arr: Float64Array, x: number): number {
   return lo;
 }
 
-const NO_ENTRIES = new Float64Array(0);
+/** What the walks of one restore learnt about one 64 KiB page: disjoint scanned ranges and the stops in them. */
+interface PageScan {
+  /** Scanned ranges [start, end), ascending, never adjacent. */
+  readonly start: number[];
+  readonly end: number[];
+  /** Entries in the scanned ranges a walk stops at, ascending. */
+  readonly stops: number[];
+}
 
 /**
  * ITT walks for one RESTORE_TABLES (KVM's scan_its_table over each ITT: from EventID 0, an invalid entry steps
  * one entry, a valid one jumps by its `next`, 0 ends the walk; an entry that is not RAM is EFAULT), shared by all
  * devices so that devices sharing (aliasing) an ITT do not each step over the same entries. A walk reads the
- * entry it lands on, as before; only when that entry is invalid does it look for the next entry that matters (a
- * valid ITE or an entry that is not RAM) through a per-page list of such entries, built once per 64 KiB page the
- * first time any walk steps through it, and reused by every later walk. Unwritten RAM reads as zero and is
- * stepped over without building lists. So the cost is the entries the walks land on plus each stepped-over
- * written page once — not the sum of the devices' spans (8192 devices on one ITT used to step over the same
- * entries 8192 times) — and the result is the same as walking entry by entry.
+ * entry it lands on, as before; when that entry is invalid it steps forward reading entries until the next one
+ * that matters (a valid ITE or an entry that is not RAM), and records the range it scanned and what it found, per
+ * 64 KiB page. A later walk landing in a scanned range jumps straight to its next stop. Unwritten RAM reads as
+ * zero and is stepped over without reading. So every entry is read at most once per restore however many
+ * devices share it — 8192 devices on one ITT used to step over the same entries 8192 times — distinct ITTs cost
+ * what they cost before, and the result is the same as walking entry by entry.
  */
 class IttWalker {
-  private readonly pageLists = new Map<number, Float64Array>();
+  private readonly pages = new Map<number, PageScan>();
 
   constructor(private readonly mem: GuestMemory) {}
 
@@ -335,20 +342,49 @@ class IttWalker {
     return (mem.readU32(a + 4) & 0xffff) !== 0 || mem.readU32(a) >>> 16 !== 0;
   }
 
-  /** The entries of page `pn` a walk stops at, ascending (built on first use). */
-  private list(pn: number): Float64Array {
-    let l = this.pageLists.get(pn);
-    if (l !== undefined) return l;
-    const base = pn * GUEST_MEMORY_PAGE_SIZE;
-    const end = base + GUEST_MEMORY_PAGE_SIZE;
-    if (this.mem.nextWrittenPage(base, end) < 0 && this.mem.isRam(base, GUEST_MEMORY_PAGE_SIZE)) l = NO_ENTRIES;
+  /** Records the scanned range [s, e) of page `ps` (after the ranges at index < k, before those at ≥ k). */
+  private static record(ps: PageScan, k: number, s: number, e: number): void {
+    const joinsLeft = k > 0 && ps.end[k - 1] === s;
+    const joinsRight = k < ps.start.length && ps.start[k] === e;
+    if (joinsLeft && joinsRight) {
+      ps.end[k - 1] = ps.end[k];
+      ps.start.splice(k, 1);
+      ps.end.splice(k, 1);
+    } else if (joinsLeft) ps.end[k - 1] = e;
+    else if (joinsRight) ps.start[k] = s;
     else {
-      const out: number[] = [];
-      for (let a = base; a < end; a += ITE_SIZE) if (this.stops(a)) out.push(a);
-      l = out.length === 0 ? NO_ENTRIES : Float64Array.from(out);
+      ps.start.splice(k, 0, s);
+      ps.end.splice(k, 0, e);
     }
-    this.pageLists.set(pn, l);
-    return l;
+  }
+
+  /** The first entry in [a, limit) of page `pn` a walk stops at, or -1 (`limit` ≤ the page's end). */
+  private nextInPage(pn: number, a: number, limit: number): number {
+    let ps = this.pages.get(pn);
+    if (ps === undefined) this.pages.set(pn, (ps = { start: [], end: [], stops: [] }));
+    for (let pos = a; pos < limit; ) {
+      const k = lowerBound(ps.start, pos + 1) - 1; // last range starting at or before pos
+      if (k >= 0 && ps.end[k] > pos) {
+        const j = lowerBound(ps.stops, pos);
+        if (j < ps.stops.length && ps.stops[j] < ps.end[k]) return ps.stops[j] < limit ? ps.stops[j] : -1;
+        pos = ps.end[k];
+        continue;
+      }
+      const scanEnd = Math.min(k + 1 < ps.start.length ? ps.start[k + 1] : limit, limit);
+      let found = -1;
+      for (let p = pos; p < scanEnd; p += ITE_SIZE)
+        if (this.stops(p)) {
+          found = p;
+          break;
+        }
+      IttWalker.record(ps, k + 1, pos, found >= 0 ? found + ITE_SIZE : scanEnd);
+      if (found >= 0) {
+        ps.stops.splice(lowerBound(ps.stops, found), 0, found);
+        return found;
+      }
+      pos = scanEnd;
+    }
+    return -1;
   }
 
   /** The first entry in [p, end) a walk stops at, or -1. */
@@ -366,10 +402,10 @@ class IttWalker {
         }
       }
       const pn = Math.floor(a / GUEST_MEMORY_PAGE_SIZE);
-      const l = this.list(pn);
-      const i = lowerBound(l, a);
-      if (i < l.length) return l[i] < end ? l[i] : -1;
-      a = (pn + 1) * GUEST_MEMORY_PAGE_SIZE;
+      const pageEnd = Math.min(end, (pn + 1) * GUEST_MEMORY_PAGE_SIZE);
+      const q = this.nextInPage(pn, a, pageEnd);
+      if (q >= 0) return q;
+      a = pageEnd;
     }
     return -1;
   }

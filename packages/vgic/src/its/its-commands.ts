@@ -15,7 +15,6 @@ import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID 
 import { cbaserAddr, cbaserBytes } from './its-tables';
 import { peToVcpuIndex } from './lpi-host';
 import type { ItsStats, VgicIts } from './vgic-its';
-import { v4CollectionUnmapped } from '../v4/v4-hooks';
 
 /** Command outcome: 0 = done, 1 = failed (skipped; counted in {@link ItsStats.commandErrors}). */
 export type CmdResult = 0 | 1;
@@ -69,8 +68,9 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
       return movi(its, devid, eventid, w[4] & 0xffff);
     case ItsCmd.DISCARD: {
       const dev = its.devices.get(devid);
-      const ite = dev?.ites.get(eventid);
-      if (dev === undefined || ite === undefined || !its.collectionMapped(ite.icid)) return CmdResult.Error;
+      const i = dev === undefined ? -1 : dev.ites.indexOf(eventid);
+      if (dev === undefined || i < 0 || !its.collectionMapped(dev.ites.icidAt(i))) return CmdResult.Error;
+      const ite = dev.ites.iteAt(i);
       its.lpis.clearPending(ite.lpi);
       its.removeIte(dev, ite);
       return CmdResult.Ok;
@@ -110,7 +110,7 @@ function mapd(its: VgicIts, devid: number, eventBits: number, ittAddr: number, v
   const old = its.devices.get(devid);
   if (old !== undefined) its.removeDevice(old);
   if (!valid) return CmdResult.Ok;
-  its.devices.set(devid, { id: devid, ittAddr, eventBits, ites: new Map() });
+  its.devices.set(devid, its.newDevice(devid, ittAddr, eventBits));
   return CmdResult.Ok;
 }
 
@@ -120,7 +120,7 @@ function mapc(its: VgicIts, icid: number, target: number, valid: boolean): CmdRe
   const c = its.collections.get(icid);
   if (!valid) {
     if (c === undefined) return CmdResult.Ok;
-    v4CollectionUnmapped(its, icid);
+    its.collectionUnmappedV4(icid);
     its.invalidateCollection(icid);
     // ITEs keep their ICID (architecture); a collection still referenced stays known as unmapped so that
     // a later MAPC reconnects it and SAVE_TABLES can describe it (RDBase 0xffffffff, as KVM saves it).
@@ -159,19 +159,20 @@ function mapti(its: VgicIts, devid: number, eventid: number, intid: number, icid
     return CmdResult.Error; // the property table is not readable
   }
   its.invalidateEvent(devid, eventid);
-  dev.ites.set(eventid, { event: eventid, icid, lpi });
+  dev.ites.insert(eventid, intid, icid);
   return CmdResult.Ok;
 }
 
 function movi(its: VgicIts, devid: number, eventid: number, icid: number): CmdResult {
-  const ite = its.findIte(devid, eventid);
-  if (ite === undefined) return CmdResult.Error; // MOVI_UNMAPPED_INTERRUPT
-  if (!its.collectionMapped(ite.icid)) return CmdResult.Error; // MOVI_UNMAPPED_COLLECTION
+  const itt = its.devices.get(devid)?.ites;
+  const i = itt === undefined ? -1 : itt.indexOf(eventid);
+  if (itt === undefined || i < 0) return CmdResult.Error; // MOVI_UNMAPPED_INTERRUPT
+  if (!its.collectionMapped(itt.icidAt(i))) return CmdResult.Error; // MOVI_UNMAPPED_COLLECTION
   const c = its.collections.get(icid);
   if (c === undefined || c.target === COLLECTION_NOT_MAPPED) return CmdResult.Error;
-  ite.icid = icid;
+  itt.setIcidAt(i, icid);
   its.invalidateEvent(devid, eventid);
-  its.lpis.moveTo(ite.lpi, c.target);
+  its.lpis.moveTo(itt.lpiAt(i), c.target);
   return CmdResult.Ok;
 }
 

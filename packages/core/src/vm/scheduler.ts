@@ -59,6 +59,13 @@ export class Scheduler {
   private shutdownBy: Vcpu | null = null;
   /** The time of the host event being fired, or -1 outside event handlers. */
   private eventTime = -1;
+  /** The delivery latency of signals posted by the host event being fired (0 for a pCPU-local one). */
+  private eventLatency = 0;
+  /**
+   * The delivery time of the signal being posted, set by {@link stampSignal} (a field, not a return value or an
+   * argument, so that a non-integer time is never boxed on the heap).
+   */
+  signalTime = 0;
 
   /**
    * @param events - the VM's timed-event queue
@@ -69,7 +76,24 @@ export class Scheduler {
     private readonly firstRun: (v: Vcpu) => void,
     /** Conservative lookahead (ns); 0 = exact lockstep. */
     readonly lookaheadNs = 0,
+    /** Delivery latency of a signal between vCPUs or from the host (the profile's `ipiLatency`). */
+    readonly signalLatencyNs = 0,
   ) {}
+
+  /**
+   * Stamps {@link signalTime}: when a signal that whoever is executing sends to `target` now reaches it. From
+   * `target` itself: its clock. From another vCPU: that vCPU's clock (the instant it produces the signal, after
+   * what it charged so far) plus the delivery latency. From a host event: its time plus its latency. From
+   * userspace between runs: the VM's time plus the latency.
+   */
+  stampSignal(target: Vcpu): void {
+    const cur = this.current;
+    if (cur === target) this.signalTime = cur.clock;
+    else if (cur !== null) this.signalTime = cur.clock + this.signalLatencyNs;
+    else if (this.eventTime >= 0) this.signalTime = this.eventTime + this.eventLatency;
+    else this.signalTime = this.time + this.signalLatencyNs;
+  }
+
 
   /**
    * Current simulated time as seen by whoever is executing: the running vCPU's clock, the firing time of the
@@ -150,6 +174,7 @@ export class Scheduler {
         const ev = events.pop()!;
         if (ev.time > this.time) this.time = ev.time;
         this.eventTime = ev.time;
+        this.eventLatency = ev.local ? 0 : this.signalLatencyNs;
         try {
           ev.fire(ev.time);
         } finally {

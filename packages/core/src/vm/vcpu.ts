@@ -371,7 +371,10 @@ export class Vcpu {
     const len = img.length;
     const vIrq = img.vectors.irq;
     const vFiq = img.vectors.fiq;
+    // `executed` counts every action of the slice (operations, IRQ exits, exception entries): only the first may
+    // pass a limit. `actions` counts the IRQ exits and exception entries among them (they are not operations).
     let executed = 0;
+    let actions = 0;
     // The PC and the clock live in locals while the loop runs: they are stored back before anything that reads or
     // changes them through `this` (exits, exceptions, accesses, hooks) and loaded again after it.
     let pc = this.pc;
@@ -394,6 +397,10 @@ export class Vcpu {
           this.enterGuest();
           pc = this.pc;
           clock = this.clock;
+          // back to the top: a signal that came due during the exit, and the limits, are looked at first
+          executed++;
+          actions++;
+          continue;
         }
       }
       if (executed > 0 && clock >= this.aheadLimit) {
@@ -403,9 +410,15 @@ export class Vcpu {
       if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) {
         pc = this.exceptionEntry(pc, clock, vIrq);
         clock = this.clock;
+        executed++;
+        actions++;
+        continue;
       } else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) {
         pc = this.exceptionEntry(pc, clock, vFiq);
         clock = this.clock;
+        executed++;
+        actions++;
+        continue;
       }
       if (pc < 0 || pc >= len) {
         if (executed > 0 && clock >= this.sliceLimit) {
@@ -414,7 +427,7 @@ export class Vcpu {
         }
         this.pc = pc;
         this.clock = clock;
-        stats.ops += executed;
+        stats.ops += executed - actions;
         return this.internalError(`PC ${pc} is outside the program`);
       }
       const p = pc << INSN_SHIFT;
@@ -611,12 +624,12 @@ export class Vcpu {
         end = SliceEnd.Limit;
         break;
       }
-      stats.ops += executed;
+      stats.ops += executed - actions;
       return r;
     }
     this.pc = pc;
     this.clock = clock;
-    stats.ops += executed;
+    stats.ops += executed - actions;
     return end;
   }
 

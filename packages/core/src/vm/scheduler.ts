@@ -144,7 +144,7 @@ export class Scheduler {
    * @throws KvmError from a controller's first-run checks
    */
   run(all: readonly Vcpu[], opts: RunOptions = {}): RunResult {
-    const until = opts.until ?? 1e999;
+    let until = opts.until ?? 1e999;
     const only = opts.only;
     for (const v of only ? [only] : all) {
       if (!v.hasRun) {
@@ -169,6 +169,12 @@ export class Scheduler {
         if (tEv === 1e999) return { reason: 'idle', time: this.time };
         if (tEv > until) {
           if (until > this.time) this.time = until;
+          // a vCPU's last operation may have ended past `until`: the VM's time is then later than events still
+          // queued. Run on (the others catch up) until none is due at or before the VM's time.
+          if (tEv <= this.time && only === undefined) {
+            until = this.time;
+            continue;
+          }
           return { reason: 'limit', time: this.time };
         }
         const ev = events.pop()!;
@@ -184,6 +190,10 @@ export class Scheduler {
       }
       if (tv >= until) {
         if (until > this.time) this.time = until;
+        if (tEv <= this.time && only === undefined) {
+          until = this.time;
+          continue;
+        }
         return { reason: 'limit', time: this.time };
       }
       const second = only !== undefined ? 1e999 : heap.secondClock();

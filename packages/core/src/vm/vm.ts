@@ -16,6 +16,7 @@ import { HypercallTable, type SmcccFilterAction } from '../hypercall/smccc';
 import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
 import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
+import { LineClock } from '../memory/line-clock';
 import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
 import type { VmExtension } from '../plugin';
 import { Rng } from '../rng';
@@ -86,6 +87,8 @@ export class Vm {
   readonly routing: IrqRouting;
   /** Scheduler and run loop. */
   readonly scheduler: Scheduler;
+  /** When each guest RAM line a vCPU stored to becomes visible to the other vCPUs (cacheLineTransfer). */
+  readonly lines: LineClock;
   /** ONE_REG registers beyond the core registers (timer counters, …). */
   readonly oneRegs = new Map<bigint, OneRegHandler>();
   /** vCPU attribute groups (KVM_ARM_VCPU_TIMER_CTRL, …). */
@@ -118,6 +121,7 @@ export class Vm {
     this.trace = hv.trace;
     this.sysregs = new SysregTable((k) => this.costNs[k]);
     this.routing = new IrqRouting(this);
+    this.lines = new LineClock(this.costNs.cacheLineTransfer);
     this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v), this.lookaheadNs, this.costNs.ipiLatency);
     this.registerArchSysregs();
   }

@@ -49,8 +49,9 @@ describe('conservative lookahead', () => {
   it('memory accesses keep exact order: a racy shared counter ends identically for every lookahead', () => {
     const exact = racyCounter(0);
     // the race is real (lost updates), so a reordering of the loads and stores would change the result
+    // (more updates are lost since a load of a line another vCPU stored to waits for the line: cacheLineTransfer)
     expect(exact.value).toBeLessThan(600);
-    expect(exact.value).toBeGreaterThan(200);
+    expect(exact.value).toBeGreaterThan(100);
     for (const l of [1, 306, 5_000, 1e9]) expect(racyCounter(l)).toEqual(exact);
   });
 

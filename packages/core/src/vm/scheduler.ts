@@ -10,13 +10,17 @@
  * next-furthest vCPU or the next host event (the *exact* limit), so all of them happen in exact simulated-time
  * order, as in lockstep. Operations that touch only the vCPU's own state (arithmetic, branches, exception
  * entry and return, DAIF, untrapped CPU-interface registers declared local) may run on up to `lookaheadNs`
- * past the next-furthest vCPU (the *ahead* limit; never past a host event or the run's `until`). This is the
- * classic conservative parallel-simulation argument: whatever another vCPU does to this one starts with an exit
- * costing at least the lookahead. The only observable difference from lockstep is when an asynchronous signal
- * — a kick, a vIRQ line change by GICv4 direct injection, an LR rewritten by another vCPU's deactivation —
- * reaches a vCPU that ran ahead: at its next operation boundary, up to `lookaheadNs` later in its time than
- * the sender's (on hardware such a signal is an IPI with a delivery latency of that order). `lookaheadNs = 0`
- * is exact lockstep. Records in the trace are in execution order; each vCPU's own records are in time order.
+ * past the next-furthest vCPU (the *ahead* limit; never past a host event or the run's `until`).
+ *
+ * **Causal delivery.** An asynchronous signal to a vCPU — a kick, an exit request, a line change — carries the
+ * instant its sender produced it plus a delivery latency ({@link Scheduler.stampSignal}: `ipiLatency` from
+ * another vCPU, userspace or a host event, 0 from a pCPU-local host event or the vCPU itself), and the receiver
+ * takes it at its first operation boundary at or after that instant. A vCPU running ahead has started no
+ * operation later than the next vCPU's clock plus the lookahead, and a sender's instant is no earlier than that
+ * clock; so with `lookaheadNs` at most the latency (the default) no receiver has passed a signal's instant when
+ * it is posted, and every run — lockstep (`lookaheadNs = 0`) or not, however run() is sliced — takes every
+ * signal at the same boundary: identical results. Records in the trace are in execution order; each vCPU's own
+ * records are in time order.
  *
  * @module
  */

@@ -36,6 +36,14 @@ describe.each(chips)('%s', (irqchip) => {
     expect(lockstep.digest).toBe(ahead.digest);
   });
 
+  it.each(['gicv3-vhe-kunpeng', 'gicv2-nonvhe'])('mixed under %s: lockstep and the default lookahead agree', (profile) => {
+    const ahead = traced({ irqchip, workload: 'mixed', profile });
+    const lockstep = traced({ irqchip, workload: 'mixed', profile, lookaheadNs: 0 });
+    expect(ahead.r.status).toBe('ok');
+    expect(lockstep.r).toEqual(ahead.r);
+    expect(lockstep.digest).toBe(ahead.digest);
+  });
+
   it.each([undefined, 0])('mixed: the trace does not depend on how run() is sliced (lookahead %s)', (lookaheadNs) => {
     const one = traced({ irqchip, workload: 'mixed', lookaheadNs, durationNs: 700_000, runSliceNs: 700_000 });
     expect(one.r.status).toBe('ok');

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { IrqchipState, type HostIrq, type Vcpu } from '@irqflow/core';
+import { IrqchipState, MpState, type HostIrq, type Vcpu } from '@irqflow/core';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
@@ -233,7 +233,13 @@ export class Vpe implements VirtualPendingSource {
       return;
     }
     this.stats.deferred++;
-    if (enabled && this.doorbellArmed) this.ringDoorbell();
+    if (this.doorbellArmed) {
+      if (enabled) this.ringDoorbell();
+    } else if (this.vcpu.mp !== MpState.Stopped) {
+      // awake but not resident (woken, not yet unblocked; or outside KVM_RUN): it may become resident before the
+      // entry arrives, so the arrival re-drives its lines (and wakes it if it blocked meanwhile)
+      this.vcpu.vm.signalVcpu(this.vcpu);
+    }
   }
 
   private ringDoorbell(): void {

@@ -363,9 +363,10 @@ export class Vm {
    *
    * @example
    * ```ts
-   * pendingAt[intid] = 0; // (set below)
-   * vm.signalVcpu(target);
-   * pendingAt[intid] = vm.scheduler.signalTime; // the target's reads ignore it before then
+   * // a controller makes `intid` pending on `target` without an exit (direct injection)
+   * pending.add(intid);
+   * vm.signalVcpu(target); // the controller's vcpuSignalled(target) runs when the signal arrives
+   * pendingAt[intid] = vm.scheduler.signalTime; // target's reads of its state ignore intid before then
    * ```
    */
   signalVcpu(vcpu: Vcpu): void {

@@ -2,7 +2,8 @@
  * Causal timing on every controller (core's run loop: a signal between vCPUs, or from the host, takes effect
  * no earlier than the instant it was produced plus its delivery latency, the profile's `ipiLatency`): an IPI
  * (GICv3 SGI, GICv2 SGI, GICv4.1 vSGI, rVIC SIGNAL, pic), a device MSI through an irqfd (ITS LPI, GICv4 vLPI,
- * rVID MSI, pic MSI; an SPI route on GICv2), to a receiver spinning in the guest or blocked in WFI, under
+ * rVID MSI, pic MSI; an SPI route on GICv2), to a receiver spinning in the guest or blocked in WFI, and a flag
+ * one vCPU stores and another polls in guest RAM (`cacheLineTransfer`), under
  * lockstep and the default lookahead. The receiver's first observation — the IRQ exception it takes — is never
  * earlier than the end of the sender's trapped access (the instant the handler sends) plus `ipiLatency`, and
  * never earlier than the device's write plus `ipiLatency`; lockstep and the lookahead give the same instant.
@@ -114,7 +115,44 @@ function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean)
   return [at, firstTaken(1), vm];
 }
 
+/** vCPU 0 stores a flag in guest RAM once vCPU 1 polls it; returns [store instant, vCPU 1 after the load that saw it]. */
+function polledFlag(chip: string, lookaheadNs: number | undefined): [number, number, Vm] {
+  const { vm, drv } = twoVcpus(chip, lookaheadNs);
+  const RAM = 0x8000_0000;
+  vm.setUserMemoryRegion({ slot: 9, guestPhysAddr: RAM, size: 0x10000 });
+  let polling = false;
+  let storedAt = -1;
+  let seenAt = -1;
+  const s = new GuestAsm();
+  s.label('main');
+  drv.emitCpuInit(s);
+  s.label('wait').work(30).callb(() => !polling, 'wait');
+  s.work(3_000).movi(1, RAM).movi(2, 1).call((v) => void (storedAt = v.clock)).str(2, 1, 0x40);
+  s.label('idle').wfi().b('idle');
+  const r = new GuestAsm();
+  r.label('main');
+  drv.emitCpuInit(r);
+  r.movi(1, RAM).call(() => void (polling = true));
+  r.label('p').ldr(3, 1, 0x40).cbz(3, 'p').call((v) => void (seenAt = v.clock));
+  r.label('idle').wfi().b('idle');
+  vm.vcpus[0].setProgram(s.build());
+  vm.vcpus[1].setProgram(r.build());
+  vm.run({ until: 2_000_000 });
+  return [storedAt, seenAt, vm];
+}
+
 describe.each(chips)('causal delivery on %s', (chip) => {
+  it('a flag polled in shared memory is seen no earlier than the store plus cacheLineTransfer, identically under lockstep and the lookahead', () => {
+    const seen = modes.map((l) => {
+      const [stored, seenAt, vm] = polledFlag(chip, l);
+      expect(stored).toBeGreaterThan(0);
+      expect(seenAt).toBeGreaterThanOrEqual(stored + vm.costNs.cacheLineTransfer);
+      void vm.destroy();
+      return [stored, seenAt];
+    });
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
   describe.each([true, false])('receiver spinning in the guest: %s', (spin) => {
     it('an IPI is taken no earlier than the end of the sending trap plus ipiLatency, identically under lockstep and the lookahead', () => {
       const seen = modes.map((l) => {

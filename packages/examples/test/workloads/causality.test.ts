@@ -78,7 +78,7 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
 }
 
 /** A device signals an irqfd 5 µs after both vCPUs are set up, for an interrupt targeting it; returns [device write, receiver's first IRQ]. */
-function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean): [number, number, Vm] {
+function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean, passthrough = false): [number, number, Vm] {
   const { vm, drv } = twoVcpus(chip, lookaheadNs);
   const useMsi = drv.emitMsiSetup !== undefined && drv.msiIrqs !== undefined && hv.irqchip(chip).features.includes('msi');
   const intid = useMsi ? drv.msiIrqs!.first : drv.deviceIrqs.first;
@@ -90,13 +90,16 @@ function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean)
   s.call((v) => ready(v)).label('idle').wfi().b('idle');
   vm.vcpus[0].setProgram(s.build());
   const fd = new EventFd('device');
+  let raise = (): void => void fd.signal();
+  let connect = (): void => {};
   let at = -1;
   let waiting = 2;
   // once both the driver's MSI setup (vCPU 0) and the receiver (vCPU 1) are done
   const ready = (v: Vcpu): void => {
     if (--waiting > 0) return;
+    connect();
     at = v.clock + 5_000;
-    vm.at(at, () => fd.signal());
+    vm.at(at, () => raise());
   };
   vm.vcpus[1].setProgram(receiver(drv, intid, spin, ready).build());
   if (useMsi) drv.hostMsiSetup?.(vm);
@@ -104,7 +107,18 @@ function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean)
     ? { gsi: 1, type: 'msi', msi: msi!.devid !== undefined || msi!.flags ? msi! : { ...msi!, devid: 0, flags: MSI_VALID_DEVID } }
     : { gsi: 1, type: 'irqchip', irqchip: 0, pin: intid - drv.deviceIrqs.first };
   vm.setGsiRouting([route]);
-  vm.irqfd({ fd, gsi: 1 });
+  // the irqfd is assigned once the guest has set the device up, so that a GICv4 host can forward it directly
+  connect = (): void => {
+    if (passthrough) {
+      // a VFIO device: MSI-X vector 0 → host interrupt → irqfd, or direct injection where the controller forwards it
+      const pt = hv.createPassthroughDevice('vfio-0', 0, 1);
+      if (route.type === 'msi') pt.programVector(0, route.msi.address, route.msi.data, false);
+      else pt.programVector(0, 0, 0, false);
+      pt.setTrigger(0, fd);
+      raise = () => pt.raise(0);
+    }
+    vm.irqfd({ fd, gsi: 1 });
+  };
   hv.trace.clear();
   hv.trace.on = true;
   try {
@@ -168,6 +182,17 @@ describe.each(chips)('causal delivery on %s', (chip) => {
     it('a device interrupt (irqfd) is taken no earlier than the device write plus ipiLatency, identically under lockstep and the lookahead', () => {
       const seen = modes.map((l) => {
         const [sent, taken, vm] = deviceMsi(chip, l, spin);
+        expect(taken).toBeGreaterThan(0);
+        expect(taken).toBeGreaterThanOrEqual(sent + vm.costNs.ipiLatency);
+        void vm.destroy();
+        return taken;
+      });
+      expect(seen[1]).toBe(seen[0]);
+    });
+
+    it('a passthrough device interrupt (VFIO → irqfd, or GICv4 direct vLPI injection) is taken no earlier than its raise plus ipiLatency, identically under lockstep and the lookahead', () => {
+      const seen = modes.map((l) => {
+        const [sent, taken, vm] = deviceMsi(chip, l, spin, true);
         expect(taken).toBeGreaterThan(0);
         expect(taken).toBeGreaterThanOrEqual(sent + vm.costNs.ipiLatency);
         void vm.destroy();

@@ -34,8 +34,8 @@ export interface CreateVmOptions {
   /**
    * Conservative lookahead (ns): how far a vCPU may run ahead of the furthest-behind vCPU while it executes
    * operations that touch only its own state (see the scheduler's module documentation). Default: the cost
-   * profile's cheapest exit ({@link defaultLookaheadNs}), the shortest time in which another vCPU's action can
-   * take effect. `0` runs the vCPUs in exact lockstep.
+   * profile's `ipiLatency` ({@link defaultLookaheadNs}), the shortest delivery latency of a signal between vCPUs:
+   * up to it, results are identical to lockstep. `0` runs the vCPUs in exact lockstep.
    * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative or not finite
    */
   lookaheadNs?: number;

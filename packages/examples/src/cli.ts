@@ -282,7 +282,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--profile <name>', 'cost profile')
     .option('--seed <n>', 'seed')
     .option('--duration <simtime>', 'simulated-time limit (e.g. 10ms, 500us, 1000000ns)')
-    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's cheapest exit)")
+    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)")
     .option('--json', 'one JSON document')
     .option('--trace <file>', 'write a Chrome trace-event JSON file')
     .option('--dump', "print the controller's state dump at the end")
@@ -296,7 +296,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--workload <name>', `workload or "all" (default ${DEFAULT_WORKLOAD})`)
     .option('--profile <name>', 'one cost profile (default: all)')
     .option('--vcpus <n>', 'vCPU count')
-    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's cheapest exit)")
+    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)")
     .option('--json', 'one JSON document')
     .option('--report <dir>', 'write report.md with SVG charts')
     .option('--quiet', 'no progress bar');

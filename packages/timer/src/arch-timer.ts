@@ -79,6 +79,8 @@ export class ArchTimer {
     readonly state: TimerVmState,
   ) {
     this.event = new HostEvent((now) => this.onEvent(now), kind === TimerKind.Virt ? 'vtimer' : 'ptimer');
+    // the timer fires on the physical CPU of its vCPU: no IPI between the expiry and the vCPU's exit
+    this.event.local = true;
     this.getInputLevel = (v) => this.lineAt(v.vm.now);
   }
 

@@ -84,6 +84,16 @@ export class VgicFlow implements IrqchipFlow {
     gicV4Of(vm)?.unsetForwarding(hostIrq);
   }
 
+  /**
+   * A line signal reached the vCPU (GICv4 direct injection from another vCPU, a device or the host): the CPU
+   * interface re-evaluates vIRQ/vFIQ with what has arrived by now.
+   */
+  vcpuSignalled(vcpu: Vcpu): void {
+    const vpe = this.vpeOf(vcpu);
+    if (vpe !== null) vpe.signalled();
+    else if (vcpu.inGuest && this.vg.ready) this.vg.cpus[vcpu.index]?.cpuif.updateLines();
+  }
+
   /** List-register flush. */
   vcpuFlushHwstate(vcpu: Vcpu): void {
     if (this.vg.ready) this.vg.flush(vcpu);

@@ -35,6 +35,19 @@ export interface CostPrimitives {
   exception: number;
   /** One plain guest instruction cycle. */
   cycle: number;
+  /**
+   * Physical IPI delivery between two physical CPUs: from the instant the sender produces it (the kick at the end
+   * of its handler, a doorbell or an interrupt the GIC forwards to a resident vPE) to the target physical CPU
+   * taking the host interrupt. Every asynchronous signal from one vCPU (or the host) to another carries it: the
+   * receiver acts no earlier than the sender's instant plus this. Also the upper bound of the default
+   * conservative lookahead ({@link defaultLookaheadNs}).
+   */
+  ipiLatency: number;
+  /**
+   * A store on one physical CPU becoming visible to a load on another (a cache-line transfer between cores): a
+   * load of a line another vCPU stored to completes no earlier than that store plus this.
+   */
+  cacheLineTransfer: number;
 }
 
 /** A named cost profile: the primitives plus where they come from. */
@@ -75,6 +88,9 @@ export const GICV3_VHE_ALTRA: CostProfile = {
     timerAccess: 3,
     exception: 10,
     cycle: 1 / 3,
+    // provisional (the cost-profile work owns the final figures): a cross-core IPI and a core-to-core line transfer
+    ipiLatency: 200,
+    cacheLineTransfer: 100,
   },
 };
 
@@ -98,6 +114,9 @@ export const GICV3_VHE_KUNPENG: CostProfile = {
     timerAccess: 4,
     exception: 12,
     cycle: 1 / 2.6,
+    // provisional (the cost-profile work owns the final figures)
+    ipiLatency: 250,
+    cacheLineTransfer: 120,
   },
 };
 
@@ -129,6 +148,9 @@ export const GICV2_NONVHE_XGENE: CostProfile = {
     timerAccess: c(10),
     exception: c(30),
     cycle: 1 / XGENE_GHZ,
+    // provisional (the cost-profile work owns the final figures): ≈ 1,000 and 400 cycles
+    ipiLatency: c(1000),
+    cacheLineTransfer: c(400),
   },
 };
 
@@ -136,11 +158,13 @@ export const GICV2_NONVHE_XGENE: CostProfile = {
 export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [GICV3_VHE_ALTRA, GICV3_VHE_KUNPENG, GICV2_NONVHE_XGENE];
 
 /**
- * The default conservative lookahead of a VM under a profile: its cheapest exit (a trap round trip, an MMIO exit,
- * a kick or WFI exit). Whatever one vCPU does to another starts with an exit, which takes at least this long.
- * A kick or line change reaches a vCPU that runs ahead at its next operation boundary, so at most this much
- * later in that vCPU's time than the sender's: the order of a physical IPI's delivery latency.
+ * The default conservative lookahead of a VM under a profile: the smallest delivery latency of an asynchronous
+ * signal between vCPUs, {@link CostPrimitives.ipiLatency}. A signal produced at `t` takes effect at `t + latency`;
+ * a vCPU running ahead has executed no operation starting later than the next vCPU's clock plus the lookahead,
+ * so with the lookahead at most the latency it has not passed `t + latency` when the signal is posted, and takes
+ * it at exactly the boundary lockstep would (results identical to `lookaheadNs: 0`). Guest memory needs no
+ * bound here: loads and stores never run ahead (the line-transfer latency is applied at the load).
  */
 export function defaultLookaheadNs(ns: Readonly<CostPrimitives>): number {
-  return Math.min(ns.hvc, ns.sysregTrap, ns.mmioKernel, ns.mmioUser, ns.irqExit, ns.wfi);
+  return ns.ipiLatency;
 }

@@ -86,6 +86,12 @@ export interface IrqchipFlow {
   vcpuFirstRun?(vcpu: Vcpu): void;
   /** Before guest entry: fill list registers / set the virtual IRQ line. */
   vcpuFlushHwstate?(vcpu: Vcpu): void;
+  /**
+   * A line signal posted with {@link Vm.signalVcpu} reached the vCPU (its clock is at or past the sender's
+   * instant plus the delivery latency): drive `vcpu.virq` / `vcpu.vfiq` from the controller's state as the vCPU
+   * sees it now. Also called for a vCPU outside the guest (its flush will drive them again).
+   */
+  vcpuSignalled?(vcpu: Vcpu): void;
   /** After guest exit: fold list registers back / clear the line. */
   vcpuSyncHwstate?(vcpu: Vcpu): void;
   /** An in-kernel device (timer, PMU) sets an interrupt's level. */
@@ -179,6 +185,12 @@ export class FlowDispatch {
   vcpuFirstRun(vcpu: Vcpu): void {
     const f = this.flow;
     if (f.vcpuFirstRun !== undefined) return f.vcpuFirstRun(vcpu);
+  }
+
+  /** The controller's `vcpuSignalled`, if any. */
+  vcpuSignalled(vcpu: Vcpu): void {
+    const f = this.flow;
+    if (f.vcpuSignalled !== undefined) return f.vcpuSignalled(vcpu);
   }
 
   /** The controller's `vcpuFlushHwstate`, if any. */
@@ -278,4 +290,15 @@ export class FlowDispatch {
  * FIQ input is asserted (KVM_IRQ_LINE type CPU) has an interrupt pending, as KVM's `kvm_arch_vcpu_runnable`
  * checks `irq_lines` — so WFI completes instead of blocking.
  */
-export const NO_IRQCHIP_FLOW = (): FlowDispatch => new FlowDispatch({ vcpuPendingIrq: (v) => v.virq || v.vfiq }, 'none');
+export const NO_IRQCHIP_FLOW = (): FlowDispatch =>
+  new FlowDispatch(
+    {
+      vcpuPendingIrq: (v) => v.virq || v.vfiq,
+      // KVM_IRQ_LINE type CPU: the input levels reach the core when the line signal arrives
+      vcpuSignalled: (v) => {
+        v.virq = v.irqInput;
+        v.vfiq = v.fiqInput;
+      },
+    },
+    'none',
+  );

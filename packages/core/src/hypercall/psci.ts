@@ -34,7 +34,8 @@ export function archHypercall(vcpu: Vcpu, fid: number): void {
       else if (target.mp !== MpState.Stopped) vcpu.setX(0, PSCI_RET.ALREADY_ON);
       else if (!target.image || entry >= target.image.length) vcpu.setX(0, PSCI_RET.INVALID_ADDRESS);
       else {
-        target.powerOn(vcpu.clock, entry, vcpu.x(3));
+        // the target's pCPU is woken by an IPI: it starts no earlier than the call plus its delivery latency
+        target.powerOn(vcpu.clock + vcpu.vm.costNs.ipiLatency, entry, vcpu.x(3));
         vm.scheduler.runnable(target);
         vcpu.setX(0, PSCI_RET.SUCCESS);
       }

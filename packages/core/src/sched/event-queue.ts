@@ -16,6 +16,12 @@ export class HostEvent {
   seq = 0;
   /** @internal heap position, -1 when not queued */
   pos = -1;
+  /**
+   * Whether the event happens on the physical CPU of the vCPU it concerns (that vCPU's own timer): signals its
+   * handler posts to that vCPU carry no IPI latency. Default false: a device interrupt or userspace reaches a
+   * vCPU through an IPI ({@link CostPrimitives.ipiLatency}).
+   */
+  local = false;
 
   /**
    * @param fire - called with the firing time when the event comes due

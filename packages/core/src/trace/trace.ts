@@ -173,6 +173,23 @@ export class TraceBuffer {
     this.dropped = 0;
   }
 
+  /**
+   * All events in canonical order: by time, then vCPU, kind and payload. The buffer itself is in execution order,
+   * which legitimately depends on scheduling (the lookahead, where run() pauses); this order does not: two runs
+   * whose vCPUs did the same things at the same simulated times give the same list, record for record.
+   */
+  canonicalEvents(): TraceEvent[] {
+    const idx = Array.from({ length: this.n }, (_, i) => i);
+    const { ts, vcpus, kinds, as, bs, vms } = this;
+    idx.sort((x, y) => ts[x] - ts[y] || vms[x] - vms[y] || vcpus[x] - vcpus[y] || kinds[x] - kinds[y] || as[x] - as[y] || bs[x] - bs[y] || x - y);
+    return idx.map((i) => this.at(i));
+  }
+
+  /** {@link digest} of the events in {@link canonicalEvents} order. */
+  canonicalDigest(): string {
+    return digestOf(this.canonicalEvents());
+  }
+
   /** A stable digest of the buffer (FNV-1a over every field), for bit-for-bit determinism checks. */
   digest(): string {
     let h = 0x811c9dc5;
@@ -192,4 +209,24 @@ export class TraceBuffer {
     }
     return h.toString(16).padStart(8, '0') + ':' + this.n;
   }
+}
+
+/** FNV-1a over every field of `events`, in the same encoding as {@link TraceBuffer.digest}. */
+function digestOf(events: readonly TraceEvent[]): string {
+  let h = 0x811c9dc5;
+  const f = new Float64Array(1);
+  const b = new Uint8Array(f.buffer);
+  const mix = (x: number): void => {
+    f[0] = x;
+    for (let k = 0; k < 8; k++) h = Math.imul(h ^ b[k], 16777619) >>> 0;
+  };
+  for (const e of events) {
+    mix(e.kind);
+    mix(e.vm);
+    mix(e.vcpu);
+    mix(e.t);
+    mix(e.a);
+    mix(e.b);
+  }
+  return h.toString(16).padStart(8, '0') + ':' + events.length;
 }

@@ -10,13 +10,17 @@
  * next-furthest vCPU or the next host event (the *exact* limit), so all of them happen in exact simulated-time
  * order, as in lockstep. Operations that touch only the vCPU's own state (arithmetic, branches, exception
  * entry and return, DAIF, untrapped CPU-interface registers declared local) may run on up to `lookaheadNs`
- * past the next-furthest vCPU (the *ahead* limit; never past a host event or the run's `until`). This is the
- * classic conservative parallel-simulation argument: whatever another vCPU does to this one starts with an exit
- * costing at least the lookahead. The only observable difference from lockstep is when an asynchronous signal
- * — a kick, a vIRQ line change by GICv4 direct injection, an LR rewritten by another vCPU's deactivation —
- * reaches a vCPU that ran ahead: at its next operation boundary, up to `lookaheadNs` later in its time than
- * the sender's (on hardware such a signal is an IPI with a delivery latency of that order). `lookaheadNs = 0`
- * is exact lockstep. Records in the trace are in execution order; each vCPU's own records are in time order.
+ * past the next-furthest vCPU (the *ahead* limit; never past a host event or the run's `until`).
+ *
+ * **Causal delivery.** An asynchronous signal to a vCPU — a kick, an exit request, a line change — carries the
+ * instant its sender produced it plus a delivery latency ({@link Scheduler.stampSignal}: `ipiLatency` from
+ * another vCPU, userspace or a host event, 0 from a pCPU-local host event or the vCPU itself), and the receiver
+ * takes it at its first operation boundary at or after that instant. A vCPU running ahead has started no
+ * operation later than the next vCPU's clock plus the lookahead, and a sender's instant is no earlier than that
+ * clock; so with `lookaheadNs` at most the latency (the default) no receiver has passed a signal's instant when
+ * it is posted, and every run — lockstep (`lookaheadNs = 0`) or not, however run() is sliced — takes every
+ * signal at the same boundary: identical results. Records in the trace are in execution order; each vCPU's own
+ * records are in time order.
  *
  * @module
  */
@@ -59,6 +63,13 @@ export class Scheduler {
   private shutdownBy: Vcpu | null = null;
   /** The time of the host event being fired, or -1 outside event handlers. */
   private eventTime = -1;
+  /** The delivery latency of signals posted by the host event being fired (0 for a pCPU-local one). */
+  private eventLatency = 0;
+  /**
+   * The delivery time of the signal being posted, set by {@link stampSignal} (a field, not a return value or an
+   * argument, so that a non-integer time is never boxed on the heap).
+   */
+  signalTime = 0;
 
   /**
    * @param events - the VM's timed-event queue
@@ -69,7 +80,24 @@ export class Scheduler {
     private readonly firstRun: (v: Vcpu) => void,
     /** Conservative lookahead (ns); 0 = exact lockstep. */
     readonly lookaheadNs = 0,
+    /** Delivery latency of a signal between vCPUs or from the host (the profile's `ipiLatency`). */
+    readonly signalLatencyNs = 0,
   ) {}
+
+  /**
+   * Stamps {@link signalTime}: when a signal that whoever is executing sends to `target` now reaches it. From
+   * `target` itself: its clock. From another vCPU: that vCPU's clock (the instant it produces the signal, after
+   * what it charged so far) plus the delivery latency. From a host event: its time plus its latency. From
+   * userspace between runs: the VM's time plus the latency.
+   */
+  stampSignal(target: Vcpu): void {
+    const cur = this.current;
+    if (cur === target) this.signalTime = cur.clock;
+    else if (cur !== null) this.signalTime = cur.clock + this.signalLatencyNs;
+    else if (this.eventTime >= 0) this.signalTime = this.eventTime + this.eventLatency;
+    else this.signalTime = this.time + this.signalLatencyNs;
+  }
+
 
   /**
    * Current simulated time as seen by whoever is executing: the running vCPU's clock, the firing time of the
@@ -120,7 +148,7 @@ export class Scheduler {
    * @throws KvmError from a controller's first-run checks
    */
   run(all: readonly Vcpu[], opts: RunOptions = {}): RunResult {
-    const until = opts.until ?? 1e999;
+    let until = opts.until ?? 1e999;
     const only = opts.only;
     for (const v of only ? [only] : all) {
       if (!v.hasRun) {
@@ -145,11 +173,18 @@ export class Scheduler {
         if (tEv === 1e999) return { reason: 'idle', time: this.time };
         if (tEv > until) {
           if (until > this.time) this.time = until;
+          // a vCPU's last operation may have ended past `until`: the VM's time is then later than events still
+          // queued. Run on (the others catch up) until none is due at or before the VM's time.
+          if (tEv <= this.time && only === undefined) {
+            until = this.time;
+            continue;
+          }
           return { reason: 'limit', time: this.time };
         }
         const ev = events.pop()!;
         if (ev.time > this.time) this.time = ev.time;
         this.eventTime = ev.time;
+        this.eventLatency = ev.local ? 0 : this.signalLatencyNs;
         try {
           ev.fire(ev.time);
         } finally {
@@ -159,6 +194,10 @@ export class Scheduler {
       }
       if (tv >= until) {
         if (until > this.time) this.time = until;
+        if (tEv <= this.time && only === undefined) {
+          until = this.time;
+          continue;
+        }
         return { reason: 'limit', time: this.time };
       }
       const second = only !== undefined ? 1e999 : heap.secondClock();

@@ -65,9 +65,14 @@ export function memAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean
         mem.writeU32(addr, vl);
         if (width === 8) mem.writeU32(addr + 4, v.xhi[rt]);
       }
-    } else if (rt !== 31) {
-      v.xlo[rt] = width === 1 ? mem.readU8(addr) : width === 2 ? mem.readU16(addr) : mem.readU32(addr);
-      v.xhi[rt] = width === 8 ? mem.readU32(addr + 4) : 0;
+      vm.lines.store(addr, width, v);
+    } else {
+      // a line another vCPU stored to arrives cacheLineTransfer after that store: the load waits for it
+      vm.lines.load(addr, width, v);
+      if (rt !== 31) {
+        v.xlo[rt] = width === 1 ? mem.readU8(addr) : width === 2 ? mem.readU16(addr) : mem.readU32(addr);
+        v.xhi[rt] = width === 8 ? mem.readU32(addr + 4) : 0;
+      }
     }
     v.clock += vm.costNs.cycle;
     v.pc = pc + 1;

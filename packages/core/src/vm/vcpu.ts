@@ -12,6 +12,7 @@
 import { toBig } from '../bits';
 import { Insn, INSN_WORDS, Op, type GuestImage } from '../guest/guest-isa';
 import type { MmioValue } from '../mmio/mmio-bus';
+import type { HostEvent } from '../sched/event-queue';
 import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
@@ -88,8 +89,23 @@ export class Vcpu {
   loaded = false;
   /** Whether the vCPU has entered KVM_RUN once. */
   hasRun = false;
-  /** Pending request bits ({@link REQ_KICK}, {@link REQ_EXIT}). */
+  /** Pending request bits ({@link REQ_KICK}, {@link REQ_EXIT}), acted on at the next operation boundary. */
   requests = 0;
+  /**
+   * @internal When the loop must look at its signals next (simulated ns): -1 when {@link requests} are set, else the
+   * earliest delivery time of a posted signal ({@link postedAt}, {@link linesAt}), +Infinity when none.
+   */
+  signalAt = Infinity;
+  /** @internal Delivery time of the posted request bits {@link posted} (a kick or exit from another vCPU or the host). */
+  postedAt = Infinity;
+  /** @internal Request bits posted by another vCPU or the host, due at {@link postedAt}. */
+  posted = 0;
+  /** @internal Delivery time of a posted line signal ({@link Vm.signalVcpu}): the controller re-drives the lines then. */
+  linesAt = Infinity;
+  /** IRQ input level set by KVM_IRQ_LINE without an in-kernel irqchip; reaches {@link virq} after its delivery latency. */
+  irqInput = false;
+  /** FIQ input level set by KVM_IRQ_LINE without an in-kernel irqchip; reaches {@link vfiq} after its delivery latency. */
+  fiqInput = false;
   /**
    * The exact limit of the current run slice (simulated ns): operations others could observe execute only
    * before it. {@link Vm.schedule} lowers it when a host event earlier than it is armed mid-slice (a timer the
@@ -112,6 +128,8 @@ export class Vcpu {
   /** MPIDR affinity (Aff2.Aff1.Aff0 as KVM assigns it: Aff0 = id[3:0], Aff1 = id[11:4], Aff2 = id[19:12]). */
   readonly mpidr: number;
 
+  /** @internal The host event that wakes this vCPU, blocked, when a signal posted to it arrives (Vm.armSignalWake). */
+  signalWake: HostEvent | null = null;
   private inWfi = false;
   private blockStart = 0;
   /** @internal A userspace exit waiting for KVM_RUN to resume it (vcpu-access.ts). */
@@ -193,14 +211,64 @@ export class Vcpu {
     if (this.mp === MpState.Stopped && this.hasRun === false) this.mp = MpState.Runnable;
   }
 
-  /** Sets a request bit; the vCPU acts on it at its next operation boundary. */
+  /** Sets a request bit; the vCPU acts on it at its next operation boundary (a request of its own: no latency). */
   request(bits: number): void {
     this.requests |= bits;
+    this.signalAt = -1;
   }
 
-  /** Forces an exit at the next operation boundary (a maintenance interrupt from the virtual interface). */
+  /**
+   * Forces an exit at the next operation boundary (a maintenance interrupt from the virtual interface). Asked by
+   * the vCPU itself it is immediate; asked by another vCPU or the host it is a signal with a delivery latency
+   * ({@link Vm.postRequest}).
+   */
   requestExit(): void {
-    this.requests |= REQ_EXIT;
+    if (this.vm.scheduler.current === this) this.request(REQ_EXIT);
+    else this.vm.postRequest(this, REQ_EXIT);
+  }
+
+  /**
+   * @internal Posts request bits from another vCPU or the host, due at the scheduler's stamped signal time
+   * (Scheduler.stampSignal, stored in a field: an argument would be boxed). The earliest posted time wins: a kick
+   * exits and flushes everything shared so far.
+   */
+  post(bits: number): void {
+    const at = this.vm.scheduler.signalTime;
+    this.posted |= bits;
+    if (at < this.postedAt) this.postedAt = at;
+    if (at < this.signalAt) this.signalAt = at;
+    if (this.mp === MpState.Halted) this.vm.armSignalWake(this);
+  }
+
+  /** @internal Posts a line signal (Vm.signalVcpu) due at the scheduler's stamped signal time. */
+  postLines(): void {
+    const at = this.vm.scheduler.signalTime;
+    if (at < this.linesAt) this.linesAt = at;
+    if (at < this.signalAt) this.signalAt = at;
+    if (this.mp === MpState.Halted) this.vm.armSignalWake(this);
+  }
+
+  /**
+   * @internal Delivers the posted signals due at the vCPU's clock: posted request bits join {@link requests},
+   * a due line signal makes the controller re-drive the lines. Leaves {@link signalAt} at the next one.
+   */
+  takeSignals(): void {
+    const clock = this.clock;
+    if (clock >= this.postedAt) {
+      this.requests |= this.posted;
+      this.posted = 0;
+      this.postedAt = 1e999;
+    }
+    if (clock >= this.linesAt) {
+      this.linesAt = 1e999;
+      this.vm.flow.vcpuSignalled(this);
+    }
+    this.nextSignal();
+  }
+
+  /** @internal Recomputes {@link signalAt} from the requests and posted signals. */
+  nextSignal(): void {
+    this.signalAt = this.requests !== 0 ? -1 : this.postedAt < this.linesAt ? this.postedAt : this.linesAt;
   }
 
   /** Adds `ns` of simulated time to this vCPU (controllers charge list-register accesses etc.). */
@@ -244,12 +312,13 @@ export class Vcpu {
   // ---- scheduling hooks ---------------------------------------------------------------------------------
 
   /**
-   * @internal Called by the VM when a kick or an interrupt makes a blocked vCPU runnable, at the scheduler's
-   * current time (read here: a non-integer time passed as an argument would be boxed on the heap at every wake).
+   * @internal Called by the VM when a kick or an interrupt makes a blocked vCPU runnable, at the signal's delivery
+   * time the scheduler stamped (read here: a non-integer time passed as an argument would be boxed on the heap at
+   * every wake).
    */
   wake(): void {
     if (this.mp !== MpState.Halted) return;
-    const now = this.vm.scheduler.now;
+    const now = this.vm.scheduler.signalTime;
     this.mp = MpState.Runnable;
     if (now > this.clock) this.clock = now;
     this.stats.blockedNs += this.clock - this.blockStart;
@@ -278,6 +347,7 @@ export class Vcpu {
     const vm = this.vm;
     const flow = vm.flow;
     if (!this.loaded) this.load();
+    if (this.clock >= this.signalAt) this.takeSignals();
     if (this.inWfi) {
       this.inWfi = false;
       flow.vcpuUnblocking(this);
@@ -298,26 +368,37 @@ export class Vcpu {
     const len = img.length;
     const vIrq = img.vectors.irq;
     const vFiq = img.vectors.fiq;
+    // `executed` counts every action of the slice (operations, IRQ exits, exception entries): only the first may
+    // pass a limit. `actions` counts the IRQ exits and exception entries among them (they are not operations).
     let executed = 0;
+    let actions = 0;
     // The PC and the clock live in locals while the loop runs: they are stored back before anything that reads or
     // changes them through `this` (exits, exceptions, accesses, hooks) and loaded again after it.
     let pc = this.pc;
     let clock = this.clock;
     let end: SliceEnd;
     for (;;) {
-      if (this.requests !== 0) {
-        // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
-        if (executed > 0 && clock >= this.sliceLimit) {
-          end = SliceEnd.Limit;
-          break;
-        }
-        this.pc = pc;
+      // requests of its own (signalAt -1), or a signal another vCPU or the host posted that is now due
+      if (clock >= this.signalAt) {
         this.clock = clock;
-        this.exitGuest(ExitReason.Irq, c.irqExit);
-        if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
-        this.enterGuest();
-        pc = this.pc;
-        clock = this.clock;
+        this.takeSignals();
+        if (this.requests !== 0) {
+          // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
+          if (executed > 0 && clock >= this.sliceLimit) {
+            end = SliceEnd.Limit;
+            break;
+          }
+          this.pc = pc;
+          this.exitGuest(ExitReason.Irq, c.irqExit);
+          if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
+          this.enterGuest();
+          pc = this.pc;
+          clock = this.clock;
+          // back to the top: a signal that came due during the exit, and the limits, are looked at first
+          executed++;
+          actions++;
+          continue;
+        }
       }
       if (executed > 0 && clock >= this.aheadLimit) {
         end = SliceEnd.Limit;
@@ -326,9 +407,15 @@ export class Vcpu {
       if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) {
         pc = this.exceptionEntry(pc, clock, vIrq);
         clock = this.clock;
+        executed++;
+        actions++;
+        continue;
       } else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) {
         pc = this.exceptionEntry(pc, clock, vFiq);
         clock = this.clock;
+        executed++;
+        actions++;
+        continue;
       }
       if (pc < 0 || pc >= len) {
         if (executed > 0 && clock >= this.sliceLimit) {
@@ -337,7 +424,7 @@ export class Vcpu {
         }
         this.pc = pc;
         this.clock = clock;
-        stats.ops += executed;
+        stats.ops += executed - actions;
         return this.internalError(`PC ${pc} is outside the program`);
       }
       const p = pc << INSN_SHIFT;
@@ -534,12 +621,12 @@ export class Vcpu {
         end = SliceEnd.Limit;
         break;
       }
-      stats.ops += executed;
+      stats.ops += executed - actions;
       return r;
     }
     this.pc = pc;
     this.clock = clock;
-    stats.ops += executed;
+    stats.ops += executed - actions;
     return end;
   }
 
@@ -636,6 +723,7 @@ export class Vcpu {
   /** @internal Enters the guest: consume requests, flushHwstate. */
   enterGuest(): void {
     this.requests = 0;
+    this.nextSignal();
     this.vm.flow.vcpuFlushHwstate(this);
     this.inGuest = true;
   }
@@ -648,6 +736,8 @@ export class Vcpu {
     this.inWfi = true;
     this.blockStart = this.clock;
     this.stats.blocks++;
+    // a signal posted before the block and not yet delivered wakes it when it arrives (an IPI reaching an idle pCPU)
+    if (this.postedAt < 1e999 || this.linesAt < 1e999) this.vm.armSignalWake(this);
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Block, this.vm.id, this.index, this.clock, 0, 0);
     return SliceEnd.Blocked;
   }

@@ -16,6 +16,7 @@ import { HypercallTable, type SmcccFilterAction } from '../hypercall/smccc';
 import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
 import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
+import { LineClock } from '../memory/line-clock';
 import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
 import type { VmExtension } from '../plugin';
 import { Rng } from '../rng';
@@ -96,6 +97,8 @@ export class Vm {
   readonly routing: IrqRouting;
   /** Scheduler and run loop. */
   readonly scheduler: Scheduler;
+  /** When each guest RAM line a vCPU stored to becomes visible to the other vCPUs (cacheLineTransfer). */
+  readonly lines: LineClock;
   /** ONE_REG registers beyond the core registers (timer counters, …). */
   readonly oneRegs = new Map<bigint, OneRegHandler>();
   /** vCPU attribute groups (KVM_ARM_VCPU_TIMER_CTRL, …). */
@@ -129,7 +132,8 @@ export class Vm {
     this.trace = hv.trace;
     this.sysregs = new SysregTable((k) => this.costNs[k]);
     this.routing = new IrqRouting(this);
-    this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v), this.lookaheadNs);
+    this.lines = new LineClock(this.costNs.cacheLineTransfer);
+    this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v), this.lookaheadNs, this.costNs.ipiLatency);
     this.registerArchSysregs();
   }
 
@@ -246,8 +250,12 @@ export class Vm {
         const v = this.vcpus[vcpuIdx];
         if (!v) fail(Errno.EINVAL, `no vCPU ${vcpuIdx}`);
         if (id > 1) fail(Errno.EINVAL, `CPU line ${id} is neither IRQ (0) nor FIQ (1)`);
-        if (id === 0) v.virq = lvl;
-        else v.vfiq = lvl;
+        if (id === 0) v.irqInput = lvl;
+        else v.fiqInput = lvl;
+        // a vCPU outside the guest samples its inputs when it enters; one in the guest (or halted) sees the change
+        // when the signal reaches it, after the delivery latency, like any signal from outside it
+        if (!v.inGuest && v.mp !== MpState.Halted) this.flow.vcpuSignalled(v);
+        else this.signalVcpu(v);
         if (lvl) this.kickVcpu(v);
         return;
       }
@@ -313,21 +321,91 @@ export class Vm {
   /**
    * Makes `vcpu` notice new interrupt state: wakes it from WFI, or forces it out of the guest so it flushes
    * again (kvm_vcpu_kick). A vCPU outside the guest needs nothing: it flushes on entry.
+   *
+   * Causal: a kick from another vCPU is sent at the end of what the sender is doing (its clock, after
+   * `kickSend`) and reaches the target `ipiLatency` later; from a host event, at the event's time plus
+   * `ipiLatency` (0 for an event local to the target's pCPU, {@link HostEvent.local}); from userspace, at the
+   * VM's time plus `ipiLatency`. The target acts no earlier: a blocked one wakes with its clock there, a running
+   * one takes the IRQ exit at its first operation boundary at or after it. A vCPU kicking itself exits at once.
    */
   kickVcpu(vcpu: Vcpu): void {
+    const s = this.scheduler;
     if (vcpu.mp === MpState.Halted) {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
+      s.stampSignal(vcpu);
       vcpu.wake();
-      this.scheduler.runnable(vcpu);
-      if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 1);
+      s.runnable(vcpu);
+      if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, s.now, vcpu.index, 1);
       return;
     }
-    if (!vcpu.inGuest || (vcpu.requests & REQ_KICK) !== 0) return;
-    vcpu.request(REQ_KICK);
-    const cur = this.scheduler.current;
-    if (cur !== null && cur !== vcpu) cur.clock += this.costNs.kickSend;
-    if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 0);
+    // one kick in flight at a time (KVM: the vCPU is already exiting guest mode, no second IPI)
+    if (!vcpu.inGuest || ((vcpu.requests | vcpu.posted) & REQ_KICK) !== 0) return;
+    const cur = s.current;
+    if (cur === vcpu) vcpu.request(REQ_KICK);
+    else {
+      if (cur !== null) cur.clock += this.costNs.kickSend;
+      s.stampSignal(vcpu);
+      vcpu.post(REQ_KICK);
+    }
+    if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, s.now, vcpu.index, 0);
+  }
+
+  /**
+   * Posts request bits ({@link REQ_EXIT}, {@link REQ_KICK}) to `vcpu` from whoever is executing, due at the
+   * same delivery time as a kick ({@link kickVcpu}); from the vCPU itself they are immediate.
+   */
+  postRequest(vcpu: Vcpu, bits: number): void {
+    const s = this.scheduler;
+    if (s.current === vcpu) {
+      vcpu.request(bits);
+      return;
+    }
+    s.stampSignal(vcpu);
+    vcpu.post(bits);
+  }
+
+  /**
+   * Makes `vcpu` re-drive its virtual IRQ/FIQ lines ({@link IrqchipFlow.vcpuSignalled}) once a signal from
+   * whoever is executing reaches it, at the delivery time of a kick ({@link kickVcpu}): how a controller changes
+   * another vCPU's lines without an exit (GICv4 direct injection to a resident vPE, KVM_IRQ_LINE without an
+   * in-kernel irqchip). For the vCPU itself the lines are re-driven at once. The time it becomes due is
+   * `vm.scheduler.signalTime` right after the call, for a controller that timestamps the state it changed.
+   *
+   * @example
+   * ```ts
+   * // a controller makes `intid` pending on `target` without an exit (direct injection)
+   * pending.add(intid);
+   * vm.signalVcpu(target); // the controller's vcpuSignalled(target) runs when the signal arrives
+   * pendingAt[intid] = vm.scheduler.signalTime; // target's reads of its state ignore intid before then
+   * ```
+   */
+  signalVcpu(vcpu: Vcpu): void {
+    const s = this.scheduler;
+    s.stampSignal(vcpu);
+    if (s.current === vcpu) this.flow.vcpuSignalled(vcpu);
+    else vcpu.postLines();
+  }
+
+  /** @internal Wakes halted `v` when its earliest posted signal arrives (posted before it blocked, or while blocked). */
+  armSignalWake(v: Vcpu): void {
+    let ev = v.signalWake;
+    if (ev === null) {
+      ev = new HostEvent((now) => this.signalWakeFired(v, now), 'signal-wake');
+      ev.local = true;
+      v.signalWake = ev;
+    }
+    const at = v.postedAt < v.linesAt ? v.postedAt : v.linesAt;
+    if (!ev.pending || at < ev.time) this.schedule(ev, at);
+  }
+
+  private signalWakeFired(v: Vcpu, now: number): void {
+    if (v.mp !== MpState.Halted) return;
+    if ((v.posted & REQ_KICK) !== 0 && v.postedAt <= now) v.stats.kicks++;
+    const s = this.scheduler;
+    s.signalTime = now;
+    v.wake();
+    s.runnable(v);
   }
 
   /** Runs the VM's vCPUs in simulated time. See {@link RunOptions}. */

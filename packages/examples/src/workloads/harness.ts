@@ -33,8 +33,14 @@ export interface RunWorkloadOptions {
   seed?: number;
   /** Simulated-time limit in ns (default 1 s). */
   durationNs?: number;
-  /** The VM's conservative lookahead in ns (createVm's `lookaheadNs`; default: the profile's cheapest exit). */
+  /** The VM's conservative lookahead in ns (createVm's `lookaheadNs`; default: the profile's `ipiLatency`). */
   lookaheadNs?: number;
+  /**
+   * Run in fixed steps: `vm.run({ until })` every this many ns up to `durationNs`, with no early stop once
+   * everything is delivered (for checking that results do not depend on how run() is sliced). Default: steps
+   * that double from 50 µs, stopping 200 µs after the last interrupt.
+   */
+  runSliceNs?: number;
   /** Record a trace (the hypervisor's trace buffer is switched on for the run). */
   trace?: boolean;
   /** Keep the VM alive (for dumps); the caller destroys it. */
@@ -219,11 +225,14 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
   const delivered = (): number => comps.reduce((s, c) => s + c.delivered, 0);
   let reason = 'limit';
   let message: string | undefined;
-  let slice = 50_000;
+  const fixed = opts.runSliceNs;
+  let slice = fixed ?? 50_000;
   let doneAt = -1;
+  let step = 0;
   try {
     for (;;) {
-      const until = Math.min(limit, vm.now + slice);
+      // fixed steps end at multiples of the step (not at vm.now + step: where the VM stopped must not matter)
+      const until = fixed !== undefined ? Math.min(limit, ++step * fixed) : Math.min(limit, vm.now + slice);
       const rr = vm.run({ until });
       opts.onProgress?.(planned ? delivered() / planned : 0);
       if (rr.reason !== 'limit') {
@@ -232,6 +241,7 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
         break;
       }
       if (rr.time >= limit) break;
+      if (fixed !== undefined) continue;
       const all = comps.every((c) => c.sent >= c.planned && c.delivered >= c.sent);
       if (all && doneAt < 0) doneAt = rr.time;
       if (doneAt >= 0 && rr.time - doneAt > 200_000) {

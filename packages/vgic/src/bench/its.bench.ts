@@ -15,7 +15,7 @@
  *   wakes, flushes, the guest's vector, exits, folds, scheduling), each beside the minimal loop's time per
  *   interrupt.
  *   What-if knobs: `--lrs=N` (list registers per vCPU, 1..16; default 4) and `--lookahead=NS` (the VM's
- *   conservative lookahead; default the cost profile's cheapest exit) change the model under test; rows measured
+ *   conservative lookahead; default the cost profile's ipiLatency) change the model under test; rows measured
  *   with a knob say so in their name.
  * - **save / restore** of 64k devices × 32 events (SAVE_TABLES, then CTRL_RESET, the BASERs re-programmed and
  *   RESTORE_TABLES), in seconds, one run; baseline: the seconds the MAPD/MAPTI commands building the same state
@@ -144,7 +144,7 @@ type Result = BenchmarkEntry;
 
 /**
  * Model knobs of the lpi-stress scenarios (`--lrs=N`, `--lookahead=NS`): what-if experiments on the hardware and
- * the scheduler. Unset, the model's defaults apply (4 list registers; the cost profile's cheapest exit as
+ * the scheduler. Unset, the model's defaults apply (4 list registers; the cost profile's ipiLatency as
  * lookahead), which are what the default rows report.
  */
 export interface LpiKnobs {

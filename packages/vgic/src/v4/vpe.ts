@@ -16,9 +16,14 @@
  * virtual pending table; if the vCPU is blocked in WFI the redistributor raises the vPE's doorbell, a host
  * interrupt whose handler kicks the vCPU (KVM's vgic_v4_doorbell_handler), one-shot until the next blocking.
  *
+ * Causality: a vINTID made pending by anyone but the vCPU itself (another vCPU's vSGI, an MSI, a forwarded host
+ * interrupt) reaches the vPE's CPU interface after the delivery latency of a signal (core's Vm.signalVcpu):
+ * each pending entry carries the simulated time from which the vCPU sees it, the CPU interface ignores it before
+ * then ({@link Vpe.hppi}, {@link Vpe.hasPending}), and the vIRQ line is re-driven when it arrives.
+ *
  * @module
  */
-import { IrqchipState, type HostIrq, type Vcpu } from '@irqflow/core';
+import { IrqchipState, MpState, type HostIrq, type Vcpu } from '@irqflow/core';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
@@ -55,8 +60,12 @@ export class Vpe implements VirtualPendingSource {
   doorbellArmed = false;
   /** Pending vLPIs of the virtual pending table (a handful at a time). */
   readonly pendingVlpis: number[] = [];
+  /** For each entry of {@link pendingVlpis}, the simulated time from which the vCPU sees it. */
+  private readonly vlpiAt: number[] = [];
   /** vSGI pending bits (GICv4.1). */
   sgiPending = 0;
+  /** For each vSGI, the simulated time from which the vCPU sees its pending bit. */
+  private readonly sgiAt = new Float64Array(VGIC_NR_SGIS);
   /**
    * vSGIs acknowledged and not yet EOId. With GICD_CTLR.nASSGIreq SGIs have no active state (IHI 0069 12.9.4):
    * acknowledging consumes the pending bit and EOI only drops the running priority; the bit only lets the CPU
@@ -133,7 +142,10 @@ export class Vpe implements VirtualPendingSource {
   /** The redistributor makes vLPI `intid` pending (a forwarded host interrupt fired, or a software MSI). */
   setVlpiPending(intid: number): void {
     if (this.pendingVlpis.indexOf(intid) >= 0) return; // edge: coalesces with the pending one
+    const s = this.vcpu.vm.scheduler;
+    s.stampSignal(this.vcpu);
     this.pendingVlpis.push(intid);
+    this.vlpiAt.push(s.signalTime);
     this.vcpu.stats.injected++;
     this.signal(this.config.vlpiEnabled(intid));
   }
@@ -143,7 +155,8 @@ export class Vpe implements VirtualPendingSource {
     const k = this.pendingVlpis.indexOf(intid);
     if (k < 0) return false;
     this.pendingVlpis.splice(k, 1);
-    if (this.resident && this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+    this.vlpiAt.splice(k, 1);
+    this.relines();
     return true;
   }
 
@@ -152,6 +165,9 @@ export class Vpe implements VirtualPendingSource {
     this.stats.vsgis++;
     const bit = 1 << intid;
     if (this.sgiPending & bit) return;
+    const s = this.vcpu.vm.scheduler;
+    s.stampSignal(this.vcpu);
+    this.sgiAt[intid] = s.signalTime;
     this.sgiPending |= bit;
     this.vcpu.stats.injected++;
     this.signal(this.cpu.privateIrqs[intid].enabled);
@@ -162,19 +178,50 @@ export class Vpe implements VirtualPendingSource {
     const bit = 1 << intid;
     if ((this.sgiPending & bit) === 0) return;
     this.sgiPending &= ~bit;
-    if (this.resident && this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+    this.relines();
   }
 
   /** Re-presents after a configuration change (INV, enable, priority, group). */
   configChanged(): void {
-    if (this.resident) {
-      if (this.vcpu.inGuest) this.cpu.cpuif.updateLines();
-    } else if (this.doorbellArmed && this.hasPending()) this.ringDoorbell();
+    if (this.resident) this.relines();
+    else if (this.doorbellArmed && this.hasPending(false)) this.ringDoorbell();
+  }
+
+  /**
+   * The vIRQ line must be re-evaluated: at once when the vCPU itself changed the state, else when the change
+   * reaches it (a line signal, core's Vm.signalVcpu; the controller's vcpuSignalled calls {@link signalled}).
+   */
+  private relines(): void {
+    if (this.resident && this.vcpu.inGuest) this.vcpu.vm.signalVcpu(this.vcpu);
+  }
+
+  /**
+   * A line signal reached the vCPU: re-drives vIRQ, and posts another for the earliest entry it cannot see yet
+   * (signals coalesce to the earliest, so a later arrival needs its own).
+   */
+  signalled(): void {
+    const v = this.vcpu;
+    if (this.resident && v.inGuest) this.cpu.cpuif.updateLines();
+    const clock = v.clock;
+    let next = 1e999;
+    const at = this.vlpiAt;
+    for (let k = 0; k < at.length; k++) if (at[k] > clock && at[k] < next) next = at[k];
+    let sgis = this.sgiPending;
+    while (sgis !== 0) {
+      const id = 31 - Math.clz32(sgis & -sgis);
+      sgis &= sgis - 1;
+      if (this.sgiAt[id] > clock && this.sgiAt[id] < next) next = this.sgiAt[id];
+    }
+    if (next < 1e999) {
+      v.vm.scheduler.signalTime = next;
+      v.postLines();
+    }
   }
 
   /** Drops every pending and active bit (guest reboot / vPE teardown). */
   reset(): void {
     this.pendingVlpis.length = 0;
+    this.vlpiAt.length = 0;
     this.sgiPending = 0;
     this.sgiInService = 0;
   }
@@ -189,11 +236,17 @@ export class Vpe implements VirtualPendingSource {
   private signal(enabled: boolean): void {
     if (this.resident) {
       this.stats.direct++;
-      if (this.vcpu.inGuest) this.cpu.cpuif.updateLines();
+      this.relines();
       return;
     }
     this.stats.deferred++;
-    if (enabled && this.doorbellArmed) this.ringDoorbell();
+    if (this.doorbellArmed) {
+      if (enabled) this.ringDoorbell();
+    } else if (this.vcpu.mp !== MpState.Stopped) {
+      // awake but not resident (woken, not yet unblocked; or outside KVM_RUN): it may become resident before the
+      // entry arrives, so the arrival re-drives its lines (and wakes it if it blocked meanwhile)
+      this.vcpu.vm.signalVcpu(this.vcpu);
+    }
   }
 
   private ringDoorbell(): void {
@@ -206,16 +259,18 @@ export class Vpe implements VirtualPendingSource {
   hppi(): number {
     this.hppiPrio = 0x100;
     if (!this.resident) return -1;
-    return this.best();
+    return this.best(this.vcpu.clock);
   }
 
-  private best(): number {
+  /** The best vINTID that has arrived by `clock` (1e999: everything in the virtual pending table). */
+  private best(clock: number): number {
     let best = -1;
     let bp = 0x100;
     const l = this.pendingVlpis;
     for (let k = 0; k < l.length; k++) {
       const id = l[k];
-      if (!this.config.vlpiEnabled(id)) continue;
+      if (this.vlpiAt[k] > clock || !this.config.vlpiEnabled(id)) continue; // not arrived yet
+      
       const p = this.config.vlpiPriority(id);
       if (p < bp || (p === bp && id < best)) {
         best = id;
@@ -227,7 +282,7 @@ export class Vpe implements VirtualPendingSource {
       const id = 31 - Math.clz32(sgis & -sgis);
       sgis &= sgis - 1;
       const irq = this.cpu.privateIrqs[id];
-      if (!irq.enabled || irq.group !== 1) continue;
+      if (this.sgiAt[id] > clock || !irq.enabled || irq.group !== 1) continue;
       if (irq.priority < bp || (irq.priority === bp && id < best)) {
         best = id;
         bp = irq.priority;
@@ -247,7 +302,10 @@ export class Vpe implements VirtualPendingSource {
       return;
     }
     const k = this.pendingVlpis.indexOf(intid);
-    if (k >= 0) this.pendingVlpis.splice(k, 1);
+    if (k >= 0) {
+      this.pendingVlpis.splice(k, 1);
+      this.vlpiAt.splice(k, 1);
+    }
   }
 
   /** EOIR/DIR of a vSGI this vPE delivered: nothing to deactivate (no active state), consumed here. */
@@ -267,10 +325,11 @@ export class Vpe implements VirtualPendingSource {
 
   /**
    * Anything enabled pending that the CPU interface could signal (wakes WFI), checked against PMR and the
-   * group 1 enable like the software path's kvm_vgic_vcpu_pending_irq.
+   * group 1 enable like the software path's kvm_vgic_vcpu_pending_irq. `arrived` (the vCPU asking): only what
+   * has reached it by its clock; false (the redistributor deciding on a doorbell): the whole pending table.
    */
-  hasPending(): boolean {
+  hasPending(arrived = true): boolean {
     const hw = this.cpu.cpuif;
-    return this.best() >= 0 && hw.eng1 && this.hppiPrio < hw.pmr;
+    return this.best(arrived ? this.vcpu.clock : 1e999) >= 0 && hw.eng1 && this.hppiPrio < hw.pmr;
   }
 }

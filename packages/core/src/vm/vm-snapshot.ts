@@ -246,6 +246,18 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
  */
 export function restoreVm(vm: Vm, snap: VmSnapshot): void {
   checkVmSnapshot(vm, snap);
+  // the restore is set-up, not part of the run: what the devices record while their state is written back (a
+  // timer re-driving its line at enable) is not traced
+  const trace = vm.trace.on;
+  vm.trace.on = false;
+  try {
+    restoreInto(vm, snap);
+  } finally {
+    vm.trace.on = trace;
+  }
+}
+
+function restoreInto(vm: Vm, snap: VmSnapshot): void {
   // host side first: the clock the timers and every device read
   vm.scheduler.time = snap.time;
   vm.vcpus.forEach((v, i) => {
@@ -269,6 +281,7 @@ export function restoreVm(vm: Vm, snap: VmSnapshot): void {
     if (s.inGuest) {
       asVcpu(v, () => {
         vm.flow.vcpuLoad(v);
+        for (const e of vm.extensions) e.vcpuLoad?.(v);
         v.loaded = true;
         v.enterGuest();
       });

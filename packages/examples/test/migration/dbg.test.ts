@@ -1,0 +1,28 @@
+import { restoreVm, saveVm, TraceKind } from '@irqflow/core';
+import { buildMigrationVm } from '../../src/migration/migration-harness';
+it('dbg', () => {
+  const irqchip = process.env.CHIP ?? 'gic-v3';
+  const t = Number(process.env.T ?? 99999);
+  const sc = { irqchip, seed: 5, endNs: 200_000, lookaheadNs: Number(process.env.LA ?? 0) };
+  const src = buildMigrationVm(sc);
+  src.scheduleHost(-1);
+  src.vm.run({ until: t });
+  const at = src.hv.trace.length;
+  const snap = saveVm(src.vm);
+  const dst = buildMigrationVm(sc);
+  restoreVm(dst.vm, snap);
+  const d1 = src.vm.dump().split('\n');
+  const d2 = dst.vm.dump().split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(d1.length, d2.length); i++) if (d1[i] !== d2[i]) out.push(`- ${d1[i]}\n+ ${d2[i]}`);
+  const vs = (vm: typeof src.vm) => vm.vcpus.map((v) => `vcpu${v.index} clk=${v.clock} pc=${v.pc} mp=${v.mp} inG=${v.inGuest} req=${v.requests} virq=${v.virq} daif=${v.daif}`).join('\n');
+  out.push('SRC ' + vs(src.vm), 'DST ' + vs(dst.vm));
+  dst.scheduleHost(snap.time);
+  src.vm.run({ until: sc.endNs });
+  dst.vm.run({ until: sc.endNs });
+  const a = src.hv.trace.events().slice(at, at + 12);
+  const b = dst.hv.trace.events().slice(0, 12);
+  const f = (e: { kind: number; t: number; vcpu: number; a: number; b: number }) => `${TraceKind[e.kind]}@${e.t.toFixed(2)} v${e.vcpu} ${e.a} ${e.b}`;
+  for (let i = 0; i < 12; i++) out.push(`${a[i] ? f(a[i]) : ''}    |    ${b[i] ? f(b[i]) : ''}`);
+  console.log(out.join('\n'));
+});

@@ -102,6 +102,8 @@ export interface VcpuSnapshot {
   readonly inGuest: boolean;
   /** Host side: pending vCPU requests (a kick or a forced exit it has not acted on yet). */
   readonly requests: number;
+  /** Host side: blocked in WFI, or woken from it and not yet back in the guest (the next KVM_RUN unblocks first). */
+  readonly inWfi: boolean;
 }
 
 /** A VM snapshot ({@link saveVm}). Plain data; bigints and Uint8Arrays (structured-clone friendly). */
@@ -203,6 +205,7 @@ export function saveVm(vm: Vm): VmSnapshot {
         blockStart: v.blockStart,
         inGuest: v.inGuest,
         requests: v.requests,
+        inWfi: v.inWfi,
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
@@ -278,6 +281,15 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
     v.setMpState(s.mpState);
     v.blockStart = s.blockStart;
     v.clock = s.clock;
+    if (s.inWfi) {
+      // where the source's vCPU blocked: the controller's blocking hook ran (GICv4: the doorbell is armed)
+      asVcpu(v, () => {
+        vm.flow.vcpuLoad(v);
+        vm.flow.vcpuBlocking(v);
+        vm.flow.vcpuPut(v);
+      });
+      v.inWfi = true;
+    }
     if (s.inGuest) {
       asVcpu(v, () => {
         vm.flow.vcpuLoad(v);

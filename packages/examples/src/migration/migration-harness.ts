@@ -90,6 +90,17 @@ function hostSchedule(seed: number, endNs: number, vcpus: number, msi: boolean):
   return out;
 }
 
+/**
+ * A GICv2 SGI that is active at the save point comes back with source CPU 0: no KVM register exposes the source
+ * of an active SGI (GICD_SPENDSGIR covers pending sources only; mainline has the same gap, see vgic-migration.ts),
+ * and the guest's EOI, which names the source it acknowledged, then no longer matches the list register. The
+ * GICv2 scenario therefore sends IPIs from vCPU 0 only (source 0, which survives), from its timer and device
+ * handlers, instead of a ping-pong.
+ */
+function oneWayIpis(d: GuestIrqDriver): boolean {
+  return d.name === 'gic-v2';
+}
+
 function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolean, msis: Msi[] | null): ReturnType<GuestAsm['build']> {
   const a = new GuestAsm();
   const timer = d.timerIntids.virt;
@@ -108,7 +119,8 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
   a.movi(22, (cpu + 1) % vcpus).movi(24, 9000 + 3713 * cpu).movi(25, cpu);
   if (hasTimer) a.msr('CNTV_TVAL_EL0', 24).movi(0, 1).msr('CNTV_CTL_EL0', 0);
   a.daifclr(DAIF.I);
-  if (cpu === 0 && vcpus > 1) {
+  const oneWay = oneWayIpis(d);
+  if (cpu === 0 && vcpus > 1 && !oneWay) {
     a.work(3000);
     d.emitSendIpi(a, 22, 0);
   }
@@ -119,14 +131,17 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
   a.beqi(9, d.spurious, 'out');
   a.work(60);
   a.bnei(9, ipi, 'notipi').addi(21, 21, 1).bhsi(21, IPI_LIMIT, 'eoi');
-  d.emitSendIpi(a, 22, 0);
+  if (!oneWay) d.emitSendIpi(a, 22, 0);
   a.b('eoi');
   a.label('notipi');
   if (hasTimer) {
-    a.bnei(9, timer, 'nottimer').addi(20, 20, 1).msr('CNTV_TVAL_EL0', 24).b('eoil');
+    a.bnei(9, timer, 'nottimer').addi(20, 20, 1).msr('CNTV_TVAL_EL0', 24);
+    if (oneWay && cpu === 0 && vcpus > 1) d.emitSendIpi(a, 22, 0);
+    a.b('eoil');
     a.label('nottimer');
   }
   a.addi(23, 23, 1).work(25);
+  if (oneWay && cpu === 0 && vcpus > 1) d.emitSendIpi(a, 22, 0);
   a.label('eoi');
   d.emitEoi(a, 9);
   a.b('out');
@@ -195,7 +210,7 @@ function counters(vm: Vm): number[][] {
 }
 
 /** Counters equal; blockedNs (a sum of clock differences) to rounding. */
-function sameCounters(a: number[][], b: number[][]): boolean {
+function sameCounters(a: readonly number[][], b: readonly number[][]): boolean {
   return a.length === b.length && a.every((row, i) => row.length === b[i].length && row.every((x, k) => x === b[i][k] || Math.abs(x - b[i][k]) <= 1e-6 * Math.max(1, Math.abs(x))));
 }
 
@@ -246,8 +261,9 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
   src.scheduleHost(-1);
   src.vm.run({ until: t });
   const at = src.hv.trace.length;
-  const before = counters(src.vm);
   const snapshot = saveVm(src.vm);
+  // counters from the point on, after the save (its list-register fold may re-pend a GICv2 SGI source)
+  const before = counters(src.vm);
   const where = snapshot.vcpus.map((v) => (v.mpState === 3 ? 'wfi' : v.stack.length > 0 ? 'handler' : 'running'));
   const dst = buildMigrationVm(sc);
   restoreVm(dst.vm, snapshot);

@@ -140,6 +140,11 @@ export class Vcpu {
   blockStart = 0;
   /** KVM_MP_STATE_SUSPENDED: waiting for a wake-up event, then KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP. */
   suspended = false;
+  /**
+   * @internal Simulated ns the next exit charges on top of its own cost: a snapshot folded the controller state
+   * on the vCPU's behalf (vm-snapshot.ts) and owes it the difference, so the exit costs what it would have.
+   */
+  deferredExitNs = 0;
   /** @internal A userspace exit waiting for KVM_RUN to resume it (vcpu-access.ts). */
   pending = Pending.None;
   /** @internal The register an MMIO read completes into. */
@@ -717,6 +722,10 @@ export class Vcpu {
   exitGuest(reason: ExitReason, costNs: number): void {
     this.inGuest = false;
     this.vm.flow.vcpuSyncHwstate(this);
+    if (this.deferredExitNs !== 0) {
+      this.clock += this.deferredExitNs;
+      this.deferredExitNs = 0;
+    }
     this.clock += costNs;
     this.stats.exits[reason]++;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, this.clock - costNs, reason, costNs);

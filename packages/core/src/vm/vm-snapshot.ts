@@ -104,6 +104,8 @@ export interface VcpuSnapshot {
   readonly requests: number;
   /** Host side: blocked in WFI, or woken from it and not yet back in the guest (the next KVM_RUN unblocks first). */
   readonly inWfi: boolean;
+  /** Host side: what the vCPU's next exit charges on top of its cost (the fold the save did for it; see saveVm). */
+  readonly deferredExitNs: number;
 }
 
 /** A VM snapshot ({@link saveVm}). Plain data; bigints and Uint8Arrays (structured-clone friendly). */
@@ -154,17 +156,20 @@ function unsupported(vm: Vm): void {
  * Runs `fn` as vCPU `v` would at its own clock (so what it records carries the vCPU's time) and puts the clock
  * back afterwards: the save and restore load and sync the controller state without charging for it.
  */
-function asVcpu(v: Vcpu, fn: () => void): void {
+function asVcpu(v: Vcpu, fn: () => void): number {
   const s = v.vm.scheduler;
   const clock = v.clock;
   const prev = s.current;
   s.current = v;
+  let charged = 0;
   try {
     fn();
   } finally {
     s.current = prev;
+    charged = v.clock - clock;
     v.clock = clock;
   }
+  return charged;
 }
 
 /**
@@ -176,8 +181,13 @@ export function saveVm(vm: Vm): VmSnapshot {
   busy(vm);
   unsupported(vm);
   const inGuest = vm.vcpus.filter((v) => v.inGuest);
-  // the exit to userspace a VMM forces before it saves: controller state back from the vCPU interface
-  for (const v of inGuest) asVcpu(v, () => vm.flow.vcpuSyncHwstate(v));
+  // The exit to userspace a VMM forces before it saves: controller state back from the vCPU interface (sync),
+  // and after the save back into the guest (flush). Neither is charged now; the vCPU's next real exit charges
+  // what its fold would have cost less what the refill did (list registers the guest had consumed are gone), so
+  // it costs what it would have without the save.
+  const syncNs = new Map<Vcpu, number>();
+  for (const v of inGuest) syncNs.set(v, asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)));
+  let snap: VmSnapshot;
   try {
     for (const d of vm.devices) d.saveToGuestMemory?.();
     const memory: [number, Uint8Array][] = [];
@@ -206,14 +216,16 @@ export function saveVm(vm: Vm): VmSnapshot {
         inGuest: v.inGuest,
         requests: v.requests,
         inWfi: v.inWfi,
+        deferredExitNs: 0, // filled in below, once the refill is known
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
-    return { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time: vm.scheduler.time, memory, vcpus, devices };
+    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time: vm.scheduler.time, memory, vcpus, devices };
   } finally {
     // back into the guest, as the vCPU thread re-entering KVM_RUN
-    for (const v of inGuest) asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
+    for (const v of inGuest) v.deferredExitNs += syncNs.get(v)! - asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
   }
+  return { ...snap, vcpus: snap.vcpus.map((s, i) => ({ ...s, deferredExitNs: vm.vcpus[i].deferredExitNs })) };
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -299,5 +311,6 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
       });
     }
     v.requests = s.requests;
+    v.deferredExitNs = s.deferredExitNs;
   });
 }

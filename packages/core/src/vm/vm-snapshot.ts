@@ -118,6 +118,8 @@ export interface VmSnapshot {
   readonly config: VmSnapshotConfig;
   /** Host side: the VM's simulated time (ns). */
   readonly time: number;
+  /** Host side: the time device state was read at (host events up to it have fired; see saveVm). */
+  readonly deviceTime: number;
   /** Guest memory: the chunks ever written, as (guest physical address, bytes). */
   readonly memory: readonly (readonly [number, Uint8Array])[];
   /** vCPUs in creation order. */
@@ -187,6 +189,14 @@ export function saveVm(vm: Vm): VmSnapshot {
   // it costs what it would have without the save.
   const syncNs = new Map<Vcpu, number>();
   for (const v of inGuest) syncNs.set(v, asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)));
+  // Where the devices are read (and written back on restore): the time up to which host events have fired. A
+  // vCPU may have run past a timer's expiry that is still queued (the expiry fires next, back in the past);
+  // read at the vCPUs' time, the timer would already show it expired and the restore would fire it silently.
+  const time = vm.scheduler.time;
+  const next = vm.events.peekTime();
+  // just before the next event (which must still find its device state as it was), else the VM's time
+  const deviceTime = next <= time ? next - Math.max(Math.abs(next) * Number.EPSILON, Number.MIN_VALUE) : time;
+  vm.scheduler.time = deviceTime;
   let snap: VmSnapshot;
   try {
     for (const d of vm.devices) d.saveToGuestMemory?.();
@@ -220,8 +230,9 @@ export function saveVm(vm: Vm): VmSnapshot {
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
-    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time: vm.scheduler.time, memory, vcpus, devices };
+    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time, deviceTime, memory, vcpus, devices };
   } finally {
+    vm.scheduler.time = time;
     // back into the guest, as the vCPU thread re-entering KVM_RUN
     for (const v of inGuest) v.deferredExitNs += syncNs.get(v)! - asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
   }
@@ -273,8 +284,9 @@ export function restoreVm(vm: Vm, snap: VmSnapshot): void {
 }
 
 function restoreInto(vm: Vm, snap: VmSnapshot): void {
-  // host side first: the clock the timers and every device read
-  vm.scheduler.time = snap.time;
+  // host side first: the clock the timers and every device read, as on the source when it was saved
+  if (!(snap.deviceTime <= snap.time)) throw new VmSnapshotError('format', Errno.EINVAL, 'deviceTime is after time');
+  vm.scheduler.time = snap.deviceTime;
   vm.vcpus.forEach((v, i) => {
     v.clock = snap.vcpus[i].clock;
   });
@@ -288,6 +300,7 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
   });
   // KVM_RUN with immediate_exit: the first-run work, then back in the guest where the source vCPU was
   for (const v of vm.vcpus) vm.firstRunNow(v);
+  vm.scheduler.time = snap.time;
   vm.vcpus.forEach((v, i) => {
     const s = snap.vcpus[i];
     v.setMpState(s.mpState);

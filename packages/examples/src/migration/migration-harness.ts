@@ -21,6 +21,7 @@ import {
   DAIF,
   EventFd,
   GuestAsm,
+  isKvmError,
   MSI_VALID_DEVID,
   restoreVm,
   saveVm,
@@ -33,6 +34,7 @@ import {
   type Vm,
   type VmSnapshot,
 } from '@irqflow/core';
+import { GIC_ITS_RAM } from '@irqflow/vgic';
 import { createHypervisor } from '../hypervisor-factory';
 
 /** One migration scenario. */
@@ -47,6 +49,8 @@ export interface MigrationScenario {
   readonly endNs: number;
   /** The VM's lookahead (default: the profile's). */
   readonly lookaheadNs?: number;
+  /** Trace buffer capacity in events (default 200,000). */
+  readonly traceCapacity?: number;
 }
 
 /** A built VM and its userspace side (the host schedule that still has to fire). */
@@ -153,12 +157,13 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
 
 /** Builds the scenario's VM on a fresh hypervisor (trace on); nothing has run. */
 export function buildMigrationVm(sc: MigrationScenario): MigrationVm {
-  const { hv } = createHypervisor({ traceCapacity: 2_000_000 });
+  const { hv } = createHypervisor({ traceCapacity: sc.traceCapacity ?? 200_000 });
   const n = sc.vcpus ?? 2;
   const vm = hv.createVm({ name: `migrate/${sc.irqchip}`, lookaheadNs: sc.lookaheadNs });
   for (let i = 0; i < n; i++) vm.createVcpu(i);
   const desc = hv.irqchip(sc.irqchip);
-  const d = desc.setup(vm, {});
+  // the rVIC at its smallest useful sizing (32 trusted, 64 untrusted): its bring-up is two hypercalls per interrupt
+  const d = desc.setup(vm, sc.irqchip === 'rvic' ? { trusted: 32, nrIrqs: 96 } : {});
   const hasTimer = hv.extensions.some((e) => e.name === 'arch-timer');
   const msiCapable = d.emitMsiSetup !== undefined && d.msiIrqs !== undefined && desc.features.includes('msi');
   const msis: Msi[] | null = msiCapable ? [] : null;
@@ -183,7 +188,12 @@ export function buildMigrationVm(sc: MigrationScenario): MigrationVm {
           if (it.kind === 'irqfd') fds[it.n].signal(1);
           else {
             const m = msis![it.n];
-            vm.signalMsi(m.devid !== undefined || m.flags ? m : { ...m, devid: MSI_DEVID, flags: MSI_VALID_DEVID });
+            try {
+              vm.signalMsi(m.devid !== undefined || m.flags ? m : { ...m, devid: MSI_DEVID, flags: MSI_VALID_DEVID });
+            } catch (e) {
+              // before the guest enabled the ITS (EBUSY) or mapped the event: the VMM sees the errno, nothing is sent
+              if (!isKvmError(e)) throw e;
+            }
           }
         },
         `host-${it.kind}`,
@@ -235,6 +245,8 @@ export interface MigrationResult {
   readonly why?: string;
   /** What the vCPUs were doing at the point: `handler` (stack in use), `wfi`, `running`, per vCPU. */
   readonly where: readonly string[];
+  /** Something was pending in the controller at the point: an LPI (GICv3 pending tables) or an rVIC FIFO entry. */
+  readonly pending: { readonly lpi: boolean; readonly fifo: boolean };
   /** The snapshot (for callers that look at its state). */
   readonly snapshot: VmSnapshot;
 }
@@ -249,6 +261,28 @@ function firstDiff(a: readonly TraceEvent[], b: readonly TraceEvent[], what: str
   }
   if (a.length !== b.length) return `${what}: ${a.length} records vs ${b.length}`;
   return undefined;
+}
+
+/** Whether the snapshot's guest memory holds a set LPI bit in a pending table of the "gic-v3" guest driver. */
+function lpiPending(snap: VmSnapshot): boolean {
+  const first = GIC_ITS_RAM.BASE + GIC_ITS_RAM.PEND;
+  const end = first + snap.vcpus.length * 0x10000;
+  for (const [addr, data] of snap.memory) {
+    if (addr + data.length <= first || addr >= end) continue;
+    for (let i = 0; i < data.length; i++) {
+      const a = addr + i;
+      if (a >= first && a < end && (a - first) % 0x10000 >= 1024 && data[i] !== 0) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether a saved rVIC (the snapshot's device state) has an entry on some vCPU's delivery FIFO. */
+function fifoPending(snap: VmSnapshot): boolean {
+  return snap.devices.some((d) => {
+    const cpus = (d as { cpus?: { fifo?: unknown[] }[] } | null)?.cpus;
+    return Array.isArray(cpus) && cpus.some((c) => Array.isArray(c.fifo) && c.fifo.length > 0);
+  });
 }
 
 /**
@@ -269,7 +303,8 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
   restoreVm(dst.vm, snapshot);
   // counters from the point on: a restore that re-pends an interrupt counts it as injected on the destination
   const restored = counters(dst.vm);
-  dst.scheduleHost(snapshot.time);
+  // the VMM's own devices go on where they were: run({ until: t }) fired every host event up to t, no later one
+  dst.scheduleHost(t);
   src.vm.run({ until: sc.endNs });
   dst.vm.run({ until: sc.endNs });
   const srcTrace = src.hv.trace.events();
@@ -282,5 +317,5 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
     (!sameCounters(counters(src.vm), ref.counters) ? 'source counters differ from the never-saved run' : undefined);
   void src.vm.destroy();
   void dst.vm.destroy();
-  return { ok: why === undefined, why, where, snapshot };
+  return { ok: why === undefined, why, where, pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) }, snapshot };
 }

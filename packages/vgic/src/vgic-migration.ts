@@ -4,6 +4,12 @@
  * active states and line levels, then the CPU interfaces, and the distributor control register last.
  * Works on any KvmDevice of type ARM_VGIC_V2/V3 (Documentation/virt/kvm/devices/arm-vgic*.rst).
  *
+ * Mainline gaps this save inherits (no attribute carries the state): a GICv2 SGI active at the save point comes
+ * back with source CPU 0 (GICD_SPENDSGIR has the pending sources only), so the guest's EOI naming another source
+ * no longer matches; a GICv2 level interrupt whose line is high comes back with its pending latch set (userspace
+ * ISPENDR reads latch OR line and writes the latch; there is no LEVEL_INFO for GICv2), so it is taken once more
+ * after the line drops. GICv3 has neither gap (the latch alone, and LEVEL_INFO for the line).
+ *
  * LPIs (GICv3): each redistributor's GICR_PROPBASER and GICR_PENDBASER are restored before its GICR_CTLR, so
  * EnableLPIs finds the tables (arm-vgic-v3.rst; devices/arm-vgic-its.rst "ITS Restore Sequence": redistributors
  * first, then the ITS). The LPI pending state travels in guest memory: {@link saveVgicToGuestMemory} runs

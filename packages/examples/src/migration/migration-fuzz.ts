@@ -27,6 +27,8 @@ export interface MigrationFuzzOptions {
   readonly vcpus?: number;
   /** Lookahead (default: the profile's). */
   readonly lookaheadNs?: number;
+  /** Points to check before the random ones. */
+  readonly times?: readonly number[];
 }
 
 /** What {@link fuzzMigration} found. */
@@ -45,6 +47,8 @@ export interface MigrationFuzzResult {
   readonly lpiPending: number;
   /** Points with an rVIC FIFO entry pending. */
   readonly fifoPending: number;
+  /** Each point: its time, what the vCPUs were doing, what was pending, whether it continued identically. */
+  readonly details: readonly { readonly t: number; readonly where: readonly string[]; readonly lpi: boolean; readonly fifo: boolean; readonly ok: boolean }[];
   /** `t=…: why` of each failing point. */
   readonly failures: readonly string[];
   /** Wall-clock milliseconds. */
@@ -70,9 +74,11 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
   let lpi = 0;
   let fifo = 0;
   const failures: string[] = [];
-  for (let i = 0; i < o.points; i++) {
-    // whole and fractional ns, anywhere from the guest's bring-up to near the end
-    const t = Math.floor(rnd() * (endNs - 5_000) * 4) / 4 + 500;
+  const details: { t: number; where: readonly string[]; lpi: boolean; fifo: boolean; ok: boolean }[] = [];
+  const times: number[] = [...(o.times ?? [])];
+  // whole and fractional ns, anywhere from the guest's bring-up to near the end
+  for (let i = 0; i < o.points; i++) times.push(Math.floor(rnd() * (endNs - 5_000) * 4) / 4 + 500);
+  for (const t of times) {
     const r = migrateAt(sc, t, ref);
     if (r.ok) ok++;
     else failures.push(`t=${t}: ${r.why}`);
@@ -80,6 +86,7 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     if (r.where.includes('wfi')) inWfi++;
     if (r.pending.lpi) lpi++;
     if (r.pending.fifo) fifo++;
+    details.push({ t, where: r.where, lpi: r.pending.lpi, fifo: r.pending.fifo, ok: r.ok });
   }
-  return { irqchip: o.irqchip, points: o.points, ok, inHandler, inWfi, lpiPending: lpi, fifoPending: fifo, failures, ms: Date.now() - start };
+  return { irqchip: o.irqchip, points: times.length, ok, details, inHandler, inWfi, lpiPending: lpi, fifoPending: fifo, failures, ms: Date.now() - start };
 }

@@ -318,7 +318,7 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
       : undefined) ??
     firstDiff(srcTrace, ref.trace, 'saved source vs never-saved run') ??
     (!sameCounters(counters(src.vm), ref.counters) ? 'source counters differ from the never-saved run' : undefined);
-  void src.vm.destroy();
-  void dst.vm.destroy();
+  // no vm.destroy(): it is asynchronous, and a caller looping over points without yielding would keep every
+  // pending teardown (and its VM) alive; both hypervisors are dropped here and collected whole
   return { ok: why === undefined, why, where, pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) }, snapshot };
 }

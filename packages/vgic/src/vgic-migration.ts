@@ -1,6 +1,7 @@
 /**
  * Save and restore of a vgic through the KVM device attribute groups only, in the order a VMM such as QEMU uses
- * (hw/intc/arm_gicv3_kvm.c, arm_gic_kvm.c): configuration and routing first, then enables, pending latches,
+ * (hw/intc/arm_gicv3_kvm.c, arm_gic_kvm.c): configuration and routing first (SPI targets before any pending or
+ * active state, so an active SPI is restored on its own vCPU), then enables, pending latches,
  * active states and line levels, then the CPU interfaces, and the distributor control register last.
  * Works on any KvmDevice of type ARM_VGIC_V2/V3 (Documentation/virt/kvm/devices/arm-vgic*.rst).
  *
@@ -91,13 +92,15 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   // GICD_TYPER2.nASSGIcap is fixed at INIT: a source running without vSGIs must not come back with them.
   const preInit: SavedAttr[] = v3 ? [[VGIC_GRP.DIST_REGS, 0xcn, get(VGIC_GRP.DIST_REGS, 0xcn)]] : [];
   keep(VGIC_GRP.DIST_REGS, 8n); // GICD_IIDR first: its Revision selects how the rest is interpreted
+  // SPI routing (IROUTER / ITARGETSR) before any pending or active state: an interrupt made active stays on the
+  // vCPU it was queued on, so restored after ISACTIVER an active SPI would stay on the reset target (vCPU 0)
+  if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
+  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, BigInt(0x800 + id));
   // Distributor: shared interrupts (GICv3) or everything banked by vCPU 0 plus SPIs (GICv2).
   for (const [set, , bpi] of BLOCKS) {
     const first = v3 ? 32 : 0;
     for (let id = first; id < nrIrqs; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, BigInt(set + (id * bpi) / 8));
   }
-  if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
-  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, BigInt(0x800 + id));
   for (let i = 0; i < vm.vcpus.length; i++) {
     const k = cpuKey(i);
     if (v3) {

@@ -34,6 +34,14 @@ describe.each(CASES)('migration at any instant on $irqchip', (c) => {
   });
 });
 
+describe('regressions found by migrate-fuzz', () => {
+  it('gic-v2, seed 1: an active SPI targeted at vCPU 1 is restored on vCPU 1 (ITARGETSR before ISACTIVER)', () => {
+    const r = fuzzMigration({ irqchip: 'gic-v2', seed: 1, endNs: END, times: [60160.75], points: 0 });
+    expect(r.failures).toEqual([]);
+    expect(r.details[0].where).toContain('handler');
+  });
+});
+
 describe('the comparison can fail', () => {
   it('a snapshot that loses ELR_EL1 of a vCPU inside its handler does not continue identically', () => {
     const sc = { irqchip: 'gic-v3', seed: 3, endNs: END, lookaheadNs: 0 };

@@ -281,6 +281,18 @@ export class Vcpu {
    */
   setMpState(state: number): void {
     const was = this.mp;
+    if (state !== KvmMpState.RUNNABLE && state !== KvmMpState.STOPPED && state !== KvmMpState.HALTED && state !== KvmMpState.SUSPENDED)
+      fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${state} is not a state an arm64 vCPU can be put in`);
+    if (state !== KvmMpState.RUNNABLE && this.inGuest) {
+      // KVM changes the state of a vCPU outside KVM_RUN: leave the guest as its exit to userspace would have
+      const flow = this.vm.flow;
+      this.inGuest = false;
+      flow.vcpuSyncHwstate(this);
+      if (this.loaded) {
+        flow.vcpuPut(this);
+        this.loaded = false;
+      }
+    }
     switch (state) {
       case KvmMpState.RUNNABLE:
         this.mp = MpState.Runnable;

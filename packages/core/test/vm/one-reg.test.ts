@@ -153,3 +153,19 @@ describe('KVM_GET/SET_MP_STATE', () => {
 it('Hypervisor import keeps the public entry point compiling', () => {
   expect(new Hypervisor()).toBeDefined();
 });
+
+describe('KVM_SET_MP_STATE on a vCPU stopped inside the guest', () => {
+  it('HALTED takes it out of the guest first; an interrupt then wakes it and it takes interrupts', () => {
+    const { vm } = tinyVm(1);
+    const v = vm.vcpus[0];
+    v.setProgram(new GuestAsm().label('main').daifclr(DAIF.I).label('l').work(5).b('l').label('irq').work(1).eret().build());
+    vm.run({ until: 1000 });
+    expect(v.inGuest).toBe(true);
+    v.setMpState(KvmMpState.HALTED);
+    expect([v.inGuest, v.loaded, v.getMpState()]).toEqual([false, false, KvmMpState.HALTED]);
+    vm.irqLine(0x0100_0000 | 40, 1);
+    vm.run({ until: 3000 });
+    expect(v.stats.irqsTaken).toBeGreaterThan(0);
+    expect(v.getMpState()).toBe(KvmMpState.RUNNABLE);
+  });
+});

@@ -98,6 +98,8 @@ export interface VcpuSnapshot {
   readonly clock: number;
   /** Host side: the clock at which it blocked in WFI (for blocked-time accounting). */
   readonly blockStart: number;
+  /** Host side: the vCPU has entered KVM_RUN once (its first-run work is done). */
+  readonly hasRun: boolean;
   /** Host side: the vCPU thread is inside the guest (KVM_RUN entered, not exited). */
   readonly inGuest: boolean;
   /** Host side: pending vCPU requests (a kick or a forced exit it has not acted on yet). */
@@ -223,6 +225,7 @@ export function saveVm(vm: Vm): VmSnapshot {
         extensions,
         clock: v.clock,
         blockStart: v.blockStart,
+        hasRun: v.hasRun,
         inGuest: v.inGuest,
         requests: v.requests,
         inWfi: v.inWfi,
@@ -299,7 +302,9 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
     for (const e of vm.extensions) if (e.restoreVcpu && s.extensions[e.name] !== undefined) e.restoreVcpu(v, s.extensions[e.name]);
   });
   // KVM_RUN with immediate_exit: the first-run work, then back in the guest where the source vCPU was
-  for (const v of vm.vcpus) vm.firstRunNow(v);
+  vm.vcpus.forEach((v, i) => {
+    if (snap.vcpus[i].hasRun) vm.firstRunNow(v);
+  });
   vm.scheduler.time = snap.time;
   vm.vcpus.forEach((v, i) => {
     const s = snap.vcpus[i];

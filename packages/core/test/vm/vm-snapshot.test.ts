@@ -122,3 +122,16 @@ describe('saveVm / restoreVm', () => {
     expect(() => saveVm(vm)).not.toThrow();
   });
 });
+
+describe('a VM saved before it ran', () => {
+  it('restores into a VM that still accepts configuration and runs like the source', () => {
+    const a = build();
+    const snap = saveVm(a.vm);
+    const b = build();
+    restoreVm(b.vm, snap);
+    expect(b.vm.anyVcpuRan).toBe(false);
+    a.vm.run({ until: 3000 });
+    b.vm.run({ until: 3000 });
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock]));
+  });
+});

@@ -3,7 +3,7 @@
  * [--lookahead NS]`: the full migration check — N random migration points per controller (default 1,000 on
  * gic-v2, gic-v3, gic-v4.1 and rvic), each restored into a fresh VM of a fresh hypervisor and compared with the
  * source and with a never-saved run ({@link fuzzMigration}). Prints one line per controller; exit code 1 when a
- * point diverged. `--lookahead` defaults to 0 for gic-v3 and gic-v4.1, whose traces still depend on how
+ * point diverged. `--lookahead` defaults to 0 for gic-v3, gic-v4.1 and rvic, whose traces still depend on how
  * `run()` is sliced with the default lookahead (a scheduler issue fixed separately), and to the profile's
  * default elsewhere; pass `--lookahead default` to use the profile's everywhere.
  *
@@ -17,7 +17,7 @@ function arg(name: string): string | undefined {
 }
 
 /** Controllers whose traces depend on run() slicing under the default lookahead (see the module doc). */
-const SLICING_DEPENDENT = new Set(['gic-v3', 'gic-v4.1']);
+const SLICING_DEPENDENT = new Set(['gic-v3', 'gic-v4.1', 'rvic']);
 
 function main(): number {
   const points = Number(arg('points') ?? 1000);

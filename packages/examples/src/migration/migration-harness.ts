@@ -111,9 +111,12 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
   const ipi = d.ipi(0);
   a.label('main');
   d.emitCpuInit(a);
-  d.emitEnable(a, ipi);
-  if (hasTimer) d.emitEnable(a, timer, { level: true });
-  // one wired device interrupt per vCPU, routed to it; distinct priorities (equal ones have no defined order)
+  // Every interrupt that can be pending at the same time as another on one vCPU has a priority of its own: among
+  // equal priorities the GIC's order is IMPLEMENTATION DEFINED (KVM's is list order, which no ABI carries), so a
+  // restored VM may take them in another order (migration guide, "Known limits"). The rVIC has no priorities.
+  d.emitEnable(a, ipi, { priority: 0xb0 });
+  if (hasTimer) d.emitEnable(a, timer, { level: true, priority: 0xa8 });
+  // one wired device interrupt per vCPU, routed to it
   d.emitEnable(a, d.deviceIrqs.first + cpu, { priority: 0x90 - 8 * cpu });
   if (msis !== null && cpu === 0) {
     const first = d.msiIrqs!.first;

@@ -38,6 +38,7 @@ export * from './vm/vcpu';
 export { Pending } from './vm/vcpu-access';
 export * from './vm/vcpu-slot';
 export * from './vm/one-reg';
+export * from './vm/vm-snapshot';
 export * from './hypercall/psci';
 export * from './vm/scheduler';
 export * from './vm/vm';

@@ -107,6 +107,10 @@ export interface VmExtension {
   vcpuPut?(vcpu: Vcpu): void;
   /** A state dump of the vCPU's part. */
   dumpVcpu?(vcpu: Vcpu): string;
+  /** Snapshot, optional: the vCPU's part of the extension's state, read through ONE_REG / vCPU attributes only. */
+  saveVcpu?(vcpu: Vcpu): unknown;
+  /** Snapshot, optional: writes {@link saveVcpu}'s result back into `vcpu` of a fresh VM. @throws KvmError */
+  restoreVcpu?(vcpu: Vcpu, state: unknown): void;
   /** VM teardown. */
   vmDestroyed?(vm: Vm): void;
 }

@@ -119,6 +119,44 @@ export const KVM_DEV_ARM_RVIC_GRP_NR_IRQS = 3;
 export const KVM_DEV_ARM_RVIC_GRP_CTRL = 4;
 /** CTRL attribute: INIT. */
 export const KVM_DEV_ARM_RVIC_CTRL_INIT = 0;
+/**
+ * Device attribute group: the per-vCPU rVIC state (package README, "Saving and restoring"). attr =
+ * MPIDR Aff3..Aff0[63:32] | kind[31:24] | 0[23:16] | index[15:0]; kinds {@link RVIC_STATE_ENABLE},
+ * {@link RVIC_STATE_IRQ}, {@link RVIC_STATE_FIFO}.
+ */
+export const KVM_DEV_ARM_RVIC_GRP_VCPU_STATE = 5;
+/** Device attribute group: the rVID routing table, attr = input[15:0]; value see {@link rvidEntry}. */
+export const KVM_DEV_ARM_RVIC_GRP_RVID = 6;
+/** VCPU_STATE kind: ENABLE/DISABLE state (index 0; value 0 or 1). */
+export const RVIC_STATE_ENABLE = 0;
+/** VCPU_STATE kind: one interrupt (index = intid); value {@link RVIC_IRQ_PENDING} | … */
+export const RVIC_STATE_IRQ = 1;
+/** VCPU_STATE kind: the delivery FIFO (get: index = position; set: index 0, value = intid moved to the tail). */
+export const RVIC_STATE_FIFO = 2;
+/** VCPU_STATE/IRQ value bit: pending. */
+export const RVIC_IRQ_PENDING = 1;
+/** VCPU_STATE/IRQ value bit: masked. */
+export const RVIC_IRQ_MASKED = 2;
+/** VCPU_STATE/IRQ value bit: line level. */
+export const RVIC_IRQ_LINE = 4;
+/** VCPU_STATE/IRQ value bit: in service (returned by ACKNOWLEDGE, CLEAR_MASKED not yet called; implies masked). */
+export const RVIC_IRQ_ACKED = 8;
+/** GRP_RVID value bit 63: the input is mapped. */
+export const RVID_ENTRY_VALID = 1n << 63n;
+/** GRP_RVID value bit 62: the input's line level. */
+export const RVID_ENTRY_LEVEL = 1n << 62n;
+
+/** Packs a VCPU_STATE attribute. */
+export function rvicStateAttr(mpidr: number, kind: number, index: number): bigint {
+  return (BigInt(mpidr >>> 0) << 32n) | (BigInt(kind & 0xff) << 24n) | BigInt(index & 0xffff);
+}
+
+/** Packs a GRP_RVID value: V[63] | LEVEL[62] | target Aff2.Aff1.Aff0[55:32] | intid[15:0]. */
+export function rvidEntry(valid: boolean, level: boolean, mpidr: number, intid: number): bigint {
+  let v = valid ? RVID_ENTRY_VALID | (BigInt(mpidr & 0xffffff) << 32n) | BigInt(intid & 0xffff) : 0n;
+  if (level) v |= RVID_ENTRY_LEVEL;
+  return v;
+}
 
 /** Packs an NR_IRQS value. */
 export function rvicNrIrqs(trusted: number, total: number): bigint {

@@ -17,6 +17,8 @@ export * from './rvid-hypercalls';
 export * from './msi-doorbell';
 export * from './rvic-dump';
 export * from './rvic-device';
+export * from './rvic-state-attrs';
+export * from './rvic-migration';
 export * from './rvic-irqchip';
 export * from './guest/rvic-asm';
 export * from './guest/rvic-guest-driver';

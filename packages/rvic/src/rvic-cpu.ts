@@ -171,6 +171,32 @@ export class RvicCpu {
     return (this.flags[intid] & F_LINE) !== 0;
   }
 
+  /**
+   * Userspace restore of one interrupt's state (device attribute VCPU_STATE/IRQ): pending, masked, line and
+   * acked are set exactly ({@link F_PENDING} | {@link F_MASKED} | {@link F_LINE} | {@link F_ACKED}); while
+   * enabled, an interrupt that is now pending and unmasked joins the tail of the delivery list (if not on it),
+   * any other leaves it.
+   */
+  restoreState(intid: number, bits: number): void {
+    const f = this.flags;
+    f[intid] = (f[intid] & F_QUEUED) | (bits & (F_PENDING | F_MASKED | F_LINE | F_ACKED));
+    if (this.enabled && (bits & (F_PENDING | F_MASKED)) === F_PENDING) this.enqueue(intid);
+    else this.dequeue(intid);
+  }
+
+  /** Moves `intid`, which must be on the delivery list, to its tail (userspace restore of the FIFO order). */
+  moveToTail(intid: number): void {
+    this.dequeue(intid);
+    this.enqueue(intid);
+  }
+
+  /** The `k`-th entry of the delivery list (0 = next to be acknowledged), or −1 past its end. */
+  deliveryAt(k: number): number {
+    let i = this.head;
+    for (let n = 0; n < k && i !== NIL; n++) i = this.next[i];
+    return i;
+  }
+
   /** The delivery list, first to last (dumps and tests; allocates). */
   deliveryOrder(): number[] {
     const out: number[] = [];

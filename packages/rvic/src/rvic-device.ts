@@ -12,6 +12,8 @@ import {
   KVM_DEV_ARM_RVIC_CTRL_INIT,
   KVM_DEV_ARM_RVIC_GRP_CTRL,
   KVM_DEV_ARM_RVIC_GRP_NR_IRQS,
+  KVM_DEV_ARM_RVIC_GRP_RVID,
+  KVM_DEV_ARM_RVIC_GRP_VCPU_STATE,
   KVM_DEV_NAME_ARM_RVIC,
   KVM_DEV_TYPE_ARM_RVIC,
   RVIC_MAX_TOTAL,
@@ -24,6 +26,8 @@ import { Rvic } from './rvic';
 import { dumpRvic } from './rvic-dump';
 import { rvicHypercallRange } from './rvic-hypercalls';
 import { rvidHypercallRange } from './rvid-hypercalls';
+import { restoreRvic, saveRvic, type SavedRvic } from './rvic-migration';
+import { getRvicState, getRvidEntry, hasRvicState, hasRvidEntry, setRvicState, setRvidEntry } from './rvic-state-attrs';
 
 /** Validates an NR_IRQS value; returns [trusted, total]. @throws KvmError EINVAL */
 export function decodeNrIrqs(value: bigint): [number, number] {
@@ -69,12 +73,16 @@ export class RvicDevice implements KvmDevice {
       r.init();
       return;
     }
+    if (attr.group === KVM_DEV_ARM_RVIC_GRP_VCPU_STATE) return setRvicState(r, attr.attr, value);
+    if (attr.group === KVM_DEV_ARM_RVIC_GRP_RVID) return setRvidEntry(r, attr.attr, value);
     fail(Errno.ENXIO, `rVIC attribute group ${attr.group} does not exist`);
   }
 
-  /** KVM_GET_DEVICE_ATTR: NR_IRQS reads the packed sizing. @throws KvmError ENXIO */
+  /** KVM_GET_DEVICE_ATTR: NR_IRQS reads the packed sizing; the state groups (rvic-state-attrs.ts). @throws KvmError ENXIO */
   getAttr(attr: DeviceAttr): bigint {
     if (attr.group === KVM_DEV_ARM_RVIC_GRP_NR_IRQS && attr.attr === 0n) return rvicNrIrqs(this.rvic.nrTrusted, this.rvic.nrTotal);
+    if (attr.group === KVM_DEV_ARM_RVIC_GRP_VCPU_STATE) return getRvicState(this.rvic, attr.attr);
+    if (attr.group === KVM_DEV_ARM_RVIC_GRP_RVID) return getRvidEntry(this.rvic, attr.attr);
     fail(Errno.ENXIO, `rVIC attribute ${attr.group}/${attr.attr} cannot be read`);
   }
 
@@ -82,8 +90,20 @@ export class RvicDevice implements KvmDevice {
   hasAttr(attr: DeviceAttr): boolean {
     return (
       (attr.group === KVM_DEV_ARM_RVIC_GRP_NR_IRQS && attr.attr === 0n) ||
-      (attr.group === KVM_DEV_ARM_RVIC_GRP_CTRL && attr.attr === BigInt(KVM_DEV_ARM_RVIC_CTRL_INIT))
+      (attr.group === KVM_DEV_ARM_RVIC_GRP_CTRL && attr.attr === BigInt(KVM_DEV_ARM_RVIC_CTRL_INIT)) ||
+      (attr.group === KVM_DEV_ARM_RVIC_GRP_VCPU_STATE && hasRvicState(this.rvic, attr.attr)) ||
+      (attr.group === KVM_DEV_ARM_RVIC_GRP_RVID && hasRvidEntry(this.rvic, attr.attr))
     );
+  }
+
+  /** Snapshot: the state through the attribute groups (rvic-migration.ts). */
+  saveState(): SavedRvic {
+    return saveRvic(this.rvic.vm, this);
+  }
+
+  /** Snapshot: restores {@link saveState}'s result (rvic-migration.ts). @throws KvmError */
+  restoreState(state: unknown): void {
+    restoreRvic(this.rvic.vm, this, state as SavedRvic);
   }
 
   /** The state dump. */

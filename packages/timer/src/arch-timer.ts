@@ -224,5 +224,7 @@ export class ArchTimer {
     const h = this.hostIrq;
     if (h === null) return;
     h.active = this.level || this.vcpu.vm.flow.mapIsActive(this.vcpu, this.intid);
+    // the hardware timer, programmed with the guest's CVAL again, asserts its level line: pending while high
+    h.pending = this.level;
   }
 }

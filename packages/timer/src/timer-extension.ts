@@ -7,9 +7,17 @@
  *
  * @module
  */
-import type { Hypervisor, IrqflowPlugin, Vcpu, Vm, VmExtension } from '@irqflow/core';
+import { Errno, fail, type Hypervisor, type IrqflowPlugin, type Vcpu, type Vm, type VmExtension } from '@irqflow/core';
 import type { ArchTimer } from './arch-timer';
-import { KVM_ARM_VCPU_TIMER_CTRL } from './timer-constants';
+import {
+  KVM_ARM_VCPU_TIMER_CTRL,
+  KVM_REG_ARM_PTIMER_CNT,
+  KVM_REG_ARM_PTIMER_CTL,
+  KVM_REG_ARM_PTIMER_CVAL,
+  KVM_REG_ARM_TIMER_CNT,
+  KVM_REG_ARM_TIMER_CTL,
+  KVM_REG_ARM_TIMER_CVAL,
+} from './timer-constants';
 import { timerAttrGroup } from './timer-attrs';
 import { registerTimerOneRegs } from './timer-one-reg';
 import { registerTimerSysregs } from './timer-sysregs';
@@ -29,6 +37,12 @@ function dumpTimer(name: string, t: ArchTimer): string {
     `line=${t.level ? 1 : 0} fired=${t.fired} ${host}${t.event.pending ? ` next=${t.event.time}` : ''}`
   );
 }
+
+/**
+ * The timer registers a VMM migrates, in restore order: the counters first (they set the VM-wide offsets the
+ * compare values are judged against), then CVAL, then CTL (enabling with the right compare value in place).
+ */
+const SNAPSHOT_REGS = [KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CVAL, KVM_REG_ARM_PTIMER_CVAL, KVM_REG_ARM_TIMER_CTL, KVM_REG_ARM_PTIMER_CTL];
 
 /** The arch timer extension. */
 export const archTimerExtension: VmExtension = {
@@ -57,6 +71,15 @@ export const archTimerExtension: VmExtension = {
   vmDestroyed(vm: Vm): void {
     // kvm_timer_vcpu_terminate: the timers stop and the mapped timer's host interrupt goes back to the host
     for (const t of timerVmState(vm)?.vcpus ?? []) t.destroy();
+  },
+  /** Snapshot: the timer ONE_REGs of `vcpu` as (id, value) pairs. */
+  saveVcpu(vcpu: Vcpu): [bigint, bigint][] {
+    return SNAPSHOT_REGS.map((id) => [id, vcpu.getOneReg(id)]);
+  },
+  /** Snapshot: writes the saved timer ONE_REGs back in order. @throws KvmError */
+  restoreVcpu(vcpu: Vcpu, state: unknown): void {
+    if (!Array.isArray(state)) fail(Errno.EINVAL, 'not a saved arch timer');
+    for (const [id, value] of state as [bigint, bigint][]) vcpu.setOneReg(id, value);
   },
   dumpVcpu(vcpu: Vcpu): string {
     const t = TIMER_SLOT.get(vcpu);

@@ -26,6 +26,7 @@ import { GICD_V3_TABLE, GICR_TABLE, GICV3_DIST_SIZE, GICV3_REDIST_SIZE } from '.
 import { assignAllRedists, ioRangeErrno, redistBase, redistBaseOk } from './vgic-redist';
 import { getCpuSysreg, hasCpuSysreg, registerIccSysregs, setCpuSysreg, unregisterIccSysregs } from './vgic-sys-regs-v3';
 import { GICD_TYPER2_OFFSET } from './v4/vsgi';
+import { restoreVgicState, saveVgic, saveVgicToGuestMemory, type SavedVgic } from './vgic-migration';
 
 /** KVM_DEV_ARM_VGIC_GRP_* attribute groups. */
 export const VGIC_GRP = { ADDR: 0, DIST_REGS: 1, CPU_REGS: 2, NR_IRQS: 3, CTRL: 4, REDIST_REGS: 5, CPU_SYSREGS: 6, LEVEL_INFO: 7 } as const;
@@ -43,7 +44,7 @@ export const VGIC_IPA_SIZE = 2 ** 40;
 const SZ_4K = 0x1000;
 const SZ_64K = 0x10000;
 
-/** An ARM_VGIC_V2 / ARM_VGIC_V3 device instance. */
+/** An ARM_VGIC_V2 / ARM_VGIC_V3 device instance (snapshot hooks: vgic-migration.ts). */
 export class VgicDevice implements KvmDevice {
   /** KVM device type. */
   readonly type: number;
@@ -74,6 +75,21 @@ export class VgicDevice implements KvmDevice {
 
   private get v2(): boolean {
     return this.vgic.v2;
+  }
+
+  /** Snapshot: SAVE_PENDING_TABLES (vgic-migration.ts). */
+  saveToGuestMemory(): void {
+    saveVgicToGuestMemory(this);
+  }
+
+  /** Snapshot: the state through the attribute groups (vgic-migration.ts). */
+  saveState(): SavedVgic {
+    return saveVgic(this.vm, this);
+  }
+
+  /** Snapshot: restores {@link saveState}'s result into this initialised device (vgic-migration.ts). @throws KvmError */
+  restoreState(state: unknown): void {
+    restoreVgicState(this, state as SavedVgic);
   }
 
   // ---- resources (first run) ------------------------------------------------------------------------------

@@ -1,13 +1,30 @@
 /**
  * Save and restore of a vgic through the KVM device attribute groups only, in the order a VMM such as QEMU uses
- * (hw/intc/arm_gicv3_kvm.c, arm_gic_kvm.c): configuration and routing first, then enables, pending latches,
+ * (hw/intc/arm_gicv3_kvm.c, arm_gic_kvm.c): configuration and routing first (SPI targets before any pending or
+ * active state, so an active SPI is restored on its own vCPU), then enables, pending latches,
  * active states and line levels, then the CPU interfaces, and the distributor control register last.
  * Works on any KvmDevice of type ARM_VGIC_V2/V3 (Documentation/virt/kvm/devices/arm-vgic*.rst).
  *
+ * Mainline gaps this save inherits (no attribute carries the state): a GICv2 SGI active at the save point comes
+ * back with source CPU 0 (GICD_SPENDSGIR has the pending sources only), so the guest's EOI naming another source
+ * no longer matches; a GICv2 level interrupt whose line is high comes back with its pending latch set (userspace
+ * ISPENDR reads latch OR line and writes the latch; there is no LEVEL_INFO for GICv2), so it is taken once more
+ * after the line drops. GICv3 has neither gap (the latch alone, and LEVEL_INFO for the line).
+ *
+ * LPIs (GICv3): each redistributor's GICR_PROPBASER and GICR_PENDBASER are restored before its GICR_CTLR, so
+ * EnableLPIs finds the tables (arm-vgic-v3.rst; devices/arm-vgic-its.rst "ITS Restore Sequence": redistributors
+ * first, then the ITS). The LPI pending state travels in guest memory: {@link saveVgicToGuestMemory} runs
+ * KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES before memory is copied, and the ITS's RESTORE_TABLES reads it back.
+ *
  * @module
  */
-import { KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
-import { VGIC_GRP } from './vgic-kvm-device';
+import { Errno, fail, KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
+import { VGIC_CTRL, VGIC_GRP } from './vgic-kvm-device';
+
+/** GICR_CTLR, GICR_PROPBASER and GICR_PENDBASER (RD_base offsets; REDIST_REGS attributes). */
+const GICR_CTLR = 0x0000;
+const GICR_PROPBASER = 0x0070;
+const GICR_PENDBASER = 0x0078;
 
 /** One saved attribute (group, attr, value). */
 export type SavedAttr = readonly [group: number, attr: bigint, value: bigint];
@@ -79,13 +96,15 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   // GICD_TYPER2.nASSGIcap is fixed at INIT: a source running without vSGIs must not come back with them.
   const preInit: SavedAttr[] = v3 ? [[VGIC_GRP.DIST_REGS, 0xcn, get(VGIC_GRP.DIST_REGS, 0xcn)]] : [];
   keep(VGIC_GRP.DIST_REGS, distKey | 8n); // GICD_IIDR first: its Revision selects how the rest is interpreted
+  // SPI routing (IROUTER / ITARGETSR) before any pending or active state: an interrupt made active stays on the
+  // vCPU it was queued on, so restored after ISACTIVER an active SPI would stay on the reset target (vCPU 0)
+  if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
+  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, distKey | BigInt(0x800 + id));
   // Distributor: shared interrupts (GICv3) or everything banked by vCPU 0 plus SPIs (GICv2).
   for (const [set, , bpi] of BLOCKS) {
     const first = v3 ? 32 : 0;
     for (let id = first; id < nrIrqs; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, distKey | BigInt(set + (id * bpi) / 8));
   }
-  if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
-  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, distKey | BigInt(0x800 + id));
   for (let i = 0; i < vm.vcpus.length; i++) {
     const k = cpuKey(i);
     if (v3) {
@@ -93,6 +112,10 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
       keep(VGIC_GRP.REDIST_REGS, k | 0x14n);
       for (const enc of V3_CPU_SYSREGS) keep(VGIC_GRP.CPU_SYSREGS, k | BigInt(enc));
       keep(VGIC_GRP.LEVEL_INFO, k | 0n);
+      // LPIs: the tables before EnableLPIs (which ignores later base writes and loads the pending table)
+      keep(VGIC_GRP.REDIST_REGS, k | BigInt(GICR_PROPBASER));
+      keep(VGIC_GRP.REDIST_REGS, k | BigInt(GICR_PENDBASER));
+      keep(VGIC_GRP.REDIST_REGS, k | BigInt(GICR_CTLR));
     } else {
       if (i > 0) for (const [set, , bpi] of BLOCKS) for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, k | BigInt(set + (id * bpi) / 8));
       for (const off of [0xf20, 0xf24, 0xf28, 0xf2c]) keep(VGIC_GRP.DIST_REGS, k | BigInt(off));
@@ -105,15 +128,16 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
 }
 
 /**
- * Restores `saved` into `dev`, a freshly created vgic of the same type on a VM with the same vCPUs.
- * @throws KvmError as the attribute calls do
+ * Before guest memory is saved: KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES writes every LPI's pending bit into its
+ * redistributor's pending table (GICv3; nothing to do for a GICv2).
+ * @throws KvmError as the CTRL call does (EFAULT for a pending table outside RAM)
  */
-export function restoreVgic(dev: KvmDevice, saved: SavedVgic): void {
+export function saveVgicToGuestMemory(dev: KvmDevice): void {
+  if (dev.type === KVM_DEV_TYPE.ARM_VGIC_V3) dev.setAttr({ group: VGIC_GRP.CTRL, attr: BigInt(VGIC_CTRL.SAVE_PENDING_TABLES) });
+}
+
+function replayRegs(dev: KvmDevice, saved: SavedVgic): void {
   const set = (group: number, attr: bigint, value: bigint): void => dev.setAttr({ group, attr }, value);
-  set(VGIC_GRP.NR_IRQS, 0n, BigInt(saved.nrIrqs));
-  for (const [g, a, v] of saved.addrs) set(g, a, v);
-  for (const [g, a, v] of saved.preInit ?? []) set(g, a, v);
-  set(VGIC_GRP.CTRL, 0n, 0n);
   for (const [g, a, v] of saved.regs) {
     if (g === VGIC_GRP.DIST_REGS || g === VGIC_GRP.REDIST_REGS) {
       // Set/clear pairs: clear every bit first so the restored value is exact (ISENABLER, ISACTIVER).
@@ -123,4 +147,34 @@ export function restoreVgic(dev: KvmDevice, saved: SavedVgic): void {
     }
     set(g, a, v);
   }
+}
+
+/**
+ * Restores `saved` into `dev`, a vgic of a fresh VM that was set up the same way and is already initialised
+ * (KVM_DEV_ARM_VGIC_CTRL_INIT done, e.g. by the irqchip descriptor): checks that NR_IRQS, the addresses and
+ * the INIT-time registers match, then replays the register state.
+ * @throws KvmError EINVAL when the configuration differs; what the attribute calls throw
+ */
+export function restoreVgicState(dev: KvmDevice, saved: SavedVgic): void {
+  if (saved === null || typeof saved !== 'object' || !Array.isArray(saved.regs) || !Array.isArray(saved.addrs))
+    fail(Errno.EINVAL, 'not a saved vgic');
+  if (dev.type !== saved.type) fail(Errno.EINVAL, `vgic type ${dev.type} differs from the saved ${saved.type}`);
+  const get = (group: number, attr: bigint): bigint => dev.getAttr({ group, attr });
+  if (Number(get(VGIC_GRP.NR_IRQS, 0n)) !== saved.nrIrqs) fail(Errno.EINVAL, `NR_IRQS differs from the saved ${saved.nrIrqs}`);
+  for (const [g, a, v] of [...saved.addrs, ...(saved.preInit ?? [])])
+    if (get(g, a) !== v) fail(Errno.EINVAL, `attribute ${g}/0x${a.toString(16)} differs from the saved configuration`);
+  replayRegs(dev, saved);
+}
+
+/**
+ * Restores `saved` into `dev`, a freshly created vgic of the same type on a VM with the same vCPUs.
+ * @throws KvmError as the attribute calls do
+ */
+export function restoreVgic(dev: KvmDevice, saved: SavedVgic): void {
+  const set = (group: number, attr: bigint, value: bigint): void => dev.setAttr({ group, attr }, value);
+  set(VGIC_GRP.NR_IRQS, 0n, BigInt(saved.nrIrqs));
+  for (const [g, a, v] of saved.addrs) set(g, a, v);
+  for (const [g, a, v] of saved.preInit ?? []) set(g, a, v);
+  set(VGIC_GRP.CTRL, 0n, 0n);
+  replayRegs(dev, saved);
 }

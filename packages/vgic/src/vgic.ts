@@ -211,8 +211,10 @@ export class Vgic {
     if (irq.ownerCpu !== null) return;
     let t: VgicCpu | null;
     if (this.v2) {
+      // KVM (vgic_mmio_write_target): the lowest set target bit, and vCPU 0 when none is set — the same as reset,
+      // so a userspace restore of ITARGETSR = 0 leaves the SPI where the source VM had it
       const m = irq.targets & ((1 << this.cpus.length) - 1);
-      t = m === 0 ? null : (this.cpus[31 - Math.clz32(m & -m)] ?? null);
+      t = this.cpus[m === 0 ? 0 : 31 - Math.clz32(m & -m)] ?? null;
     } else {
       const v = this.vm.vcpuByMpidr(irq.mpidr);
       t = v ? this.slot.get(v) : null;

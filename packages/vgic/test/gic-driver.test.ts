@@ -90,3 +90,19 @@ describe('GICv3 group 0 is signalled as vFIQ', () => {
     expect(irqs).toEqual([41]);
   });
 });
+
+describe('GICv2 ITARGETSR = 0 targets vCPU 0, as KVM (vgic_mmio_write_target)', () => {
+  it('an SPI whose targets were written as 0 (a migration restore of reset state) still reaches vCPU 0', () => {
+    const { vm, drv, dev } = gicVm('gic-v2', 2);
+    const log: number[] = [];
+    vm.vcpus[0].setProgram(loggingGuest(drv, [], log).build());
+    vm.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
+    vm.run({ until: 5_000 });
+    dev.setAttr({ group: 1, attr: 0x828n }, 0n); // ITARGETSR of SPIs 40..43: no target bit
+    dev.setAttr({ group: 1, attr: 0x104n }, 1n << 8n); // ISENABLER1: SPI 40
+    vm.irqLine(spiLine(40), 1);
+    vm.irqLine(spiLine(40), 0);
+    vm.run({ until: 20_000 });
+    expect(log).toEqual([40]);
+  });
+});

@@ -1,5 +1,5 @@
 import { coreRegId, DAIF, GuestAsm, Hypervisor, KVM_REG_PC, KVM_REG_PSTATE, type Vcpu, type Vm } from '@irqflow/core';
-import { gicV2Driver, gicV3Driver, restoreVgic, saveVgic, VgicPlugin, vgicDeviceOf } from '@irqflow/vgic';
+import { gicV2Driver, gicV3Driver, restoreVgic, restoreVgicState, saveVgic, VgicPlugin, vgicDeviceOf } from '@irqflow/vgic';
 import { spiLine } from './helpers';
 
 const MIGRATE_MMIO = 0x0900_0000;
@@ -129,5 +129,37 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore with vCPU ids that
     expect(saveVgic(dst, dDev)).toEqual(saved);
     const k1 = BigInt(v2 ? 4 : dst.vcpus[1].mpidr) << 32n;
     expect(dDev.getAttr(v2 ? { group: 1, attr: k1 | 0x100n } : { group: 5, attr: k1 | 0x10100n }) & 0xffff0000n).toBe(1n << 17n);
+  });
+});
+
+describe('saveVgic with LPIs (GICv3)', () => {
+  it('saves each redistributor\'s GICR_PROPBASER and GICR_PENDBASER before its GICR_CTLR, and restores them', () => {
+    const hv = new Hypervisor().use(VgicPlugin);
+    const src = hv.createVm();
+    src.createVcpu();
+    src.createVcpu();
+    const drv = hv.irqchip('gic-v3').setup(src, {});
+    const a = new GuestAsm().label('main');
+    drv.emitCpuInit(a);
+    drv.emitMsiSetup!(a, { devid: 1, event: 0, intid: drv.msiIrqs!.first, target: 1 });
+    a.label('l').wfi().b('l');
+    src.vcpus[0].setProgram(a.build());
+    src.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
+    src.run({ until: 200_000 });
+    const saved = saveVgic(src, vgicDeviceOf(src)!);
+    const rd = (i: number, off: number) => saved.regs.findIndex(([g, at]) => g === 5 && at === ((BigInt(src.vcpus[i].mpidr) << 32n) | BigInt(off)));
+    const value = (i: number, off: number) => saved.regs[rd(i, off)][2];
+    for (const off of [0x70, 0x78, 0x0]) expect(rd(1, off)).toBeGreaterThanOrEqual(0);
+    expect(rd(1, 0x70)).toBeLessThan(rd(1, 0x0));
+    expect(rd(1, 0x78)).toBeLessThan(rd(1, 0x0));
+    expect(value(1, 0x0) & 1n).toBe(1n); // EnableLPIs
+    expect(value(1, 0x70)).not.toBe(0n);
+    expect(value(1, 0x78)).not.toBe(0n);
+    const dst = hv.createVm();
+    dst.createVcpu();
+    dst.createVcpu();
+    hv.irqchip('gic-v3').setup(dst, {});
+    restoreVgicState(vgicDeviceOf(dst)!, saved);
+    expect(saveVgic(dst, vgicDeviceOf(dst)!).regs).toEqual(saved.regs);
   });
 });

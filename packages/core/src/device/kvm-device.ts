@@ -40,6 +40,19 @@ export interface KvmDevice {
   dump?(): string;
   /** Called on VM teardown. */
   destroy?(): void;
+  /**
+   * Snapshot, optional: moves state KVM keeps in guest memory there before memory is saved (the ITS tables and
+   * the LPI pending tables: ITS_SAVE_TABLES, SAVE_PENDING_TABLES). Uses the device's own attributes only.
+   */
+  saveToGuestMemory?(): void;
+  /** Snapshot, optional: the device's state, read through its attributes only (see {@link saveVm}). */
+  saveState?(): unknown;
+  /**
+   * Snapshot, optional: writes {@link saveState}'s result back through the attributes, into this device of a
+   * fresh VM of the same configuration (guest memory is restored first).
+   * @throws KvmError when the state does not fit this device
+   */
+  restoreState?(state: unknown): void;
 }
 
 /** A device type a plugin registers with the hypervisor. */

@@ -25,6 +25,8 @@ export enum SystemEventType {
   Shutdown = 1,
   /** Reset. */
   Reset = 2,
+  /** A suspended vCPU (KVM_MP_STATE_SUSPENDED) got a wake-up event (KVM_SYSTEM_EVENT_WAKEUP). */
+  Wakeup = 4,
 }
 
 /** The per-vCPU exit record (kvm_run). */

@@ -17,7 +17,8 @@ import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
 import { completeUserExit, hypercall, memAccess, Pending, sysregAccess, WAIT } from './vcpu-access';
-import { getOneReg, setOneReg, vcpuAttrGroup } from './one-reg';
+import { getOneReg, regList, setOneReg, vcpuAttrGroup } from './one-reg';
+import { Errno, fail } from '../errno';
 import type { Vm } from './vm';
 
 /** The vCPU's multiprocessing state (KVM_GET_MP_STATE). */
@@ -29,6 +30,21 @@ export enum MpState {
   /** Blocked in WFI. */
   Halted = 3,
 }
+
+/**
+ * KVM_GET/SET_MP_STATE values (include/uapi/linux/kvm.h, `struct kvm_mp_state`). arm64 mainline accepts
+ * RUNNABLE, STOPPED (PSCI CPU_OFF) and SUSPENDED (since Linux 5.19: the vCPU waits for a wake-up event, then
+ * KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP); anything else is EINVAL. HALTED is the generic value (x86) the
+ * model adds for a vCPU blocked in WFI: mainline arm64 never shows it, because KVM_RUN returns to userspace only
+ * after the WFI completed (a spurious wake-up, which the architecture allows), while the model keeps a vCPU
+ * blocked across `vm.run()` calls and must carry that state through a migration to continue identically.
+ */
+export const KvmMpState = {
+  RUNNABLE: 0,
+  HALTED: 3,
+  STOPPED: 5,
+  SUSPENDED: 10,
+} as const;
 
 /** What a run slice ended with. */
 export const enum SliceEnd {
@@ -75,6 +91,12 @@ export class Vcpu {
   elr = 0;
   /** SPSR_EL1 (DAIF at bits [9:6]). */
   spsr = 0;
+  /** regs.sp (SP_EL0): kept for KVM_SET/GET_ONE_REG; the model's guests run in EL1h and never use it. */
+  spEl0 = 0n;
+  /** PSTATE without DAIF (the mode field M[4:0], NZCV, …), kept for ONE_REG. Reset: EL1h. */
+  pstateOther = 5n;
+  /** spsr[1..4] of `struct kvm_regs` (the AArch32 banked SPSRs), kept for ONE_REG. */
+  readonly spsrBanked: bigint[] = [0n, 0n, 0n, 0n];
   /** The guest program. */
   image: GuestImage | null = null;
   /** Virtual IRQ input, driven by the controller (or by KVM_IRQ_LINE type CPU without an in-kernel irqchip). */
@@ -130,8 +152,17 @@ export class Vcpu {
 
   /** @internal The host event that wakes this vCPU, blocked, when a signal posted to it arrives (Vm.armSignalWake). */
   signalWake: HostEvent | null = null;
-  private inWfi = false;
-  private blockStart = 0;
+  /** @internal Blocked in WFI (or suspended): the next slice first re-checks for a wake-up. */
+  inWfi = false;
+  /** @internal The clock when the vCPU blocked (for blockedNs). */
+  blockStart = 0;
+  /** KVM_MP_STATE_SUSPENDED: waiting for a wake-up event, then KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP. */
+  suspended = false;
+  /**
+   * @internal Simulated ns the next exit charges on top of its own cost: a snapshot folded the controller state
+   * on the vCPU's behalf (vm-snapshot.ts) and owes it the difference, so the exit costs what it would have.
+   */
+  deferredExitNs = 0;
   /** @internal A userspace exit waiting for KVM_RUN to resume it (vcpu-access.ts). */
   pending = Pending.None;
   /** @internal The register an MMIO read completes into. */
@@ -208,6 +239,7 @@ export class Vcpu {
     this.xlo.fill(0);
     this.xhi.fill(0);
     this.sp = 0;
+    this.pstateOther = 5n;
     if (this.mp === MpState.Stopped && this.hasRun === false) this.mp = MpState.Runnable;
   }
 
@@ -293,6 +325,99 @@ export class Vcpu {
     setOneReg(this, id, value);
   }
 
+  /** KVM_GET_REG_LIST: every id {@link getOneReg} accepts. */
+  regList(): bigint[] {
+    return regList(this);
+  }
+
+  /** KVM_GET_MP_STATE ({@link KvmMpState}). */
+  getMpState(): number {
+    if (this.mp === MpState.Stopped) return KvmMpState.STOPPED;
+    if (this.mp === MpState.Halted) return this.suspended ? KvmMpState.SUSPENDED : KvmMpState.HALTED;
+    return KvmMpState.RUNNABLE;
+  }
+
+  /**
+   * KVM_SET_MP_STATE. RUNNABLE powers the vCPU on where it is (a WFI it was blocked in completes); STOPPED
+   * powers it off (as PSCI CPU_OFF); HALTED blocks it in WFI, SUSPENDED suspends it until a wake-up event.
+   * @throws KvmError EINVAL for any other value (KVM's answer), leaving the state unchanged
+   * @example
+   * ```ts
+   * const s = src.vcpus[0].getMpState(); // KvmMpState.HALTED while blocked in WFI
+   * dst.vcpus[0].setMpState(s);
+   * ```
+   */
+  setMpState(state: number): void {
+    const was = this.mp;
+    if (state !== KvmMpState.RUNNABLE && state !== KvmMpState.STOPPED && state !== KvmMpState.HALTED && state !== KvmMpState.SUSPENDED)
+      fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${state} is not a state an arm64 vCPU can be put in`);
+    if (state !== KvmMpState.RUNNABLE && this.inGuest) {
+      // KVM changes the state of a vCPU outside KVM_RUN: leave the guest as its exit to userspace would have
+      const flow = this.vm.flow;
+      this.inGuest = false;
+      flow.vcpuSyncHwstate(this);
+      if (this.loaded) {
+        flow.vcpuPut(this);
+        this.loaded = false;
+      }
+    }
+    switch (state) {
+      case KvmMpState.RUNNABLE:
+        this.mp = MpState.Runnable;
+        this.inWfi = false;
+        this.suspended = false;
+        break;
+      case KvmMpState.STOPPED:
+        this.mp = MpState.Stopped;
+        this.inWfi = false;
+        this.suspended = false;
+        break;
+      case KvmMpState.HALTED:
+      case KvmMpState.SUSPENDED:
+        if (was !== MpState.Halted) this.blockStart = this.clock;
+        this.mp = MpState.Halted;
+        this.inWfi = true;
+        this.suspended = state === KvmMpState.SUSPENDED;
+        break;
+      default:
+        fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${state} is not a state an arm64 vCPU can be put in`);
+    }
+    if (this.mp === MpState.Runnable) {
+      if (was !== MpState.Runnable) this.vm.scheduler.runnable(this);
+    } else this.vm.scheduler.stopped(this);
+  }
+
+  /** Number of entries on the model's PUSH/POP stack (SP_EL1 / 8 through ONE_REG). */
+  get stackDepth(): number {
+    return this.sp;
+  }
+
+  /** Capacity of the model's stack in entries. */
+  get stackCapacity(): number {
+    return STACK_DEPTH;
+  }
+
+  /** @internal Sets the stack depth (ONE_REG SP_EL1 validates it). */
+  setStackDepth(depth: number): void {
+    this.sp = depth;
+  }
+
+  /**
+   * Stack entry `i` (0 = bottom). The model keeps the stack PUSH/POP use beside the vCPU rather than in guest
+   * RAM: these accessors stand for the guest memory SP_EL1 points at, which a VMM saves with the rest of RAM.
+   */
+  stackEntry(i: number): bigint {
+    return toBig(this.stackLo[i], this.stackHi[i]);
+  }
+
+  /** Writes stack entry `i` (0 = bottom). @throws KvmError EFAULT outside the stack */
+  setStackEntry(i: number, value: bigint): void {
+    if (!Number.isInteger(i) || i < 0 || i >= STACK_DEPTH) fail(Errno.EFAULT, `stack entry ${i} is outside the ${STACK_DEPTH}-entry stack`);
+    const v = BigInt.asUintN(64, value);
+    this.stackLo[i] = Number(v & 0xffffffffn);
+    this.stackHi[i] = Number(v >> 32n);
+  }
+
   /** KVM_SET_DEVICE_ATTR on the vCPU fd. @throws KvmError ENXIO for an unknown group */
   setAttr(group: number, attr: bigint, value: bigint): void {
     vcpuAttrGroup(this, group).set(this, attr, value);
@@ -352,6 +477,7 @@ export class Vcpu {
       this.inWfi = false;
       flow.vcpuUnblocking(this);
       if (!flow.vcpuPendingIrq(this) && (this.requests & REQ_KICK) === 0) return this.block();
+      if (this.suspended) return this.wakeupExit();
     }
     if (this.pending !== Pending.None) completeUserExit(this);
     const img = this.image;
@@ -692,6 +818,10 @@ export class Vcpu {
   exitGuest(reason: ExitReason, costNs: number): void {
     this.inGuest = false;
     this.vm.flow.vcpuSyncHwstate(this);
+    if (this.deferredExitNs !== 0) {
+      this.clock += this.deferredExitNs;
+      this.deferredExitNs = 0;
+    }
     this.clock += costNs;
     this.stats.exits[reason]++;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, this.clock - costNs, reason, costNs);
@@ -756,6 +886,18 @@ export class Vcpu {
     } else {
       this.pc = pc + 1;
     }
+  }
+
+  /** A suspended vCPU got a wake-up event: KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP, the vCPU is runnable. */
+  private wakeupExit(): SliceEnd {
+    this.suspended = false;
+    const run = this.kvmRun;
+    run.exitReason = KvmExitReason.SystemEvent;
+    run.systemEvent = SystemEventType.Wakeup;
+    this.stats.exits[ExitReason.SystemEvent]++;
+    this.vm.flow.vcpuPut(this);
+    this.loaded = false;
+    return SliceEnd.User;
   }
 
   private internalError(msg: string): SliceEnd {

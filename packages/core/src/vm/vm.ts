@@ -190,6 +190,17 @@ export class Vm {
     for (const e of this.hv.extensions) e.vcpuFirstRun?.(v);
   }
 
+  /**
+   * @internal What KVM_RUN with `immediate_exit` set does to a vCPU that never ran: the first-run work (the
+   * controller's and the extensions' checks and mappings) without entering the guest. Used by a snapshot restore.
+   * @throws KvmError as the first run would
+   */
+  firstRunNow(v: Vcpu): void {
+    if (v.hasRun) return;
+    this.firstRun(v);
+    v.hasRun = true;
+  }
+
   // ---- devices and the irqchip ---------------------------------------------------------------------------
 
   /**

@@ -17,3 +17,4 @@ export * from './its-abi';
 export * from './its-mmio';
 export * from './its-vm';
 export * from './its-device';
+export * from './its-migration';

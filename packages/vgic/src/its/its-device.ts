@@ -21,6 +21,7 @@
 import { Errno, fail, isKvmError, KVM_DEV_TYPE, type DeviceAttr, type DeviceTypeRegistration, type KvmDevice, type Vm } from '@irqflow/core';
 import { GITS, ITS_FRAME_ALIGN, ITS_FRAME_SIZE } from './gits-regs';
 import { restoreTables, saveTables } from './its-abi';
+import { restoreIts, saveIts, saveItsToGuestMemory, type SavedIts } from './its-migration';
 import { ItsMmio, itsRegisterAt, type ItsRegister } from './its-mmio';
 import { ensureItsVm, type ItsVm } from './its-vm';
 import type { LpiHostProvider } from './lpi-host';
@@ -87,6 +88,21 @@ export class ItsKvmDevice implements KvmDevice {
       default:
         fail(Errno.ENXIO, `ITS: attribute group ${attr.group} has nothing to read`);
     }
+  }
+
+  /** Snapshot: ITS_SAVE_TABLES (its-migration.ts). */
+  saveToGuestMemory(): void {
+    saveItsToGuestMemory(this);
+  }
+
+  /** Snapshot: the ITS registers (its-migration.ts). */
+  saveState(): SavedIts {
+    return saveIts(this);
+  }
+
+  /** Snapshot: the documented restore order (its-migration.ts). @throws KvmError */
+  restoreState(state: unknown): void {
+    restoreIts(this, state as SavedIts);
   }
 
   /** KVM_HAS_DEVICE_ATTR. */

@@ -1,0 +1,137 @@
+/**
+ * The VM snapshot's own contract: what it carries (core registers, stack, MP state, memory), how it refuses a
+ * snapshot of another version or configuration (VmSnapshotError, a KvmError with an errno, before anything
+ * changes), and when it refuses to save (inside vm.run, during a userspace exit, a device without save hooks).
+ */
+import {
+  DAIF,
+  Errno,
+  GuestAsm,
+  Hypervisor,
+  KvmMpState,
+  restoreVm,
+  saveVm,
+  VM_SNAPSHOT_VERSION,
+  VmSnapshotError,
+  type Vcpu,
+  type Vm,
+  type VmSnapshot,
+} from '../../src';
+import { tinyVm } from '../support/tiny-controller';
+
+const RAM = 0x4000_0000;
+
+function program(): ReturnType<GuestAsm['build']> {
+  const a = new GuestAsm();
+  a.label('main').movi(9, 0).daifclr(DAIF.I).label('l').addi(9, 9, 1).str(9, 31, RAM).work(20).b('l');
+  a.label('irq').push(9).push(10).label('h').work(50).b('h');
+  return a.build();
+}
+
+function build(n = 2): { hv: Hypervisor; vm: Vm } {
+  const { hv, vm } = tinyVm(n);
+  vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: RAM, size: 0x10000 });
+  for (const v of vm.vcpus) v.setProgram(program());
+  return { hv, vm };
+}
+
+function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('saveVm / restoreVm', () => {
+  it('carries registers, the stack, memory, MP state and each vCPU clock; the restored VM runs on identically', () => {
+    const a = build();
+    a.vm.run({ until: 2000 });
+    a.vm.irqLine(0x0100_0000 | 40, 1); // into vCPU 0's handler: pushes x9, x10
+    a.vm.run({ until: 4000 });
+    const snap = saveVm(a.vm);
+    expect(snap.version).toBe(VM_SNAPSHOT_VERSION);
+    expect(snap.vcpus[0].stack.length).toBe(2);
+    expect(snap.memory.length).toBeGreaterThan(0);
+    const b = build();
+    restoreVm(b.vm, snap);
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.pc, v.elr, v.spsr, v.daif, v.stackDepth, v.clock, v.xBig(9)])).toEqual(
+      a.vm.vcpus.map((v: Vcpu) => [v.pc, v.elr, v.spsr, v.daif, v.stackDepth, v.clock, v.xBig(9)]),
+    );
+    expect(b.vm.memory.readU32(RAM)).toBe(a.vm.memory.readU32(RAM));
+    a.vm.run({ until: 9000 });
+    b.vm.run({ until: 9000 });
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock, v.xBig(9)])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock, v.xBig(9)]));
+  });
+
+  it('a vCPU powered off or halted comes back that way (MP_STATE)', () => {
+    const a = build();
+    a.vm.vcpus[1].setMpState(KvmMpState.STOPPED);
+    a.vm.run({ until: 1000 });
+    const b = build();
+    restoreVm(b.vm, saveVm(a.vm));
+    expect(b.vm.vcpus[1].getMpState()).toBe(KvmMpState.STOPPED);
+    b.vm.run({ until: 5000 });
+    expect(b.vm.vcpus[1].stats.ops).toBe(0);
+  });
+
+  it('refuses another format, version or configuration with a typed error, changing nothing', () => {
+    const a = build();
+    a.vm.run({ until: 1000 });
+    const snap = saveVm(a.vm);
+    const cases: [VmSnapshot, string][] = [
+      [{ ...snap, format: 'x' }, 'format'],
+      [{ ...snap, version: VM_SNAPSHOT_VERSION + 1 }, 'version'],
+      [{ ...snap, config: { ...snap.config, costProfile: 'gicv2-nonvhe' } }, 'config'],
+    ];
+    for (const [s, reason] of cases) {
+      const b = build();
+      const e = thrown(() => restoreVm(b.vm, s));
+      expect(e).toBeInstanceOf(VmSnapshotError);
+      expect((e as VmSnapshotError).reason).toBe(reason);
+      expect((e as VmSnapshotError).errno).toBe(Errno.EINVAL);
+      expect(b.vm.vcpus[0].clock).toBe(0);
+      expect(b.vm.now).toBe(0);
+    }
+    const three = build(3);
+    expect((thrown(() => restoreVm(three.vm, snap)) as VmSnapshotError).reason).toBe('config');
+    const ran = build();
+    ran.vm.run({ until: 10 });
+    expect((thrown(() => restoreVm(ran.vm, snap)) as VmSnapshotError).errno).toBe(Errno.EBUSY);
+  });
+
+  it('refuses to save from inside vm.run (EBUSY) and a device without save hooks (EOPNOTSUPP)', () => {
+    const { vm } = build(1);
+    let inside: unknown;
+    vm.vcpus[0].setProgram(new GuestAsm().label('main').call(() => void (inside = thrown(() => saveVm(vm)))).label('l').wfi().b('l').build());
+    vm.run({ until: 1000 });
+    expect((inside as VmSnapshotError).errno).toBe(Errno.EBUSY);
+    vm.devices.push({ type: 0x7777, name: 'no-hooks', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false });
+    const e = thrown(() => saveVm(vm)) as VmSnapshotError;
+    expect(e.reason).toBe('unsupported');
+    expect(e.errno).toBe(Errno.EOPNOTSUPP);
+  });
+
+  it('refuses to save while a vCPU waits in a userspace exit (EBUSY)', () => {
+    const { vm } = build(1);
+    vm.vcpus[0].setProgram(new GuestAsm().label('main').ldra(0, 0x0900_0000).label('l').wfi().b('l').build());
+    expect(vm.run({ until: 1000 }).reason).toBe('exit');
+    expect((thrown(() => saveVm(vm)) as VmSnapshotError).errno).toBe(Errno.EBUSY);
+    vm.run({ until: 2000, onExit: () => false });
+    expect(() => saveVm(vm)).not.toThrow();
+  });
+});
+
+describe('a VM saved before it ran', () => {
+  it('restores into a VM that still accepts configuration and runs like the source', () => {
+    const a = build();
+    const snap = saveVm(a.vm);
+    const b = build();
+    restoreVm(b.vm, snap);
+    expect(b.vm.anyVcpuRan).toBe(false);
+    a.vm.run({ until: 3000 });
+    b.vm.run({ until: 3000 });
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock]));
+  });
+});

@@ -5,7 +5,7 @@
  * next flush: here another vCPU raises the priority of a queued LPI (property byte + GICR_INVLPIR) while its
  * target waits with every LPI masked by its PMR.
  */
-import { DAIF, ExitReason, GuestAsm, type Msi, type Vcpu } from '@irqflow/core';
+import { DAIF, ExitReason, GuestAsm, PSCI, type Msi, type Vcpu } from '@irqflow/core';
 import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE } from '@irqflow/vgic';
 import { gicVm } from './helpers';
 
@@ -53,5 +53,63 @@ describe('ap_list order', () => {
     // 8197 now beats the PMR and everything else: the flush at the wake puts it in the only LR straight away
     expect(log).toEqual([8197]);
     expect(wfiExitsAtFirstAck).toBe(wfiBefore);
+  });
+});
+
+/**
+ * A pending interrupt of a group the vCPU has disabled must not starve the enabled group (newest mainline
+ * vgic_irq_cmp sorts interrupts of a disabled group after the enabled ones; NPIE refills as the guest consumes
+ * the LRs; VGrp0EIE asks for a maintenance exit when the guest enables group 0). SGI 0 is in Group 0, pending
+ * while ICC_IGRPEN0_EL1 = 0, next to 15 pending Group-1 SGIs, with 4 LRs. The guest polls ICC_IAR1_EL1 with IRQs
+ * masked (untrapped reads: only a maintenance interrupt makes it exit and the LRs refill).
+ */
+describe('interrupts of a disabled group', () => {
+  const SGI_IGROUPR0 = GIC_BOARD.REDIST + 0x10000 + 0x80;
+  const SGI_ISPENDR0 = GIC_BOARD.REDIST + 0x10000 + 0x200;
+  /** SGI 0 in Group 0 (GICD_CTLR EnableGrp0 + EnableGrp1A + ARE), all 16 SGIs pending, then 40 IAR1 reads. */
+  function run(afterFirst?: (a: GuestAsm) => void): number[] {
+    const { vm } = gicVm('gic-v3', 1, { nrLrs: 4 });
+    const log: number[] = [];
+    const a = new GuestAsm();
+    a.label('main');
+    // (the "gic-v3" driver's CPU init, plus Group 0 enabled at the distributor; ICC_IGRPEN0_EL1 stays 0)
+    a.mrs(0, 'ICC_SRE_EL1').orri(0, 0, 1).msr('ICC_SRE_EL1', 0);
+    a.movi(0, 0xf0).msr('ICC_PMR_EL1', 0);
+    a.movi(0, 1).msr('ICC_IGRPEN1_EL1', 0);
+    a.movi(0, 0x13).stra(0, GIC_BOARD.DIST);
+    a.movi(0, 0xfffffffe).stra(0, SGI_IGROUPR0);
+    a.movi(0, 0xffff).stra(0, SGI_ISPENDR0);
+    a.movi(5, 0);
+    a.label('poll').bhsi(5, 40, 'done').addi(5, 5, 1);
+    a.mrs(9, 'ICC_IAR1_EL1').beqi(9, 1023, 'poll');
+    a.call((v: Vcpu) => void log.push(v.x(9)));
+    a.msr('ICC_EOIR1_EL1', 9);
+    if (afterFirst) {
+      a.bnei(9, 1, 'poll');
+      afterFirst(a);
+    }
+    a.b('poll');
+    a.label('done').movi(0, PSCI.SYSTEM_OFF).hvc();
+    vm.vcpus[0].setProgram(a.build());
+    expect(vm.run({ until: 10_000_000 }).reason).toBe('shutdown');
+    return log;
+  }
+
+  it('all 15 Group-1 SGIs are acknowledged back to back through ICC_IAR1_EL1 while Group 0 is disabled', () => {
+    expect(run()).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+  });
+
+  it('enabling Group 0 while its SGI waits outside the LRs brings it in at once (group-enable maintenance)', () => {
+    const log0: number[] = [];
+    const log = run((a) => {
+      // after the first Group-1 SGI: ICC_IGRPEN0_EL1 = 1, then ICC_IAR0_EL1 must find SGI 0
+      a.movi(0, 1).msr('ICC_IGRPEN0_EL1', 0);
+      a.mrs(8, 'ICC_IAR0_EL1');
+      a.call((v: Vcpu) => void log0.push(v.x(8)));
+      a.beqi(8, 1023, 'poll');
+      a.msr('ICC_EOIR0_EL1', 8);
+    });
+    expect(log0).toEqual([0]);
+    expect(log).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   });
 });

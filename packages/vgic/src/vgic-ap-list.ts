@@ -12,10 +12,10 @@
  *
  * Representation. Every entry carries an order key `apOrd`: its sort key as of the last sort it took part in, or
  * for an entry appended since, {@link AP_APPENDED} plus an append counter. Ascending `apOrd` is exactly the list's
- * order. The entries live in a binary min-heap on `apOrd` (the `apList` array, `apIdx` = position), so a sort only
+ * order. The entries live in a binary min-heap on `apOrd` (`apList[0 .. apLen)`, `apIdx` = position), so a sort only
  * re-keys the entries whose key may have changed — appended ones and those whose state changed, collected by
  * {@link apMarkRekey} — in O(log n) each, and the flush visits the list's head in order without touching the rest
- * ({@link apVisitInOrder}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
+ * ({@link apWalk}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
  * the LRs and those whose state or target changed — is collected the same way ({@link apMarkPrune}), so a fold
  * costs what it folded, not the length of the list.
  *
@@ -38,7 +38,8 @@ export function apKey(irq: VgicIrq, eng: number): number {
   return cls * 0x1_0000_0000 + irq.priority * 0x100_0000 + irq.intid;
 }
 
-function siftUp(list: VgicIrq[], i: number, x: VgicIrq): void {
+function siftUp(c: VgicCpu, i: number, x: VgicIrq): void {
+  const list = c.apList;
   const k = x.apOrd;
   while (i > 0) {
     const p = (i - 1) >> 1;
@@ -52,8 +53,9 @@ function siftUp(list: VgicIrq[], i: number, x: VgicIrq): void {
   x.apIdx = i;
 }
 
-function siftDown(list: VgicIrq[], i: number, x: VgicIrq): void {
-  const n = list.length;
+function siftDown(c: VgicCpu, i: number, x: VgicIrq): void {
+  const list = c.apList;
+  const n = c.apLen;
   const k = x.apOrd;
   for (;;) {
     let m = 2 * i + 1;
@@ -73,9 +75,11 @@ function siftDown(list: VgicIrq[], i: number, x: VgicIrq): void {
 export function apInsert(c: VgicCpu, irq: VgicIrq): void {
   irq.apOrd = AP_APPENDED + c.apSeq++;
   const list = c.apList;
-  list.push(irq);
-  siftUp(list, list.length - 1, irq);
-  if (irq.active) c.apActive++;
+  const n = c.apLen++;
+  // the array only grows: a shrinking backing store would be reallocated as the list fills again
+  if (n === list.length) list.push(irq);
+  siftUp(c, n, irq);
+  if (irq.active) apActiveAdd(c, irq);
   if (irq.group === 0) c.apGrp0++;
   apMarkRekey(c, irq);
 }
@@ -84,28 +88,48 @@ export function apInsert(c: VgicCpu, irq: VgicIrq): void {
 export function apRemove(c: VgicCpu, irq: VgicIrq): void {
   const list = c.apList;
   const i = irq.apIdx;
-  const last = list.pop()!;
+  const last = list[--c.apLen];
   irq.apIdx = -1;
-  if (irq.active) c.apActive--;
+  if (irq.active) apActiveRemove(c, irq);
   if (irq.group === 0) c.apGrp0--;
   if (last === irq) return;
-  if (i > 0 && list[(i - 1) >> 1].apOrd > last.apOrd) siftUp(list, i, last);
-  else siftDown(list, i, last);
+  if (i > 0 && list[(i - 1) >> 1].apOrd > last.apOrd) siftUp(c, i, last);
+  else siftDown(c, i, last);
+}
+
+/** Records that `irq`, on `c`'s list, is active. */
+export function apActiveAdd(c: VgicCpu, irq: VgicIrq): void {
+  const n = c.apActiveLen++;
+  irq.actIdx = n;
+  // the array only grows (popping it empty would free its store, and the next push allocate one)
+  if (n === c.apActive.length) c.apActive.push(irq);
+  else c.apActive[n] = irq;
+}
+
+/** Records that `irq`, on `c`'s list, is no longer active (or leaves the list). */
+export function apActiveRemove(c: VgicCpu, irq: VgicIrq): void {
+  const a = c.apActive;
+  const last = a[--c.apActiveLen];
+  if (last !== irq) {
+    a[irq.actIdx] = last;
+    last.actIdx = irq.actIdx;
+  }
+  irq.actIdx = -1;
 }
 
 /** Gives `irq` (on `c`'s list) the order key `k`. */
 function apReorder(c: VgicCpu, irq: VgicIrq, k: number): void {
   const old = irq.apOrd;
   irq.apOrd = k;
-  if (k < old) siftUp(c.apList, irq.apIdx, irq);
-  else siftDown(c.apList, irq.apIdx, irq);
+  if (k < old) siftUp(c, irq.apIdx, irq);
+  else siftDown(c, irq.apIdx, irq);
 }
 
 /** Records that `irq`'s sort key may have changed: the next sort re-keys it. O(1), no allocation once warm. */
 export function apMarkRekey(c: VgicCpu, irq: VgicIrq): void {
   if (irq.rekeyCpu === c) return;
   irq.rekeyCpu = c;
-  if (c.apRekeyLen > 2 * c.apList.length + 32) c.apRekeyLen = compact(c, c.apRekey, c.apRekeyLen, true);
+  if (c.apRekeyLen > 2 * c.apLen + 32) c.apRekeyLen = compact(c, c.apRekey, c.apRekeyLen, true);
   c.apRekey[c.apRekeyLen++] = irq;
 }
 
@@ -113,7 +137,7 @@ export function apMarkRekey(c: VgicCpu, irq: VgicIrq): void {
 export function apMarkPrune(c: VgicCpu, irq: VgicIrq): void {
   if (irq.pruneCpu === c) return;
   irq.pruneCpu = c;
-  if (c.apPruneLen > 2 * c.apList.length + 32) c.apPruneLen = compact(c, c.apPrune, c.apPruneLen, false);
+  if (c.apPruneLen > 2 * c.apLen + 32) c.apPruneLen = compact(c, c.apPrune, c.apPruneLen, false);
   c.apPrune[c.apPruneLen++] = irq;
 }
 
@@ -159,7 +183,7 @@ export function apSort(c: VgicCpu, eng: number): void {
 /** Marks every entry of `c`'s list for re-keying (the VMCR group enables the keys depend on changed). */
 export function apMarkAllRekey(c: VgicCpu): void {
   const list = c.apList;
-  for (let k = 0; k < list.length; k++) apMarkRekey(c, list[k]);
+  for (let k = 0; k < c.apLen; k++) apMarkRekey(c, list[k]);
 }
 
 /**
@@ -168,7 +192,7 @@ export function apMarkAllRekey(c: VgicCpu): void {
  * the walk.
  */
 export function apWalk(c: VgicCpu): void {
-  const n = c.apList.length;
+  const n = c.apLen;
   if (c.apFrontier.length < n) c.apFrontier = new Int32Array(Math.max(n, 2 * c.apFrontier.length));
   c.apFrontier[0] = 0;
   c.apFrontierLen = n === 0 ? 0 : 1;
@@ -179,7 +203,7 @@ export function apNext(c: VgicCpu): VgicIrq | null {
   let qn = c.apFrontierLen;
   if (qn === 0) return null;
   const list = c.apList;
-  const n = list.length;
+  const n = c.apLen;
   // the frontier is a min-heap of heap positions keyed by their entries' apOrd
   const q = c.apFrontier;
   const top = q[0];

@@ -18,6 +18,8 @@ export class VgicCpu {
    * vgic-ap-list.ts for the list's order and the operations on it.
    */
   readonly apList: VgicIrq[] = [];
+  /** The ap_list's length: its entries are `apList[0 .. apLen)` (the array keeps its size). */
+  apLen = 0;
   /** Append counter of the ap_list (the order of entries appended since the last sort). */
   apSeq = 0;
   /** Entries whose sort key may have changed since the last sort ({@link apRekeyLen} used). */
@@ -28,8 +30,10 @@ export class VgicCpu {
   readonly apPrune: VgicIrq[] = [];
   /** Used length of {@link apPrune}. */
   apPruneLen = 0;
-  /** Active entries on the ap_list. */
-  apActive = 0;
+  /** The active entries of the ap_list, in no order (`actIdx` = position; `apActiveLen` used): what EOIcount deactivates from. */
+  readonly apActive: VgicIrq[] = [];
+  /** Used length of {@link apActive}. */
+  apActiveLen = 0;
   /** Group 0 entries on the ap_list. */
   apGrp0 = 0;
   /** The VMCR group enables (bit 0 VENG0, bit 1 VENG1) the ap_list's sort keys were computed with. */
@@ -74,7 +78,7 @@ export class VgicCpu {
     // An empty array literal starts as an array of small integers and changes kind at its first object; a
     // vCPU whose list never held one would stay the other kind, and the flush/sync code, which sees every
     // vCPU's list, would have to handle both. One push and pop makes every ap_list an object array from birth.
-    for (const l of [this.apList, this.apRekey, this.apPrune, this.apMoving]) {
+    for (const l of [this.apList, this.apRekey, this.apPrune, this.apMoving, this.apActive]) {
       l.push(this.privateIrqs[0]);
       l.pop();
     }

@@ -9,7 +9,7 @@
  */
 import type { GetInputLevel } from '@irqflow/core';
 import type { VgicCpu } from './vgic-cpu';
-import { apMarkPrune, apMarkRekey } from './vgic-ap-list';
+import { apActiveAdd, apActiveRemove, apMarkPrune, apMarkRekey } from './vgic-ap-list';
 
 /** Number of SGIs. */
 export const VGIC_NR_SGIS = 16;
@@ -53,6 +53,8 @@ export class VgicIrq {
   apCpu: VgicCpu | null = null;
   /** The ap_list position (vgic-ap-list.ts), -1 off the list. */
   apIdx = -1;
+  /** The position in its ap_list's active entries (vgic-ap-list.ts), -1 when not there. */
+  actIdx = -1;
   /** The ap_list order key (vgic-ap-list.ts). */
   apOrd = 0;
   /** The vCPU whose ap_list re-key marks hold it (vgic-ap-list.ts), or null. */
@@ -153,7 +155,8 @@ export class VgicIrq {
     this._f = f;
     const c = this.apCpu;
     if (c !== null) {
-      c.apActive += v ? 1 : -1;
+      if (v) apActiveAdd(c, this);
+      else apActiveRemove(c, this);
       apMarkRekey(c, this);
       apMarkPrune(c, this);
     }

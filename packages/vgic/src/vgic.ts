@@ -330,7 +330,7 @@ export class Vgic {
   /** GICD_CTLR group enables changed: re-evaluate every pending SPI and private interrupt (not a hot path). */
   groupEnablesChanged(): void {
     // every listed interrupt's oracle may have changed: the next prune of its list looks at it
-    for (const c of this.cpus) for (const irq of c.apList) apMarkPrune(c, irq);
+    for (const c of this.cpus) for (let k = 0; k < c.apLen; k++) apMarkPrune(c, c.apList[k]);
     for (const irq of this.spis) this.queue(irq);
     for (const c of this.cpus) for (const irq of c.privateIrqs) this.queue(irq);
   }
@@ -342,7 +342,7 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const nr = hw.nrLrs;
-    const len = c.apList.length;
+    const len = c.apLen;
     hw.eoiCount = 0;
     if (len === 0) {
       hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
@@ -376,7 +376,7 @@ export class Vgic {
     hw.usedLrs = n;
     hw.npie = overP;
     // active entries left out (an active entry always belongs to the vCPU whose list holds it)
-    hw.lrenpie = c.apActive > act;
+    hw.lrenpie = c.apActiveLen > act;
     // entries of a disabled group left out: maintenance when the guest enables it (entries not for this vCPU
     // that prune has yet to drop may count too: at worst one extra exit)
     hw.vgrp0eie = (eng & 1) === 0 && c.apGrp0 > grp0;
@@ -477,12 +477,9 @@ export class Vgic {
   private eoiCountDeactivate(c: VgicCpu, count: number): void {
     for (let k = 0; k < count; k++) {
       let best: VgicIrq | null = null;
-      let seen = 0;
-      const list = c.apList;
-      for (let j = 0; j < list.length && seen < c.apActive; j++) {
-        const irq = list[j];
-        if (!irq.active) continue;
-        seen++;
+      const act = c.apActive;
+      for (let j = 0; j < c.apActiveLen; j++) {
+        const irq = act[j];
         if (irq.lrCpu === c) continue;
         if (best === null || irq.priority < best.priority || (irq.priority === best.priority && irq.apOrd < best.apOrd)) best = irq;
       }
@@ -534,7 +531,7 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const list = c.apList;
-    for (let k = 0; k < list.length; k++) {
+    for (let k = 0; k < c.apLen; k++) {
       const irq = list[k];
       if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;

@@ -360,8 +360,16 @@ export class Vgic {
     let act = 0;
     let grp0 = 0;
     let overP = false;
-    apWalk(c);
-    for (let irq = apNext(c); irq !== null; irq = apNext(c)) {
+    if (len === 1) {
+      // the common case: one entry, no order to follow
+      const irq = c.apList[0];
+      if (this.oracle(irq) === c) {
+        if (irq.active) act++;
+        if (irq.group === 0) grp0++;
+        this.populateLr(c, n++, irq);
+      }
+    } else apWalk(c);
+    for (let irq = len === 1 ? null : apNext(c); irq !== null; irq = apNext(c)) {
       if (this.oracle(irq) !== c) continue;
       if (n === nr) {
         // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so

@@ -6,7 +6,8 @@
  * target waits with every LPI masked by its PMR.
  */
 import { DAIF, ExitReason, GuestAsm, PSCI, type Msi, type Vcpu } from '@irqflow/core';
-import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE } from '@irqflow/vgic';
+import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE, VgicIrq } from '@irqflow/vgic';
+import { apInsert, apKey, apMarkAllRekey, apNext, apRemove, apSort, apWalk } from '../src/vgic-ap-list';
 import { gicVm } from './helpers';
 
 describe('ap_list order', () => {
@@ -111,5 +112,72 @@ describe('interrupts of a disabled group', () => {
     });
     expect(log0).toEqual([0]);
     expect(log).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+  });
+});
+
+/**
+ * The ap_list structure (src/vgic-ap-list.ts) against the plain list it stands for: an array that entries are
+ * appended to and spliced out of, sorted by the sort key only at a flush that finds it longer than the LRs after
+ * something changed. After every step, an in-order walk of the structure must give exactly that array's order.
+ */
+describe('ap_list order keys and heap', () => {
+  it('walks in the order of an append / splice / lazily sorted list, over 20 000 random steps', () => {
+    const { dev } = gicVm('gic-v3', 1);
+    const c = dev.vgic.cpus[0];
+    const pool = Array.from({ length: 40 }, (_, i) => new VgicIrq(32 + i, null));
+    const ref: VgicIrq[] = [];
+    let dirty = false;
+    let eng = 3;
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const walk = () => {
+      const out: number[] = [];
+      apWalk(c);
+      for (let irq = apNext(c); irq !== null; irq = apNext(c)) out.push(irq.intid);
+      return out;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const irq = pool[rnd(pool.length)];
+      const op = rnd(10);
+      if (op < 3) {
+        if (irq.apCpu === null) {
+          irq.apCpu = c;
+          apInsert(c, irq);
+          ref.push(irq);
+          dirty = true;
+        } else {
+          apRemove(c, irq);
+          irq.apCpu = null;
+          ref.splice(ref.indexOf(irq), 1);
+        }
+      } else if (op < 8) {
+        // a state change (marks the entry if listed, as the setters do)
+        const what = rnd(5);
+        if (what === 0) irq.priority = rnd(32) * 8;
+        else if (what === 1) irq.active = !irq.active;
+        else if (what === 2) irq.pendingLatch = !irq.pendingLatch;
+        else if (what === 3) irq.enabled = !irq.enabled;
+        else irq.group ^= 1;
+        if (irq.apCpu !== null) dirty = true;
+      } else if (op === 8 && rnd(20) === 0) {
+        eng = rnd(4);
+        apMarkAllRekey(c); // what flush does when the VMCR group enables changed
+        dirty = true;
+      } else {
+        const nr = [1, 4, 16][rnd(3)];
+        if (ref.length > nr && dirty) {
+          ref.sort((a, b) => apKey(a, eng) - apKey(b, eng));
+          dirty = false;
+        }
+        if (c.apLen > nr && c.apRekeyLen !== 0) apSort(c, eng);
+      }
+      expect(c.apLen).toBe(ref.length);
+      if (step % 7 === 0) expect(walk()).toEqual(ref.map((i) => i.intid));
+    }
+    // the active-entry set matches too
+    expect(c.apActiveLen).toBe(ref.filter((i) => i.active).length);
   });
 });

@@ -14,8 +14,37 @@ import { VGIC_NR_PRIVATE_IRQS, VgicIrq } from './vgic-irq';
 export class VgicCpu {
   /** SGIs and PPIs. */
   readonly privateIrqs: VgicIrq[] = [];
-  /** Pending-or-active interrupts routed here (upstream ap_list_head); sorted lazily at flush. */
+  /**
+   * Pending-or-active interrupts routed here (upstream ap_list_head), in heap order on `apOrd`: see
+   * vgic-ap-list.ts for the list's order and the operations on it.
+   */
   readonly apList: VgicIrq[] = [];
+  /** The ap_list's length: its entries are `apList[0 .. apLen)` (the array keeps its size). */
+  apLen = 0;
+  /** Append counter of the ap_list (the order of entries appended since the last sort). */
+  apSeq = 0;
+  /** Entries whose sort key may have changed since the last sort ({@link apRekeyLen} used). */
+  readonly apRekey: VgicIrq[] = [];
+  /** Used length of {@link apRekey}. */
+  apRekeyLen = 0;
+  /** Entries the next prune must look at ({@link apPruneLen} used). */
+  readonly apPrune: VgicIrq[] = [];
+  /** Used length of {@link apPrune}. */
+  apPruneLen = 0;
+  /** The active entries of the ap_list, in no order (`actIdx` = position; `apActiveLen` used): what EOIcount deactivates from. */
+  readonly apActive: VgicIrq[] = [];
+  /** Used length of {@link apActive}. */
+  apActiveLen = 0;
+  /** Group 0 entries on the ap_list. */
+  apGrp0 = 0;
+  /** The VMCR group enables (bit 0 VENG0, bit 1 VENG1) the ap_list's sort keys were computed with. */
+  apEng = 0;
+  /** Scratch: the frontier of an in-order walk of the ap_list (grown with the list, never per flush). */
+  apFrontier = new Int32Array(16);
+  /** Used length of {@link apFrontier}. */
+  apFrontierLen = 0;
+  /** Scratch: interrupts prune moves to another vCPU, in list order. */
+  readonly apMoving: VgicIrq[] = [];
   /** The virtual CPU interface hardware. */
   readonly cpuif: VgicCpuIf;
   /** GICv3: the redistributor region this vCPU's redistributor is in (KVM's rdreg), null until it has one. */
@@ -30,10 +59,6 @@ export class VgicCpu {
   readonly lrIrqs: (VgicIrq | null)[] = new Array<VgicIrq | null>(16).fill(null);
   /** Each LR's state as the hypervisor wrote it at the last flush (to see what the guest consumed). */
   readonly lrFlushState = new Uint8Array(16);
-  /** Whether the ap_list may need sorting (entries added since the last sort). */
-  apDirty = false;
-  /** Scratch sort keys for the ap_list (grown with the list, never per flush). */
-  apKeys = new Float64Array(16);
 
   /**
    * @param vcpu - the vCPU
@@ -54,8 +79,10 @@ export class VgicCpu {
     // An empty array literal starts as an array of small integers and changes kind at its first object; a
     // vCPU whose list never held one would stay the other kind, and the flush/sync code, which sees every
     // vCPU's list, would have to handle both. One push and pop makes every ap_list an object array from birth.
-    this.apList.push(this.privateIrqs[0]);
-    this.apList.pop();
+    for (const l of [this.apList, this.apRekey, this.apPrune, this.apMoving, this.apActive]) {
+      l.push(this.privateIrqs[0]);
+      l.pop();
+    }
   }
 
   /** The vCPU's creation index. */

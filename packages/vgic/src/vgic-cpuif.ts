@@ -3,8 +3,8 @@
  * 12.4 "ICH_* registers"; Arm IHI 0048B chapter 5 "GIC Support for Virtualization" for GICv2's GICH/GICV):
  * N list registers (ICH_VTR_EL2.ListRegs, 4 by default, up to 16) with state/priority/group/HW/pINTID/EOI
  * fields, ICH_VMCR (PMR, BPR0/1, VENG0/1, VEOIM, VCBPR, GICv2 AckCtl/FIQEn), ICH_AP0R0/AP1R0 (5 priority bits
- * → one 32-bit active-priority register per group), ICH_HCR (En, UIE, NPIE, LRENPIE, TDIR, EOIcount) and
- * ICH_MISR. Guest accesses the hardware serves without an exit (IAR, EOIR, HPPIR, RPR, PMR, BPR, …) run
+ * → one 32-bit active-priority register per group), ICH_HCR (En, UIE, NPIE, LRENPIE, VGrp0EIE, VGrp1EIE, TDIR,
+ * EOIcount) and ICH_MISR. Guest accesses the hardware serves without an exit (IAR, EOIR, HPPIR, RPR, PMR, BPR, …) run
  * here against this state only; the hypervisor side (vgic.ts) fills and folds the LRs.
  *
  * Signalling: the highest-priority pending (not active) LR whose group is enabled, whose priority is below PMR
@@ -24,7 +24,7 @@ export const LR_PENDING = 1;
 export const LR_ACTIVE = 2;
 
 /** ICH_MISR bits. */
-export const MISR = { EOI: 1, U: 2, LRENP: 4, NP: 8 } as const;
+export const MISR = { EOI: 1, U: 2, LRENP: 4, NP: 8, VGRP0E: 16, VGRP1E: 64 } as const;
 
 /** Maximum list registers (ICH_VTR_EL2.ListRegs + 1 ≤ 16). */
 export const MAX_LRS = 16;
@@ -85,6 +85,10 @@ export class VgicCpuIf {
   npie = false;
   /** ICH_HCR_EL2.LRENPIE. */
   lrenpie = false;
+  /** ICH_HCR_EL2.VGrp0EIE: maintenance while VENG0 is set (the hypervisor left group 0 interrupts out). */
+  vgrp0eie = false;
+  /** ICH_HCR_EL2.VGrp1EIE: maintenance while VENG1 is set. */
+  vgrp1eie = false;
   /** ICH_HCR_EL2.EOIcount. */
   eoiCount = 0;
   /**
@@ -214,6 +218,8 @@ export class VgicCpuIf {
     if (this.uie && valid <= 1) m |= MISR.U;
     if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
     if (this.npie && !pending) m |= MISR.NP;
+    if (this.vgrp0eie && this.eng0) m |= MISR.VGRP0E;
+    if (this.vgrp1eie && this.eng1) m |= MISR.VGRP1E;
     return this.en ? m : 0;
   }
 
@@ -256,6 +262,8 @@ export class VgicCpuIf {
     if (this.uie && valid <= 1) m |= MISR.U;
     if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
     if (this.npie && !pending) m |= MISR.NP;
+    if (this.vgrp0eie && e0) m |= MISR.VGRP0E;
+    if (this.vgrp1eie && e1) m |= MISR.VGRP1E;
     if (m !== 0) this.vcpu.requestExit();
   }
 
@@ -340,6 +348,8 @@ export class VgicCpuIf {
     if (this.uie && valid <= 1) m |= MISR.U;
     if (this.lrenpie && this.eoiCount !== 0) m |= MISR.LRENP;
     if (this.npie && pending === 1) m |= MISR.NP;
+    if (this.vgrp0eie && e0) m |= MISR.VGRP0E;
+    if (this.vgrp1eie && e1) m |= MISR.VGRP1E;
     this.nextValid = m === 0;
     if (m !== 0) this.vcpu.requestExit();
     return this.iarValue(best);

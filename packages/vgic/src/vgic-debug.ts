@@ -38,7 +38,7 @@ export function vgicDump(vg: Vgic): string {
     out.push(`VCPU ${c.index} TYPE   ID TGT_ID PENDING LINE ACTIVE ENABLE HW HWID  CONFIG GRP PRIO TGT  AP`);
     out.push(
       `  vmcr: pmr=0x${h.pmr.toString(16)} bpr0=${h.bpr0} bpr1=${h.bpr1} eng0=${b(h.eng0)} eng1=${b(h.eng1)} eoim=${b(h.eoim)}` +
-        ` ap0r=0x${h.ap0r.toString(16)} ap1r=0x${h.ap1r.toString(16)} ap_list=${c.apList.length}`,
+        ` ap0r=0x${h.ap0r.toString(16)} ap1r=0x${h.ap1r.toString(16)} ap_list=${c.apLen}`,
     );
     for (let i = 0; i < h.usedLrs; i++) {
       const s = h.lrState[i];

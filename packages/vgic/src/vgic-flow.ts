@@ -160,8 +160,23 @@ export class VgicFlow implements IrqchipFlow {
 
   private its: ItsVm | undefined;
 
-  /** Fast path for MSI routes (the ITS translation cache); irqchip routes take the slow path. */
+  /**
+   * kvm_arch_set_irq_inatomic (newest mainline): an irqfd whose GSI has exactly one route. Only a raise can be
+   * atomic (level 0 → -EWOULDBLOCK). An irqchip route on an initialised vgic (v2 or v3) injects its SPI at level
+   * 1 right here and leaves the line high — a level SPI then stays pending until the VMM lowers it with
+   * KVM_IRQ_LINE — or answers -EINVAL for a pin beyond NR_IRQS; before init it is -EWOULDBLOCK (the slow path
+   * pulses it, initialising a GICv2 lazily). An MSI route tries the ITS translation cache (GICv3 only).
+   */
   setIrqInatomic(vm: Vm, route: RoutingEntry, level: boolean): number {
+    if (route.type === 'irqchip') {
+      const vg = this.vg;
+      if (!level || !vg.initialized) return -Errno.EAGAIN;
+      const intid = route.pin + VGIC_NR_PRIVATE_IRQS;
+      const irq = intid < vg.nrIrqs ? vg.irq(null, intid) : undefined;
+      if (irq === undefined) return -Errno.EINVAL;
+      vg.inject(irq, true, null);
+      return 0;
+    }
     return this.vg.v2 ? -Errno.EAGAIN : itsSetIrqInatomicOn(this.itsOf(vm), route, level);
   }
 

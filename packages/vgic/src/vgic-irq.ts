@@ -9,6 +9,7 @@
  */
 import type { GetInputLevel } from '@irqflow/core';
 import type { VgicCpu } from './vgic-cpu';
+import { apActiveAdd, apActiveRemove, apMarkPrune, apMarkRekey } from './vgic-ap-list';
 
 /** Number of SGIs. */
 export const VGIC_NR_SGIS = 16;
@@ -50,19 +51,27 @@ export function irqDeliverable(f: number): boolean {
 export class VgicIrq {
   /** The vCPU whose ap_list holds it (upstream `irq->vcpu`), or null. */
   apCpu: VgicCpu | null = null;
-  /** The vCPU it is routed to (`irq->target_vcpu`); fixed for private interrupts. */
-  targetCpu: VgicCpu | null = null;
+  /** The ap_list position (vgic-ap-list.ts), -1 off the list. */
+  apIdx = -1;
+  /** The position in its ap_list's active entries (vgic-ap-list.ts), -1 when not there. */
+  actIdx = -1;
+  /** The ap_list order key (vgic-ap-list.ts). */
+  apOrd = 0;
+  /** The vCPU whose ap_list re-key marks hold it (vgic-ap-list.ts), or null. */
+  rekeyCpu: VgicCpu | null = null;
+  /** The vCPU whose ap_list prune marks hold it (vgic-ap-list.ts), or null. */
+  pruneCpu: VgicCpu | null = null;
+  private _target: VgicCpu | null = null;
+  private _group = 0;
   /** The vCPU whose list register holds it while that vCPU is in the guest, or null. */
   lrCpu: VgicCpu | null = null;
   /** The list register index while {@link lrCpu} is set. */
   lr = -1;
-  // The state the ap_list is sorted by (see vgic.ts), as one word of IRQ_* bits plus the priority. Each setter
-  // marks the holding ap_list unsorted when the value changes, so flush sorts only when something changed; the
-  // list registers move an edge latch without marking ({@link setLatchInLr}).
+  // The state the ap_list is sorted by (see vgic-ap-list.ts), as one word of IRQ_* bits plus the priority and
+  // group. Each setter marks the interrupt on its ap_list for the next sort and prune when the value changes, so
+  // both cost what changed; the list registers move an edge latch without marking ({@link setLatchInLr}).
   private _f = 0;
   private _priority = 0;
-  /** Group (0 or 1). */
-  group = 0;
   /** GICv2 ITARGETSR byte (SPIs). */
   targets = 0;
   /** GICv3 IROUTER affinity (Aff2.Aff1.Aff0). */
@@ -89,6 +98,29 @@ export class VgicIrq {
     readonly ownerCpu: VgicCpu | null,
   ) {
     this.targetCpu = ownerCpu;
+  }
+
+  /** The vCPU it is routed to (`irq->target_vcpu`); fixed for private interrupts. */
+  get targetCpu(): VgicCpu | null {
+    return this._target;
+  }
+  set targetCpu(v: VgicCpu | null) {
+    if (v === this._target) return;
+    this._target = v;
+    const c = this.apCpu;
+    if (c !== null) apMarkPrune(c, this);
+  }
+
+  /** Group (0 or 1). */
+  get group(): number {
+    return this._group;
+  }
+  set group(v: number) {
+    if (v === this._group) return;
+    const c = this.apCpu;
+    if (c !== null) c.apGrp0 += v === 0 ? 1 : -1;
+    this._group = v;
+    this.sortKeyChanged();
   }
 
   /** Pending latch (edge: the pending state; level: a software-set pending, ISPENDR). */
@@ -121,7 +153,13 @@ export class VgicIrq {
     const f = v ? this._f | IRQ_ACTIVE : this._f & ~IRQ_ACTIVE;
     if (f === this._f) return;
     this._f = f;
-    this.sortKeyChanged();
+    const c = this.apCpu;
+    if (c !== null) {
+      if (v) apActiveAdd(c, this);
+      else apActiveRemove(c, this);
+      apMarkRekey(c, this);
+      apMarkPrune(c, this);
+    }
   }
 
   /** Enabled (ISENABLER). */
@@ -157,10 +195,10 @@ export class VgicIrq {
   }
 
   /**
-   * Sets the pending latch as the list registers move it, without marking the ap_list unsorted: the flush consumes
-   * an edge latch into an LR, and the fold at the next exit gives it back if the LR is still pending — which
-   * leaves the interrupt ordered exactly as when it was sorted. Anything else that happens meanwhile changes
-   * another field (marked), or leaves the interrupt not pending and not active, and prune drops it.
+   * Sets the pending latch as the list registers move it, without marking: the flush consumes an edge latch into
+   * an LR, and the fold at the next exit gives it back if the LR is still pending — which leaves the interrupt
+   * ordered exactly as when it was sorted. Anything else that happens meanwhile changes another field (marked),
+   * or leaves the interrupt not pending and not active, and prune (which looks at every folded LR) drops it.
    */
   setLatchInLr(v: boolean): void {
     this._f = v ? this._f | IRQ_LATCH : this._f & ~IRQ_LATCH;
@@ -171,9 +209,13 @@ export class VgicIrq {
     return this._f;
   }
 
+  /** What orders it on the ap_list or decides whether it belongs there changed (vgic-ap-list.ts). */
   private sortKeyChanged(): void {
     const c = this.apCpu;
-    if (c !== null) c.apDirty = true;
+    if (c !== null) {
+      apMarkRekey(c, this);
+      apMarkPrune(c, this);
+    }
   }
 
   /** Whether it is pending as the architecture defines it (edge: latch; level: latch OR line). */

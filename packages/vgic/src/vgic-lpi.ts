@@ -94,11 +94,7 @@ export class VgicLpiHost implements LpiHost {
     } else if (irq.apCpu !== null) {
       const ap = irq.apCpu;
       // (staying on the list with a new priority or enable marked it unsorted: VgicIrq's setters)
-      if (vg.oracle(irq) !== ap) {
-        const k = ap.apList.indexOf(irq);
-        if (k >= 0) ap.apList.splice(k, 1);
-        irq.apCpu = null;
-      }
+      if (vg.oracle(irq) !== ap) vg.unqueue(irq);
     }
     vg.queue(irq);
   }
@@ -135,11 +131,8 @@ export class VgicLpiHost implements LpiHost {
     irq.enabled = false;
     const ap = irq.apCpu;
     if (ap !== null) {
-      if (irq.lrCpu === null) {
-        const k = ap.apList.indexOf(irq);
-        if (k >= 0) ap.apList.splice(k, 1);
-        irq.apCpu = null;
-      } else this.vg.kick(ap);
+      if (irq.lrCpu === null) this.vg.unqueue(irq);
+      else this.vg.kick(ap);
     }
     if (this.vg.lpis.get(lpi.intid) === irq) this.vg.lpis.delete(lpi.intid);
     lpi.hostRef = null;

@@ -6,10 +6,14 @@
  * interrupts (seed 000: per-IRQ get-input-level op, host deactivation through the LR HW bit).
  *
  * LR overflow scheme (mirrors the upstream 2025 "LR overflow" rework rather than the older UIE-based one):
- * - the ap_list is sorted lazily at flush, only when it holds more entries than there are LRs: interrupts that
- *   are pending-and-not-active first (highest priority first), then active ones (highest priority first), so
- *   a new higher-priority interrupt always reaches an LR even under 31 nested active interrupts;
- * - pending entries left out → ICH_HCR.NPIE (maintenance when no LR is pending, then refill);
+ * - the ap_list is sorted lazily at flush, only when it holds more entries than there are LRs (vgic-ap-list.ts):
+ *   interrupts of a group the vCPU has enabled first, within them pending-and-not-active first (highest priority
+ *   first), then active ones (highest priority first), so a new higher-priority interrupt always reaches an LR
+ *   even under 31 nested active interrupts, and a pending interrupt of a disabled group never holds an LR that an
+ *   enabled group's interrupt could use (newest mainline vgic_irq_cmp);
+ * - pending entries of an enabled group left out → ICH_HCR.NPIE (maintenance when no LR is pending, then refill);
+ * - entries of a disabled group left out → ICH_HCR.VGrp0EIE / VGrp1EIE (maintenance when the guest enables that
+ *   group, then a re-sort and refill);
  * - active entries left out → ICH_HCR.LRENPIE: an EOI (EOImode 0) of an interrupt not in an LR increments
  *   EOIcount; at the exit we deactivate that many of the highest-priority active interrupts not held in LRs
  *   (EOImode 0 always drops the highest active priority, so that is the interrupt the guest completed);
@@ -27,6 +31,7 @@ import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
 import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
+import { apInsert, apMarkAllRekey, apMarkPrune, apNext, apRemove, apSort, apWalk } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
@@ -46,60 +51,6 @@ export const VGIC_DEFAULT_NR_IRQS = 256;
 
 /** Undefined address marker. */
 export const VGIC_ADDR_UNSET = -1;
-
-/** ap_list order at flush: pending-and-not-active first by priority, then the rest by priority. */
-function apCmp(a: VgicIrq, b: VgicIrq): number {
-  return apKey(a) - apKey(b);
-}
-
-/**
- * The sort key of {@link apCmp} as one exact number: class (0 = enabled, pending and not active; 1 = the rest)
- * above the 8-bit priority above the 24-bit INTID (the tie-break that makes the order total).
- */
-function apKey(irq: VgicIrq): number {
-  const first = irqDeliverable(irq.stateBits);
-  return (first ? 0 : 0x1_0000_0000) + irq.priority * 0x100_0000 + irq.intid;
-}
-
-/**
- * Sorts an ap_list by {@link apCmp}: the keys are computed once per entry into the vCPU's scratch array, then
- * a plain insertion sort (the lists flush sees are short and mostly sorted already: the previous flush sorted
- * them, prune kept the order, new entries are appended), or the builtin sort for long ones. The order is total,
- * so both give the same result.
- */
-function apSort(c: VgicCpu): void {
-  const list = c.apList;
-  const n = list.length;
-  c.apDirty = false;
-  if (n > 64) {
-    list.sort(apCmp);
-    return;
-  }
-  if (c.apKeys.length < n) c.apKeys = new Float64Array(64);
-  const keys = c.apKeys;
-  let sorted = true;
-  let prev = -1;
-  for (let i = 0; i < n; i++) {
-    const k = apKey(list[i]);
-    keys[i] = k;
-    if (k < prev) sorted = false;
-    prev = k;
-  }
-  if (sorted) return;
-  for (let i = 1; i < n; i++) {
-    const x = list[i];
-    const kx = keys[i];
-    let j = i - 1;
-    if (keys[j] <= kx) continue;
-    do {
-      list[j + 1] = list[j];
-      keys[j + 1] = keys[j];
-      j--;
-    } while (j >= 0 && keys[j] > kx);
-    list[j + 1] = x;
-    keys[j + 1] = kx;
-  }
-}
 
 /** Where every vGIC keeps its per-vCPU state on the vCPU (one slot index for all VMs). */
 const VGIC_SLOT = new VcpuSlot<VgicCpu>('vgic');
@@ -224,9 +175,7 @@ export class Vgic {
     if (ap !== null && !irq.active && ap !== t) {
       if (irq.lrCpu !== null) this.kick(irq.lrCpu);
       else {
-        const i = ap.apList.indexOf(irq);
-        if (i >= 0) ap.apList.splice(i, 1);
-        irq.apCpu = null;
+        this.unqueue(irq);
         this.queue(irq);
       }
     }
@@ -254,10 +203,17 @@ export class Vgic {
       if (t !== null) this.kick(t);
       return;
     }
-    t.apList.push(irq);
-    t.apDirty = true;
     irq.apCpu = t;
+    apInsert(t, irq);
     this.kick(t);
+  }
+
+  /** Takes `irq` off the ap_list that holds it (not while it is in a list register). O(log n). */
+  unqueue(irq: VgicIrq): void {
+    const ap = irq.apCpu;
+    if (ap === null) return;
+    apRemove(ap, irq);
+    irq.apCpu = null;
   }
 
   // ---- injection ----------------------------------------------------------------------------------------
@@ -388,57 +344,66 @@ export class Vgic {
 
   /** GICD_CTLR group enables changed: re-evaluate every pending SPI and private interrupt (not a hot path). */
   groupEnablesChanged(): void {
+    // every listed interrupt's oracle may have changed: the next prune of its list looks at it
+    for (const c of this.cpus) for (let k = 0; k < c.apLen; k++) apMarkPrune(c, c.apList[k]);
     for (const irq of this.spis) this.queue(irq);
     for (const c of this.cpus) for (const irq of c.privateIrqs) this.queue(irq);
   }
 
   // ---- flush / sync ---------------------------------------------------------------------------------------
 
-  /** vgic_flush_hwstate: fills the list registers from the ap_list. */
+  /** vgic_flush_hwstate: fills the list registers from the head of the ap_list (vgic-ap-list.ts). */
   flush(vcpu: Vcpu): void {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
-    const list = c.apList;
     const nr = hw.nrLrs;
+    const len = c.apLen;
     hw.eoiCount = 0;
-    if (list.length === 0) {
-      hw.npie = hw.lrenpie = hw.uie = false;
+    if (len === 0) {
+      hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
       hw.updateLines();
       return;
     }
-    if (list.length > nr && c.apDirty) apSort(c);
-    let n = 0;
-    let overP = false;
-    let overA = false;
-    const len = list.length;
-    let k = 0;
-    for (; k < len && n < nr; k++) {
-      const irq = list[k];
-      if (this.oracle(irq) === c) this.populateLr(c, n++, irq);
+    const eng = (hw.eng0 ? 1 : 0) | (hw.eng1 ? 2 : 0);
+    if (eng !== c.apEng) {
+      // the group enables are part of the sort key: every entry must be re-keyed at the next sort
+      c.apEng = eng;
+      apMarkAllRekey(c);
     }
-    if (k < len) {
-      // What did not fit. The list is sorted (it only overflows after a queue, which marks it dirty): entries
-      // for this vCPU are pending-and-not-active first, then active ones. So a pending one left out is the first
-      // entry for this vCPU after the LRs, and an active one left out is the last: two short scans from both
-      // ends instead of a walk over the whole list.
-      for (let j = k; j < len; j++) {
-        const irq = list[j];
-        if (this.oracle(irq) !== c) continue;
-        if (irq.active) overA = true;
-        else overP = true;
+    if (len > nr && c.apRekeyLen !== 0) apSort(c, eng);
+    let n = 0;
+    let act = 0;
+    let grp0 = 0;
+    let overP = false;
+    if (len === 1) {
+      // the common case: one entry, no order to follow
+      const irq = c.apList[0];
+      if (this.oracle(irq) === c) {
+        if (irq.active) act++;
+        if (irq.group === 0) grp0++;
+        this.populateLr(c, n++, irq);
+      }
+    } else apWalk(c);
+    for (let irq = len === 1 ? null : apNext(c); irq !== null; irq = apNext(c)) {
+      if (this.oracle(irq) !== c) continue;
+      if (n === nr) {
+        // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so
+        // if it is not a pending one of an enabled group, no such entry was left out.
+        overP = irqDeliverable(irq.stateBits) && ((eng >> irq.group) & 1) !== 0;
         break;
       }
-      if (!overA)
-        for (let j = len - 1; j >= k; j--) {
-          const irq = list[j];
-          if (this.oracle(irq) !== c) continue;
-          overA = irq.active; // not active: it is in the pending prefix, so no active entry follows it
-          break;
-        }
+      if (irq.active) act++;
+      if (irq.group === 0) grp0++;
+      this.populateLr(c, n++, irq);
     }
     hw.usedLrs = n;
     hw.npie = overP;
-    hw.lrenpie = overA;
+    // active entries left out (an active entry always belongs to the vCPU whose list holds it)
+    hw.lrenpie = c.apActiveLen > act;
+    // entries of a disabled group left out: maintenance when the guest enables it (entries not for this vCPU
+    // that prune has yet to drop may count too: at worst one extra exit)
+    hw.vgrp0eie = (eng & 1) === 0 && c.apGrp0 > grp0;
+    hw.vgrp1eie = (eng & 2) === 0 && len - c.apGrp0 > n - grp0;
     hw.uie = false;
     vcpu.charge(this.vm.costNs.lrAccess * n);
     hw.updateLines();
@@ -497,6 +462,7 @@ export class Vgic {
     for (let i = 0; i < n; i++) {
       const irq = c.lrIrqs[i]!;
       c.lrIrqs[i] = null;
+      apMarkPrune(c, irq);
       const s = hw.lrState[i];
       const wasActive = irq.active;
       irq.lrCpu = null;
@@ -530,13 +496,18 @@ export class Vgic {
     this.prune(c);
   }
 
-  /** EOIcount: deactivate the highest-priority active interrupts that were not in an LR. */
+  /**
+   * EOIcount: deactivate the highest-priority active interrupts that were not in an LR (the first in list order
+   * among equal priorities). Only with LRENPIE, i.e. more active interrupts than LRs.
+   */
   private eoiCountDeactivate(c: VgicCpu, count: number): void {
     for (let k = 0; k < count; k++) {
       let best: VgicIrq | null = null;
-      for (const irq of c.apList) {
-        if (!irq.active || irq.lrCpu === c) continue;
-        if (best === null || irq.priority < best.priority) best = irq;
+      const act = c.apActive;
+      for (let j = 0; j < c.apActiveLen; j++) {
+        const irq = act[j];
+        if (irq.lrCpu === c) continue;
+        if (best === null || irq.priority < best.priority || (irq.priority === best.priority && irq.apOrd < best.apOrd)) best = irq;
       }
       if (best === null) return;
       best.active = false;
@@ -545,21 +516,40 @@ export class Vgic {
     }
   }
 
-  /** vgic_prune_ap_list: drops what no longer needs a vCPU and migrates what moved. */
+  /**
+   * vgic_prune_ap_list: drops what no longer needs a vCPU and migrates what moved. Looks only at the entries
+   * that were in the LRs and those whose state or target changed since the last prune (vgic-ap-list.ts): every
+   * other entry still belongs here. Interrupts that move are queued on their new vCPU in list order.
+   */
   private prune(c: VgicCpu): void {
-    const list = c.apList;
-    let j = 0;
-    for (let k = 0; k < list.length; k++) {
-      const irq = list[k];
+    const marks = c.apPrune;
+    const m = c.apPruneLen;
+    c.apPruneLen = 0;
+    const moving = c.apMoving;
+    let nm = 0;
+    for (let k = 0; k < m; k++) {
+      const irq = marks[k];
+      if (irq.pruneCpu !== c) continue;
+      irq.pruneCpu = null;
+      if (irq.apCpu !== c) continue;
       const t = this.oracle(irq);
-      if (t === c) list[j++] = irq;
-      else {
-        irq.apCpu = null;
-        if (t !== null) this.queue(irq);
+      if (t === c) continue;
+      apRemove(c, irq);
+      irq.apCpu = null;
+      if (t !== null) {
+        // insertion by list order (apOrd is kept after removal); rarely more than one
+        let j = nm++;
+        while (j > 0 && moving[j - 1].apOrd > irq.apOrd) {
+          moving[j] = moving[j - 1];
+          j--;
+        }
+        moving[j] = irq;
       }
     }
-    // pop() is inlined by the JIT; a store to `length` is a runtime call (the list loses a few entries per exit)
-    while (list.length > j) list.pop();
+    for (let k = 0; k < nm; k++) {
+      const irq = moving[k];
+      this.queue(irq);
+    }
   }
 
   /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */
@@ -567,7 +557,7 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const list = c.apList;
-    for (let k = 0; k < list.length; k++) {
+    for (let k = 0; k < c.apLen; k++) {
       const irq = list[k];
       if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;

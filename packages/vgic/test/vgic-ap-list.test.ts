@@ -5,8 +5,9 @@
  * next flush: here another vCPU raises the priority of a queued LPI (property byte + GICR_INVLPIR) while its
  * target waits with every LPI masked by its PMR.
  */
-import { DAIF, ExitReason, GuestAsm, type Msi, type Vcpu } from '@irqflow/core';
-import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE } from '@irqflow/vgic';
+import { DAIF, ExitReason, GuestAsm, PSCI, type Msi, type Vcpu } from '@irqflow/core';
+import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE, VgicIrq } from '@irqflow/vgic';
+import { apInsert, apKey, apMarkAllRekey, apNext, apRemove, apSort, apWalk } from '../src/vgic-ap-list';
 import { gicVm } from './helpers';
 
 describe('ap_list order', () => {
@@ -53,5 +54,130 @@ describe('ap_list order', () => {
     // 8197 now beats the PMR and everything else: the flush at the wake puts it in the only LR straight away
     expect(log).toEqual([8197]);
     expect(wfiExitsAtFirstAck).toBe(wfiBefore);
+  });
+});
+
+/**
+ * A pending interrupt of a group the vCPU has disabled must not starve the enabled group (newest mainline
+ * vgic_irq_cmp sorts interrupts of a disabled group after the enabled ones; NPIE refills as the guest consumes
+ * the LRs; VGrp0EIE asks for a maintenance exit when the guest enables group 0). SGI 0 is in Group 0, pending
+ * while ICC_IGRPEN0_EL1 = 0, next to 15 pending Group-1 SGIs, with 4 LRs. The guest polls ICC_IAR1_EL1 with IRQs
+ * masked (untrapped reads: only a maintenance interrupt makes it exit and the LRs refill).
+ */
+describe('interrupts of a disabled group', () => {
+  const SGI_IGROUPR0 = GIC_BOARD.REDIST + 0x10000 + 0x80;
+  const SGI_ISPENDR0 = GIC_BOARD.REDIST + 0x10000 + 0x200;
+  /** SGI 0 in Group 0 (GICD_CTLR EnableGrp0 + EnableGrp1A + ARE), all 16 SGIs pending, then 40 IAR1 reads. */
+  function run(afterFirst?: (a: GuestAsm) => void): number[] {
+    const { vm } = gicVm('gic-v3', 1, { nrLrs: 4 });
+    const log: number[] = [];
+    const a = new GuestAsm();
+    a.label('main');
+    // (the "gic-v3" driver's CPU init, plus Group 0 enabled at the distributor; ICC_IGRPEN0_EL1 stays 0)
+    a.mrs(0, 'ICC_SRE_EL1').orri(0, 0, 1).msr('ICC_SRE_EL1', 0);
+    a.movi(0, 0xf0).msr('ICC_PMR_EL1', 0);
+    a.movi(0, 1).msr('ICC_IGRPEN1_EL1', 0);
+    a.movi(0, 0x13).stra(0, GIC_BOARD.DIST);
+    a.movi(0, 0xfffffffe).stra(0, SGI_IGROUPR0);
+    a.movi(0, 0xffff).stra(0, SGI_ISPENDR0);
+    a.movi(5, 0);
+    a.label('poll').bhsi(5, 40, 'done').addi(5, 5, 1);
+    a.mrs(9, 'ICC_IAR1_EL1').beqi(9, 1023, 'poll');
+    a.call((v: Vcpu) => void log.push(v.x(9)));
+    a.msr('ICC_EOIR1_EL1', 9);
+    if (afterFirst) {
+      a.bnei(9, 1, 'poll');
+      afterFirst(a);
+    }
+    a.b('poll');
+    a.label('done').movi(0, PSCI.SYSTEM_OFF).hvc();
+    vm.vcpus[0].setProgram(a.build());
+    expect(vm.run({ until: 10_000_000 }).reason).toBe('shutdown');
+    return log;
+  }
+
+  it('all 15 Group-1 SGIs are acknowledged back to back through ICC_IAR1_EL1 while Group 0 is disabled', () => {
+    expect(run()).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+  });
+
+  it('enabling Group 0 while its SGI waits outside the LRs brings it in at once (group-enable maintenance)', () => {
+    const log0: number[] = [];
+    const log = run((a) => {
+      // after the first Group-1 SGI: ICC_IGRPEN0_EL1 = 1, then ICC_IAR0_EL1 must find SGI 0
+      a.movi(0, 1).msr('ICC_IGRPEN0_EL1', 0);
+      a.mrs(8, 'ICC_IAR0_EL1');
+      a.call((v: Vcpu) => void log0.push(v.x(8)));
+      a.beqi(8, 1023, 'poll');
+      a.msr('ICC_EOIR0_EL1', 8);
+    });
+    expect(log0).toEqual([0]);
+    expect(log).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+  });
+});
+
+/**
+ * The ap_list structure (src/vgic-ap-list.ts) against the plain list it stands for: an array that entries are
+ * appended to and spliced out of, sorted by the sort key only at a flush that finds it longer than the LRs after
+ * something changed. After every step, an in-order walk of the structure must give exactly that array's order.
+ */
+describe('ap_list order keys and heap', () => {
+  it('walks in the order of an append / splice / lazily sorted list, over 20 000 random steps', () => {
+    const { dev } = gicVm('gic-v3', 1);
+    const c = dev.vgic.cpus[0];
+    const pool = Array.from({ length: 40 }, (_, i) => new VgicIrq(32 + i, null));
+    const ref: VgicIrq[] = [];
+    let dirty = false;
+    let eng = 3;
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const walk = () => {
+      const out: number[] = [];
+      apWalk(c);
+      for (let irq = apNext(c); irq !== null; irq = apNext(c)) out.push(irq.intid);
+      return out;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const irq = pool[rnd(pool.length)];
+      const op = rnd(10);
+      if (op < 3) {
+        if (irq.apCpu === null) {
+          irq.apCpu = c;
+          apInsert(c, irq);
+          ref.push(irq);
+          dirty = true;
+        } else {
+          apRemove(c, irq);
+          irq.apCpu = null;
+          ref.splice(ref.indexOf(irq), 1);
+        }
+      } else if (op < 8) {
+        // a state change (marks the entry if listed, as the setters do)
+        const what = rnd(5);
+        if (what === 0) irq.priority = rnd(32) * 8;
+        else if (what === 1) irq.active = !irq.active;
+        else if (what === 2) irq.pendingLatch = !irq.pendingLatch;
+        else if (what === 3) irq.enabled = !irq.enabled;
+        else irq.group ^= 1;
+        if (irq.apCpu !== null) dirty = true;
+      } else if (op === 8 && rnd(20) === 0) {
+        eng = rnd(4);
+        apMarkAllRekey(c); // what flush does when the VMCR group enables changed
+        dirty = true;
+      } else {
+        const nr = [1, 4, 16][rnd(3)];
+        if (ref.length > nr && dirty) {
+          ref.sort((a, b) => apKey(a, eng) - apKey(b, eng));
+          dirty = false;
+        }
+        if (c.apLen > nr && c.apRekeyLen !== 0) apSort(c, eng);
+      }
+      expect(c.apLen).toBe(ref.length);
+      if (step % 7 === 0) expect(walk()).toEqual(ref.map((i) => i.intid));
+    }
+    // the active-entry set matches too
+    expect(c.apActiveLen).toBe(ref.filter((i) => i.active).length);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * GSI routing (KVM_SET_GSI_ROUTING), irqfds with optional resamplefds (KVM_IRQFD) and the ack notifier that
  * drives resampling (kvm_notify_acked_irq). An irqfd is an eventfd whose signal injects through its GSI's
- * routes: an irqchip route pulses the pin (edge) or, with a resamplefd, asserts it until the guest completes
- * the interrupt — then the line is lowered and the resamplefd signalled, so the VMM re-evaluates its device
- * and re-signals if it is still pending. MSI routes go to the controller's `setMsi` (first through
- * `setIrqInatomic`, as KVM's irqfd wakeup does).
+ * routes. A GSI with a single route goes first through the controller's `setIrqInatomic`, as KVM's irqfd wakeup
+ * does: on the vgic an irqchip route then raises the SPI and leaves it high, and an MSI route uses the ITS
+ * translation cache. Otherwise an irqchip route pulses the pin (1 then 0) or, with a resamplefd, asserts it;
+ * a resampled line stays asserted until the guest completes the interrupt — then it is lowered and the
+ * resamplefd signalled, so the VMM re-evaluates its device and re-signals if it is still pending. MSI routes go
+ * to the controller's `setMsi`.
  *
  * @module
  */
@@ -120,7 +122,7 @@ export class IrqRouting {
   /**
    * Assigns or deassigns an irqfd (KVM_IRQFD).
    * @throws KvmError EBUSY if the eventfd is already an irqfd, ENOENT when deassigning an unknown one,
-   * EINVAL for a bad GSI or a resamplefd without an in-kernel irqchip
+   * EINVAL for a GSI that is not a u32 or a resamplefd without an in-kernel irqchip
    */
   irqfd(spec: IrqfdSpec): void {
     if (spec.deassign) {
@@ -134,7 +136,10 @@ export class IrqRouting {
       this.rebuildResamplers();
       return;
     }
-    if (!Number.isInteger(spec.gsi) || spec.gsi < 0 || spec.gsi >= KVM_MAX_IRQ_ROUTES) fail(Errno.EINVAL, `GSI ${spec.gsi} out of range`);
+    // KVM_IRQFD does not range-check the GSI (newest mainline kvm_irqfd_assign): any u32 is accepted, and an irqfd
+    // on a GSI without a valid route injects nothing until KVM_SET_GSI_ROUTING gives it one. Only what the
+    // ioctl's __u32 cannot carry is refused here.
+    if (!Number.isInteger(spec.gsi) || spec.gsi < 0 || spec.gsi > 0xffff_ffff) fail(Errno.EINVAL, `GSI ${spec.gsi} is not a u32`);
     if (spec.resamplefd && !this.vm.hasIrqchip) fail(Errno.EINVAL, 'a resamplefd needs an in-kernel irqchip');
     if (this.irqfds.some((f) => f.fd === spec.fd)) fail(Errno.EBUSY, 'that eventfd is already an irqfd');
     const f: Irqfd = {
@@ -190,11 +195,33 @@ export class IrqRouting {
     }
   }
 
-  /** Injects through every route of an irqfd (the irqfd wakeup). */
+  /**
+   * The irqfd wakeup (newest mainline irqfd_wakeup + irqfd_inject). A GSI with exactly one route first tries the
+   * controller's atomic injection (kvm_arch_set_irq_inatomic) with level 1: on arm64 that raises an SPI and leaves
+   * it high (an irqchip route on an initialised vgic) or delivers a cached ITS translation (an MSI route). Only
+   * -EWOULDBLOCK falls back to the slow path; any other answer (0, or an error such as -EINVAL for a pin beyond
+   * NR_IRQS) ends the injection. The slow path (kvm_set_irq over every route) pulses the line 1 then 0 without a
+   * resamplefd, raises it with one, and sends each MSI route to `setMsi`.
+   */
   private inject(f: Irqfd): void {
     const vm = this.vm;
     const flow = vm.flow;
     const rs = f.routes;
+    if (rs.length === 1) {
+      const r = rs[0];
+      let rc: number;
+      try {
+        rc = flow.setIrqInatomic(vm, r, true);
+      } catch (e) {
+        if (!(e instanceof KvmError)) throw e;
+        rc = -Errno.EINVAL;
+      }
+      if (rc !== -Errno.EAGAIN) {
+        if (rc < 0) f.errors++;
+        else if (r.type === 'irqchip' && f.resamplefd) f.asserted = true;
+        return;
+      }
+    }
     for (let i = 0; i < rs.length; i++) {
       const r = rs[i];
       try {
@@ -206,7 +233,7 @@ export class IrqRouting {
             flow.irqfdSetIrq(vm, r, true);
             flow.irqfdSetIrq(vm, r, false);
           }
-        } else if (flow.setIrqInatomic(vm, r, true) < 0) flow.setMsi(vm, r.msi);
+        } else flow.setMsi(vm, r.msi);
       } catch (e) {
         if (!(e instanceof KvmError)) throw e;
         f.errors++;

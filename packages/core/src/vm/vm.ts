@@ -247,8 +247,9 @@ export class Vm {
 
   /**
    * KVM_IRQ_LINE. `irq` = vcpu2_index[31:28] | type[27:24] | vcpu_index[23:16] | irq_id[15:0].
-   * @throws KvmError EINVAL for an unknown type or vCPU, ENXIO for PPI/SPI without an in-kernel irqchip;
-   * the controller's errors for PPI/SPI ranges
+   * @throws KvmError EINVAL for an unknown type or vCPU, ENXIO for PPI/SPI without an in-kernel irqchip and
+   * for type CPU with one (newest mainline kvm_vm_ioctl_irq_line checks the irqchip first, then the vCPU, then
+   * the line); the controller's errors for PPI/SPI ranges
    */
   irqLine(irq: number, level: number | boolean): void {
     const type = (irq >>> 24) & 0xf;
@@ -257,7 +258,8 @@ export class Vm {
     const lvl = level === true || (typeof level === 'number' && level !== 0);
     switch (type) {
       case IrqType.Cpu: {
-        if (this.hasIrqchip) fail(Errno.EINVAL, 'KVM_ARM_IRQ_TYPE_CPU needs a VM without an in-kernel irqchip');
+        // KVM: type CPU drives the vCPU's IRQ/FIQ inputs directly, which an in-kernel irqchip owns: ENXIO
+        if (this.hasIrqchip) fail(Errno.ENXIO, 'KVM_ARM_IRQ_TYPE_CPU needs a VM without an in-kernel irqchip');
         const v = this.vcpus[vcpuIdx];
         if (!v) fail(Errno.EINVAL, `no vCPU ${vcpuIdx}`);
         if (id > 1) fail(Errno.EINVAL, `CPU line ${id} is neither IRQ (0) nor FIQ (1)`);

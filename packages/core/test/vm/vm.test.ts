@@ -94,13 +94,17 @@ describe('KVM_IRQ_LINE', () => {
     expect(vm.vcpus[257].virq).toBe(false);
   });
 
-  it('type CPU: bad line or vCPU → EINVAL; with an in-kernel irqchip → EINVAL', () => {
+  it('type CPU: bad line or vCPU → EINVAL; with an in-kernel irqchip → ENXIO (checked first, as KVM)', () => {
     const vm = new Hypervisor({ traceCapacity: 1024 }).createVm();
     vm.createVcpu();
     expect(errno(() => vm.irqLine(irq(IrqType.Cpu, 0, 2), 1))).toBe(Errno.EINVAL);
     expect(errno(() => vm.irqLine(irq(IrqType.Cpu, 1, 0), 1))).toBe(Errno.EINVAL);
     const { vm: vm2 } = tinyVm(1);
-    expect(errno(() => vm2.irqLine(irq(IrqType.Cpu, 0, 0), 1))).toBe(Errno.EINVAL);
+    expect(errno(() => vm2.irqLine(irq(IrqType.Cpu, 0, 0), 1))).toBe(Errno.ENXIO);
+    // the irqchip check comes before the vCPU and line checks
+    expect(errno(() => vm2.irqLine(irq(IrqType.Cpu, 7, 0), 1))).toBe(Errno.ENXIO);
+    expect(errno(() => vm2.irqLine(irq(IrqType.Cpu, 0, 2), 1))).toBe(Errno.ENXIO);
+    expect(vm2.vcpus[0].virq).toBe(false);
   });
 
   it('PPI and SPI need an in-kernel irqchip (ENXIO)', () => {

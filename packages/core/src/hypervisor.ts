@@ -14,7 +14,7 @@ import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
 import { IrqBypassManager } from './host/irq-bypass';
 import { PassthroughDevice } from './host/passthrough-device';
-import type { IrqchipDescriptor, IrqflowPlugin, VmExtension } from './plugin';
+import type { IrqchipDescriptor, IrqchipSetupOptions, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
 import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
 
@@ -39,6 +39,17 @@ export interface CreateVmOptions {
    * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative or not finite
    */
   lookaheadNs?: number;
+  /**
+   * The interrupt controller, by name or alias ("gic-v3", "rvic", "pic", "gicv3", …). With it, createVm creates
+   * `vcpus` vCPUs and sets the controller up on them ({@link Vm.setupIrqchip}); the guest driver is
+   * {@link Vm.driver}. Without it the VM has no in-kernel irqchip until the caller sets one up.
+   * @throws KvmError ENOENT (from {@link Hypervisor.createVm}) naming the registered controllers
+   */
+  irqchip?: string;
+  /** vCPUs to create before the controller is set up (default 1; only with {@link irqchip}). */
+  vcpus?: number;
+  /** Board options passed to the controller's setup (only with {@link irqchip}). */
+  irqchipOptions?: IrqchipSetupOptions;
 }
 
 /** Options of the {@link Hypervisor} constructor. */
@@ -47,7 +58,23 @@ export interface HypervisorOptions {
   traceCapacity?: number;
 }
 
-/** The hypervisor. */
+/**
+ * The hypervisor: the root object of irqflow, standing for the host kernel's KVM (`/dev/kvm`). It owns what
+ * every VM shares — the registered interrupt controllers (by name), KVM device types, VM extensions such as
+ * the arch timer, cost profiles, the host interrupt model, the irq-bypass manager and the trace buffer — and
+ * creates VMs ({@link createVm}, KVM_CREATE_VM), each in its own DI child container so VMs share nothing
+ * mutable. Controllers and extensions arrive through plugins ({@link use}); core itself knows none of them.
+ *
+ * @example
+ * ```ts
+ * import { Hypervisor } from '@irqflow/core';
+ * import { VgicPlugin } from '@irqflow/vgic';
+ *
+ * const hv = new Hypervisor().use(VgicPlugin);
+ * const vm = hv.createVm({ irqchip: 'gic-v3', vcpus: 2 }); // 'rvic', 'pic', … : one word changes
+ * console.log(vm.vcpus.length, vm.irqchip?.name, vm.driver?.spurious); // 2 gic-v3 1023
+ * ```
+ */
 export class Hypervisor {
   /** The root container of this hypervisor (shared services). */
   readonly container: DependencyContainer;
@@ -59,6 +86,7 @@ export class Hypervisor {
   readonly trace: TraceBuffer;
   private readonly deviceTypes = new Map<number, DeviceTypeRegistration>();
   private readonly irqchips = new Map<string, IrqchipDescriptor>();
+  private readonly irqchipAliases = new Map<string, string>();
   private readonly profiles = new Map<string, CostProfile>();
   private readonly exts: VmExtension[] = [];
   private readonly plugins = new Set<string>();
@@ -94,15 +122,25 @@ export class Hypervisor {
     return this.deviceTypes.get(type);
   }
 
-  /** Registers a named controller. @throws KvmError EEXIST for a duplicate name */
+  /**
+   * Registers a named controller and its aliases.
+   * @throws KvmError EEXIST for a name or alias already taken (nothing is registered then)
+   */
   registerIrqchip(desc: IrqchipDescriptor): void {
-    if (this.irqchips.has(desc.name)) fail(Errno.EEXIST, `irqchip ${desc.name} is already registered`);
+    const names = [desc.name, ...(desc.aliases ?? [])];
+    for (const n of names) if (this.irqchips.has(n) || this.irqchipAliases.has(n)) fail(Errno.EEXIST, `irqchip ${n} is already registered`);
     this.irqchips.set(desc.name, desc);
+    for (const a of desc.aliases ?? []) if (a !== desc.name) this.irqchipAliases.set(a, desc.name);
   }
 
-  /** A named controller. @throws KvmError ENOENT naming the valid choices */
+  /** The registered name behind `name` (itself, or the controller an alias names), or undefined. */
+  irqchipName(name: string): string | undefined {
+    return this.irqchips.has(name) ? name : this.irqchipAliases.get(name);
+  }
+
+  /** A named controller (by name or alias). @throws KvmError ENOENT naming the valid choices */
   irqchip(name: string): IrqchipDescriptor {
-    const d = this.irqchips.get(name);
+    const d = this.irqchips.get(this.irqchipName(name) ?? name);
     if (!d) fail(Errno.ENOENT, `unknown irqchip "${name}" (valid: ${[...this.irqchips.keys()].join(', ') || 'none registered'})`);
     return d;
   }
@@ -141,10 +179,18 @@ export class Hypervisor {
     return [...this.profiles.values()];
   }
 
-  /** KVM_CREATE_VM: a new VM in its own child container. */
+  /**
+   * KVM_CREATE_VM: a new VM in its own child container; with `irqchip`, also its vCPUs and the controller.
+   * @throws KvmError ENOENT for an unknown cost profile or controller, EINVAL for a bad lookahead or vCPU count,
+   * and whatever the controller's setup refuses with (the VM is destroyed then)
+   */
   createVm(opts: CreateVmOptions = {}): Vm {
-    const id = this.nextVmId++;
     const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
+    const desc = opts.irqchip === undefined ? undefined : this.irqchip(opts.irqchip);
+    const nVcpus = opts.vcpus ?? 1;
+    if (opts.vcpus !== undefined && desc === undefined) fail(Errno.EINVAL, 'createVm: vcpus needs irqchip (else call vm.createVcpu)');
+    if (desc && (!Number.isInteger(nVcpus) || nVcpus < 1 || nVcpus > desc.maxVcpus)) fail(Errno.EINVAL, `${desc.name} supports 1..${desc.maxVcpus} vCPUs, not ${nVcpus}`);
+    const id = this.nextVmId++;
     const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
     if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
@@ -154,6 +200,15 @@ export class Hypervisor {
     child.registerInstance(VM, vm);
     this.vmContainers.set(vm, child);
     for (const e of this.exts) e.vmCreated?.(vm);
+    if (desc) {
+      try {
+        for (let i = 0; i < nVcpus; i++) vm.createVcpu(i);
+        vm.setupIrqchip(desc, opts.irqchipOptions);
+      } catch (e) {
+        void vm.destroy();
+        throw e;
+      }
+    }
     return vm;
   }
 

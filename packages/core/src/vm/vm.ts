@@ -17,7 +17,7 @@ import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
 import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
 import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
-import type { VmExtension } from '../plugin';
+import type { GuestIrqDriver, IrqchipDescriptor, IrqchipSetupOptions, VmExtension } from '../plugin';
 import { Rng } from '../rng';
 import { EventQueue, HostEvent } from '../sched/event-queue';
 import { hypercallKey, isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
@@ -96,6 +96,10 @@ export class Vm {
   hasIrqchip = false;
   /** Set by the controller when its device is initialised: gates vCPU creation (EBUSY after). */
   irqchipFinalized = false;
+  /** The named controller set up by {@link setupIrqchip} (or `createVm({ irqchip })`), if any. */
+  irqchip: IrqchipDescriptor | undefined = undefined;
+  /** Its guest driver (what guest programs use to talk to the controller). */
+  driver: GuestIrqDriver | undefined = undefined;
   private readonly byMpidr = new Map<number, Vcpu>();
   private destroyed = false;
 
@@ -205,6 +209,38 @@ export class Vm {
       this.hasIrqchip = false;
       throw e;
     }
+  }
+
+  /**
+   * Sets a named controller up on this VM (its vCPUs already created): runs the descriptor's board recipe,
+   * remembers it as {@link irqchip} and its guest driver as {@link driver}, and returns the driver.
+   * @param irqchip - a registered name or alias, or a descriptor
+   * @throws KvmError ENOENT for an unknown name, EEXIST if this VM already has a named controller, and
+   * whatever the controller's setup refuses with
+   */
+  setupIrqchip(irqchip: string | IrqchipDescriptor, options?: IrqchipSetupOptions): GuestIrqDriver {
+    const desc = typeof irqchip === 'string' ? this.hv.irqchip(irqchip) : irqchip;
+    if (this.irqchip) fail(Errno.EEXIST, `the VM already has an interrupt controller (${this.irqchip.name})`);
+    const driver = desc.setup(this, options);
+    this.irqchip = desc;
+    this.driver = driver;
+    return driver;
+  }
+
+  /**
+   * The KVM_IRQ_LINE `irq` value (type SPI) of wired device input `pin` under this VM's controller — a
+   * controller-neutral name for a device's interrupt line: `vm.irqLine(vm.deviceLine(0), 1)` raises the same
+   * device input on a GIC (INTID 32) as on an rVIC (rVID input 0). `pin` is the same number an irqchip GSI
+   * route's `pin` names.
+   * @throws KvmError ENXIO if the VM has no named controller ({@link setupIrqchip}); EINVAL for a bad pin
+   */
+  deviceLine(pin: number): number {
+    const d = this.irqchip;
+    if (!d) fail(Errno.ENXIO, 'deviceLine: the VM has no named interrupt controller (createVm({ irqchip }) or vm.setupIrqchip)');
+    if (!Number.isInteger(pin) || pin < 0) fail(Errno.EINVAL, `device input ${pin} is not a non-negative integer`);
+    const id = d.deviceLineId ? d.deviceLineId(pin) : pin + 32;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff) fail(Errno.EINVAL, `device input ${pin} has no KVM_IRQ_LINE number on ${d.name}`);
+    return ((IrqType.Spi << 24) | id) >>> 0;
   }
 
   /** Marks the irqchip initialised (KVM's "vgic initialized"): no more vCPUs after this. */

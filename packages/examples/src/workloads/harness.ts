@@ -19,7 +19,7 @@ import {
   type Vcpu,
   type Vm,
 } from '@irqflow/core';
-import { ActionKind, unsupportedReason, type Action, type Component, type Workload, type WorkloadContext } from './workload';
+import { ActionKind, THINK_CYCLES, unsupportedReason, type Action, type Component, type Workload, type WorkloadContext } from './workload';
 
 /** Options of {@link runWorkload}. */
 export interface RunWorkloadOptions {
@@ -113,9 +113,8 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
   if (why) return { ...base, status: 'unsupported', message: why };
   let vm: Vm | undefined;
   try {
-    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs });
-    for (let i = 0; i < vcpus; i++) vm.createVcpu(i);
-    const driver = desc.setup(vm, {});
+    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs, irqchip: desc.name, vcpus });
+    const driver = vm.driver!;
     const queues: Action[][] = Array.from({ length: vcpus }, () => []);
     const ctx: WorkloadContext = {
       hv,
@@ -124,6 +123,7 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
       driver,
       vcpus,
       hasTimer: hv.extensions.some((e) => e.name === 'arch-timer'),
+      rng: vm.rng,
       act: (v, kind, arg = 0) => queues[v.index].push({ kind, arg }),
     };
     const comps = workload.components(ctx);
@@ -148,8 +148,12 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
     for (const i of c.levelIntids ?? []) level.add(i);
   }
   const usesTimer = comps.some((c) => c.usesTimer);
+  const usesIpi = comps.some((c) => c.usesIpi);
+  const usesThink = comps.some((c) => c.usesIpi);
   const unexpected: string[] = [];
   const snaps: (Snapshot | null)[] = new Array(n).fill(null);
+  const thinkNs = new Float64Array(n);
+  const thinkFrom = new Float64Array(n);
   let arrived1 = 0;
   let arrived2 = 0;
 
@@ -158,14 +162,25 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
     v.setX(10, a ? a.kind : ActionKind.None);
     v.setX(11, a ? a.arg : 0);
   };
+  // Only the paths some component uses are assembled: a controller without IPIs or timers still runs the rest.
   const emitActions = (a: GuestAsm): void => {
     const loop = a.fresh('act');
     const done = a.fresh('done');
-    const not1 = a.fresh('n1');
     a.label(loop).call(loadAction).cbz(10, done);
-    a.bnei(10, ActionKind.SendIpi, not1);
-    driver.emitSendIpi(a, 11, 0);
-    a.b(loop).label(not1);
+    if (usesIpi) {
+      const not1 = a.fresh('n1');
+      a.bnei(10, ActionKind.SendIpi, not1);
+      driver.emitSendIpi!(a, 11, 0);
+      a.b(loop).label(not1);
+    }
+    if (usesThink) {
+      const not4 = a.fresh('n4');
+      const spin = a.fresh('think');
+      a.bnei(10, ActionKind.Think, not4).call((v) => void (thinkFrom[v.index] = v.clock));
+      a.label(spin).work(THINK_CYCLES).addi(11, 11, -1).cbnz(11, spin);
+      a.call((v) => void (thinkNs[v.index] += v.clock - thinkFrom[v.index])).b(loop);
+      a.label(not4);
+    }
     if (usesTimer) {
       const not2 = a.fresh('n2');
       a.bnei(10, ActionKind.ArmTimer, not2).msr('CNTV_TVAL_EL0', 11).movi(12, 1).msr('CNTV_CTL_EL0', 12).b(loop);
@@ -252,7 +267,7 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
   let busy = 0;
   end.forEach((e, i) => {
     const s = snaps[i] ?? { busy: 0, exits: new Float64Array(e.exits.length), traps: new Map() };
-    busy += e.busy - s.busy;
+    busy += e.busy - s.busy - thinkNs[i];
     e.exits.forEach((x, k) => {
       const d = x - s.exits[k];
       if (d) {

@@ -35,3 +35,4 @@ export const PicPlugin: IrqflowPlugin = {
     hv.registerIrqchip(PIC_IRQCHIP);
   },
 };
+export default PicPlugin;

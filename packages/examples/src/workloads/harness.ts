@@ -15,6 +15,7 @@ import {
   EXIT_REASON_NAMES,
   GuestAsm,
   type Hypervisor,
+  type IrqchipSetupOptions,
   type RoutingEntry,
   type Vcpu,
   type Vm,
@@ -35,6 +36,8 @@ export interface RunWorkloadOptions {
   durationNs?: number;
   /** The VM's conservative lookahead in ns (createVm's `lookaheadNs`; default: the profile's cheapest exit). */
   lookaheadNs?: number;
+  /** Board options for the controller's setup (e.g. `nrLrs` on a GIC). */
+  irqchipOptions?: IrqchipSetupOptions;
   /** Record a trace (the hypervisor's trace buffer is switched on for the run). */
   trace?: boolean;
   /** Keep the VM alive (for dumps); the caller destroys it. */
@@ -113,7 +116,7 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
   if (why) return { ...base, status: 'unsupported', message: why };
   let vm: Vm | undefined;
   try {
-    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs, irqchip: desc.name, vcpus });
+    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs, irqchip: desc.name, vcpus, irqchipOptions: opts.irqchipOptions });
     const driver = vm.driver!;
     const queues: Action[][] = Array.from({ length: vcpus }, () => []);
     const ctx: WorkloadContext = {

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
@@ -261,6 +261,8 @@ export class Vgic {
       irq.pendingLatch = true;
     }
     if (level && irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, level ? 1 : 0, 0);
     this.queue(irq);
     return true;
   }
@@ -271,6 +273,8 @@ export class Vgic {
     if (this.v2) irq.source |= 1 << source;
     irq.pendingLatch = true;
     target.vcpu.stats.injected++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, target.vcpu.index, this.vm.now, intid, 1, source + 1);
     this.queue(irq);
   }
 
@@ -302,6 +306,8 @@ export class Vgic {
     if (!user && irq.hw) this.hostState(irq, IrqchipState.Pending, true);
     irq.pendingLatch = true;
     if (irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, 1, 0);
     this.queue(irq);
   }
 
@@ -349,6 +355,8 @@ export class Vgic {
     if (!irq.active) return;
     irq.active = false;
     if (irq.apCpu !== null) irq.apCpu.vcpu.stats.completed++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Deactivate, this.vm.id, irq.apCpu === null ? -1 : irq.apCpu.vcpu.index, this.vm.now, irq.intid, 0);
     this.completed(irq, true);
     this.queue(irq);
   }
@@ -389,6 +397,7 @@ export class Vgic {
     if (list.length === 0) {
       hw.npie = hw.lrenpie = hw.uie = false;
       hw.updateLines();
+      if (this.vm.trace.on) this.traceCounters(vcpu, 0, 0);
       return;
     }
     if (list.length > nr && c.apDirty) apSort(c);
@@ -427,6 +436,14 @@ export class Vgic {
     hw.uie = false;
     vcpu.charge(this.vm.costNs.lrAccess * n);
     hw.updateLines();
+    if (this.vm.trace.on) this.traceCounters(vcpu, len, n);
+  }
+
+  /** Trace: the vCPU's ap_list length (interrupts pending or active for it) and the LRs in use. */
+  private traceCounters(vcpu: Vcpu, pending: number, lrs: number): void {
+    const tr = this.vm.trace;
+    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, pending);
+    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, lrs);
   }
 
   private populateLr(c: VgicCpu, i: number, irq: VgicIrq): void {
@@ -471,6 +488,8 @@ export class Vgic {
     c.lrIrqs[i] = irq;
     irq.lrCpu = c;
     irq.lr = i;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, c.vcpu.index, c.vcpu.clock, irq.intid, i);
   }
 
   /** vgic_sync_hwstate: folds the list registers back, handles EOIcount, prunes the ap_list. */
@@ -478,11 +497,13 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const n = hw.usedLrs;
+    const tr = this.vm.trace;
     if (hw.eoiCount !== 0) this.eoiCountDeactivate(c, hw.eoiCount);
     for (let i = 0; i < n; i++) {
       const irq = c.lrIrqs[i]!;
       c.lrIrqs[i] = null;
       const s = hw.lrState[i];
+      if (tr.on) tr.emit(TraceKind.LrFold, this.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
       const wasActive = irq.active;
       irq.lrCpu = null;
       irq.lr = -1;
@@ -510,6 +531,7 @@ export class Vgic {
     vcpu.virq = false;
     vcpu.vfiq = false;
     this.prune(c);
+    if (tr.on && n) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, 0);
   }
 
   /** EOIcount: deactivate the highest-priority active interrupts that were not in an LR. */
@@ -523,6 +545,7 @@ export class Vgic {
       if (best === null) return;
       best.active = false;
       c.vcpu.stats.completed++;
+      if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Deactivate, this.vm.id, c.vcpu.index, c.vcpu.clock, best.intid, 0);
       this.completed(best, true);
     }
   }

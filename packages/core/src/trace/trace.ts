@@ -8,7 +8,10 @@
 
 /** The kinds of trace events. */
 export enum TraceKind {
-  /** An interrupt was made pending (a = intid, b = level/1). */
+  /**
+   * An interrupt was made pending, emitted on the target vCPU's track (a = intid, b = level/1, c = source vCPU
+   * index + 1 for an IPI, 0 for a device or the host).
+   */
   Inject = 0,
   /** An interrupt was queued on a vCPU's pending list (a = intid). */
   Queue = 1,
@@ -28,7 +31,7 @@ export enum TraceKind {
   Hypercall = 8,
   /** An MSI was signalled (a = data/event, b = result). */
   Msi = 9,
-  /** A vCPU was kicked (a = target vCPU index). */
+  /** A vCPU was kicked, emitted on the kicking vCPU's track (-1: the host) (a = target vCPU index, b = 1 if it was blocked). */
   Kick = 10,
   /** The vCPU blocked in WFI. */
   Block = 11,
@@ -40,6 +43,20 @@ export enum TraceKind {
   Timer = 14,
   /** A controller-specific event (a, b free). */
   Custom = 15,
+  /** A per-vCPU counter sample (a = {@link TraceCounter}, b = value). */
+  Counter = 16,
+  /** An ITS command was executed (a = command opcode, b = DeviceID, c = EventID). */
+  ItsCommand = 17,
+  /** An MSI was translated to an interrupt, on the target vCPU's track (a = DeviceID, b = EventID, c = intid). */
+  MsiTranslate = 18,
+}
+
+/** Counters a controller samples with {@link TraceKind.Counter}. */
+export enum TraceCounter {
+  /** Interrupts pending or active for the vCPU (its ap_list / pending set). */
+  Pending = 0,
+  /** List registers in use. */
+  LrsInUse = 1,
 }
 
 /** Display names of {@link TraceKind} values. */
@@ -60,6 +77,9 @@ export const TRACE_KIND_NAMES: readonly string[] = [
   'irq-taken',
   'timer',
   'custom',
+  'counter',
+  'its-command',
+  'msi-translate',
 ];
 
 /** One decoded trace event. */
@@ -76,6 +96,8 @@ export interface TraceEvent {
   a: number;
   /** Second argument (see {@link TraceKind}). */
   b: number;
+  /** Third argument (see {@link TraceKind}; 0 when unused). */
+  c: number;
 }
 
 /**
@@ -93,6 +115,7 @@ export class TraceBuffer {
   private readonly ts: Float64Array;
   private readonly as: Float64Array;
   private readonly bs: Float64Array;
+  private readonly cs: Float64Array;
 
   /** @param capacity - maximum number of events kept (default 1,000,000) */
   constructor(readonly capacity = 1_000_000) {
@@ -102,6 +125,7 @@ export class TraceBuffer {
     this.ts = new Float64Array(capacity);
     this.as = new Float64Array(capacity);
     this.bs = new Float64Array(capacity);
+    this.cs = new Float64Array(capacity);
   }
 
   /** Number of events recorded. */
@@ -110,7 +134,7 @@ export class TraceBuffer {
   }
 
   /** Records one event (callers test {@link on} first). */
-  emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number): void {
+  emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number, c = 0): void {
     const i = this.n;
     if (i >= this.capacity) {
       this.dropped++;
@@ -122,12 +146,13 @@ export class TraceBuffer {
     this.ts[i] = t;
     this.as[i] = a;
     this.bs[i] = b;
+    this.cs[i] = c;
     this.n = i + 1;
   }
 
   /** Returns event `i` decoded. */
   at(i: number): TraceEvent {
-    return { kind: this.kinds[i], vm: this.vms[i], vcpu: this.vcpus[i], t: this.ts[i], a: this.as[i], b: this.bs[i] };
+    return { kind: this.kinds[i], vm: this.vms[i], vcpu: this.vcpus[i], t: this.ts[i], a: this.as[i], b: this.bs[i], c: this.cs[i] };
   }
 
   /** All events decoded, in emission order. */
@@ -159,6 +184,7 @@ export class TraceBuffer {
       mix(this.ts[i]);
       mix(this.as[i]);
       mix(this.bs[i]);
+      mix(this.cs[i]);
     }
     return h.toString(16).padStart(8, '0') + ':' + this.n;
   }

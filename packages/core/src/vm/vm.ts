@@ -343,16 +343,22 @@ export class Vm {
     if (vcpu.mp === MpState.Halted) {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
+      if (this.trace.on) this.traceKick(vcpu, 1);
       vcpu.wake();
       this.scheduler.runnable(vcpu);
-      if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 1);
       return;
     }
     if (!vcpu.inGuest || (vcpu.requests & REQ_KICK) !== 0) return;
     vcpu.request(REQ_KICK);
+    if (this.trace.on) this.traceKick(vcpu, 0); // at the request, before the sender pays for the IPI
     const cur = this.scheduler.current;
     if (cur !== null && cur !== vcpu) cur.clock += this.costNs.kickSend;
-    if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 0);
+  }
+
+  /** The Kick event, on the kicking vCPU's track (the host's when no vCPU is running). */
+  private traceKick(target: Vcpu, wasBlocked: number): void {
+    const cur = this.scheduler.current;
+    this.trace.emit(TraceKind.Kick, this.id, cur === null ? -1 : cur.index, this.scheduler.now, target.index, wasBlocked);
   }
 
   /** Runs the VM's vCPUs in simulated time. See {@link RunOptions}. */

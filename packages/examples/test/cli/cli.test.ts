@@ -62,7 +62,7 @@ describe('irqflow CLI', () => {
     expect(threads.filter((n: string) => n.startsWith('vcpu')).sort()).toEqual(['vcpu0', 'vcpu1']);
     for (const e of t.traceEvents) {
       expect(typeof e.ts).toBe('number');
-      expect(['X', 'i', 'M']).toContain(e.ph);
+      expect(['X', 'i', 'M', 'C', 's', 'f']).toContain(e.ph);
     }
   });
 

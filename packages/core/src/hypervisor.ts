@@ -16,7 +16,7 @@ import { IrqBypassManager } from './host/irq-bypass';
 import { PassthroughDevice } from './host/passthrough-device';
 import type { IrqchipDescriptor, IrqchipSetupOptions, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
-import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
+import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig, type VmWarning } from './vm/vm';
 
 /** DI token of the {@link HostIrqModel}. */
 export const HOST_IRQS = Symbol.for('irqflow.HostIrqModel');
@@ -56,6 +56,12 @@ export interface CreateVmOptions {
 export interface HypervisorOptions {
   /** Trace buffer capacity in events (default 1,000,000). */
   traceCapacity?: number;
+  /**
+   * Where a VM's warnings go the first time each one occurs (see {@link Vm.warn}). Default: Node's
+   * `process.emitWarning` (printed on stderr unless the process listens for 'warning'); `null` records them in
+   * {@link Vm.warnings} only.
+   */
+  onWarning?: ((warning: VmWarning, vm: Vm) => void) | null;
 }
 
 /**
@@ -84,6 +90,8 @@ export class Hypervisor {
   readonly irqBypass = new IrqBypassManager();
   /** The trace sink shared by this hypervisor's VMs (off by default). */
   readonly trace: TraceBuffer;
+  /** Where VM warnings go ({@link HypervisorOptions.onWarning}). */
+  readonly onWarning: ((warning: VmWarning, vm: Vm) => void) | null;
   private readonly deviceTypes = new Map<number, DeviceTypeRegistration>();
   private readonly irqchips = new Map<string, IrqchipDescriptor>();
   private readonly irqchipAliases = new Map<string, string>();
@@ -96,6 +104,8 @@ export class Hypervisor {
   /** @param opts - options */
   constructor(opts: HypervisorOptions = {}) {
     this.trace = new TraceBuffer(opts.traceCapacity ?? 1_000_000);
+    this.onWarning =
+      opts.onWarning === undefined ? (w, vm) => process.emitWarning(`irqflow ${vm.name}: ${w.message}`, { code: w.code }) : opts.onWarning;
     this.container = globalContainer.createChildContainer();
     this.container.registerInstance(HYPERVISOR, this);
     this.container.registerInstance(HOST_IRQS, this.hostIrqs);

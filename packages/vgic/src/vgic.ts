@@ -261,10 +261,22 @@ export class Vgic {
       irq.pendingLatch = true;
     }
     if (level && irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    if (level && !irq.enabled) this.earlyIrq(irq);
     const tr = this.vm.trace;
     if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, level ? 1 : 0, 0);
     this.queue(irq);
     return true;
+  }
+
+  /** A host interrupt raised while the guest has not enabled it yet: it stays pending; edges merge. */
+  private earlyIrq(irq: VgicIrq): void {
+    this.vm.warn(
+      'IRQFLOW_IRQ_EARLY',
+      irq.intid,
+      irq.level
+        ? `level-sensitive INTID ${irq.intid} was asserted before the guest enabled it: it is delivered once enabled only if the line is still asserted then`
+        : `edge-triggered INTID ${irq.intid} was raised before the guest enabled it: it stays pending and is delivered once enabled, and further edges before that merge into that one pending interrupt (GIC: one pending state per interrupt)`,
+    );
   }
 
   /** Makes an SGI pending on `target` from `source` (GICv2 records the source CPU). */

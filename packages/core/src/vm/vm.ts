@@ -36,6 +36,25 @@ export const VM_CONFIG = Symbol.for('irqflow.VmConfig');
 /** DI token of the {@link Vm} itself (VM container). */
 export const VM = Symbol.for('irqflow.Vm');
 
+/**
+ * Something a VM's user most likely did not mean, reported once per kind and line ({@link Vm.warn}).
+ * Codes: `IRQFLOW_IRQ_EARLY` — a host interrupt was raised before the guest enabled it (it stays pending, and
+ * further edges merge into that one pending interrupt); `IRQFLOW_IRQ_DROPPED` — a host interrupt was raised
+ * before the guest routed or enabled it and the controller drops it (rVID: unmapped input; rVIC: disabled).
+ */
+export interface VmWarning {
+  /** Machine-readable code. */
+  readonly code: string;
+  /** The interrupt (or line) it is about. */
+  readonly line: number;
+  /** One line for people. */
+  readonly message: string;
+  /** Simulated time of the first occurrence (ns). */
+  readonly at: number;
+  /** How many times it happened. */
+  count: number;
+}
+
 /** KVM_MAX_VCPUS on arm64. */
 export const KVM_MAX_VCPUS = 512;
 
@@ -100,6 +119,9 @@ export class Vm {
   irqchip: IrqchipDescriptor | undefined = undefined;
   /** Its guest driver (what guest programs use to talk to the controller). */
   driver: GuestIrqDriver | undefined = undefined;
+  /** Warnings so far (first occurrence of each code and line, with a count). */
+  readonly warnings: VmWarning[] = [];
+  private readonly warned = new Map<string, VmWarning>();
   private readonly byMpidr = new Map<number, Vcpu>();
   private destroyed = false;
 
@@ -290,6 +312,24 @@ export class Vm {
       default:
         fail(Errno.EINVAL, `unknown KVM_IRQ_LINE type ${type}`);
     }
+  }
+
+  /**
+   * Reports a warning: recorded in {@link warnings}; the first occurrence of each (code, line) also goes to the
+   * hypervisor's {@link HypervisorOptions.onWarning}, later ones only count. Controllers call it off the hot
+   * path (after the condition was found).
+   */
+  warn(code: string, line: number, message: string): void {
+    const k = `${code}:${line}`;
+    const w = this.warned.get(k);
+    if (w !== undefined) {
+      w.count++;
+      return;
+    }
+    const nw: VmWarning = { code, line, message, at: this.now, count: 1 };
+    this.warned.set(k, nw);
+    this.warnings.push(nw);
+    this.hv.onWarning?.(nw, this);
   }
 
   /** KVM_SET_GSI_ROUTING. See {@link IrqRouting.set}. */

@@ -74,11 +74,16 @@ export interface HypervisorOptions {
  * @example
  * ```ts
  * import { Hypervisor } from '@irqflow/core';
+ * import { RvicPlugin } from '@irqflow/rvic';
  * import { VgicPlugin } from '@irqflow/vgic';
  *
- * const hv = new Hypervisor().use(VgicPlugin);
- * const vm = hv.createVm({ irqchip: 'gic-v3', vcpus: 2 }); // 'rvic', 'pic', … : one word changes
- * console.log(vm.vcpus.length, vm.irqchip?.name, vm.driver?.spurious); // 2 gic-v3 1023
+ * const hv = new Hypervisor().use(VgicPlugin).use(RvicPlugin);
+ * for (const irqchip of ['gic-v3', 'rvic']) {
+ *   const vm = hv.createVm({ irqchip, vcpus: 2 }); // switching controllers changes one word
+ *   console.log(vm.irqchip?.name, vm.vcpus.length, vm.deviceLine(0).toString(16));
+ * }
+ * // → gic-v3 2 1000020
+ * // → rvic 2 1000000
  * ```
  */
 export class Hypervisor {

@@ -90,7 +90,22 @@ interface Snapshot {
   traps: Map<number, number>;
 }
 
-/** Runs `workload` on one controller. Never throws for model errors: they come back as status `error`. */
+/**
+ * Runs `workload` on one controller. Never throws for model errors: they come back as status `error`.
+ *
+ * @example
+ * ```ts
+ * import { createHypervisor, findWorkload, runWorkload } from '@irqflow/examples';
+ *
+ * const { hv } = createHypervisor({ traceCapacity: 1 }); // the packages, the timer and "pic"
+ * for (const irqchip of ['gic-v3', 'rvic']) {
+ *   const r = runWorkload(hv, findWorkload('virtio-msi')!, { irqchip, vcpus: 2, seed: 7 });
+ *   console.log(r.irqchip, r.status, r.path, r.interrupts);
+ * }
+ * // → gic-v3 ok msi-irqfd 200
+ * // → rvic ok msi-irqfd 200
+ * ```
+ */
 export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloadOptions): WorkloadResult {
   const desc = hv.irqchip(opts.irqchip);
   const vcpus = opts.vcpus ?? Math.min(workload.defaultVcpus, desc.maxVcpus);

@@ -27,9 +27,9 @@ export function jitter(ctx: WorkloadContext, base: number): number {
 }
 
 /**
- * IPI ping-pong: vCPUs 2k and 2k+1 bounce IPI 0 `rounds` times each way. After each send the guest thinks
- * (still in its handler) for a seeded number of {@link ActionKind.Think} iterations (0..`maxThink`), so the
- * reply finds it sometimes still running, sometimes already back in WFI.
+ * IPI ping-pong: vCPUs 2k and 2k+1 bounce IPI 0 `rounds` times each way. After one send in eight (seeded) the
+ * guest works on in its handler for 1..`maxThink` {@link ActionKind.Think} iterations, so that reply finds it
+ * still running rather than back in WFI.
  */
 export class IpiPingPong implements Component {
   readonly name = 'ipi';
@@ -64,10 +64,9 @@ export class IpiPingPong implements Component {
     this.pairSent[p]++;
     this.sent++;
     this.ctx.act(v, ActionKind.SendIpi, v.index ^ 1);
-    if (this.maxThink > 0) {
-      const think = this.ctx.rng.int(this.maxThink + 1);
-      if (think) this.ctx.act(v, ActionKind.Think, think);
-    }
+    // One send in eight is followed by a burst of work (1..maxThink iterations), so the reply sometimes finds
+    // the sender still running instead of back in WFI.
+    if (this.maxThink > 0 && this.ctx.rng.int(8) === 0) this.ctx.act(v, ActionKind.Think, 1 + this.ctx.rng.int(this.maxThink));
   }
 
   start(v: Vcpu): void {

@@ -265,7 +265,7 @@ export class Vm {
 
   /**
    * Sets a named controller up on this VM (its vCPUs already created): runs the descriptor's board recipe,
-   * remembers it as {@link irqchip} and its guest driver as {@link driver}, and returns the driver.
+   * remembers it as {@link Vm.irqchip} and its guest driver as {@link Vm.driver}, and returns the driver.
    * @param irqchip - a registered name or alias, or a descriptor
    * @throws KvmError ENOENT for an unknown name, EEXIST if this VM already has a named controller, and
    * whatever the controller's setup refuses with

@@ -22,7 +22,7 @@ import { addPluginOption, scanPluginArgs } from './cli/plugins';
 import { Progress } from './cli/progress';
 import { writeReport } from './cli/report';
 import { fmt, table } from './cli/table';
-import { createHypervisor, type HypervisorSetup } from './hypervisor-factory';
+import { createHypervisor, setProcessPluginModules, type HypervisorSetup } from './hypervisor-factory';
 import { pluginFiles } from './plugin-loader';
 import { createRunner } from './sweep/pool';
 import { parseQueueUrl, runQueueWorker } from './sweep/queue';
@@ -190,6 +190,7 @@ interface CompareOpts extends CommonOpts {
   workload?: string;
   profile?: string;
   vcpus?: number;
+  seed?: number;
   lookahead?: number;
   json?: boolean;
   report?: string;
@@ -212,7 +213,7 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
     for (const p of profiles) {
       for (const c of chips) {
         progress.update(results.length / total, `${wn} ${p} ${c}`);
-        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus, lookaheadNs }));
+        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus, lookaheadNs, seed: o.seed }));
       }
     }
   }
@@ -482,6 +483,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .addOption(new Option('--workload <name>', `workload or "all" (default ${DEFAULT_WORKLOAD})`).choices([...workloads, 'all']))
     .addOption(new Option('--profile <name>', 'one cost profile (default: all)').argParser(profileArg))
     .addOption(new Option('--vcpus <n>', 'vCPU count').argParser(intIn('--vcpus', 1, 512)))
+    .addOption(new Option('--seed <n>', 'seed of the workloads’ arrival jitter (default 1)').argParser(intIn('--seed', 0, 2 ** 31 - 1)))
     .addOption(lookaheadOpt())
     .option('--json', 'one JSON document')
     .option('--report <dir>', 'write report.md with SVG charts')
@@ -521,17 +523,20 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--quiet', 'no progress bar');
   bench.action((o) => cmdBench(o));
 
-  // Every command — including ones registered above this line later — gets --plugin and the one-line errors.
+  // Every command — including ones registered above this line later — gets --plugin and the one-line errors,
+  // and before its action runs the --plugin modules become process defaults, so createHypervisor() loads them.
   for (const c of program.commands) {
     if (!c.options.some((x) => x.long === '--plugin')) addPluginOption(c);
     c.exitOverride(fail(c)).configureOutput({ outputError: () => {} });
   }
+  program.hook('preAction', (_p, action) => setProcessPluginModules((action.opts() as CommonOpts).plugin ?? []));
   return program;
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code ({@link EXIT}). */
 export async function main(argv: readonly string[]): Promise<number> {
   exitCode = EXIT.OK;
+  setProcessPluginModules([]);
   try {
     if (argv.length === 0) {
       process.stderr.write(buildProgram(argv).helpInformation());

@@ -35,11 +35,22 @@ const SOURCES: readonly (readonly [string, unknown, string])[] = [
 /** The plugin modules {@link createHypervisor} loads after the packages unless told otherwise: "pic". */
 export const DEFAULT_PLUGIN_MODULES: readonly string[] = [PIC_PLUGIN_MODULE];
 
+let processModules: readonly string[] = [];
+
+/**
+ * Plugin modules every later {@link createHypervisor} in this process loads after the defaults (when the caller
+ * does not pass `pluginModules`). The CLI sets the command's `--plugin` values here before the command's action
+ * runs, so any command — including ones added later — gets the plugins from `createHypervisor()` alone.
+ */
+export function setProcessPluginModules(specs: readonly string[]): void {
+  processModules = [...specs];
+}
+
 /** Options of {@link createHypervisor} beyond the hypervisor's own. */
 export interface CreateHypervisorOptions extends HypervisorOptions {
   /**
    * Plugin modules (paths or package names, see plugin-loader.ts) loaded after the packages, replacing
-   * {@link DEFAULT_PLUGIN_MODULES}. Pass `[]` for the packages only.
+   * {@link DEFAULT_PLUGIN_MODULES} and those of {@link setProcessPluginModules}. Pass `[]` for the packages only.
    */
   pluginModules?: readonly string[];
 }
@@ -58,7 +69,7 @@ export function createHypervisor(opts: CreateHypervisorOptions = {}, extra: read
     pkg,
     asPlugin((ns as Record<string, unknown>)[exp]),
   ]);
-  for (const spec of opts.pluginModules ?? DEFAULT_PLUGIN_MODULES) {
+  for (const spec of opts.pluginModules ?? [...DEFAULT_PLUGIN_MODULES, ...processModules]) {
     const p = loadPlugin(spec);
     candidates.push([p.name, p]);
   }

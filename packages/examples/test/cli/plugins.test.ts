@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHypervisor, findWorkload, loadPlugin, PluginLoadError, runWorkload } from '@irqflow/examples';
+import { createHypervisor, findWorkload, loadPlugin, PluginLoadError, runWorkload, setProcessPluginModules } from '@irqflow/examples';
+import { buildProgram } from '../../src/cli';
 import { ensureBuilt, irqflow, ROOT } from '../support/spawn-cli';
 
 jest.setTimeout(120_000);
@@ -88,5 +89,27 @@ describe('loadPlugin and optional capabilities (in-process)', () => {
     expect(r).toMatchObject({ status: 'ok', path: 'spi-irqfd', interrupts: 200 });
     expect(runWorkload(hv, findWorkload('ipi-pingpong')!, { irqchip: 'mine-noipi' }).status).toBe('unsupported');
     expect(hv.irqchip('mine-noipi').setup).toBeDefined();
+  });
+});
+
+describe('--plugin reaches every command, also ones that only call createHypervisor()', () => {
+  afterEach(() => setProcessPluginModules([]));
+
+  it("before a command's action runs, its --plugin modules become the process defaults", async () => {
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await buildProgram(['list', '--json', '--plugin', FIXTURE]).parseAsync(['list', '--json', '--plugin', FIXTURE], { from: 'user' });
+    } finally {
+      out.mockRestore();
+    }
+    expect(createHypervisor({ traceCapacity: 1 }).hv.irqchip('mine').name).toBe('mine');
+    setProcessPluginModules([]);
+    expect(() => createHypervisor({ traceCapacity: 1 }).hv.irqchip('mine')).toThrow(/unknown irqchip/);
+  });
+
+  it('compare --seed changes the arrival times and so the numbers', () => {
+    const run = (seed: string) =>
+      JSON.parse(irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--seed', seed, '--json']).stdout).rows.find((r: { irqchip: string }) => r.irqchip === 'gic-v3');
+    expect(run('1').simNsPerInterrupt).not.toBe(run('2').simNsPerInterrupt);
   });
 });

@@ -54,6 +54,17 @@ describe('--plugin: a controller from outside the project', () => {
     expect(chips).toEqual(expect.arrayContaining(['gic-v3', 'rvic', 'pic', 'mine']));
   });
 
+  it('sweep --plugin: worker threads load the controller too', () => {
+    const r = irqflow(['sweep', '--plugin', './my-chip.js', '--irqchip', 'mine', '--workload', 'ipi-pingpong', '--vcpus', '2', '--seeds', '2', '--jobs', '2', '--out', 'sw', '--json'], { cwd: tmp });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ points: 2, ok: 2 });
+    const rows = fs.readFileSync(path.join(tmp, 'sw', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((x) => [x.irqchip, x.seed, x.interrupts])).toEqual([
+      ['mine', 1, 400],
+      ['mine', 2, 400],
+    ]);
+  });
+
   it('a package name resolves from the working directory; list shows its controller', () => {
     const r = irqflow(['list', '--json', '--plugin', 'my-chip-pkg'], { cwd: tmp });
     expect(r.code).toBe(0);

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// Runs every compiled benchmark (packages/*/dist/bench/*.js, built from
-// packages/*/src/bench/*.ts) in sequence, each in its own node process,
-// passing this script's arguments through. Benchmarks are plain node scripts
+// Runs every compiled benchmark (packages/*/dist/bench/*.bench.js, built from
+// packages/*/src/bench/*.bench.ts) in sequence, each in its own node process,
+// passing this script's arguments through (e.g. --json, --quick). Other .js
+// files there are helper modules of the benchmarks, not benchmarks. Benchmarks are plain node scripts
 // (tinybench is ESM-only and does not run inside jest).
 const fs = require('node:fs');
 const path = require('node:path');
@@ -17,7 +18,7 @@ for (const pkg of fs.existsSync(packagesDir) ? fs.readdirSync(packagesDir).sort(
   const dir = path.join(packagesDir, pkg, 'dist', 'bench');
   if (!fs.existsSync(dir)) continue;
   for (const f of fs.readdirSync(dir).sort()) {
-    if (f.endsWith('.js')) benches.push(path.join(dir, f));
+    if (f.endsWith('.bench.js')) benches.push(path.join(dir, f));
   }
 }
 

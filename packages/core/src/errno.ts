@@ -19,6 +19,7 @@ export enum Errno {
   E2BIG = 7,
   EAGAIN = 11,
   ENOMEM = 12,
+  EACCES = 13,
   EFAULT = 14,
   EBUSY = 16,
   EEXIST = 17,

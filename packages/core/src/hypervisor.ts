@@ -16,7 +16,7 @@ import { IrqBypassManager } from './host/irq-bypass';
 import { PassthroughDevice } from './host/passthrough-device';
 import type { IrqchipDescriptor, IrqchipSetupOptions, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
-import { HYPERVISOR, Vm, VM, VM_CONFIG, type VmConfig, type VmWarning } from './vm/vm';
+import { HYPERVISOR, KVM_DEFAULT_IPA_BITS, Vm, VM, VM_CONFIG, type VmConfig, type VmWarning } from './vm/vm';
 
 /** DI token of the {@link HostIrqModel}. */
 export const HOST_IRQS = Symbol.for('irqflow.HostIrqModel');
@@ -50,11 +50,17 @@ export interface CreateVmOptions {
   vcpus?: number;
   /** Board options passed to the controller's setup (only with {@link irqchip}). */
   irqchipOptions?: IrqchipSetupOptions;
+  /**
+   * The VM's IPA (guest physical address) size in bits, as KVM_VM_TYPE_ARM_IPA_SIZE in KVM_CREATE_VM's type:
+   * 0 or absent = KVM's default of 40 bits; otherwise 32..48 (this model's host limit).
+   * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) for any other value
+   */
+  ipaBits?: number;
 }
 
 /** Options of the {@link Hypervisor} constructor. */
 export interface HypervisorOptions {
-  /** Trace buffer capacity in events (default 1,000,000). */
+  /** Trace buffer capacity in events (default 1,000,000). Its memory is allocated as events arrive, not up front. */
   traceCapacity?: number;
   /**
    * Where a VM's warnings go the first time each one occurs (see {@link Vm.warn}). Default: Node's
@@ -200,6 +206,8 @@ export class Hypervisor {
    * and whatever the controller's setup refuses with (the VM is destroyed then)
    */
   createVm(opts: CreateVmOptions = {}): Vm {
+    const ipaBits = opts.ipaBits || KVM_DEFAULT_IPA_BITS;
+    if (!Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 48) fail(Errno.EINVAL, `IPA size ${opts.ipaBits} bits: 32..48 supported`);
     const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
     const desc = opts.irqchip === undefined ? undefined : this.irqchip(opts.irqchip);
     const nVcpus = opts.vcpus ?? 1;
@@ -209,7 +217,7 @@ export class Hypervisor {
     const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
     if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
-    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs };
+    const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs, ipaBits };
     child.registerInstance(VM_CONFIG, config);
     const vm = child.resolve(Vm);
     child.registerInstance(VM, vm);

@@ -11,6 +11,7 @@ export * from './bits';
 export * from './errno';
 export * from './rng';
 export * from './bench-kit';
+export * from './bench-shapes';
 export * from './cost/cost-profile';
 export * from './stats/counters';
 export * from './trace/trace';

@@ -169,3 +169,22 @@ describe('registries', () => {
     expect(vm.dump()).toMatch(/probe0/);
   });
 });
+
+describe('createVm: the IPA size (KVM_VM_TYPE_ARM_IPA_SIZE)', () => {
+  it('defaults to 40 bits, takes 32..48, refuses anything else with EINVAL without using up a VM id', () => {
+    const hv = new Hypervisor();
+    expect(hv.createVm().ipaSize).toBe(2 ** 40);
+    expect(hv.createVm({ ipaBits: 0 }).ipaSize).toBe(2 ** 40);
+    expect(hv.createVm({ ipaBits: 44 }).ipaSize).toBe(2 ** 44);
+    for (const bad of [20, 31, 49, 40.5]) {
+      let code: unknown;
+      try {
+        hv.createVm({ ipaBits: bad });
+      } catch (e) {
+        code = (e as { errno?: number }).errno;
+      }
+      expect(code).toBe(Errno.EINVAL);
+    }
+    expect(hv.createVm().id).toBe(3);
+  });
+});

@@ -363,7 +363,13 @@ function cmdBench(o: { json?: boolean; filter?: string; quiet?: boolean }): void
   progress.done();
   if (rep.errors.length) exitCode = EXIT.FAILED;
   if (o.json) return json(rep.errors.length ? rep : { benchmarks: rep.benchmarks });
-  out(table(['benchmark', 'value', 'unit', 'baseline', 'ratio'], rep.benchmarks.map((b) => [b.name, String(+Number(b.value).toPrecision(6)), b.unit, String(+Number(b.baseline).toPrecision(6)), fmt(b.ratio)])));
+  const num = (x: number | undefined): string => (x === undefined ? '-' : String(+Number(x).toPrecision(6)));
+  out(
+    table(
+      ['benchmark', 'value', 'min – max', 'unit', 'baseline', 'ratio', 'better'],
+      rep.benchmarks.map((b) => [b.name, num(b.value), b.min === undefined ? '-' : `${num(b.min)} – ${num(b.max)}`, b.unit, num(b.baseline), fmt(b.ratio), b.better ?? '-']),
+    ),
+  );
   for (const e of rep.errors) out(`failed: ${e.file}: ${e.message}`);
 }
 

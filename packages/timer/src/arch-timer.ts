@@ -202,10 +202,15 @@ export class ArchTimer {
    * deactivates the host interrupt again.
    */
   hostHandler(h: HostIrq): void {
-    const vm = this.vcpu.vm;
+    const vcpu = this.vcpu;
+    const vm = vcpu.vm;
     if (this.level) {
       h.pending = true;
-      vm.flow.injectIrq(vm, this.vcpu.index, this.intid, true, this);
+      vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);
+      // A physical interrupt taken while the vCPU runs on this CPU exits the guest (HCR_EL2.IMO), also when the
+      // injection changed nothing (the line was already high in the controller: the host interrupt fired again
+      // after the guest's EOI deactivated it). The exit lets the controller fold and resample the line.
+      if (vcpu.inGuest) vm.kickVcpu(vcpu);
     } else vm.hv.hostIrqs.setIrqchipState(h.irq, IrqchipState.Active, false);
   }
 

@@ -54,6 +54,10 @@ export const archTimerExtension: VmExtension = {
   vcpuLoad(vcpu: Vcpu): void {
     TIMER_SLOT.get(vcpu)?.virt.load();
   },
+  vmDestroyed(vm: Vm): void {
+    // kvm_timer_vcpu_terminate: the timers stop and the mapped timer's host interrupt goes back to the host
+    for (const t of timerVmState(vm)?.vcpus ?? []) t.destroy();
+  },
   dumpVcpu(vcpu: Vcpu): string {
     const t = TIMER_SLOT.get(vcpu);
     if (!t) return `arch-timer vcpu${vcpu.id}: none`;

@@ -69,6 +69,22 @@ export class VcpuTimers {
     this.virt.enable(vIntid, mapped);
     this.phys.enable(pIntid, null);
   }
+
+  /**
+   * VM teardown (kvm_timer_vcpu_terminate): both expiry events cancelled and the virtual timer's host interrupt
+   * given back to the hypervisor, so a destroyed VM holds nothing of the host's and nothing of the host holds it.
+   */
+  destroy(): void {
+    const events = this.vcpu.vm.events;
+    events.cancel(this.virt.event);
+    events.cancel(this.phys.event);
+    const h = this.hostIrq;
+    if (h === null) return;
+    const pool = this.vcpu.vm.hv.hostIrqs;
+    if (pool.has(h.irq) && pool.get(h.irq) === h) pool.free(h.irq);
+    this.hostIrq = null;
+    this.virt.hostIrq = null;
+  }
 }
 
 /** The per-vCPU slot holding {@link VcpuTimers}. */

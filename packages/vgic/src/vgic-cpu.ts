@@ -6,6 +6,7 @@
  * @module
  */
 import type { Vcpu } from '@irqflow/core';
+import type { RedistRegion } from './vgic';
 import { VgicCpuIf } from './vgic-cpuif';
 import { VGIC_NR_PRIVATE_IRQS, VgicIrq } from './vgic-irq';
 
@@ -17,10 +18,10 @@ export class VgicCpu {
   readonly apList: VgicIrq[] = [];
   /** The virtual CPU interface hardware. */
   readonly cpuif: VgicCpuIf;
-  /** GICv3 redistributor base address (guest physical), -1 until assigned at first run. */
-  rdBase = -1;
-  /** Whether this redistributor is the last of its region (GICR_TYPER.Last). */
-  rdLast = false;
+  /** GICv3: the redistributor region this vCPU's redistributor is in (KVM's rdreg), null until it has one. */
+  rdRegion: RedistRegion | null = null;
+  /** GICv3: the redistributor's slot in {@link VgicCpu.rdRegion} (KVM's rdreg_index). */
+  rdIndex = -1;
   /** GICR_WAKER.ProcessorSleep. */
   processorSleep = true;
   /** ICC_SRE_EL1.SRE as seen by the guest (RAO/WI in KVM). */

@@ -7,7 +7,7 @@
  */
 import { Errno, fail, IrqType, type GetInputLevel, type IrqchipFlow, type IrqchipRoute, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
 import { itsSetIrqInatomicOn, itsSetMsiOn, itsValidateRoute, itsVmOf, type ItsVm } from './its/its-vm';
-import type { Vgic } from './vgic';
+import { VGIC_DEFAULT_NR_IRQS, type Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 import { gicV4Of } from './v4/gic-v4';
@@ -28,7 +28,7 @@ export class VgicFlow implements IrqchipFlow {
 
   /** VM teardown. */
   destroy(): void {
-    gicV4Of(this.vg.vm)?.reset();
+    gicV4Of(this.vg.vm)?.destroy();
     this.teardown();
   }
 
@@ -108,17 +108,25 @@ export class VgicFlow implements IrqchipFlow {
     this.vg.init();
   }
 
-  /** KVM_IRQ_LINE for PPIs and SPIs. @throws KvmError EINVAL out of range, EBUSY uninitialised v3, EPERM owned */
+  /**
+   * KVM_IRQ_LINE for PPIs and SPIs, validating before the lazy init as KVM's kvm_vm_ioctl_irq_line does: a PPI
+   * outside 16..31 or an SPI below 32 is EINVAL first (also on an uninitialised GICv3, before its EBUSY). An
+   * SPI at or beyond NR_IRQS is EINVAL too; KVM finds that only after vgic_lazy_init (a GICv2 is then
+   * initialised), here it is checked against the NR_IRQS the init would use, so a refused call changes nothing.
+   * @throws KvmError EINVAL out of range, EBUSY uninitialised v3, EPERM owned
+   */
   injectUserspaceIrq(_vm: Vm, type: IrqType, cpu: number, intid: number, level: boolean): void {
-    this.ensureInit();
+    const vg = this.vg;
     if (type === IrqType.Ppi) {
       if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `PPI ${intid} outside 16..31`);
-    } else if (intid < VGIC_NR_PRIVATE_IRQS || intid >= this.vg.nrIrqs) {
-      fail(Errno.EINVAL, `SPI ${intid} outside 32..${this.vg.nrIrqs - 1}`);
-    }
-    const irq = this.vg.irq(type === IrqType.Ppi ? (this.vg.cpus[cpu] ?? null) : null, intid);
+    } else if (intid < VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `SPI ${intid} is below 32`);
+    if (!vg.initialized && !vg.v2) fail(Errno.EBUSY, 'the GICv3 is not initialised (KVM_DEV_ARM_VGIC_CTRL_INIT)');
+    const nr = vg.initialized ? vg.nrIrqs : vg.nrIrqs || VGIC_DEFAULT_NR_IRQS;
+    if (type !== IrqType.Ppi && intid >= nr) fail(Errno.EINVAL, `SPI ${intid} outside 32..${nr - 1}`);
+    this.ensureInit();
+    const irq = vg.irq(type === IrqType.Ppi ? (vg.cpus[cpu] ?? null) : null, intid);
     if (!irq) fail(Errno.EINVAL, `no interrupt ${intid}`);
-    if (!this.vg.inject(irq, level, null)) fail(Errno.EPERM, `INTID ${intid} is owned by an in-kernel device`);
+    if (!vg.inject(irq, level, null)) fail(Errno.EPERM, `INTID ${intid} is owned by an in-kernel device`);
   }
 
   /** An irqfd on an irqchip route: SPI pin + 32. */

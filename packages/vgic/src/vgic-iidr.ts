@@ -52,12 +52,18 @@ export const readIidr: RegHandler = (a, _o, _l, v) => {
  * @throws KvmError EINVAL otherwise (nothing changes)
  */
 export const userWriteIidr: RegHandler = (a, _o, _l, v) => {
-  const vg = a.vg;
-  const val = v.lo >>> 0;
+  chosen.set(a.vg, checkUserIidr(a.vg, v.lo >>> 0));
+};
+
+/**
+ * Validates a userspace GICD_IIDR value without applying it; returns the Revision it selects.
+ * @throws KvmError EINVAL as {@link userWriteIidr}
+ */
+export function checkUserIidr(vg: Vgic, val: number): number {
   if (((val ^ iidrValue(vg)) & ~IIDR_REVISION_MASK) !== 0)
     fail(Errno.EINVAL, `GICD_IIDR 0x${val.toString(16)}: only the Revision field may differ from 0x${iidrValue(vg).toString(16)}`);
   const rev = (val & IIDR_REVISION_MASK) >>> IIDR_REVISION_SHIFT;
   const latest = vg.v2 ? VGIC_V2_IIDR_REV_LATEST : VGIC_V3_IIDR_REV_LATEST;
   if (rev < 1 || rev > latest) fail(Errno.EINVAL, `GICD_IIDR revision ${rev} is not implemented (1..${latest})`);
-  chosen.set(vg, rev);
-};
+  return rev;
+}

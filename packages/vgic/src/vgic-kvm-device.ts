@@ -2,9 +2,11 @@
  * The KVM devices ARM_VGIC_V2 (5) and ARM_VGIC_V3 (7) with their attribute groups and KVM's ordering rules and
  * errnos (Documentation/virt/kvm/devices/arm-vgic.rst and arm-vgic-v3.rst; references §3; upstream
  * vgic-kvm-device.c): ADDR (incl. REDIST and REDIST_REGION), NR_IRQS, CTRL/INIT, DIST_REGS, REDIST_REGS,
- * CPU_REGS (v2), CPU_SYSREGS (v3), LEVEL_INFO (v3). Addresses are checked at set time (alignment EINVAL, beyond
- * the 40-bit IPA space E2BIG, already set EEXIST, overlap known at set time EINVAL) and at the first run
- * (missing ENXIO, too few redistributors ENXIO, uninitialised GICv3 EBUSY, overlap EINVAL).
+ * CPU_REGS (v2), CPU_SYSREGS (v3), LEVEL_INFO (v3). Addresses are checked at set time (already set EEXIST,
+ * alignment EINVAL, beyond the VM's IPA size — 40 bits by default — E2BIG, redistributor overlaps known at set
+ * time EINVAL), when redistributors are associated (src/vgic-redist.ts) and at the first run, in KVM's order
+ * (a vCPU without a redistributor or no distributor ENXIO, overlap / wrap-around / beyond the IPA EINVAL, then
+ * an uninitialised GICv3 EBUSY). Every refused call changes nothing (see regAccess for where KVM differs).
  *
  * Reading a REDIST_REGION: KVM takes the region index from the value userspace passes in; this API's getAttr
  * has no input value, so the index goes in attr bits [63:32] (attr = 5 | index << 32).
@@ -13,13 +15,15 @@
  */
 import { Errno, fail, KVM_DEV_TYPE, KvmError, type DeviceAttr, type KvmDevice, type MmioValue, type Vm } from '@irqflow/core';
 import { itsSavePendingTables } from './its';
-import { Vgic, VGIC_ADDR_UNSET } from './vgic';
+import { Vgic, VGIC_ADDR_UNSET, type RedistRegion } from './vgic';
 import type { VgicCpu } from './vgic-cpu';
 import { vgicDump } from './vgic-debug';
+import { checkUserIidr } from './vgic-iidr';
 import { VgicFlow } from './vgic-flow';
 import { VgicFrame, type VgicAccess, type VgicRegisterTable } from './vgic-mmio';
-import { checkGiccUserOffset, GICC_DIR_TABLE, GICC_TABLE, GICD_V2_TABLE, GICV2_CPU_SIZE, GICV2_DIST_SIZE } from './vgic-mmio-v2';
+import { checkGiccUserOffset, GICC_DIR_TABLE, GICC_USER_OFFSETS, GICC_TABLE, GICD_V2_TABLE, GICV2_CPU_SIZE, GICV2_DIST_SIZE } from './vgic-mmio-v2';
 import { GICD_V3_TABLE, GICR_TABLE, GICV3_DIST_SIZE, GICV3_REDIST_SIZE } from './vgic-mmio-v3';
+import { assignAllRedists, ioRangeErrno, redistBase, redistBaseOk } from './vgic-redist';
 import { getCpuSysreg, hasCpuSysreg, registerIccSysregs, setCpuSysreg, unregisterIccSysregs } from './vgic-sys-regs-v3';
 import { GICD_TYPER2_OFFSET } from './v4/vsgi';
 
@@ -30,7 +34,10 @@ export const VGIC_ADDR_TYPE = { V2_DIST: 0, V2_CPU: 1, V3_DIST: 2, V3_REDIST: 3,
 /** KVM_DEV_ARM_VGIC_CTRL_* attributes. */
 export const VGIC_CTRL = { INIT: 0, SAVE_PENDING_TABLES: 3 } as const;
 
-/** The guest physical address space size (KVM's default 40-bit IPA). */
+/**
+ * KVM's default guest physical address space size (40-bit IPA). The checks use the VM's own size
+ * ({@link Vm.ipaSize}), which is this unless the VM was created with another `ipaBits`.
+ */
 export const VGIC_IPA_SIZE = 2 ** 40;
 
 const SZ_4K = 0x1000;
@@ -71,29 +78,35 @@ export class VgicDevice implements KvmDevice {
 
   // ---- resources (first run) ------------------------------------------------------------------------------
 
-  /** kvm_vgic_map_resources: run once, at the first KVM_RUN. */
+  /**
+   * kvm_vgic_map_resources: run once, at the first KVM_RUN, with KVM's checks in KVM's order (newest mainline
+   * vgic_v2_map_resources / vgic_v3_map_resources). GICv2: addresses set (ENXIO), not overlapping (EINVAL),
+   * then the lazy init, so a refused first run leaves the GIC as it was. GICv3: every vCPU has a redistributor
+   * and the distributor is set (ENXIO), the regions pass the base check (overlap, wrap-around, IPA range:
+   * EINVAL, never E2BIG here), and only then an uninitialised GIC is EBUSY.
+   */
   private mapResources(): void {
     const vg = this.vgic;
     if (vg.ready) return;
     if (this.v2) {
-      if (!vg.initialized) vg.init();
       if (vg.distBase === VGIC_ADDR_UNSET || vg.cpuBase === VGIC_ADDR_UNSET) fail(Errno.ENXIO, 'GICv2 distributor or CPU interface address not set');
       if (overlaps(vg.distBase, GICV2_DIST_SIZE, vg.cpuBase, GICV2_CPU_SIZE)) fail(Errno.EINVAL, 'GICv2 distributor and CPU interface overlap');
+      if (!vg.initialized) vg.init();
       this.frames.push(new VgicFrame('GICD', GICD_V2_TABLE, vg, null));
       this.frames.push(new VgicFrame('GICV', GICC_TABLE, vg, null, 'cpuifAccess'));
       this.frames.push(new VgicFrame('GICV_DIR', GICC_DIR_TABLE, vg, null));
       this.mapFrames([vg.distBase, vg.cpuBase, vg.cpuBase + SZ_4K], [GICV2_DIST_SIZE, SZ_4K, SZ_4K]);
     } else {
-      if (!vg.initialized) fail(Errno.EBUSY, 'the GICv3 must be initialised (KVM_DEV_ARM_VGIC_CTRL_INIT) before running');
+      for (const c of vg.cpus) if (c.rdRegion === null) fail(Errno.ENXIO, `vCPU ${c.vcpu.id} has no redistributor: the regions hold too few`);
       if (vg.distBase === VGIC_ADDR_UNSET) fail(Errno.ENXIO, 'GICv3 distributor address not set');
-      this.assignRedists(true);
+      if (!redistBaseOk(vg)) fail(Errno.EINVAL, 'the redistributors overlap the distributor, wrap around or leave the IPA space');
+      if (!vg.initialized) fail(Errno.EBUSY, 'the GICv3 must be initialised (KVM_DEV_ARM_VGIC_CTRL_INIT) before running');
       const bases = [vg.distBase];
       const sizes = [GICV3_DIST_SIZE];
       this.frames.push(new VgicFrame('GICD', GICD_V3_TABLE, vg, null));
       for (const c of vg.cpus) {
-        if (overlaps(vg.distBase, GICV3_DIST_SIZE, c.rdBase, GICV3_REDIST_SIZE)) fail(Errno.EINVAL, 'a redistributor overlaps the distributor');
-        this.frames.push(new VgicFrame(`GICR${c.index}`, GICR_TABLE, vg, c));
-        bases.push(c.rdBase);
+        this.frames.push(new VgicFrame(`GICR${c.vcpu.id}`, GICR_TABLE, vg, c));
+        bases.push(redistBase(c));
         sizes.push(GICV3_REDIST_SIZE);
       }
       this.mapFrames(bases, sizes);
@@ -116,35 +129,6 @@ export class VgicDevice implements KvmDevice {
     }
   }
 
-  /**
-   * Gives each vCPU (in creation order) a redistributor: regions filled in index order; Last marks the final
-   * redistributor of a region. With `strict`, too few redistributors → ENXIO.
-   */
-  private assignRedists(strict: boolean): void {
-    const vg = this.vgic;
-    const regs = vg.redistRegions;
-    let r = 0;
-    let k = 0;
-    for (const c of vg.cpus) {
-      c.rdBase = -1;
-      c.rdLast = false;
-    }
-    for (const c of vg.cpus) {
-      while (r < regs.length && regs[r].count !== 0 && k >= regs[r].count) {
-        r++;
-        k = 0;
-      }
-      if (r >= regs.length) {
-        if (strict) fail(Errno.ENXIO, `no redistributor for vCPU ${c.index}: the regions hold too few`);
-        return;
-      }
-      const reg = regs[r];
-      c.rdBase = reg.base + k * GICV3_REDIST_SIZE;
-      c.rdLast = reg.count === 0 ? c.index === vg.cpus.length - 1 : k === reg.count - 1;
-      k++;
-    }
-  }
-
   private teardown(): void {
     for (const f of this.frames) this.vm.mmio.unregister(f);
     if (!this.v2) unregisterIccSysregs(this.vgic);
@@ -162,10 +146,11 @@ export class VgicDevice implements KvmDevice {
       case VGIC_GRP.ADDR:
         return this.setAddr(Number(a & 0xffffffffn), BigInt.asUintN(64, value));
       case VGIC_GRP.NR_IRQS: {
+        // KVM's order (vgic_set_common_attr): a bad value is EINVAL before an already-set one is EBUSY.
         const vg = this.vgic;
-        if (vg.initialized || vg.nrIrqs !== 0) fail(Errno.EBUSY, 'NR_IRQS is already set or the GIC is initialised');
         const n = Number(value & 0xffffffffn);
         if (n < 64 || n > 1024 || n % 32 !== 0) fail(Errno.EINVAL, `NR_IRQS ${n}: must be 64..1024 in steps of 32`);
+        if (vg.initialized || vg.nrIrqs !== 0) fail(Errno.EBUSY, 'NR_IRQS is already set or the GIC is initialised');
         vg.nrIrqs = n;
         return;
       }
@@ -202,32 +187,51 @@ export class VgicDevice implements KvmDevice {
     }
   }
 
-  /** KVM_HAS_DEVICE_ATTR. */
+  /**
+   * KVM_HAS_DEVICE_ATTR: true when supported, false for ENXIO. Register groups name a vCPU first, as KVM's
+   * vgic_v2_has_attr_regs / vgic_v3_has_attr_regs: a missing one is EINVAL (thrown). CPU_SYSREGS is a lookup in
+   * the table of registers KVM exposes (ICC_AP0R1..3 / AP1R1..3 included, whatever PRIbits).
+   * @throws KvmError EINVAL for a register attribute naming no vCPU
+   */
   hasAttr(attr: DeviceAttr): boolean {
     const a = attr.attr;
     const off = Number(a & 0xffffffffn);
+    const G = VGIC_GRP;
     switch (attr.group) {
-      case VGIC_GRP.ADDR:
+      case G.ADDR:
         return this.v2 ? off <= 1 : off === 2 || off === 3 || off === 5;
-      case VGIC_GRP.NR_IRQS:
+      case G.NR_IRQS:
         return true;
-      case VGIC_GRP.CTRL:
+      case G.CTRL:
         return a === 0n || (!this.v2 && a === 3n);
-      case VGIC_GRP.DIST_REGS:
-        return (this.v2 ? GICD_V2_TABLE : GICD_V3_TABLE).find(off) !== undefined;
-      case VGIC_GRP.CPU_REGS:
-        return this.v2 && GICC_TABLE.find(off) !== undefined;
-      case VGIC_GRP.REDIST_REGS:
-        return !this.v2 && GICR_TABLE.find(off) !== undefined;
-      case VGIC_GRP.CPU_SYSREGS:
-        return !this.v2 && hasCpuSysreg(Number(a & 0xffffn));
-      case VGIC_GRP.LEVEL_INFO:
+      case G.DIST_REGS:
+        this.attrCpu(attr.group, a);
+        return this.tableOf(attr.group).decodes(off, 4);
+      case G.CPU_REGS:
+        if (!this.v2) return false;
+        this.attrCpu(attr.group, a);
+        return GICC_USER_OFFSETS.has(off);
+      case G.REDIST_REGS:
+        if (this.v2) return false;
+        this.attrCpu(attr.group, a);
+        return this.tableOf(attr.group).decodes(off, 4);
+      case G.CPU_SYSREGS:
+        if (this.v2) return false;
+        this.attrCpu(attr.group, a);
+        return hasCpuSysreg(Number(a & 0xffffn));
+      case G.LEVEL_INFO:
         return !this.v2 && ((off >>> 10) & 0x3fffff) === 0;
       default:
         return false;
     }
   }
 
+  /**
+   * ADDR writes, each with KVM's checks in KVM's order (newest mainline kvm_vgic_addr, vgic_check_iorange,
+   * vgic_v3_alloc_redist_region): distributor / CPU interface: already set EEXIST, misaligned EINVAL, beyond the
+   * VM's IPA size E2BIG (an overlap is only found at the first run). Redistributor regions: see
+   * {@link VgicDevice.addRedistRegion}. Nothing changes on failure.
+   */
   private setAddr(type: number, addr: bigint): void {
     const vg = this.vgic;
     if (this.vm.anyVcpuRan) fail(Errno.EBUSY, 'a vCPU has run');
@@ -235,45 +239,73 @@ export class VgicDevice implements KvmDevice {
     const valid = this.v2 ? type === T.V2_DIST || type === T.V2_CPU : type === T.V3_DIST || type === T.V3_REDIST || type === T.V3_REDIST_REGION;
     if (!valid) fail(Errno.ENXIO, `address type ${type} is not valid for ${this.name}`);
     if (type === T.V3_REDIST_REGION) return this.addRedistRegion(addr);
+    if (type === T.V3_REDIST) return this.setLegacyRedist(addr);
     const base = Number(addr);
     const align = this.v2 ? SZ_4K : SZ_64K;
-    const size = type === T.V2_DIST ? GICV2_DIST_SIZE : type === T.V2_CPU ? GICV2_CPU_SIZE : type === T.V3_DIST ? GICV3_DIST_SIZE : GICV3_REDIST_SIZE;
-    if (base % align !== 0) fail(Errno.EINVAL, `address 0x${addr.toString(16)} is not ${align / 1024} KiB aligned`);
-    if (base + size > VGIC_IPA_SIZE) fail(Errno.E2BIG, `address 0x${addr.toString(16)} is beyond the IPA range`);
-    if (type === T.V2_DIST || type === T.V3_DIST) {
-      if (vg.distBase !== VGIC_ADDR_UNSET) fail(Errno.EEXIST, 'the distributor address is already set');
-      for (const r of vg.redistRegions) {
-        if (overlaps(base, size, r.base, Math.max(1, r.count) * GICV3_REDIST_SIZE)) fail(Errno.EINVAL, 'the distributor overlaps a redistributor region');
-      }
-      vg.distBase = base;
-    } else if (type === T.V2_CPU) {
-      if (vg.cpuBase !== VGIC_ADDR_UNSET) fail(Errno.EEXIST, 'the CPU interface address is already set');
-      vg.cpuBase = base;
-    } else {
-      if (vg.legacyRedist) fail(Errno.EEXIST, 'the redistributor address is already set');
-      if (vg.redistRegions.length) fail(Errno.EINVAL, 'REDIST cannot be mixed with REDIST_REGION');
-      if (vg.distBase !== VGIC_ADDR_UNSET && overlaps(base, GICV3_REDIST_SIZE, vg.distBase, GICV3_DIST_SIZE))
-        fail(Errno.EINVAL, 'the redistributor overlaps the distributor');
-      vg.legacyRedist = true;
-      vg.redistRegions.push({ index: 0, base, count: 0 });
-    }
+    const size = type === T.V2_DIST ? GICV2_DIST_SIZE : type === T.V2_CPU ? GICV2_CPU_SIZE : GICV3_DIST_SIZE;
+    const isDist = type === T.V2_DIST || type === T.V3_DIST;
+    if ((isDist ? vg.distBase : vg.cpuBase) !== VGIC_ADDR_UNSET) fail(Errno.EEXIST, `the ${isDist ? 'distributor' : 'CPU interface'} address is already set`);
+    this.checkIoRange(addr, align, size);
+    if (isDist) vg.distBase = base;
+    else vg.cpuBase = base;
   }
 
+  /** vgic_check_iorange's alignment / wrap-around (EINVAL) and IPA size (E2BIG) checks. */
+  private checkIoRange(addr: bigint, align: number, size: number): void {
+    const e = ioRangeErrno(this.vgic, Number(addr), align, size);
+    if (e === Errno.EINVAL) fail(e, `address 0x${addr.toString(16)} (size 0x${size.toString(16)}) is not ${align / 1024} KiB aligned or wraps around`);
+    if (e === Errno.E2BIG) fail(e, `address 0x${addr.toString(16)} + 0x${size.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA range`);
+  }
+
+  /**
+   * The legacy KVM_VGIC_V3_ADDR_TYPE_REDIST base: one region covering the online vCPUs × 128 KiB (so it is
+   * checked again at each vCPU creation and at the first run). Mixed with REDIST_REGION EINVAL, set twice
+   * EEXIST, overlapping the distributor EINVAL, misaligned EINVAL, beyond the IPA size E2BIG; then every
+   * vCPU gets its redistributor.
+   */
+  private setLegacyRedist(addr: bigint): void {
+    const vg = this.vgic;
+    const base = Number(addr);
+    const size = this.vm.vcpus.length * GICV3_REDIST_SIZE;
+    if (vg.redistRegions.length) fail(vg.legacyRedist ? Errno.EEXIST : Errno.EINVAL, vg.legacyRedist ? 'the redistributor address is already set' : 'REDIST cannot be mixed with REDIST_REGION');
+    if (vg.distBase !== VGIC_ADDR_UNSET && overlaps(base, size, vg.distBase, GICV3_DIST_SIZE)) fail(Errno.EINVAL, 'the redistributor overlaps the distributor');
+    this.checkIoRange(addr, SZ_64K, size);
+    this.addRegion({ index: 0, base, count: 0, freeIndex: 0 }, true);
+  }
+
+  /**
+   * KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION: count 0 or flags set EINVAL, mixed with REDIST EINVAL, not the next
+   * index EINVAL, overlapping another region EINVAL, beyond the IPA size E2BIG; then every vCPU still without a
+   * redistributor gets one (EINVAL, and the region is dropped, when the regions then fail the base check: a
+   * region overlapping the distributor is refused here only if some vCPU would use it, else at the first run).
+   */
   private addRedistRegion(v: bigint): void {
     const vg = this.vgic;
     const index = Number(v & 0xfffn);
     const flags = Number((v >> 12n) & 0xfn);
     const base = Number(v & 0x000f_ffff_ffff_0000n);
     const count = Number(v >> 52n);
-    if (vg.legacyRedist) fail(Errno.EINVAL, 'REDIST_REGION cannot be mixed with REDIST');
-    if (flags !== 0) fail(Errno.EINVAL, `REDIST_REGION flags ${flags} must be 0`);
     if (count === 0) fail(Errno.EINVAL, 'REDIST_REGION count must not be 0');
+    if (flags !== 0) fail(Errno.EINVAL, `REDIST_REGION flags ${flags} must be 0`);
+    if (vg.legacyRedist) fail(Errno.EINVAL, 'REDIST_REGION cannot be mixed with REDIST');
     if (index !== vg.redistRegions.length) fail(Errno.EINVAL, `REDIST_REGION index ${index}: the next index is ${vg.redistRegions.length}`);
     const size = count * GICV3_REDIST_SIZE;
-    if (base + size > VGIC_IPA_SIZE) fail(Errno.E2BIG, 'REDIST_REGION extends beyond the IPA range');
-    if (vg.distBase !== VGIC_ADDR_UNSET && overlaps(base, size, vg.distBase, GICV3_DIST_SIZE)) fail(Errno.EINVAL, 'REDIST_REGION overlaps the distributor');
     for (const r of vg.redistRegions) if (overlaps(base, size, r.base, r.count * GICV3_REDIST_SIZE)) fail(Errno.EINVAL, `REDIST_REGION overlaps region ${r.index}`);
-    vg.redistRegions.push({ index, base, count });
+    this.checkIoRange(BigInt(base), SZ_64K, size);
+    this.addRegion({ index, base, count, freeIndex: 0 }, false);
+  }
+
+  /** Adds a checked region and associates redistributors (vgic_register_all_redist_iodevs); undone on failure. */
+  private addRegion(r: RedistRegion, legacy: boolean): void {
+    const vg = this.vgic;
+    vg.redistRegions.push(r);
+    try {
+      assignAllRedists(vg);
+    } catch (e) {
+      vg.redistRegions.pop();
+      throw e;
+    }
+    vg.legacyRedist = legacy;
   }
 
   private getAddr(type: number, index: number): bigint {
@@ -290,34 +322,61 @@ export class VgicDevice implements KvmDevice {
     return (BigInt(r.count) << 52n) | BigInt(r.base) | BigInt(r.index);
   }
 
-  /** The vCPU named by a register attribute (v2: index[39:32]; v3: MPIDR[63:32]). */
-  private attrCpu(a: bigint): VgicCpu {
+  /**
+   * The vCPU a register attribute names, as KVM's vgic_v2_parse_attr / vgic_v3_parse_attr (newest mainline,
+   * where the GICv2 cpuid field is a vcpu_id): GICv2 cpuid [39:32] = vcpu_id; GICv3 mpidr [63:32] = MPIDR,
+   * except DIST_REGS, which use the first vCPU. No such vCPU → EINVAL, checked before anything else (also
+   * before the INIT check and by HAS_ATTR).
+   */
+  private attrCpu(group: number, a: bigint): VgicCpu {
     const vg = this.vgic;
-    const hi = Number((a >> 32n) & 0xffffffffn);
     if (this.v2) {
-      const c = vg.cpus[hi & 0xff];
-      if (!c || hi > 0xff) fail(Errno.EINVAL, `no vCPU ${hi}`);
-      return c;
+      const id = Number((a >> 32n) & 0xffn);
+      const v = this.vm.vcpus.find((x) => x.id === id);
+      if (!v) fail(Errno.EINVAL, `no vCPU with id ${id}`);
+      return vg.cpu(v);
     }
+    if (group === VGIC_GRP.DIST_REGS) {
+      const v0 = this.vm.vcpus[0];
+      if (!v0) fail(Errno.EINVAL, 'DIST_REGS need a vCPU');
+      return vg.cpu(v0);
+    }
+    const hi = Number((a >> 32n) & 0xffffffffn);
     const v = this.vm.vcpuByMpidr(hi);
     if (!v) fail(Errno.EINVAL, `no vCPU with MPIDR 0x${hi.toString(16)}`);
     return vg.cpu(v);
   }
 
+  /** The register table of a GICv2 / GICv3 register group. */
+  private tableOf(g: number): VgicRegisterTable {
+    if (g === VGIC_GRP.DIST_REGS) return this.v2 ? GICD_V2_TABLE : GICD_V3_TABLE;
+    return g === VGIC_GRP.REDIST_REGS ? GICR_TABLE : GICC_TABLE;
+  }
+
+  /**
+   * DIST_REGS, REDIST_REGS, CPU_REGS, CPU_SYSREGS, LEVEL_INFO get/set, in KVM's order: unknown group ENXIO,
+   * unknown vCPU EINVAL, then (GICv3) not initialised EBUSY, then the register (ENXIO / EINVAL).
+   * GICv2 initialises lazily, but only once the call is known to succeed: KVM's vgic_v2_attr_regs_access runs
+   * vgic_init before it decodes the offset (same errno), here a refused call changes nothing (project rule).
+   */
   private regAccess(attr: DeviceAttr, value: bigint, isWrite: boolean): bigint {
     const vg = this.vgic;
     const g = attr.group;
     const G = VGIC_GRP;
     const known = this.v2 ? g === G.DIST_REGS || g === G.CPU_REGS : g === G.DIST_REGS || g === G.REDIST_REGS || g === G.CPU_SYSREGS || g === G.LEVEL_INFO;
     if (!known) fail(Errno.ENXIO, `attribute group ${g} is not supported by ${this.name}`);
-    // GICD_TYPER2 (nASSGIcap) is accessible before INIT, as KVM (vgic_v3_attr_regs_access).
-    const typer2 = !this.v2 && g === G.DIST_REGS && Number(attr.attr & 0xffffffffn) === GICD_TYPER2_OFFSET;
-    if (!vg.initialized && !typer2) {
-      if (this.v2) vg.init();
-      else fail(Errno.EBUSY, 'the GICv3 is not initialised');
-    }
-    const c = this.attrCpu(attr.attr);
+    const c = this.attrCpu(g, attr.attr);
     const off = Number(attr.attr & 0xffffffffn);
+    if (this.v2) {
+      if (g === G.CPU_REGS) checkGiccUserOffset(off);
+      if (!this.tableOf(g).decodes(off, 4)) fail(Errno.ENXIO, `no register at offset 0x${off.toString(16)}`);
+      if (isWrite && g === G.DIST_REGS && off === 0x8) checkUserIidr(vg, Number(value & 0xffffffffn));
+      if (!vg.initialized) vg.init();
+    } else {
+      // GICD_TYPER2 (nASSGIcap) is accessible before INIT, as KVM (vgic_v3_attr_regs_access).
+      const typer2 = g === G.DIST_REGS && off === GICD_TYPER2_OFFSET;
+      if (!vg.initialized && !typer2) fail(Errno.EBUSY, 'the GICv3 is not initialised');
+    }
     if (g === G.CPU_SYSREGS) {
       const enc = Number(attr.attr & 0xffffn);
       if (isWrite) {
@@ -327,25 +386,23 @@ export class VgicDevice implements KvmDevice {
       return getCpuSysreg(c, enc);
     }
     if (g === G.LEVEL_INFO) return this.levelInfo(c, off, value, isWrite);
-    let table: VgicRegisterTable;
-    if (g === G.DIST_REGS) table = this.v2 ? GICD_V2_TABLE : GICD_V3_TABLE;
-    else if (g === G.REDIST_REGS) table = GICR_TABLE;
-    else {
-      checkGiccUserOffset(off);
-      table = GICC_TABLE;
-    }
+    const table = this.tableOf(g);
     const acc: VgicAccess = { vg, cpu: c, user: true };
     const val: MmioValue = { lo: Number(value & 0xffffffffn), hi: 0 };
     if (table.find(off) === undefined || !table.access(acc, off, 4, val, isWrite)) fail(Errno.ENXIO, `no register at offset 0x${off.toString(16)}`);
     return isWrite ? 0n : BigInt(val.lo >>> 0);
   }
 
+  /**
+   * LEVEL_INFO (vgic_v3_line_level_info_uaccess): info must be 0 (line level) and the vINTID 32-aligned, else
+   * EINVAL; a block beyond NR_IRQS (up to 1023) reads as zero and ignores writes, as KVM, which skips the
+   * vINTIDs it has no interrupt for.
+   */
   private levelInfo(c: VgicCpu, off: number, value: bigint, isWrite: boolean): bigint {
     const info = (off >>> 10) & 0x3fffff;
     const intid = off & 0x3ff;
     if (info !== 0) fail(Errno.EINVAL, `LEVEL_INFO info ${info} is unknown (0 = line level)`);
     if (intid % 32 !== 0) fail(Errno.EINVAL, `LEVEL_INFO vINTID ${intid} is not 32-aligned`);
-    if (intid >= this.vgic.nrIrqs) fail(Errno.EINVAL, `LEVEL_INFO vINTID ${intid} is beyond NR_IRQS`);
     let bits = 0;
     const v = Number(value & 0xffffffffn);
     for (let i = 0; i < 32; i++) {

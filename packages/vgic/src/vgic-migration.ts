@@ -71,17 +71,21 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   } else {
     addrs.push([VGIC_GRP.ADDR, 0n, get(VGIC_GRP.ADDR, 0n)], [VGIC_GRP.ADDR, 1n, get(VGIC_GRP.ADDR, 1n)]);
   }
-  const cpuKey = (i: number): bigint => BigInt(v3 ? vm.vcpus[i].mpidr : i) << 32n;
+  // The vCPU field of a register attribute: GICv3 the MPIDR, GICv2 the vcpu_id (KVM's vgic_v2_parse_attr), so
+  // vCPUs created out of id order round-trip. GICv2 DIST_REGS name a vCPU too: its banked registers are reached
+  // through the first vCPU's key, so every GICv2 distributor attribute carries it.
+  const cpuKey = (i: number): bigint => BigInt(v3 ? vm.vcpus[i].mpidr : vm.vcpus[i].id) << 32n;
+  const distKey = v3 ? 0n : cpuKey(0);
   // GICD_TYPER2.nASSGIcap is fixed at INIT: a source running without vSGIs must not come back with them.
   const preInit: SavedAttr[] = v3 ? [[VGIC_GRP.DIST_REGS, 0xcn, get(VGIC_GRP.DIST_REGS, 0xcn)]] : [];
-  keep(VGIC_GRP.DIST_REGS, 8n); // GICD_IIDR first: its Revision selects how the rest is interpreted
+  keep(VGIC_GRP.DIST_REGS, distKey | 8n); // GICD_IIDR first: its Revision selects how the rest is interpreted
   // Distributor: shared interrupts (GICv3) or everything banked by vCPU 0 plus SPIs (GICv2).
   for (const [set, , bpi] of BLOCKS) {
     const first = v3 ? 32 : 0;
-    for (let id = first; id < nrIrqs; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, BigInt(set + (id * bpi) / 8));
+    for (let id = first; id < nrIrqs; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, distKey | BigInt(set + (id * bpi) / 8));
   }
   if (v3) for (let id = 32; id < nrIrqs; id++) keep(VGIC_GRP.DIST_REGS, BigInt(0x6000 + 8 * id));
-  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, BigInt(0x800 + id));
+  else for (let id = 32; id < nrIrqs; id += 4) keep(VGIC_GRP.DIST_REGS, distKey | BigInt(0x800 + id));
   for (let i = 0; i < vm.vcpus.length; i++) {
     const k = cpuKey(i);
     if (v3) {
@@ -96,7 +100,7 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
     }
   }
   if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
-  keep(VGIC_GRP.DIST_REGS, 0n);
+  keep(VGIC_GRP.DIST_REGS, distKey | 0n);
   return { type: dev.type, nrIrqs, addrs, preInit, regs };
 }
 

@@ -60,6 +60,7 @@ const sgiSources = (name: string, offset: number, set: boolean): VgicRegister =>
   length: 0x10,
   bpi: 8,
   widths: W.B | W.W,
+  banked: true, // the SGIs of the accessing CPU: none without a CPU (RAZ/WI)
   read: (a, off, len, v) => {
     let r = 0;
     for (let i = 0; i < len; i++) {
@@ -138,8 +139,14 @@ const ctlrWrite = (c: VgicCpu, v: number): void => {
   h.refresh();
 };
 
-/** The GICv2 CPU interface (GICV page 0, untrapped) register table, with the userspace CPU_REGS variants. */
-export const GICC_TABLE = new VgicRegisterTable([
+/** Every register of a CPU interface frame is the accessing CPU's: RAZ/WI for an access with no CPU. */
+const bankedAll = (regs: VgicRegister[]): VgicRegister[] => regs.map((r) => ({ ...r, banked: true }));
+
+/**
+ * The GICv2 CPU interface (GICV page 0, untrapped) register table, with the userspace CPU_REGS variants. A bus
+ * access with no CPU reaches no CPU interface: RAZ/WI.
+ */
+export const GICC_TABLE = new VgicRegisterTable(bankedAll([
   reg32('GICC_CTLR', 0x00, (a, o, l, v) => (v.lo = ctlrRead(cpuOf(a))), (a, o, l, v) => ctlrWrite(cpuOf(a), v.lo)),
   reg32('GICC_PMR', 0x04, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr), (a, o, l, v) => cpuOf(a).cpuif.setPmr(v.lo), {
     uread: (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr >>> 3),
@@ -187,10 +194,10 @@ export const GICC_TABLE = new VgicRegisterTable([
     },
   },
   reg32('GICC_IIDR', 0xfc, (a, o, l, v) => (v.lo = GICC_IIDR)),
-]);
+]));
 
 /** GICV page 1: GICC_DIR, trapped (deactivation by INTID; SGIs carry the source CPU in bits [12:10]). */
-export const GICC_DIR_TABLE = new VgicRegisterTable([
+export const GICC_DIR_TABLE = new VgicRegisterTable(bankedAll([
   reg32('GICC_DIR', 0x0, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
     const c = cpuOf(a);
     if (!c.cpuif.eoim) return;
@@ -198,7 +205,7 @@ export const GICC_DIR_TABLE = new VgicRegisterTable([
     const irq = a.vg.irq(c, id);
     if (irq) a.vg.deactivate(irq, id < VGIC_NR_SGIS ? (v.lo >>> 10) & 7 : 0);
   }),
-]);
+]));
 
 /** Userspace CPU_REGS offsets KVM exposes. */
 export const GICC_USER_OFFSETS = new Set([0x00, 0x04, 0x08, 0x1c, 0xd0, 0xd4, 0xd8, 0xdc, 0xe0, 0xe4, 0xe8, 0xec, 0xfc]);

@@ -22,6 +22,7 @@ import {
 } from './vgic-mmio';
 import { VGIC_NR_PRIVATE_IRQS } from './vgic-irq';
 import { readIidr, userWriteIidr } from './vgic-iidr';
+import { redistIsLast } from './vgic-redist';
 import { readNassgireq, readTyper2, userWriteTyper2, vsgiRegister, writeNassgireq } from './v4/vsgi';
 
 /** GICv3 ID register PIDR2 (ArchRev 3). */
@@ -160,8 +161,10 @@ export const GICR_TABLE = new VgicRegisterTable([
     bpi: 0,
     widths: W.W | W.D,
     read: (a, off, len, v) => {
+      // As KVM (vgic_mmio_read_v3r_typer): Processor_Number [23:8] is the vcpu_id userspace gave the vCPU (not
+      // its creation order), Affinity [63:32] its MPIDR; Last [4] per src/vgic-redist.ts.
       const c = cpuOf(a);
-      const lo = ((c.index << 8) | (c.rdLast ? 0x10 : 0) | (a.vg.lpiSupport ? 1 : 0)) >>> 0;
+      const lo = (((c.vcpu.id & 0xffff) << 8) | (redistIsLast(a.vg, c) ? 0x10 : 0) | (a.vg.lpiSupport ? 1 : 0)) >>> 0;
       const hi = c.vcpu.mpidr >>> 0;
       if (len === 8) {
         v.lo = lo;

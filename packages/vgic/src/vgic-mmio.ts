@@ -48,6 +48,11 @@ export interface VgicRegister {
   readonly uread?: RegHandler;
   /** Userspace write, when different (may throw KvmError). */
   readonly uwrite?: RegHandler;
+  /**
+   * Banked per CPU with no meaning without one (GICv2 GICD_CPENDSGIR/SPENDSGIR, every GICC register): an access
+   * with no CPU is RAZ/WI instead of reaching the handlers.
+   */
+  readonly banked?: boolean;
 }
 
 /** Read-as-zero. */
@@ -87,12 +92,26 @@ export class VgicRegisterTable {
     return this.regs;
   }
 
-  /** Performs an access; returns false when no register decodes it (the caller decides the answer). */
+  /** Whether a register decodes an access of `len` bytes at `off` (width, alignment, extent); changes nothing. */
+  decodes(off: number, len: number): boolean {
+    const r = this.find(off);
+    return r !== undefined && (r.widths & len) !== 0 && off % len === 0 && off + len <= r.offset + r.length;
+  }
+
+  /**
+   * Performs an access; returns false when no register decodes it (the caller decides the answer). A banked
+   * register accessed with no CPU (a bus access not made by a vCPU) has no CPU interface or banked copy to
+   * reach: it reads as zero and ignores writes, as an access the GIC cannot attribute to a processor.
+   */
   access(a: VgicAccess, off: number, len: number, val: MmioValue, isWrite: boolean): boolean {
     const r = this.find(off);
     if (r === undefined || (r.widths & len) === 0 || off % len !== 0 || off + len > r.offset + r.length) {
       if (!isWrite) val.lo = val.hi = 0;
       return false;
+    }
+    if (r.banked === true && a.cpu === null) {
+      if (!isWrite) val.lo = val.hi = 0;
+      return true;
     }
     if (isWrite) (a.user && r.uwrite ? r.uwrite : r.write)(a, off, len, val);
     else {

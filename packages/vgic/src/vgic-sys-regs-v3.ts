@@ -4,7 +4,8 @@
  * KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS (upstream vgic-sys-reg-v3.c). IAR, EOIR, HPPIR, RPR, PMR, BPR, CTLR, IGRPEN
  * and the APRs are served by the hardware model without a trap (charged cpuifAccess); ICC_SGI1R/ASGI1R/SGI0R
  * always trap; ICC_DIR_EL1 always traps (ICH_HCR_EL2.TDIR kept set — see vgic.ts). With 5 priority bits only
- * ICC_AP0R0/AP1R0 exist; AP*R1..3 are UNDEFINED to the guest and ENXIO to userspace.
+ * ICC_AP0R0/AP1R0 exist; AP*R1..3 are UNDEFINED to the guest; userspace sees them listed (HAS_ATTR) but
+ * their get/set are EINVAL, as KVM.
  *
  * @module
  */
@@ -50,7 +51,21 @@ const USER_SYSREGS = new Map<number, { get(c: VgicCpu): number; set(c: VgicCpu, 
   [SYSREGS.ICC_IGRPEN1_EL1, { get: (c) => (c.cpuif.eng1 ? 1 : 0), set: (c, v) => void (c.cpuif.eng1 = (v & 1) !== 0) }],
   [SYSREGS.ICC_AP0R0_EL1, { get: (c) => c.cpuif.ap0r, set: (c, v) => void (c.cpuif.ap0r = v >>> 0) }],
   [SYSREGS.ICC_AP1R0_EL1, { get: (c) => c.cpuif.ap1r, set: (c, v) => void (c.cpuif.ap1r = v >>> 0) }],
+  // KVM lists ICC_AP0R1..3 / AP1R1..3 whatever the priority bits (HAS_ATTR succeeds); with PRIbits = 4 (5 bits,
+  // one APR each) their get/set are EINVAL (vgic-sys-reg-v3.c get/set_gic_ap0r/ap1r: idx > max_apr_idx).
+  unimplementedApr(SYSREGS.ICC_AP0R1_EL1, 'ICC_AP0R1_EL1'),
+  unimplementedApr(SYSREGS.ICC_AP0R2_EL1, 'ICC_AP0R2_EL1'),
+  unimplementedApr(SYSREGS.ICC_AP0R3_EL1, 'ICC_AP0R3_EL1'),
+  unimplementedApr(SYSREGS.ICC_AP1R1_EL1, 'ICC_AP1R1_EL1'),
+  unimplementedApr(SYSREGS.ICC_AP1R2_EL1, 'ICC_AP1R2_EL1'),
+  unimplementedApr(SYSREGS.ICC_AP1R3_EL1, 'ICC_AP1R3_EL1'),
 ]);
+
+/** An active-priority register beyond what PRIbits implements: listed (HAS_ATTR), but get/set EINVAL. */
+function unimplementedApr(enc: number, name: string): [number, { get(c: VgicCpu): number; set(c: VgicCpu, v: number): void }] {
+  const refuse = (): never => fail(Errno.EINVAL, `${name}: not implemented with 5 priority bits (ICC_CTLR_EL1.PRIbits = 4)`);
+  return [enc, { get: refuse, set: refuse }];
+}
 
 /** CPU_SYSREGS get. @throws KvmError ENXIO for a register KVM does not expose */
 export function getCpuSysreg(c: VgicCpu, enc: number): bigint {

@@ -27,6 +27,7 @@ import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
 import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
+import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
 export interface RedistRegion {
@@ -36,7 +37,12 @@ export interface RedistRegion {
   readonly base: number;
   /** Number of redistributors (0 for the legacy single region: as many as vCPUs). */
   readonly count: number;
+  /** The next redistributor slot to give a vCPU (KVM's free_index): slots below it are in use. */
+  freeIndex: number;
 }
+
+/** NR_IRQS when userspace set none before the init (KVM's VGIC_NR_IRQS_LEGACY). */
+export const VGIC_DEFAULT_NR_IRQS = 256;
 
 /** Undefined address marker. */
 export const VGIC_ADDR_UNSET = -1;
@@ -157,18 +163,25 @@ export class Vgic {
     return this.spis.length;
   }
 
-  /** Creates the per-vCPU state (vcpu_init). */
+  /**
+   * Creates the per-vCPU state (kvm_vgic_vcpu_init). GICv3: the vCPU gets a redistributor now if a region has
+   * a free slot (KVM registers the redistributor at vCPU creation); the regions are checked first, so a
+   * refused vCPU leaves nothing behind.
+   * @throws KvmError E2BIG for a 9th GICv2 vCPU, EINVAL when the redistributor regions fail the base check
+   */
   initCpu(vcpu: Vcpu): void {
     if (this.v2 && vcpu.index >= 8) fail(Errno.E2BIG, 'GICv2 supports at most 8 vCPUs');
+    if (!this.v2) checkNewVcpuRedist(this);
     const c = new VgicCpu(vcpu, this.v2, this.nrLrs);
     this.slot.set(vcpu, c);
     this.cpus[vcpu.index] = c;
+    if (!this.v2) assignRedist(this, c);
   }
 
   /** Allocates the SPIs (vgic_init). Idempotent. */
   init(): void {
     if (this.initialized) return;
-    const nr = this.nrIrqs || 256;
+    const nr = this.nrIrqs || VGIC_DEFAULT_NR_IRQS;
     this.nrIrqs = nr;
     this.spis = [];
     for (let i = VGIC_NR_PRIVATE_IRQS; i < Math.min(nr, VGIC_MAX_SPI); i++) {
@@ -532,7 +545,10 @@ export class Vgic {
       if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
       if (irq.mappedLevel) {
         irq.lineLevel = irq.getInputLevel!(vcpu, irq.intid);
-        if (!irq.lineLevel && (s & LR_PENDING)) this.hostState(irq, IrqchipState.Active, false);
+        // vgic_irq_handle_resampling: a line found low while the guest does not hold the interrupt active
+        // (still pending in the LR, or deactivated by the guest) releases the host interrupt, which may have
+        // fired again and gone active after an EOI, so the next assertion of the line reaches the guest.
+        if (!irq.lineLevel && (s & LR_ACTIVE) === 0) this.hostState(irq, IrqchipState.Active, false);
       }
       if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) this.notifyEoi(irq);
       else if (wasActive && !irq.active && irq.level && !irq.hw) this.notifyEoi(irq);

@@ -98,6 +98,10 @@ describe('GICv3 ADDR group', () => {
 
   it('first run: uninitialised → EBUSY; missing addresses / too few redistributors → ENXIO', () => {
     idle(vm);
+    // KVM checks the redistributors and the distributor (ENXIO) before the INIT (EBUSY)
+    expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.ENXIO);
+    dev.setAttr(attr(VGIC_GRP.ADDR, VGIC_ADDR_TYPE.V3_DIST), 0x08000000n);
+    dev.setAttr(attr(VGIC_GRP.ADDR, VGIC_ADDR_TYPE.V3_REDIST), 0x080a0000n);
     expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.EBUSY);
     const b = vmWith(4);
     const d = b.vm.createDevice(7);
@@ -186,5 +190,124 @@ describe('NR_IRQS and CTRL', () => {
     idle(vm);
     expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.ENXIO);
     void DAIF;
+  });
+});
+
+describe('register attributes name their vCPU first (EINVAL), as KVM parses the attribute before anything else', () => {
+  it('GICv3: an mpidr matching no vCPU is EINVAL before CTRL_INIT too (GET, SET, HAS_ATTR); DIST_REGS need a vCPU', () => {
+    const { vm } = vmWith(2);
+    const dev = vm.createDevice(7);
+    const bad = 0x999n << 32n;
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.REDIST_REGS, bad | 0x14n)))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.setAttr(attr(VGIC_GRP.REDIST_REGS, bad | 0x14n), 0n))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.CPU_SYSREGS, bad | 0xc230n)))).toBe(Errno.EINVAL); // ICC_PMR_EL1
+    expect(errno(() => dev.setAttr(attr(VGIC_GRP.CPU_SYSREGS, bad | 0xc230n), 0xf8n))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, bad | 32n)))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.hasAttr(attr(VGIC_GRP.REDIST_REGS, bad | 0x8n)))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.hasAttr(attr(VGIC_GRP.CPU_SYSREGS, bad | 0xc230n)))).toBe(Errno.EINVAL);
+    // a known vCPU before INIT: EBUSY
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.REDIST_REGS, (1n << 32n) | 0x14n)))).toBe(Errno.EBUSY);
+    const none = vmWith(0).vm.createDevice(7);
+    expect(errno(() => none.getAttr(attr(VGIC_GRP.DIST_REGS, 0x4)))).toBe(Errno.EINVAL);
+    expect(errno(() => none.hasAttr(attr(VGIC_GRP.DIST_REGS, 0x4)))).toBe(Errno.EINVAL);
+  });
+
+  it('GICv2: the cpuid field is a vcpu_id; HAS_ATTR for a missing one is EINVAL like GET and SET', () => {
+    const hv = new Hypervisor().use(VgicPlugin);
+    const vm = hv.createVm();
+    vm.createVcpu(4);
+    vm.createVcpu(7);
+    const dev = vm.createDevice(5);
+    dev.setAttr(attr(VGIC_GRP.CPU_REGS, (7n << 32n) | 4n), 0x1en); // GICC_PMR of vCPU id 7 (the second one)
+    expect(dev.getAttr(attr(VGIC_GRP.CPU_REGS, (7n << 32n) | 4n))).toBe(0x1en);
+    expect(dev.getAttr(attr(VGIC_GRP.CPU_REGS, (4n << 32n) | 4n))).toBe(0n);
+    for (const id of [0n, 1n, 5n]) {
+      expect(errno(() => dev.hasAttr(attr(VGIC_GRP.CPU_REGS, (id << 32n) | 4n)))).toBe(Errno.EINVAL);
+      expect(errno(() => dev.getAttr(attr(VGIC_GRP.CPU_REGS, (id << 32n) | 4n)))).toBe(Errno.EINVAL);
+      expect(errno(() => dev.hasAttr(attr(VGIC_GRP.DIST_REGS, (id << 32n) | 0x100n)))).toBe(Errno.EINVAL);
+    }
+    expect(dev.hasAttr(attr(VGIC_GRP.CPU_REGS, (4n << 32n) | 4n))).toBe(true);
+    expect(dev.hasAttr(attr(VGIC_GRP.CPU_REGS, (4n << 32n) | 0x0cn))).toBe(false); // GICC_IAR: not a CPU_REGS register
+  });
+});
+
+describe('LEVEL_INFO', () => {
+  it('a 32-aligned block at or above NR_IRQS (up to 1023) reads as zero and ignores writes; other forms are EINVAL', () => {
+    const { vm } = vmWith(1);
+    const dev = vm.createDevice(7);
+    dev.setAttr(attr(VGIC_GRP.NR_IRQS, 0), 128n);
+    dev.setAttr(attr(VGIC_GRP.CTRL, 0));
+    for (const id of [128, 512, 992]) {
+      expect(dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, id))).toBe(0n);
+      dev.setAttr(attr(VGIC_GRP.LEVEL_INFO, id), 0xffffffffn);
+      expect(dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, id))).toBe(0n);
+    }
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, 1024)))).toBe(Errno.EINVAL); // info field = 1
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, 2048 + 32)))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, 1000)))).toBe(Errno.EINVAL); // not 32-aligned
+    // below NR_IRQS the line levels are still kept: 96..127 (level SPIs by default on a fresh GICv3)
+    dev.setAttr(attr(VGIC_GRP.DIST_REGS, 0xc00 + (96 * 2) / 8), 0n); // ICFGR: level
+    dev.setAttr(attr(VGIC_GRP.LEVEL_INFO, 96), 0x5n);
+    expect(dev.getAttr(attr(VGIC_GRP.LEVEL_INFO, 96))).toBe(0x5n);
+  });
+});
+
+describe('failed calls change nothing (GICv2 validates before its lazy init)', () => {
+  const nrIrqsStillSettable = (dev: KvmDevice): Errno | 'ok' => errno(() => dev.setAttr(attr(VGIC_GRP.NR_IRQS, 0), 128n));
+
+  it('KVM_IRQ_LINE with a bad PPI or an SPI below 32 (or beyond NR_IRQS) is EINVAL and leaves the GIC uninitialised', () => {
+    for (const line of [(2 << 24) | 5, (2 << 24) | 32, (1 << 24) | 31, (1 << 24) | 0, (1 << 24) | 300]) {
+      const { vm } = vmWith(1);
+      const dev = vm.createDevice(5);
+      expect(errno(() => vm.irqLine(line, 1))).toBe(Errno.EINVAL);
+      expect(nrIrqsStillSettable(dev)).toBe('ok');
+    }
+    // a good one initialises (lazy init), after which NR_IRQS is frozen
+    const { vm } = vmWith(1);
+    const dev = vm.createDevice(5);
+    vm.irqLine((1 << 24) | 40, 1);
+    expect(nrIrqsStillSettable(dev)).toBe(Errno.EBUSY);
+  });
+
+  it('GICv3: a bad PPI or SPI number is EINVAL before the uninitialised EBUSY', () => {
+    const { vm } = vmWith(1);
+    vm.createDevice(7);
+    expect(errno(() => vm.irqLine((2 << 24) | 5, 1))).toBe(Errno.EINVAL);
+    expect(errno(() => vm.irqLine((1 << 24) | 8, 1))).toBe(Errno.EINVAL);
+    expect(errno(() => vm.irqLine((1 << 24) | 40, 1))).toBe(Errno.EBUSY);
+  });
+
+  it('attribute calls naming a missing vCPU or a bad offset are refused without initialising', () => {
+    const calls: ((d: KvmDevice) => unknown)[] = [
+      (d) => d.getAttr(attr(VGIC_GRP.CPU_REGS, (3n << 32n) | 4n)),
+      (d) => d.setAttr(attr(VGIC_GRP.DIST_REGS, (3n << 32n) | 0x100n), 1n),
+      (d) => d.getAttr(attr(VGIC_GRP.CPU_REGS, 0x0c)),
+      (d) => d.getAttr(attr(VGIC_GRP.DIST_REGS, 0xf30)),
+      (d) => d.getAttr(attr(VGIC_GRP.DIST_REGS, 0x102)),
+      (d) => d.setAttr(attr(VGIC_GRP.DIST_REGS, 0x8), 0x12345678n), // GICD_IIDR: only Revision is writable
+    ];
+    for (const call of calls) {
+      const { vm } = vmWith(1);
+      const dev = vm.createDevice(5);
+      expect(errno(() => call(dev))).not.toBe('ok');
+      expect(nrIrqsStillSettable(dev)).toBe('ok');
+    }
+  });
+
+  it('a refused first run (addresses missing or overlapping) leaves a GICv2 uninitialised', () => {
+    const { vm } = vmWith(1);
+    const dev = vm.createDevice(5);
+    dev.setAttr(attr(VGIC_GRP.ADDR, VGIC_ADDR_TYPE.V2_DIST), 0x08000000n);
+    idle(vm);
+    expect(errno(() => vm.run({ until: 10 }))).toBe(Errno.ENXIO);
+    expect(nrIrqsStillSettable(dev)).toBe('ok');
+  });
+
+  it('NR_IRQS: a bad value is EINVAL even once set (KVM checks the value first)', () => {
+    const { vm } = vmWith(1);
+    const dev = vm.createDevice(7);
+    dev.setAttr(attr(VGIC_GRP.NR_IRQS, 0), 128n);
+    expect(errno(() => dev.setAttr(attr(VGIC_GRP.NR_IRQS, 0), 100n))).toBe(Errno.EINVAL);
+    expect(errno(() => dev.setAttr(attr(VGIC_GRP.NR_IRQS, 0), 96n))).toBe(Errno.EBUSY);
   });
 });

@@ -100,3 +100,34 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore round trip mid-run
     expect(saveVgic(dst, dev).regs).toEqual(saveVgic(src, vgicDeviceOf(src)!).regs);
   });
 });
+
+describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore with vCPU ids that are not creation indexes', (chip) => {
+  it('every register attribute names its vCPU by id (v2) or MPIDR (v3); the restore reads back identically', () => {
+    const ids = [7, 4, 5];
+    const hv = new Hypervisor().use(VgicPlugin);
+    const src = hv.createVm();
+    for (const id of ids) src.createVcpu(id);
+    hv.irqchip(chip).setup(src);
+    const dev = vgicDeviceOf(src)!;
+    const v2 = chip === 'gic-v2';
+    // per-vCPU state that differs between vCPUs: a banked PPI enable and the priority mask
+    src.vcpus.forEach((v, i) => {
+      const k = BigInt(v2 ? v.id : v.mpidr) << 32n;
+      if (v2) {
+        dev.setAttr({ group: 1, attr: k | 0x100n }, 1n << BigInt(16 + i));
+        dev.setAttr({ group: 2, attr: k | 0x4n }, BigInt(8 + i));
+      } else {
+        dev.setAttr({ group: 5, attr: k | 0x10100n }, 1n << BigInt(16 + i));
+        dev.setAttr({ group: 6, attr: k | 0xc230n }, BigInt((8 + i) << 3));
+      }
+    });
+    const saved = saveVgic(src, dev);
+    const dst = hv.createVm();
+    for (const id of ids) dst.createVcpu(id);
+    const dDev = dst.createDevice(v2 ? 5 : 7);
+    restoreVgic(dDev, saved);
+    expect(saveVgic(dst, dDev)).toEqual(saved);
+    const k1 = BigInt(v2 ? 4 : dst.vcpus[1].mpidr) << 32n;
+    expect(dDev.getAttr(v2 ? { group: 1, attr: k1 | 0x100n } : { group: 5, attr: k1 | 0x10100n }) & 0xffff0000n).toBe(1n << 17n);
+  });
+});

@@ -167,6 +167,42 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s: any width at any offset', (nam
   });
 });
 
+describe.each(['gic-v3', 'gic-v2'] as const)('%s: bus accesses with no vCPU (vcpu = null)', (name) => {
+  it('every frame answers every offset and width without throwing; banked registers are RAZ/WI', () => {
+    const { vm, dev } = gicVm(name, 2);
+    vm.vcpus.forEach((v) => v.setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build()));
+    vm.run({ until: 1000 });
+    const frames = vm.mmio.devices.filter((r) => /^GIC/.test(r.dev.name));
+    const cpuRegs = () => (name === 'gic-v2' ? [0n, 1n].flatMap((i) => [0x00n, 0x04n, 0x08n, 0xd0n].map((o) => dev.getAttr({ group: 2, attr: (i << 32n) | o }))) : []);
+    const before = cpuRegs();
+    for (const r of frames) {
+      for (let off = 0; off < r.size; off += off < 0x1000 ? 4 : 0x40) {
+        for (const len of [1, 4, 8]) {
+          const val = { lo: 0xdeadbeef, hi: 0xdeadbeef };
+          expect(r.dev.read(null, off, len, val)).toBe(true);
+          expect(r.dev.write(null, off, len, { lo: 0xffffffff, hi: 0xffffffff })).toBe(true);
+        }
+      }
+    }
+    if (name !== 'gic-v2') return;
+    const gicd = vm.mmio.find(0x08000000)!;
+    const gicv = vm.mmio.find(0x08010000)!;
+    const read = (r: typeof gicd, off: number) => {
+      const v = { lo: 0xdeadbeef, hi: 0 };
+      r.dev.read(null, off, 4, v);
+      return v.lo;
+    };
+    for (const off of [0xf10, 0xf14, 0xf20, 0xf2c]) expect(read(gicd, off)).toBe(0);
+    for (const off of [0x00, 0x04, 0x0c, 0x14, 0x18, 0xd0, 0xfc]) expect(read(gicv, off)).toBe(0);
+    // the writes above reached no vCPU: no SGI made pending, no CPU interface changed
+    for (let i = 0; i < 2; i++) {
+      const k = BigInt(i) << 32n;
+      for (const off of [0xf20n, 0xf24n, 0xf28n, 0xf2cn]) expect(dev.getAttr({ group: 1, attr: k | off })).toBe(0n);
+    }
+    expect(cpuRegs()).toEqual(before);
+  });
+});
+
 describe('gic-v3 IROUTER retargets a queued interrupt', () => {
   it('an SPI pending on a vCPU with interrupts masked moves to the new target', () => {
     const { vm, drv, dev } = gicVm('gic-v3', 2);

@@ -169,3 +169,33 @@ describe('gic-v3 priority mask', () => {
     expect(log).toEqual([40]);
   });
 });
+
+describe('GRP_CPU_SYSREGS: the registers KVM lists', () => {
+  const ap = (op2: number, crm: number) => BigInt((3 << 14) | (0 << 11) | (12 << 7) | (crm << 3) | op2);
+  const AP0R = [4, 5, 6, 7].map((op2) => ap(op2, 8)); // ICC_AP0R0..3_EL1
+  const AP1R = [0, 1, 2, 3].map((op2) => ap(op2, 9)); // ICC_AP1R0..3_EL1
+
+  it('HAS_ATTR succeeds for every listed EL1 register, AP0R1..3 and AP1R1..3 included; their GET/SET are EINVAL with 5 priority bits', () => {
+    const { vm, dev } = gicVm('gic-v3', 1);
+    const k = BigInt(vm.vcpus[0].mpidr) << 32n;
+    const has = (enc: bigint) => dev.hasAttr({ group: 6, attr: k | enc });
+    // PMR, BPR0, BPR1, CTLR, SRE, IGRPEN0, IGRPEN1
+    for (const enc of [0xc230n, 0xc643n, 0xc663n, 0xc664n, 0xc665n, 0xc666n, 0xc667n]) expect(has(enc)).toBe(true);
+    for (const enc of [...AP0R, ...AP1R]) expect(has(enc)).toBe(true);
+    expect(has(0xc660n)).toBe(false); // ICC_IAR1_EL1: not a userspace register
+    const errnoOf = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return (e as { errno?: number }).errno;
+      }
+    };
+    for (const enc of [...AP0R.slice(1), ...AP1R.slice(1)]) {
+      expect(errnoOf(() => dev.getAttr({ group: 6, attr: k | enc }))).toBe(22); // EINVAL
+      expect(errnoOf(() => dev.setAttr({ group: 6, attr: k | enc }, 0n))).toBe(22);
+    }
+    dev.setAttr({ group: 6, attr: k | AP1R[0] }, 0x4n);
+    expect(dev.getAttr({ group: 6, attr: k | AP1R[0] })).toBe(0x4n);
+  });
+});

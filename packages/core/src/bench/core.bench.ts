@@ -1,12 +1,12 @@
 /**
- * Core benchmarks (run by `npm run bench`; `--json` prints one JSON document). Each figure is measured beside a
- * minimal hand-written JavaScript loop doing the same logical work in the same process, and the ratio
- * (model / hand-written) is the figure to watch:
+ * Core benchmarks (run by `npm run bench`; `--json` prints one JSON document, `--quick` shorter runs). Each figure
+ * is the median of repetitions measured after a warm-up, interleaved with a minimal hand-written JavaScript loop
+ * doing the same logical work, and the ratio (model / hand-written) is the figure to watch:
  *
  * - guest operations per second through the run loop (a loop of register adds, a compare and a branch) vs the
  *   same adds/compare/branch over typed arrays;
  * - interrupts per second through inject → kick/wake → IRQ vector → acknowledge → EOI → completion with a tiny
- *   FIFO controller vs pushing to a FIFO, popping and counting.
+ *   FIFO controller vs the shared minimal interrupt loop ({@link minimalIrqRate}).
  *
  * @module
  */
@@ -16,24 +16,13 @@ import { DAIF } from '../guest/guest-isa';
 import { PSCI } from '../hypercall/smccc';
 import { Hypervisor } from '../hypervisor';
 import { HostEvent } from '../sched/event-queue';
-import { elapsedSeconds, fifoBaselineRate, type BenchmarkEntry } from '../bench-kit';
+import { benchArgs, benchRow, elapsedSeconds, interleaved, minimalIrqRate, MINIMAL_LOOP_IRQS, printBench, spread, type BenchmarkEntry } from '../bench-kit';
 import { BenchFifoController } from './support/bench-controller';
 
 /** One benchmark figure (see {@link BenchmarkEntry}). */
 export type BenchResult = BenchmarkEntry;
 
 const seconds = elapsedSeconds;
-
-/** Median of `runs` rate measurements of `fn`, which returns [units done, seconds]. */
-function median(runs: number, fn: () => [number, number]): number {
-  const rates: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const [n, s] = fn();
-    rates.push(n / s);
-  }
-  rates.sort((a, b) => a - b);
-  return rates[rates.length >> 1];
-}
 
 let sink = 0;
 
@@ -74,11 +63,12 @@ export function benchGuestOps(iterations = 5_000_000, runs = 5): BenchResult {
     sink += xlo[2];
     return [ops, s];
   };
-  model(); // warm up
-  baseline();
-  const value = median(runs, model);
-  const base = median(runs, baseline);
-  return { name: 'guest ops through the run loop', value, unit: 'ops/s', baseline: base, ratio: value / base };
+  const rate = (f: () => [number, number]) => (): number => {
+    const [n, s] = f();
+    return n / s;
+  };
+  const r = interleaved(rate(model), rate(baseline), { reps: runs });
+  return benchRow('guest ops through the run loop', 'ops/s', 'higher', r.model, spread(r.reference).median);
 }
 
 /**
@@ -113,30 +103,23 @@ export function benchInterrupts(irqs = 200_000, runs = 5): BenchResult {
     if (r.reason !== 'idle' || ctl.completed !== irqs) throw new Error(`interrupt loop did not complete (${ctl.completed}/${irqs})`);
     return [ctl.completed, s];
   };
-  const baseline = (): [number, number] => [1, 1 / fifoBaselineRate(irqs)];
-  model();
-  baseline();
-  const value = median(runs, model);
-  const base = median(runs, baseline);
-  return { name: 'interrupts inject→vector→ack→EOI', value, unit: 'irq/s', baseline: base, ratio: value / base };
+  const r = interleaved(
+    () => {
+      const [n, s] = model();
+      return n / s;
+    },
+    () => minimalIrqRate(MINIMAL_LOOP_IRQS),
+    { reps: runs },
+  );
+  return benchRow('interrupts inject→vector→ack→EOI', 'irq/s', 'higher', r.model, spread(r.reference).median);
 }
 
-function fmt(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(3);
-}
-
-/** Runs every core benchmark and prints a table, or JSON with `--json`. */
+/** Runs every core benchmark and prints a table, or JSON with `--json` (`--quick`: shorter runs). */
 export function main(argv: readonly string[] = process.argv.slice(2)): BenchResult[] {
-  const results = [benchGuestOps(), benchInterrupts()];
-  if (argv.includes('--json')) {
-    console.log(JSON.stringify({ benchmarks: results }, null, 2));
-  } else {
-    console.log('benchmark                              model          hand-written     ratio');
-    for (const r of results)
-      console.log(`${r.name.padEnd(38)} ${`${fmt(r.value)} ${r.unit}`.padEnd(14)} ${`${fmt(r.baseline)} ${r.unit}`.padEnd(16)} ${r.ratio.toFixed(4)}`);
-  }
+  const args = benchArgs(argv);
+  const results = args.quick ? [benchGuestOps(500_000, 3), benchInterrupts(20_000, 3)] : [benchGuestOps(), benchInterrupts()];
   if (sink === -1) console.log('');
-  return results;
+  return printBench(args, results);
 }
 
 if (require.main === module) main();

@@ -31,7 +31,10 @@ export interface KvmDevice {
   setAttr(attr: DeviceAttr, value?: bigint): void;
   /** KVM_GET_DEVICE_ATTR. */
   getAttr(attr: DeviceAttr): bigint;
-  /** KVM_HAS_DEVICE_ATTR: true when supported, false for ENXIO. */
+  /**
+   * KVM_HAS_DEVICE_ATTR: true when supported, false for ENXIO. Other refusals are thrown as KvmError (e.g. a
+   * vGIC register attribute naming no vCPU is EINVAL, as KVM's has_attr parses the vCPU first).
+   */
   hasAttr(attr: DeviceAttr): boolean;
   /** A human-readable state dump (debugfs style). */
   dump?(): string;

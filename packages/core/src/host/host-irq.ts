@@ -46,15 +46,33 @@ export interface HostIrq {
   forwarded: number;
 }
 
-/** The host interrupt model of one hypervisor. */
+/**
+ * The host interrupt model of one hypervisor. Numbers are handed out from {@link HostIrqModel.BASE} on and given
+ * back with {@link free} (irq_domain_free_irqs): a freed number is reused by the next allocation, lowest first,
+ * so a long-lived hypervisor that creates and destroys VMs keeps a bounded table and holds no reference to a
+ * destroyed VM's handlers.
+ */
 export class HostIrqModel {
-  private readonly irqs: HostIrq[] = [];
-  private static readonly BASE = 64;
+  private readonly irqs: (HostIrq | null)[] = [];
+  /** Freed numbers (as table indices), kept sorted highest first so `pop()` reuses the lowest. */
+  private readonly freed: number[] = [];
+  private live = 0;
+  /** The first host interrupt number. */
+  static readonly BASE = 64;
 
-  /** Allocates a host interrupt and returns it. */
+  /**
+   * Allocates a host interrupt and returns it.
+   * @example
+   * ```ts
+   * const h = hv.hostIrqs.allocate('mydev/irq0', (irq) => console.log('fired', irq.irq));
+   * hv.hostIrqs.raise(h.irq);   // runs the handler, the interrupt is now active
+   * hv.hostIrqs.free(h.irq);    // given back: the number may be reused
+   * ```
+   */
   allocate(name: string, handler: ((irq: HostIrq) => void) | null = null): HostIrq {
+    const idx = this.freed.length > 0 ? this.freed.pop()! : this.irqs.length;
     const irq: HostIrq = {
-      irq: HostIrqModel.BASE + this.irqs.length,
+      irq: HostIrqModel.BASE + idx,
       name,
       pending: false,
       active: false,
@@ -65,8 +83,37 @@ export class HostIrqModel {
       forward: null,
       forwarded: 0,
     };
-    this.irqs.push(irq);
+    this.irqs[idx] = irq;
+    this.live++;
     return irq;
+  }
+
+  /**
+   * Gives host interrupt `irq` back: it stops existing (get/raise answer EINVAL, {@link has} is false), its
+   * handler, forwarding hook and affinity are dropped, and its number is free for the next allocation.
+   * @throws KvmError EINVAL for a number that is not allocated
+   */
+  free(irq: number): void {
+    const h = this.get(irq);
+    h.handler = null;
+    h.forward = null;
+    h.affinity = null;
+    const idx = irq - HostIrqModel.BASE;
+    this.irqs[idx] = null;
+    this.live--;
+    // keep `freed` sorted descending: the lowest free number is reused first (deterministic numbering)
+    let i = this.freed.length;
+    this.freed.push(idx);
+    while (i > 0 && this.freed[i - 1] < idx) {
+      this.freed[i] = this.freed[i - 1];
+      i--;
+    }
+    this.freed[i] = idx;
+  }
+
+  /** Number of allocated host interrupts. */
+  get count(): number {
+    return this.live;
   }
 
   /** Looks up a host interrupt. @throws KvmError EINVAL for an unknown number */
@@ -78,7 +125,7 @@ export class HostIrqModel {
 
   /** Whether `irq` exists. */
   has(irq: number): boolean {
-    return irq >= HostIrqModel.BASE && irq - HostIrqModel.BASE < this.irqs.length;
+    return irq >= HostIrqModel.BASE && irq - HostIrqModel.BASE < this.irqs.length && this.irqs[irq - HostIrqModel.BASE] !== null;
   }
 
   /**
@@ -119,8 +166,8 @@ export class HostIrqModel {
     }
   }
 
-  /** All host interrupts. */
+  /** All allocated host interrupts, in number order. */
   get all(): readonly HostIrq[] {
-    return this.irqs;
+    return this.irqs.filter((h): h is HostIrq => h !== null);
   }
 }

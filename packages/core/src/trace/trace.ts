@@ -1,7 +1,9 @@
 /**
  * The typed trace event stream. Off by default; when off, every emit site is a single boolean test.
- * When on, events go into preallocated typed arrays (no allocation per event) with a fixed capacity; events
- * beyond it are counted as dropped, so a trace never grows memory without bound.
+ * When on, events go into typed arrays (no allocation per event) with a fixed capacity; events beyond it are
+ * counted as dropped, so a trace never grows memory without bound. The arrays are allocated on first use and
+ * doubled when full (up to the capacity), so a hypervisor that never traces holds no trace memory, and a trace
+ * that is cleared and refilled reuses what it grew to: steady-state tracing allocates nothing.
  *
  * @module
  */
@@ -109,23 +111,22 @@ export class TraceBuffer {
   /** Events that did not fit. */
   dropped = 0;
   private n = 0;
-  private readonly kinds: Uint8Array;
-  private readonly vms: Int32Array;
-  private readonly vcpus: Int32Array;
-  private readonly ts: Float64Array;
-  private readonly as: Float64Array;
-  private readonly bs: Float64Array;
-  private readonly cs: Float64Array;
+  /** Events the arrays can hold now (≤ capacity); 0 until the first event. */
+  private size = 0;
+  private kinds = new Uint8Array(0);
+  private vms = new Int32Array(0);
+  private vcpus = new Int32Array(0);
+  private ts = new Float64Array(0);
+  private as = new Float64Array(0);
+  private bs = new Float64Array(0);
+  private cs = new Float64Array(0);
 
-  /** @param capacity - maximum number of events kept (default 1,000,000) */
-  constructor(readonly capacity = 1_000_000) {
-    this.kinds = new Uint8Array(capacity);
-    this.vms = new Int32Array(capacity);
-    this.vcpus = new Int32Array(capacity);
-    this.ts = new Float64Array(capacity);
-    this.as = new Float64Array(capacity);
-    this.bs = new Float64Array(capacity);
-    this.cs = new Float64Array(capacity);
+  /** @param capacity - maximum number of events kept (default 1,000,000); memory grows with use up to it */
+  constructor(readonly capacity = 1_000_000) {}
+
+  /** Bytes the event arrays hold now (grows with use, at most 45 bytes × capacity). */
+  get allocatedBytes(): number {
+    return this.size * 45;
   }
 
   /** Number of events recorded. */
@@ -136,9 +137,12 @@ export class TraceBuffer {
   /** Records one event (callers test {@link on} first). */
   emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number, c = 0): void {
     const i = this.n;
-    if (i >= this.capacity) {
-      this.dropped++;
-      return;
+    if (i >= this.size) {
+      if (i >= this.capacity) {
+        this.dropped++;
+        return;
+      }
+      this.grow();
     }
     this.kinds[i] = kind;
     this.vms[i] = vm;
@@ -148,6 +152,34 @@ export class TraceBuffer {
     this.bs[i] = b;
     this.cs[i] = c;
     this.n = i + 1;
+  }
+
+  /** Doubles the arrays (first 4,096 events), keeping what they hold; never past the capacity. */
+  private grow(): void {
+    const size = Math.min(this.capacity, Math.max(4096, this.size * 2));
+    const n = this.n;
+    const kinds = new Uint8Array(size);
+    kinds.set(this.kinds.subarray(0, n));
+    this.kinds = kinds;
+    const vms = new Int32Array(size);
+    vms.set(this.vms.subarray(0, n));
+    this.vms = vms;
+    const vcpus = new Int32Array(size);
+    vcpus.set(this.vcpus.subarray(0, n));
+    this.vcpus = vcpus;
+    const ts = new Float64Array(size);
+    ts.set(this.ts.subarray(0, n));
+    this.ts = ts;
+    const as = new Float64Array(size);
+    as.set(this.as.subarray(0, n));
+    this.as = as;
+    const bs = new Float64Array(size);
+    bs.set(this.bs.subarray(0, n));
+    this.bs = bs;
+    const cs = new Float64Array(size);
+    cs.set(this.cs.subarray(0, n));
+    this.cs = cs;
+    this.size = size;
   }
 
   /** Returns event `i` decoded. */

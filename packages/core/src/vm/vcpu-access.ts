@@ -142,8 +142,7 @@ function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: number, rt
 
 /** Hands the exit to userspace (KVM_RUN returns). */
 function toUser(v: Vcpu): SliceEnd {
-  v.vm.flow.vcpuPut(v);
-  v.loaded = false;
+  v.put();
   return SliceEnd.User;
 }
 

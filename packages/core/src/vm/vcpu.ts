@@ -293,10 +293,7 @@ export class Vcpu {
   runSlice(): SliceEnd {
     const vm = this.vm;
     const flow = vm.flow;
-    if (!this.loaded) {
-      flow.vcpuLoad(this);
-      this.loaded = true;
-    }
+    if (!this.loaded) this.load();
     if (this.inWfi) {
       this.inWfi = false;
       flow.vcpuUnblocking(this);
@@ -629,6 +626,29 @@ export class Vcpu {
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, this.clock - costNs, reason, costNs);
   }
 
+  /**
+   * @internal Schedules the vCPU in (kvm_arch_vcpu_load): the controller's vcpuLoad, then each VM extension's
+   * (kvm_vgic_load before kvm_timer_vcpu_load). KVM loads a vCPU at every KVM_RUN and after every block, so the
+   * arch timer re-derives its host interrupt's active state here also after a return from userspace.
+   */
+  load(): void {
+    this.vm.flow.vcpuLoad(this);
+    const exts = this.vm.hv.extensions;
+    for (let i = 0; i < exts.length; i++) exts[i].vcpuLoad?.(this);
+    this.loaded = true;
+  }
+
+  /**
+   * @internal Schedules the vCPU out (kvm_arch_vcpu_put): each VM extension's vcpuPut (kvm_timer_vcpu_put), then
+   * the controller's (kvm_vgic_put). KVM puts a vCPU before it blocks and when KVM_RUN returns to userspace.
+   */
+  put(): void {
+    const exts = this.vm.hv.extensions;
+    for (let i = 0; i < exts.length; i++) exts[i].vcpuPut?.(this);
+    this.vm.flow.vcpuPut(this);
+    this.loaded = false;
+  }
+
   /** @internal Enters the guest: consume requests, flushHwstate. */
   enterGuest(): void {
     this.requests = 0;
@@ -639,8 +659,7 @@ export class Vcpu {
   private block(): SliceEnd {
     const flow = this.vm.flow;
     flow.vcpuBlocking(this);
-    flow.vcpuPut(this);
-    this.loaded = false;
+    this.put();
     this.mp = MpState.Halted;
     this.inWfi = true;
     this.blockStart = this.clock;

@@ -55,6 +55,9 @@ export interface VmWarning {
   count: number;
 }
 
+/** KVM's default IPA size on arm64 (a KVM_CREATE_VM type without KVM_VM_TYPE_ARM_IPA_SIZE): 40 bits. */
+export const KVM_DEFAULT_IPA_BITS = 40;
+
 /** KVM_MAX_VCPUS on arm64. */
 export const KVM_MAX_VCPUS = 512;
 
@@ -70,6 +73,8 @@ export interface VmConfig {
   readonly seed: number;
   /** Conservative lookahead (ns), resolved by {@link Hypervisor.createVm}; see {@link CreateVmOptions.lookaheadNs}. */
   readonly lookaheadNs: number;
+  /** IPA size in bits (KVM_VM_TYPE_ARM_IPA_SIZE; {@link KVM_DEFAULT_IPA_BITS} unless asked otherwise). */
+  readonly ipaBits?: number;
 }
 
 /**
@@ -121,6 +126,11 @@ export class Vm {
    * operations ({@link CreateVmOptions.lookaheadNs}).
    */
   readonly lookaheadNs: number;
+  /**
+   * The guest physical address space size in bytes (2^IPA bits, KVM's kvm_phys_size): device frames must end at
+   * or below it.
+   */
+  readonly ipaSize: number;
   /** The hypervisor's trace buffer. */
   readonly trace: TraceBuffer;
   /** The vCPUs, in creation order. */
@@ -171,6 +181,7 @@ export class Vm {
     this.costNs = config.cost.ns;
     this.rng = new Rng(config.seed);
     this.lookaheadNs = config.lookaheadNs;
+    this.ipaSize = 2 ** (config.ipaBits ?? KVM_DEFAULT_IPA_BITS);
     this.trace = hv.trace;
     this.sysregs = new SysregTable((k) => this.costNs[k]);
     this.routing = new IrqRouting(this);

@@ -85,3 +85,37 @@ describe('Chrome trace export', () => {
     expect(JSON.parse(JSON.stringify(ct))).toEqual(ct);
   });
 });
+
+describe('TraceBuffer memory', () => {
+  it('a new hypervisor holds no trace memory until something is traced', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const hvs = Array.from({ length: 4 }, () => new Hypervisor());
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // the eager buffer was 37 bytes × 1,000,000 events = 37 MB per hypervisor
+    expect(grown).toBeLessThan(1 << 20);
+    for (const hv of hvs) expect(hv.trace.allocatedBytes).toBe(0);
+  });
+
+  it('grows on demand, keeps every event across growth, and stops at the capacity', () => {
+    const t = new TraceBuffer(10_000);
+    for (let i = 0; i < 12_000; i++) t.emit(TraceKind.Custom, 1, i & 7, i, i * 2, -i);
+    expect(t.length).toBe(10_000);
+    expect(t.dropped).toBe(2_000);
+    expect(t.allocatedBytes).toBe(10_000 * 45);
+    expect(t.at(0)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 0, t: 0, a: 0, b: -0 });
+    expect(t.at(4095)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 4095, a: 8190, b: -4095 });
+    expect(t.at(9999)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 9999, a: 19998, b: -9999 });
+  });
+
+  it('the digest does not depend on how the buffer grew', () => {
+    const fill = (t: TraceBuffer): string => {
+      for (let i = 0; i < 5000; i++) t.emit(TraceKind.Ack, 0, 1, i, i, 0);
+      return t.digest();
+    };
+    const reused = new TraceBuffer(8192);
+    fill(reused);
+    reused.clear();
+    expect(fill(reused)).toBe(fill(new TraceBuffer(8192)));
+    expect(reused.allocatedBytes).toBe(8192 * 45); // a cleared buffer keeps what it grew to
+  });
+});

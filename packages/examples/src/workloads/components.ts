@@ -228,9 +228,9 @@ export class MsiDevice implements Component {
     });
   }
 
-  /** Releases the passthrough device's vectors. */
+  /** Closes the passthrough device: its vectors' triggers and host interrupts are given back. */
   teardown(): void {
-    this.passthrough?.release();
+    this.passthrough?.destroy();
   }
 
   hostStart(now: number): void {

@@ -107,25 +107,40 @@ describe('irqflow CLI', () => {
     expect(human.stdout).toMatch(/ipi-pingpong · profile gicv3-vhe/);
   });
 
-  it('bench --json merges every suite and --filter narrows it', () => {
+  it('bench --json merges every *.bench.js suite (rows with better and min/median/max) and --filter narrows it', () => {
     const fake = path.join(tmp, 'fake');
     for (const [pkg, names] of [['a', ['x/one', 'x/two']], ['b', ['y/three']]] as const) {
       const d = path.join(fake, 'packages', pkg, 'dist', 'bench');
       fs.mkdirSync(d, { recursive: true });
-      const doc = { benchmarks: names.map((name, i) => ({ name, value: 2 + i, unit: 'ns', baseline: 2, ratio: (2 + i) / 2 })) };
-      fs.writeFileSync(path.join(d, 's.js'), `if (!process.argv.includes('--json')) process.exit(3); console.log(${JSON.stringify(JSON.stringify(doc))});`);
+      const doc = {
+        benchmarks: names.map((name, i) => ({ name, value: 2 + i, unit: 'ns', baseline: 2, ratio: (2 + i) / 2, better: 'lower', min: 1 + i, median: 2 + i, max: 3 + i })),
+      };
+      fs.writeFileSync(path.join(d, 's.bench.js'), `if (!process.argv.includes('--json')) process.exit(3); console.log(${JSON.stringify(JSON.stringify(doc))});`);
+      // a benchmark's helper module is not a benchmark: were it run, its exit status would fail the command
+      fs.writeFileSync(path.join(d, 'helper.js'), 'process.exit(4);');
     }
     const all = irqflow(['bench', '--json'], { IRQFLOW_BENCH_ROOT: fake });
     expect(all.code).toBe(0);
     expect(JSON.parse(all.stdout)).toEqual({
       benchmarks: [
-        { name: 'x/one', value: 2, unit: 'ns', baseline: 2, ratio: 1 },
-        { name: 'x/two', value: 3, unit: 'ns', baseline: 2, ratio: 1.5 },
-        { name: 'y/three', value: 2, unit: 'ns', baseline: 2, ratio: 1 },
+        { name: 'x/one', value: 2, unit: 'ns', baseline: 2, ratio: 1, better: 'lower', min: 1, median: 2, max: 3 },
+        { name: 'x/two', value: 3, unit: 'ns', baseline: 2, ratio: 1.5, better: 'lower', min: 2, median: 3, max: 4 },
+        { name: 'y/three', value: 2, unit: 'ns', baseline: 2, ratio: 1, better: 'lower', min: 1, median: 2, max: 3 },
       ],
     });
     const some = irqflow(['bench', '--json', '--filter', 'three'], { IRQFLOW_BENCH_ROOT: fake });
     expect(JSON.parse(some.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['y/three']);
+    const human = irqflow(['bench', '--filter', 'y/'], { IRQFLOW_BENCH_ROOT: fake });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/y\/three\s+2\s+1 – 3\s+ns\s+2\s+1\S*\s+lower/);
+    // a filter naming the suite's file keeps all its rows, and is not passed on as a row filter
+    fs.writeFileSync(
+      path.join(fake, 'packages', 'a', 'dist', 'bench', 's.bench.js'),
+      `if (process.argv.includes('--filter')) process.exit(5); console.log(${JSON.stringify(JSON.stringify({ benchmarks: [{ name: 'x/one', value: 1, unit: 'ns', baseline: 1, ratio: 1 }] }))});`,
+    );
+    const byFile = irqflow(['bench', '--json', '--filter', 'packages/a/'], { IRQFLOW_BENCH_ROOT: fake });
+    expect(byFile.code).toBe(0);
+    expect(JSON.parse(byFile.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['x/one']);
   });
 
   it('no arguments: exit code 2 and the help on stderr, nothing on stdout', () => {

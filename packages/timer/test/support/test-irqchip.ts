@@ -53,6 +53,15 @@ export class TestIrqchip {
       vcpuFlushHwstate: (v) => {
         v.virq = this.deliverable(v) >= 0;
       },
+      // On exit, resample mapped lines as the vgic does: a low line of an interrupt the guest does not hold active
+      // releases the host interrupt (which may have fired again after an EOI and gone active).
+      vcpuSyncHwstate: (v) => {
+        const c = this.slot.get(v);
+        for (let i = 16; i < NR; i++) {
+          const m = c.mapped[i];
+          if (m !== null && c.hostIrq[i] >= 0 && c.active[i] === 0 && !m(v, i)) this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[i], IrqchipState.Active, false);
+        }
+      },
       injectIrq: (vm2, cpu, intid, level, owner) => {
         const v = vm2.vcpuAt(cpu);
         if (!v || intid < 16 || intid >= NR) return;
@@ -60,6 +69,8 @@ export class TestIrqchip {
         if (c.owner[intid] !== null && c.owner[intid] !== owner) return;
         this.injections.push({ cpu, intid, level, t: vm2.now });
         c.line[intid] = level ? 1 : 0;
+        // a reported drop of a mapped line is a resample point too (see vcpuSyncHwstate)
+        if (!level && c.active[intid] === 0 && c.hostIrq[intid] >= 0) this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[intid], IrqchipState.Active, false);
         v.virq = this.deliverable(v) >= 0;
         if (level) vm2.kickVcpu(v);
       },

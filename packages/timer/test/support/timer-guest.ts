@@ -29,8 +29,11 @@ export interface IrqRecord {
   readonly ctl: number;
 }
 
-/** What the handler does to the timer before EOI. */
-export type OnIrq = 'disable' | 'mask' | 'nothing';
+/**
+ * What the handler does to the timer: disable or mask it before EOI (Linux's order), nothing, or EOI first and
+ * mask after it (kvm-unit-tests arm/micro-bench's order).
+ */
+export type OnIrq = 'disable' | 'mask' | 'nothing' | 'eoi-then-mask';
 
 /** A guest program under construction plus the log its handler fills. */
 export class TimerGuest {
@@ -70,6 +73,10 @@ export class TimerGuest {
       a.andi(14, 13, 4).cbz(14, '.irq_eoi');
       if (onIrq === 'disable') a.msr(regs.ctl, 31);
       else if (onIrq === 'mask') a.movi(14, 3).msr(regs.ctl, 14);
+      else if (onIrq === 'eoi-then-mask') {
+        d.emitEoi(a, 10, { level: true });
+        a.movi(14, 3).msr(regs.ctl, 14).b('.irq_out');
+      }
       a.b('.irq_eoi');
       a.label(skip);
     }

@@ -1,6 +1,6 @@
 /**
  * ITS benchmarks (run as plain node by scripts/bench.js; `--json` prints exactly one JSON document
- * `{"benchmarks":[{name,value,unit,baseline,ratio}]}` on stdout and nothing else):
+ * `{"benchmarks":[…]}` (core's row format) on stdout and nothing else):
  *
  * - **lpi-stress D×E×V, end to end**, shaped like KVM's selftest vgic_lpi_stress: a "gic-v3" VM (vGICv3 + the
  *   board ITS) with V vCPUs; vCPU 0's guest driver maps D devices × E events (MAPD/MAPC/MAPTI through the command
@@ -9,16 +9,17 @@
  *   vgic pending latch → ap_list → kick), then runs the VM until it is idle: every vCPU wakes, the list registers
  *   are flushed, the IRQ vector reads ICC_IAR1_EL1 and writes ICC_EOIR1_EL1 (both untrapped) and counts, and the
  *   LRs are folded. Value: LPIs acknowledged *and* completed by the guest per wall-clock second (the guest's own
- *   counters must equal the MSIs sent). Baseline (same process): a hand-written loop doing the same logical work
- *   per LPI — one Map lookup (DeviceID × 2^16 + EventID → LPI), a push into the target vCPU's ring, and per
- *   vCPU a pop (acknowledge) and a counter increment (EOI). Two more rows split the wall time per LPI into
- *   `inject` (the signalMsi loop) and `run` (everything vm.run() does: wakes, flushes, the guest's vector, exits,
- *   folds, scheduling), each beside the hand-written loop's whole time per LPI.
+ *   counters must equal the MSIs sent), the median of 5 windows measured after a warm-up, interleaved with core's
+ *   minimal hand-written interrupt loop ({@link minimalIrqRate}, the baseline of every interrupt benchmark). Two
+ *   more rows split the wall time per LPI into `inject` (the signalMsi loop) and `run` (everything vm.run() does:
+ *   wakes, flushes, the guest's vector, exits, folds, scheduling), each beside the minimal loop's time per
+ *   interrupt.
  *   What-if knobs: `--lrs=N` (list registers per vCPU, 1..16; default 4) and `--lookahead=NS` (the VM's
  *   conservative lookahead; default the cost profile's cheapest exit) change the model under test; rows measured
  *   with a knob say so in their name.
  * - **save / restore** of 64k devices × 32 events (SAVE_TABLES, then CTRL_RESET, the BASERs re-programmed and
- *   RESTORE_TABLES), in seconds; baseline: the seconds the MAPD/MAPTI commands building the same state took.
+ *   RESTORE_TABLES), in seconds, one run; baseline: the seconds the MAPD/MAPTI commands building the same state
+ *   took.
  *
  * Each scenario runs in a process of its own (`--scenario=<n>` runs one and prints its JSON). In one process,
  * the JIT's code for the model is shaped by the VMs that ran before (hidden classes, inlined call targets), and
@@ -28,7 +29,21 @@
  */
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { DAIF, GuestAsm, Hypervisor, type Msi, type Vm } from '@irqflow/core';
+import {
+  benchArgs,
+  benchRow,
+  DAIF,
+  GuestAsm,
+  Hypervisor,
+  interleaved,
+  minimalIrqRate,
+  MINIMAL_LOOP_IRQS,
+  printBench,
+  spread,
+  type BenchmarkEntry,
+  type Msi,
+  type Vm,
+} from '@irqflow/core';
 import { VgicPlugin } from '../plugin';
 import {
   executeCommand,
@@ -125,13 +140,7 @@ function populate(dev: ItsKvmDevice, d: number, e: number, v: number): void {
   }
 }
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-}
+type Result = BenchmarkEntry;
 
 /**
  * Model knobs of the lpi-stress scenarios (`--lrs=N`, `--lookahead=NS`): what-if experiments on the hardware and
@@ -224,16 +233,20 @@ export function lpiStressVm(d: number, e: number, v: number, knobs: LpiKnobs = {
 function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: LpiKnobs = {}): Result[] {
   const s = lpiStressVm(d, e, v, knobs);
   const n = s.msis.length;
-  for (let i = 0; i < 200; i++) s.round(); // warm up
-  const base0 = s.sent;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < seconds * 1000) {
-    for (let i = 0; i < 20; i++) s.round();
-    t = performance.now();
-  }
-  const lpis = s.sent - base0;
-  const value = (lpis / (t - t0)) * 1000;
+  const reps = 5;
+  // one repetition: whole rounds for a fifth of the time, LPIs per second
+  const window = (): number => {
+    const base0 = s.sent;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < (seconds * 1000) / reps) {
+      for (let i = 0; i < 20; i++) s.round();
+      t = performance.now();
+    }
+    return ((s.sent - base0) / (t - t0)) * 1000;
+  };
+  const r = interleaved(window, () => minimalIrqRate(MINIMAL_LOOP_IRQS), { reps, warmUp: { minMs: seconds * 200, maxMs: seconds * 2000 } });
+  const baseline = spread(r.reference).median;
   // The split, in a window of its own so that its clock reads do not slow the headline figure: injection time is
   // read around each round's signalMsi loop, less the cost of the clock read itself (calibrated here).
   let clockCost = Infinity; // the cheapest of several calibrations: the first ones run before the JIT has warmed up
@@ -261,60 +274,17 @@ function lpiStressE2e(d: number, e: number, v: number, seconds: number, knobs: L
   const totalNs = ((s1 - s0) * 1e6) / splitLpis;
   const injectNs = Math.max(0, (injectMs * 1e6) / splitLpis);
   const runNs = totalNs - injectNs - (2 * clockCost * 1e6) / n; // two clock reads per round of n LPIs
-  const baseline = lpiBaseline(d, e, v, seconds);
   const name = `lpi-stress ${d}x${e}x${v}`;
   const sfx = knobSuffix(knobs);
   const baseNs = 1e9 / baseline;
   return [
-    { name: `${name} end to end${sfx}`, value, unit: 'LPIs/s', baseline, ratio: value / baseline },
-    { name: `${name} inject${sfx}`, value: injectNs, unit: 'ns/LPI', baseline: baseNs, ratio: injectNs / baseNs },
-    { name: `${name} run${sfx}`, value: runNs, unit: 'ns/LPI', baseline: baseNs, ratio: runNs / baseNs },
+    benchRow(`${name} end to end${sfx}`, 'LPIs/s', 'higher', r.model, baseline),
+    benchRow(`${name} inject${sfx}`, 'ns/LPI', 'lower', [injectNs], baseNs),
+    benchRow(`${name} run${sfx}`, 'ns/LPI', 'lower', [runNs], baseNs),
   ];
 }
 
 let sink = 0;
-
-/** The hand-written loop: translate by Map lookup, queue on the target's ring, pop (ack) and count (EOI). */
-function lpiBaseline(d: number, e: number, v: number, seconds: number): number {
-  const map = new Map<number, { intid: number; target: number }>();
-  const keys: number[] = [];
-  for (let dev = 0; dev < d; dev++)
-    for (let ev = 0; ev < e; ev++) {
-      const k = dev * 65536 + ev;
-      keys.push(k);
-      map.set(k, { intid: 8192 + dev * e + ev, target: (dev * e + ev) % v });
-    }
-  const n = keys.length;
-  const cap = n + 1;
-  const rings = Array.from({ length: v }, () => new Int32Array(cap));
-  const heads = new Int32Array(v);
-  const tails = new Int32Array(v);
-  let count = 0;
-  let acked = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < seconds * 1000) {
-    for (let r = 0; r < 100; r++) {
-      for (let k = 0; k < n; k++) {
-        const l = map.get(keys[k])!;
-        const q = l.target;
-        rings[q][tails[q]] = l.intid;
-        tails[q] = (tails[q] + 1) % cap;
-      }
-      for (let q = 0; q < v; q++) {
-        while (heads[q] !== tails[q]) {
-          const id = rings[q][heads[q]];
-          heads[q] = (heads[q] + 1) % cap;
-          if (id >= 8192) acked++;
-        }
-      }
-      count += n;
-    }
-    t = performance.now();
-  }
-  sink += acked;
-  return (count / (t - t0)) * 1000;
-}
 
 function saveRestore(d: number, e: number): Result[] {
   const { vm, dev } = makeVm(4);
@@ -335,7 +305,7 @@ function saveRestore(d: number, e: number): Result[] {
   const t4 = performance.now();
   if (dev.its.iteCount !== ites) throw new Error(`restored ${dev.its.iteCount} of ${ites} ITEs`);
   const populate_ = (t1 - t0) / 1000;
-  const r = (name: string, secs: number): Result => ({ name, value: secs, unit: 's', baseline: populate_, ratio: secs / populate_ });
+  const r = (name: string, secs: number): Result => benchRow(name, 's', 'lower', [secs], populate_); // one run: 64k devices
   if (vm.memory.allocatedBytes < 0) sink++;
   return [r(`save ${d} devices x ${e} events`, (t2 - t1) / 1000), r(`restore ${d} devices x ${e} events`, (t4 - t3) / 1000), r(`save + restore ${d} devices x ${e} events`, (t2 - t1 + t4 - t3) / 1000)];
 }
@@ -380,10 +350,7 @@ function main(): void {
     process.stdout.write(JSON.stringify({ benchmarks: results }) + '\n');
     return;
   }
-  for (const r of results) {
-    const f = (x: number) => (r.unit === 's' ? x.toFixed(2) : r.unit === 'ns/LPI' ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
-    console.log(`${r.name.padEnd(44)} ${f(r.value).padStart(14)} ${r.unit.padEnd(7)} baseline ${f(r.baseline).padStart(14)}  ratio ${r.ratio.toFixed(3)}`);
-  }
+  printBench(benchArgs(process.argv.slice(2)), results);
   if (sink === -1) console.log('');
 }
 

@@ -1,6 +1,6 @@
 /**
  * GICv4 direct injection vs GICv3 software injection (run as plain node by scripts/bench.js; `--json` prints
- * exactly one JSON document `{"benchmarks":[{name, value, unit, baseline, ratio}]}` and nothing else on stdout).
+ * exactly one JSON document `{"benchmarks":[…]}` (core's row format) and nothing else on stdout; `--quick`).
  *
  * Workload: one vCPU, a VFIO-like passthrough device (core's PassthroughDevice) with one MSI-X vector routed by
  * the VMM as QEMU does (MSI route + irqfd + VFIO trigger), translated by the guest's ITS to one LPI, raised every
@@ -12,10 +12,27 @@
  *   the guest's handler);
  * - idle: the guest waits in WFI: cost = the vCPU's non-blocked time per interrupt (wake-up, handler, back to WFI).
  * For every cost profile: exits per interrupt and simulated ns per interrupt; value = GICv4, baseline = GICv3.
+ * Then the wall clock of the model (idle shape, gicv3-vhe; only the measured vm.run is timed, after a warm-up,
+ * repetitions interleaved): ns per interrupt of GICv4 against GICv3, and each against core's minimal loop.
  *
  * @module
  */
-import { DAIF, EventFd, GuestAsm, Hypervisor, MSI_VALID_DEVID, type Vcpu } from '@irqflow/core';
+import {
+  benchArgs,
+  benchRow,
+  DAIF,
+  EventFd,
+  GuestAsm,
+  Hypervisor,
+  interleaved,
+  minimalIrqRate,
+  MINIMAL_LOOP_IRQS,
+  MSI_VALID_DEVID,
+  printBench,
+  spread,
+  type BenchmarkEntry,
+  type Vcpu,
+} from '@irqflow/core';
 import { executeCommand, GITS, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE, type ItsKvmDevice } from '../its';
 import { vgicDeviceOf } from '../gic-driver';
 import { VgicPlugin } from '../plugin';
@@ -34,19 +51,15 @@ const LPI = 8192;
 const PERIOD_NS = 20_000;
 const WORK_CYCLES = 3_000;
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-}
+type Result = BenchmarkEntry;
 
 interface Run {
   exitsPerIrq: number;
   nsPerIrq: number;
   irqs: number;
   direct: boolean;
+  /** Wall-clock ns of the measured vm.run (the setup before it is not timed). */
+  wallNs: number;
 }
 
 const W = new Uint32Array(8);
@@ -116,13 +129,15 @@ function run(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs:
   pt.setTrigger(0, fd);
   const start = 50_000;
   for (let i = 0; i < irqs; i++) vm.at(start + i * PERIOD_NS, () => pt.raise(0));
+  const w0 = process.hrtime.bigint();
   vm.run({ until: start + Math.max(irqs * PERIOD_NS, busy ? iterations * WORK_CYCLES : 0) + 2_000_000 });
+  const wallNs = Number(process.hrtime.bigint() - w0);
   const v = vm.vcpus[0];
   if (handled !== irqs) throw new Error(`${irqchip}: ${handled} of ${irqs} interrupts handled`);
   if (busy && doneAt < 0) throw new Error(`${irqchip}: the guest did not finish its work`);
   const exits = v.stats.totalExits() - exits0;
   const busyNs = v.clock - tStart - (v.stats.blockedNs - blocked0);
-  return { exitsPerIrq: irqs ? exits / irqs : exits, nsPerIrq: irqs ? busyNs / irqs : busyNs, irqs: handled, direct: fd.signals === 0 && irqs > 0, doneAt };
+  return { exitsPerIrq: irqs ? exits / irqs : exits, nsPerIrq: irqs ? busyNs / irqs : busyNs, irqs: handled, direct: fd.signals === 0 && irqs > 0, doneAt, wallNs };
 }
 
 function measure(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs: number): Run {
@@ -135,9 +150,14 @@ function measure(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, i
   return { ...r, nsPerIrq: (r.doneAt - base.doneAt) / irqs, exitsPerIrq: (r.exitsPerIrq * irqs - baseExits) / irqs };
 }
 
+/** Wall-clock ns per interrupt of the idle shape (the run only), one repetition. */
+function wallNsPerIrq(irqchip: 'gic-v3' | 'gic-v4', irqs: number): number {
+  return run(irqchip, 'gicv3-vhe', false, irqs, 0).wallNs / irqs;
+}
+
 function main(): void {
-  const json = process.argv.includes('--json');
-  const quick = process.argv.includes('--quick');
+  const args = benchArgs(process.argv.slice(2));
+  const quick = args.quick;
   const irqs = quick ? 50 : 500;
   const profiles = new Hypervisor({ traceCapacity: 16 }).costProfiles.map((p) => p.name);
   const results: Result[] = [];
@@ -147,25 +167,34 @@ function main(): void {
       const hw = measure('gic-v4', profile, busy, irqs);
       if (sw.direct || !hw.direct) throw new Error('the GICv3 run must be software injection and the GICv4 run direct');
       const shape = busy ? 'busy' : 'idle';
+      // simulated figures are deterministic: one run, min = median = max
       const r = (what: string, unit: string, value: number, baseline: number): Result => ({
-        name: `passthrough ${shape} ${profile} ${what} (gic-v4 vs gic-v3)`,
-        value,
-        unit,
-        baseline,
+        ...benchRow(`passthrough ${shape} ${profile} ${what} (gic-v4 vs gic-v3)`, unit, 'lower', [value], baseline),
         ratio: baseline === 0 ? (value === 0 ? 1 : value / Number.EPSILON) : value / baseline,
       });
       results.push(r('exits/irq', 'exits', hw.exitsPerIrq, sw.exitsPerIrq));
       results.push(r('ns/irq', 'ns', hw.nsPerIrq, sw.nsPerIrq));
     }
   }
-  if (json) {
-    process.stdout.write(JSON.stringify({ benchmarks: results }) + '\n');
+  // wall clock of the model itself: the idle shape under gicv3-vhe, warmed up, repetitions interleaved
+  const wallIrqs = quick ? 200 : 5_000;
+  const o = quick ? { reps: 3, warmUp: { minMs: 30, maxMs: 300 } } : { reps: 5, warmUp: { minMs: 300, maxMs: 2000 } };
+  const vs = interleaved(() => wallNsPerIrq('gic-v4', wallIrqs), () => wallNsPerIrq('gic-v3', wallIrqs), o);
+  results.push(benchRow('passthrough idle gicv3-vhe wall ns/irq (gic-v4 vs gic-v3)', 'ns/irq', 'lower', vs.model, spread(vs.reference).median));
+  for (const chip of ['gic-v3', 'gic-v4'] as const) {
+    const m = interleaved(() => 1e9 / wallNsPerIrq(chip, wallIrqs), () => minimalIrqRate(MINIMAL_LOOP_IRQS), o);
+    results.push(benchRow(`passthrough idle gicv3-vhe wall ${chip}`, 'irq/s', 'higher', m.model, spread(m.reference).median));
+  }
+  if (args.json) {
+    printBench(args, results);
     return;
   }
   for (const x of results) {
+    if (x.unit !== 'ns' && x.unit !== 'exits') continue;
     const f = (n: number) => (x.unit === 'ns' ? n.toFixed(0) : n.toFixed(2));
     console.log(`${x.name.padEnd(62)} ${f(x.value).padStart(8)} ${x.unit.padEnd(5)} baseline ${f(x.baseline).padStart(8)}  ratio ${x.ratio.toFixed(3)}`);
   }
+  printBench(args, results.filter((x) => x.unit !== 'ns' && x.unit !== 'exits'));
 }
 
 main();

@@ -10,6 +10,7 @@ export * from './lpi-table';
 export * from './gits-regs';
 export * from './its-tables';
 export * from './vgic-its';
+export * from './itt';
 export * from './translation-cache';
 export * from './its-commands';
 export * from './its-abi';

@@ -14,8 +14,8 @@
 import { TraceKind } from '@irqflow/core';
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
+import { peToVcpuIndex } from './lpi-host';
 import type { ItsStats, VgicIts } from './vgic-its';
-import { v4CollectionUnmapped } from '../v4/v4-hooks';
 
 /** Command outcome: 0 = done, 1 = failed (skipped; counted in {@link ItsStats.commandErrors}). */
 export type CmdResult = 0 | 1;
@@ -68,7 +68,7 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
     case ItsCmd.MAPD:
       return mapd(its, devid, (w[2] & 0x1f) + 1, (w[5] & 0xfffff) * 4294967296 + ((w[4] & 0xffffff00) >>> 0), (w[5] & 0x80000000) !== 0);
     case ItsCmd.MAPC:
-      return mapc(its, w[4] & 0xffff, rdbase(w[4], w[5]), (w[5] & 0x80000000) !== 0);
+      return mapc(its, w[4] & 0xffff, peToVcpuIndex(its.host, rdbase(w[4], w[5])), (w[5] & 0x80000000) !== 0);
     case ItsCmd.MAPTI:
       return mapti(its, devid, eventid, w[3] >>> 0, w[4] & 0xffff);
     case ItsCmd.MAPI:
@@ -77,8 +77,9 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
       return movi(its, devid, eventid, w[4] & 0xffff);
     case ItsCmd.DISCARD: {
       const dev = its.devices.get(devid);
-      const ite = dev?.ites.get(eventid);
-      if (dev === undefined || ite === undefined || !its.collectionMapped(ite.icid)) return CmdResult.Error;
+      const i = dev === undefined ? -1 : dev.ites.indexOf(eventid);
+      if (dev === undefined || i < 0 || !its.collectionMapped(dev.ites.icidAt(i))) return CmdResult.Error;
+      const ite = dev.ites.iteAt(i);
       its.lpis.clearPending(ite.lpi);
       its.removeIte(dev, ite);
       return CmdResult.Ok;
@@ -103,10 +104,10 @@ export function executeCommand(its: VgicIts, w: ArrayLike<number>): CmdResult {
       return CmdResult.Ok;
     }
     case ItsCmd.MOVALL:
-      return movall(its, rdbase(w[4], w[5]), rdbase(w[6], w[7]));
+      return movall(its, peToVcpuIndex(its.host, rdbase(w[4], w[5])), peToVcpuIndex(its.host, rdbase(w[6], w[7])));
     case ItsCmd.SYNC:
       // Effects of earlier commands are already visible: SYNC only checks its RDbase.
-      return rdbase(w[4], w[5]) < its.host.nrVcpus() ? CmdResult.Ok : CmdResult.Error;
+      return peToVcpuIndex(its.host, rdbase(w[4], w[5])) >= 0 ? CmdResult.Ok : CmdResult.Error;
     default:
       return CmdResult.Error;
   }
@@ -118,16 +119,17 @@ function mapd(its: VgicIts, devid: number, eventBits: number, ittAddr: number, v
   const old = its.devices.get(devid);
   if (old !== undefined) its.removeDevice(old);
   if (!valid) return CmdResult.Ok;
-  its.devices.set(devid, { id: devid, ittAddr, eventBits, ites: new Map() });
+  its.devices.set(devid, its.newDevice(devid, ittAddr, eventBits));
   return CmdResult.Ok;
 }
 
+/** MAPC; `target` is the vCPU index of the RDbase (PE number = vcpu_id), -1 when no vCPU has it. */
 function mapc(its: VgicIts, icid: number, target: number, valid: boolean): CmdResult {
-  if (target >= its.host.nrVcpus()) return CmdResult.Error; // MAPC_PROCNUM_OOR
+  if (target < 0) return CmdResult.Error; // MAPC_PROCNUM_OOR
   const c = its.collections.get(icid);
   if (!valid) {
     if (c === undefined) return CmdResult.Ok;
-    v4CollectionUnmapped(its, icid);
+    its.collectionUnmappedV4(icid);
     its.invalidateCollection(icid);
     // ITEs keep their ICID (architecture); a collection still referenced stays known as unmapped so that
     // a later MAPC reconnects it and SAVE_TABLES can describe it (RDBase 0xffffffff, as KVM saves it).
@@ -166,25 +168,26 @@ function mapti(its: VgicIts, devid: number, eventid: number, intid: number, icid
     return CmdResult.Error; // the property table is not readable
   }
   its.invalidateEvent(devid, eventid);
-  dev.ites.set(eventid, { event: eventid, icid, lpi });
+  dev.ites.insert(eventid, intid, icid);
   return CmdResult.Ok;
 }
 
 function movi(its: VgicIts, devid: number, eventid: number, icid: number): CmdResult {
-  const ite = its.findIte(devid, eventid);
-  if (ite === undefined) return CmdResult.Error; // MOVI_UNMAPPED_INTERRUPT
-  if (!its.collectionMapped(ite.icid)) return CmdResult.Error; // MOVI_UNMAPPED_COLLECTION
+  const itt = its.devices.get(devid)?.ites;
+  const i = itt === undefined ? -1 : itt.indexOf(eventid);
+  if (itt === undefined || i < 0) return CmdResult.Error; // MOVI_UNMAPPED_INTERRUPT
+  if (!its.collectionMapped(itt.icidAt(i))) return CmdResult.Error; // MOVI_UNMAPPED_COLLECTION
   const c = its.collections.get(icid);
   if (c === undefined || c.target === COLLECTION_NOT_MAPPED) return CmdResult.Error;
-  ite.icid = icid;
+  itt.setIcidAt(i, icid);
   its.invalidateEvent(devid, eventid);
-  its.lpis.moveTo(ite.lpi, c.target);
+  its.lpis.moveTo(itt.lpiAt(i), c.target);
   return CmdResult.Ok;
 }
 
+/** MOVALL between two vCPU indexes (from the RDbases' PE numbers; -1 = no such vCPU). */
 function movall(its: VgicIts, from: number, to: number): CmdResult {
-  const n = its.host.nrVcpus();
-  if (from >= n || to >= n) return CmdResult.Error; // MOVALL_PROCNUM_OOR
+  if (from < 0 || to < 0) return CmdResult.Error; // MOVALL_PROCNUM_OOR
   if (from === to) return CmdResult.Ok;
   const moving = [...its.lpis.all()].filter((l) => l.vcpu === from);
   for (const l of moving) its.lpis.moveTo(l, to);

@@ -3,7 +3,8 @@
  * with its own 128 KiB frame. Attribute groups (references §3):
  *
  * - ADDR (0), type KVM_VGIC_ITS_ADDR_TYPE (4): 64 KiB aligned base. EEXIST once set, EINVAL misaligned or
- *   overlapping another device on the MMIO bus, E2BIG beyond the 48-bit IPA space, ENODEV for another type.
+ *   overlapping another device on the MMIO bus, E2BIG when the frame does not end inside the VM's IPA space
+ *   (its `ipaBits`, 40 by default, as every vGIC frame: KVM's vgic_check_iorange), ENODEV for another type.
  *   The frame is registered on the VM's MMIO bus as soon as the address is set (current KVM behaviour).
  * - CTRL (4): INIT (0, nothing to do), ITS_SAVE_TABLES (1), ITS_RESTORE_TABLES (2), ITS_CTRL_RESET (4);
  *   others ENXIO; CTRL has no readable attributes (ENXIO).
@@ -33,8 +34,6 @@ export const KVM_VGIC_ITS_ADDR_TYPE = 4;
 export const ITS_CTRL = { INIT: 0, SAVE_TABLES: 1, RESTORE_TABLES: 2, RESET: 4 } as const;
 /** VGIC_ADDR_UNDEF: the value of an address that was never set. */
 export const VGIC_ADDR_UNDEF = 0xffffffffffffffffn;
-/** IPA space the frame must fit (the guest memory's 48 bits). */
-const IPA_LIMIT = 2 ** 48;
 
 /** An ARM_VGIC_ITS device. */
 export class ItsKvmDevice implements KvmDevice {
@@ -109,7 +108,7 @@ export class ItsKvmDevice implements KvmDevice {
     if (this.its.base >= 0) fail(Errno.EEXIST, `ITS${this.its.index}: the base address is already set`);
     const v = BigInt.asUintN(64, value);
     if (v % BigInt(ITS_FRAME_ALIGN) !== 0n) fail(Errno.EINVAL, `ITS base 0x${v.toString(16)} is not 64 KiB aligned`);
-    if (v + BigInt(ITS_FRAME_SIZE) > BigInt(IPA_LIMIT)) fail(Errno.E2BIG, `ITS frame at 0x${v.toString(16)} is beyond the IPA space`);
+    if (v + BigInt(ITS_FRAME_SIZE) > BigInt(this.vm.ipaSize)) fail(Errno.E2BIG, `ITS frame at 0x${v.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA space`);
     const base = Number(v);
     try {
       this.vm.mmio.register(base, ITS_FRAME_SIZE, this.mmio);

@@ -22,7 +22,7 @@ import {
   NR_ITS_ABIS,
 } from './gits-regs';
 import { processCommands } from './its-commands';
-import { baserValid, cbaserBytes } from './its-tables';
+import { baserAddr, baserBytes, baserValid, cbaserBytes } from './its-tables';
 import { BASER_COLLECTION_RESET, BASER_DEVICE_RESET, type VgicIts } from './vgic-its';
 
 /** One ITS register. */
@@ -59,11 +59,19 @@ function baserWrite(n: number, its: VgicIts, v: bigint): void {
   const reset = n === 0 ? BASER_DEVICE_RESET : BASER_COLLECTION_RESET;
   let nv = (v & BASER.WRITABLE) | reset;
   if (n === 1) nv &= ~BASER.INDIRECT; // only the Device table may be two-level (Indirect is RAZ/WI here)
+  const old = n === 0 ? its.baserDevice : its.baserCollection;
   if (n === 0) its.baserDevice = nv;
   else its.baserCollection = nv;
   if (!baserValid(nv)) {
     if (n === 0) its.removeAllDevices();
     else its.removeAllCollections();
+  } else if (n === 1 && baserValid(old) && (baserAddr(old) !== baserAddr(nv) || baserBytes(old) !== baserBytes(nv))) {
+    // Newest mainline (the vgic_its_save selftest): pointing GITS_BASER1 at a different table (address or Size
+    // changed, Valid kept) drops the collections the old table described, as Valid = 0 does. Older KVM kept
+    // them, so a shrunk table could hold fewer entries than the ITS then saved into it. The next SAVE_TABLES
+    // writes only the terminating entry (ICIDs that ITEs still name are kept as not mapped: see
+    // collectionTableChanged).
+    its.collectionTableChanged();
   }
 }
 

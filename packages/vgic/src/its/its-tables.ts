@@ -50,7 +50,11 @@ export function cbaserBytes(cbaser: bigint): number {
 /**
  * The guest-physical address of entry `id` of the table `baser` describes, or -1 when `id` is outside the
  * table (flat: beyond its size; two-level: beyond the level-1 table or its level-1 entry is not valid or
- * unreadable). `maxIds` bounds `id` by the ITS's ID width. Mirrors KVM's vgic_its_check_id.
+ * unreadable) or when the entry itself does not lie in guest RAM. `maxIds` bounds `id` by the ITS's ID width.
+ * Mirrors KVM's vgic_its_check_id; the last rule follows newest mainline, which also requires the entry's
+ * guest frame to be visible (in a memslot): MAPD, MAPC and MAPTI to an ID whose entry is outside guest memory
+ * then fail (MAPD_DEVICE_OOR / MAPC_COLLECTION_OOR) for flat and two-level tables alike, and SAVE_TABLES
+ * skips such a device (older KVM accepted the ID and failed the save with EFAULT).
  */
 export function tableEntryAddr(mem: GuestMemory, baser: bigint, id: number, maxIds: number): number {
   if (!Number.isInteger(id) || id < 0 || id >= maxIds) return -1;
@@ -59,7 +63,8 @@ export function tableEntryAddr(mem: GuestMemory, baser: bigint, id: number, maxI
   const esz = baserEntrySize(baser);
   if (!baserIndirect(baser)) {
     if (id >= Math.floor(size / esz)) return -1;
-    return base + id * esz;
+    const a = base + id * esz;
+    return mem.isRam(a, esz) ? a : -1;
   }
   const perPage = Math.floor(SZ_64K / esz);
   const l1 = Math.floor(id / perPage);
@@ -69,5 +74,6 @@ export function tableEntryAddr(mem: GuestMemory, baser: bigint, id: number, maxI
   const hi = mem.readU32(l1Addr + 4);
   if ((hi & 0x80000000) === 0) return -1;
   const l2 = (hi & 0x000fffff) * 4294967296 + ((mem.readU32(l1Addr) & 0xffff0000) >>> 0);
-  return l2 + (id % perPage) * esz;
+  const a = l2 + (id % perPage) * esz;
+  return mem.isRam(a, esz) ? a : -1;
 }

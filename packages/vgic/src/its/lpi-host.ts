@@ -12,8 +12,9 @@ import type { Lpi } from './lpi-table';
 
 /**
  * What the ITS needs from the redistributor side of the vGICv3 of one VM.
- * `vcpuIndex` is the vCPU's creation index, which is also the ITS RDbase (GITS_TYPER.PTA = 0) and
- * GICR_TYPER.Processor_Number.
+ * `vcpuIndex` is the vCPU's creation index. The ITS RDbase (GITS_TYPER.PTA = 0) is a PE number, which is
+ * GICR_TYPER.Processor_Number, which is the vCPU's vcpu_id (as KVM: vgic_its_cmd_handle_mapc looks the target up
+ * with kvm_get_vcpu_by_id): convert at the ITS's edges with {@link peToVcpuIndex} / {@link vcpuIndexToPe}.
  */
 export interface LpiHost {
   /** The VM. */
@@ -50,3 +51,18 @@ export interface LpiHost {
 
 /** Creates (or returns) the {@link LpiHost} of a VM; may throw KvmError (e.g. ENODEV without a vGICv3). */
 export type LpiHostProvider = (vm: Vm) => LpiHost;
+
+/**
+ * The creation index of the vCPU whose redistributor is PE number `pe` (its vcpu_id), or -1 when no vCPU has
+ * that id. For ITS commands and table restore, not for the injection path.
+ */
+export function peToVcpuIndex(host: LpiHost, pe: number): number {
+  const vcpus = host.vm.vcpus;
+  for (let i = 0; i < vcpus.length; i++) if (vcpus[i].id === pe) return i;
+  return -1;
+}
+
+/** The PE number (vcpu_id, GICR_TYPER.Processor_Number) of the vCPU at creation index `index`. */
+export function vcpuIndexToPe(host: LpiHost, index: number): number {
+  return host.vm.vcpus[index]?.id ?? index;
+}

@@ -20,8 +20,9 @@ import type { Lpi, LpiTable } from './lpi-table';
 import { tableEntryAddr } from './its-tables';
 import { v4HooksOf } from '../v4/v4-hooks';
 import { TranslationCache } from './translation-cache';
+import { Itt } from './itt';
 
-/** An interrupt translation entry (EventID → LPI, collection). */
+/** An interrupt translation entry (EventID → LPI, collection): a view of an entry of an {@link Itt}. */
 export interface Ite {
   /** EventID. */
   readonly event: number;
@@ -39,8 +40,8 @@ export interface ItsDeviceEntry {
   readonly ittAddr: number;
   /** Number of EventID bits (MAPD Size + 1). */
   readonly eventBits: number;
-  /** Mapped events. */
-  readonly ites: Map<number, Ite>;
+  /** Mapped events (struct-of-arrays storage, see itt.ts). */
+  readonly ites: Itt;
 }
 
 /** A collection (MAPC), or one referenced by MAPTI before any MAPC (target {@link COLLECTION_NOT_MAPPED}). */
@@ -139,14 +140,17 @@ export class VgicIts {
       }
     }
     this.stats.cacheMisses++;
-    const ite = this.devices.get(devid)?.ites.get(eventid);
-    if (ite === undefined) return 0;
-    const coll = this.collections.get(ite.icid);
+    const itt = this.devices.get(devid)?.ites;
+    if (itt === undefined) return 0;
+    const i = itt.indexOf(eventid);
+    if (i < 0) return 0;
+    const coll = this.collections.get(itt.icidAt(i));
     if (coll === undefined || coll.target === COLLECTION_NOT_MAPPED) return 0;
     if (!this.host.lpisEnabled(coll.target)) return -Errno.EBUSY;
-    if (inRange) this.cache.set(key, ite);
-    if (this.vm.trace.on) this.traceTranslate(devid, eventid, ite.lpi);
-    this.lpis.setPending(ite.lpi);
+    const lpi = itt.lpiAt(i);
+    if (inRange) this.cache.set(key, itt.iteAt(i));
+    if (this.vm.trace.on) this.traceTranslate(devid, eventid, lpi);
+    this.lpis.setPending(lpi);
     return 1;
   }
 
@@ -213,23 +217,33 @@ export class VgicIts {
 
   // ---- state changes shared by commands, registers and restore -------------------------------------------------
 
+  /** Creates the entry of a device MAPD (or a restore) maps, with an empty ITT. */
+  newDevice(id: number, ittAddr: number, eventBits: number): ItsDeviceEntry {
+    return { id, ittAddr, eventBits, ites: new Itt(this.lpis) };
+  }
+
   /** Removes one ITE (its LPI reference is dropped). */
   removeIte(dev: ItsDeviceEntry, ite: Ite): void {
-    v4HooksOf(this.vm)?.translationGone(ite.lpi.intid);
+    const i = dev.ites.indexOf(ite.event);
+    if (i < 0) return;
+    const lpi = dev.ites.lpiAt(i);
+    v4HooksOf(this.vm)?.translationGone(lpi.intid);
     this.invalidateEvent(dev.id, ite.event);
-    dev.ites.delete(ite.event);
-    this.lpis.release(ite.lpi);
+    dev.ites.removeAt(i);
+    this.lpis.release(lpi);
   }
 
   /** Unmaps a device and frees its ITT. */
   removeDevice(dev: ItsDeviceEntry): void {
     this.invalidateDevice(dev);
     const v4 = v4HooksOf(this.vm);
-    for (const ite of dev.ites.values()) {
-      v4?.translationGone(ite.lpi.intid);
-      this.lpis.release(ite.lpi);
+    const itt = dev.ites;
+    for (let i = 0; i < itt.size; i++) {
+      const lpi = itt.lpiAt(i);
+      v4?.translationGone(lpi.intid);
+      this.lpis.release(lpi);
     }
-    dev.ites.clear();
+    itt.clear();
     this.devices.delete(dev.id);
   }
 
@@ -245,17 +259,45 @@ export class VgicIts {
     this.invalidateCache();
   }
 
+  /**
+   * GITS_BASER1 now describes a different table (newest mainline: its collections are dropped). Every mapping
+   * goes; an ICID that an ITE still names and the new table can hold stays known as not mapped, as after MAPC
+   * V=0, so its ITEs are saved with it and a later MAPC reconnects them.
+   */
+  collectionTableChanged(): void {
+    const v4 = v4HooksOf(this.vm);
+    const kept = new Set<number>();
+    for (const d of this.devices.values())
+      for (let i = 0; i < d.ites.size; i++) {
+        const icid = d.ites.icidAt(i);
+        if (this.collectionMapped(icid)) v4?.collectionUnmapped(d.ites.intidAt(i));
+        if (this.collectionFits(icid)) kept.add(icid);
+      }
+    this.removeAllCollections();
+    for (const icid of kept) this.collections.set(icid, { icid, target: COLLECTION_NOT_MAPPED });
+  }
+
   /** Whether any ITE references collection `icid`. */
   collectionReferenced(icid: number): boolean {
-    for (const d of this.devices.values()) for (const ite of d.ites.values()) if (ite.icid === icid) return true;
+    for (const d of this.devices.values()) for (let i = 0; i < d.ites.size; i++) if (d.ites.icidAt(i) === icid) return true;
     return false;
   }
 
   /** Retargets the LPIs of every ITE in collection `icid` to `vcpu` (MAPC of an existing collection). */
   retargetCollection(icid: number, vcpu: number): void {
     for (const d of this.devices.values()) {
-      for (const ite of d.ites.values()) if (ite.icid === icid) this.lpis.moveTo(ite.lpi, vcpu);
+      for (let i = 0; i < d.ites.size; i++) if (d.ites.icidAt(i) === icid) this.lpis.moveTo(d.ites.lpiAt(i), vcpu);
     }
+  }
+
+  /**
+   * MAPC V=0 of collection `icid`: every forwarded vLPI of an ITE in it is unmapped (KVM: the collection's
+   * LPIs return to software injection). No-op without GICv4.
+   */
+  collectionUnmappedV4(icid: number): void {
+    const v4 = v4HooksOf(this.vm);
+    if (v4 === undefined) return;
+    for (const d of this.devices.values()) for (let i = 0; i < d.ites.size; i++) if (d.ites.icidAt(i) === icid) v4.collectionUnmapped(d.ites.intidAt(i));
   }
 
   /** Number of ITEs (bounds checks in tests). */
@@ -276,7 +318,7 @@ export class VgicIts {
       lines.push(`  collection ${c.icid} -> ${c.target === COLLECTION_NOT_MAPPED ? 'unmapped' : 'vcpu' + c.target}`);
     for (const d of [...this.devices.values()].sort((a, b) => a.id - b.id)) {
       lines.push(`  device ${d.id} itt=0x${d.ittAddr.toString(16)} eventBits=${d.eventBits}`);
-      for (const ite of [...d.ites.values()].sort((a, b) => a.event - b.event))
+      for (const ite of d.ites.values())
         lines.push(`    event ${ite.event} -> LPI ${ite.lpi.intid} icid ${ite.icid}${ite.lpi.pending ? ' pending' : ''}`);
     }
     return lines.join('\n');

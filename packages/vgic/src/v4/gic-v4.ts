@@ -262,6 +262,12 @@ export class GicV4 implements V4Hooks, VlpiConfig {
     for (const m of [...this.byHostIrq.values()]) this.unmap(m, false);
     for (const p of this.vpes) p?.reset();
   }
+
+  /** VM teardown (vgic_v4_teardown): forwarding undone, and every vPE's doorbell given back to the host. */
+  destroy(): void {
+    this.reset();
+    for (const p of this.vpes) p?.destroy();
+  }
 }
 
 /**

@@ -179,6 +179,13 @@ export class Vpe implements VirtualPendingSource {
     this.sgiInService = 0;
   }
 
+  /** Frees the doorbell's host interrupt (its_free_vcpu_irqs); the vPE is unusable afterwards. */
+  destroy(): void {
+    this.doorbellArmed = false;
+    const pool = this.vcpu.vm.hv.hostIrqs;
+    if (pool.has(this.doorbell.irq) && pool.get(this.doorbell.irq) === this.doorbell) pool.free(this.doorbell.irq);
+  }
+
   private signal(enabled: boolean): void {
     if (this.resident) {
       this.stats.direct++;

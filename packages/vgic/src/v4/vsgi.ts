@@ -41,17 +41,20 @@ export function readTyper2(vg: Vgic): number {
 }
 
 /**
- * Userspace write of GICD_TYPER2 (KVM_DEV_ARM_VGIC_GRP_DIST_REGS).
- * @throws KvmError EINVAL for a read-only bit or nASSGIcap without a GICv4.1 host, EBUSY for a change after init
+ * Userspace write of GICD_TYPER2 (KVM_DEV_ARM_VGIC_GRP_DIST_REGS), in KVM's order (newest mainline
+ * vgic_mmio_uaccess_write_v3_misc): the current value is always accepted; any change once the vGIC is
+ * initialised is EBUSY (before the capability check, so also on a host without GICv4.1); then a read-only bit
+ * EINVAL, then nASSGIcap without a GICv4.1 host EINVAL.
+ * @throws KvmError EBUSY for a change after init, EINVAL for a read-only bit or nASSGIcap without a GICv4.1 host
  */
 export function userWriteTyper2(vg: Vgic, value: number): void {
   const cur = readTyper2(vg);
+  if (value === cur) return;
+  if (vg.initialized) fail(Errno.EBUSY, 'GICD_TYPER2 cannot change once the vGIC is initialised');
   if (((cur ^ value) & ~GICD_TYPER2_NASSGICAP) !== 0) fail(Errno.EINVAL, 'only GICD_TYPER2.nASSGIcap is writable');
   const want = (value & GICD_TYPER2_NASSGICAP) !== 0;
   const v4 = gicV4Of(vg.vm);
   if (want && v4?.version !== '4.1') fail(Errno.EINVAL, 'nASSGIcap needs a GICv4.1 host');
-  if (want === (cur !== 0)) return;
-  if (vg.initialized) fail(Errno.EBUSY, 'GICD_TYPER2.nASSGIcap cannot change once the vGIC is initialised');
   if (v4) v4.nassgicap = want;
 }
 

@@ -1,5 +1,6 @@
 /** Every ITS command's architectural effect (Arm IHI 0069 6.3), driven through the command queue. */
 import { makeItsVm, msi } from './support/its-harness';
+import { restoreInto, saveItsRegs } from './support/migrate';
 
 function ready(vcpus = 2) {
   const t = makeItsVm({ vcpus });
@@ -319,5 +320,55 @@ describe('ITS commands: edge cases', () => {
     expect(msi(vm, 65536, 0)).toBe(0);
     expect(msi(vm, 0, 65536)).toBe(0);
     expect(msi(vm, 0, 0x7fffffff)).toBe(0);
+  });
+});
+
+describe('RDbase is a PE number: the vcpu_id (GICR_TYPER.Processor_Number), not the creation order', () => {
+  // vCPUs created out of id order, as a restore may: ids 2, 0, 1 at creation indexes 0, 1, 2
+  function outOfOrder() {
+    const t = makeItsVm({ vcpuIds: [2, 0, 1] });
+    t.g.setup();
+    for (let i = 8192; i < 8192 + 64; i++) t.g.prop(i, 0xa0, true);
+    return t;
+  }
+
+  it('MAPC / MOVALL / SYNC name vCPUs by id; an RDbase no vCPU has is refused', () => {
+    const { vm, host, g, its } = outOfOrder();
+    g.mapd(1, 4);
+    g.mapc(0, 0); // the vCPU with id 0: creation index 1
+    g.mapti(1, 0, 8200, 0);
+    expect(its.stats.commandErrors).toBe(0);
+    expect(msi(vm, 1, 0)).toBe(1);
+    expect(host.pendingOn(1)).toEqual([8200]);
+    g.mapc(1, 3); // no vCPU has id 3 (there are 3 vCPUs, but ids 0..2)
+    expect(its.stats.commandErrors).toBe(1);
+    g.mapc(1, 2); // id 2: creation index 0
+    g.mapti(1, 1, 8201, 1);
+    expect(msi(vm, 1, 1)).toBe(1);
+    expect(host.pendingOn(0)).toEqual([8201]);
+    g.movall(0, 1); // from id 0 (index 1) to id 1 (index 2)
+    g.sync(1);
+    expect(its.stats.commandErrors).toBe(1);
+    expect(msi(vm, 1, 0)).toBe(1);
+    expect(host.pendingOn(2)).toContain(8200);
+  });
+
+  it('SAVE/RESTORE_TABLES carry the PE number in the CTE RDBase field, whatever order the vCPUs are created in', () => {
+    const src = outOfOrder();
+    src.g.mapd(1, 4);
+    src.g.mapc(0, 0); // id 0: creation index 1 here
+    src.g.mapti(1, 0, 8200, 0);
+    src.dev.setAttr({ group: 4, attr: 1n }); // ITS_SAVE_TABLES
+    const ct = 0x4000_0000 + 0x300_0000; // CT_BASE
+    expect((src.vm.memory.readU32(ct) >>> 16) + (src.vm.memory.readU32(ct + 4) & 0xffff) * 65536).toBe(0);
+    // restored into vCPUs created in id order (id 0 at index 0): the collection still targets the vCPU with id 0
+    const { t, error } = restoreInto(src, saveItsRegs(src), 3, [0, 1, 2]);
+    expect(error).toBeUndefined();
+    for (let i = 0; i < 3; i++) t.host.setLpis(i, true);
+    expect(msi(t.vm, 1, 0)).toBe(1);
+    expect(t.host.pendingOn(0)).toEqual([8200]);
+    // a CTE naming a PE no vCPU has is refused
+    const bad = restoreInto(src, saveItsRegs(src), 2, [1, 2]);
+    expect((bad.error as { errno?: number } | undefined)?.errno).toBe(22);
   });
 });

@@ -170,6 +170,20 @@ describe('ARM_VGIC_ITS device attributes', () => {
     expect(vm.mmio.find(0x10000 + 0x1ffff)?.dev.name).toBe('ITS0');
   });
 
+  it("ADDR is checked against the VM's IPA size (40 bits by default, as the distributor): E2BIG at or beyond it", () => {
+    const d = bare().vm.createDevice(8);
+    expect(errno(() => d.setAttr(...ADDR(2n ** 40n)))).toBe(Errno.E2BIG);
+    expect(errno(() => d.setAttr(...ADDR(2n ** 40n - 0x10000n)))).toBe(Errno.E2BIG); // the 128 KiB frame ends beyond
+    expect(errno(() => d.setAttr(...ADDR(2n ** 44n)))).toBe(Errno.E2BIG);
+    expect(d.getAttr(ADDR(0)[0])).toBe(VGIC_ADDR_UNDEF);
+    d.setAttr(...ADDR(2n ** 40n - 0x20000n));
+    const hv = new Hypervisor({ traceCapacity: 16 });
+    hv.registerDeviceType(itsDeviceType((vm) => new FakeLpiHost(vm)));
+    const big = hv.createVm({ ipaBits: 44 }).createDevice(8);
+    big.setAttr(...ADDR(2n ** 40n));
+    expect(big.getAttr(ADDR(0)[0])).toBe(2n ** 40n);
+  });
+
   it('several ITSes per VM; overlapping frames are refused (EINVAL); MSIs go to the ITS owning the address', () => {
     const t = makeItsVm();
     const d2 = t.vm.createDevice(8) as ItsKvmDevice;

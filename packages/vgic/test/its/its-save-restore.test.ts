@@ -97,15 +97,18 @@ describe('SAVE_TABLES layout (ABI rev 0)', () => {
     expect(r.host.pendingOn(0)).toEqual([8193]);
   });
 
-  it('SAVE fails with EFAULT when an ITT is not RAM and EINVAL when a device no longer fits the table', () => {
+  it('SAVE fails with EFAULT when an ITT is not RAM, writing nothing; a device that no longer fits the table is skipped', () => {
     const t = populated();
     t.g.mapd(4, 1, 0x1000);
     t.g.mapti(4, 0, 8230, 0);
     expect(() => t.dev.setAttr(SAVE)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+    expect(u64(t, DT_BASE)).toBe(0n); // checked before anything is written
+    // Newest mainline (vgic_its_save selftest) skips the device and links the chain around it; older KVM: EINVAL.
     const u = populated();
     u.g.write(0, 0, 4);
     u.g.write(GITS.BASER, (1n << 63n) | BigInt(DT_BASE)); // one page: device 20000 no longer fits
-    expect(() => u.dev.setAttr(SAVE)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    u.dev.setAttr(SAVE);
+    expect(u64(u, DT_BASE + 3 * 8)).toBe(dte(0, ITT_BASE + 3 * 0x1000, 2));
   });
 });
 

@@ -43,7 +43,19 @@ describe('GICv4.1 vSGIs: GICD_TYPER2.nASSGIcap and GICD_CTLR.nASSGIreq', () => {
     expect(() => a.dev.setAttr(TYPER2, 0x100n)).toThrow(/EBUSY/);
     a.dev.setAttr(TYPER2, 0n);
     expect(a.dev.getAttr(TYPER2)).toBe(0n);
-    expect(() => a.dev.setAttr(TYPER2, 0x1n)).toThrow(/EINVAL/);
+    // KVM checks "initialised" before the read-only bits: any change after INIT is EBUSY
+    expect(() => a.dev.setAttr(TYPER2, 0x1n)).toThrow(/EBUSY/);
+    expect(() => uninitialised('4.1').dev.setAttr(TYPER2, 0x1n)).toThrow(/EINVAL/);
+  });
+
+  it('changing nASSGIcap after CTRL_INIT is EBUSY on any host: the initialised check comes before the capability check', () => {
+    for (const v of ['4', null] as const) {
+      const b = uninitialised(v);
+      init(b.dev);
+      expect(() => b.dev.setAttr(TYPER2, 0x100n)).toThrow(/EBUSY/);
+      b.dev.setAttr(TYPER2, 0n); // the value it has: accepted
+      expect(b.dev.getAttr(TYPER2)).toBe(0n);
+    }
   });
 
   it('GICD_CTLR.nASSGIreq is writable only with nASSGIcap, and only while the distributor is not staying enabled', () => {

@@ -39,7 +39,7 @@ export interface ItsTestVm {
 }
 
 /** A VM with `vcpus` vCPUs (LPIs enabled on all, PROPBASER/PENDBASER programmed) and one ITS at ITS_BASE. */
-export function makeItsVm(opts: { vcpus?: number; enableLpis?: boolean; propIdBits?: number } = {}): ItsTestVm {
+export function makeItsVm(opts: { vcpus?: number; vcpuIds?: number[]; enableLpis?: boolean; propIdBits?: number } = {}): ItsTestVm {
   const hv = new Hypervisor({ traceCapacity: 16 });
   let host!: FakeLpiHost;
   hv.registerDeviceType(
@@ -50,8 +50,8 @@ export function makeItsVm(opts: { vcpus?: number; enableLpis?: boolean; propIdBi
   );
   const vm = hv.createVm();
   vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: RAM_BASE, size: RAM_SIZE });
-  const n = opts.vcpus ?? 2;
-  for (let i = 0; i < n; i++) vm.createVcpu();
+  const n = opts.vcpuIds?.length ?? opts.vcpus ?? 2;
+  for (let i = 0; i < n; i++) vm.createVcpu(opts.vcpuIds?.[i]);
   vm.setIrqchip({ setMsi: itsSetMsi, validateRoute: itsValidateRoute, setIrqInatomic: itsSetIrqInatomic }, 'fake-gicv3');
   vm.finalizeIrqchip();
   const dev = vm.createDevice(8) as ItsKvmDevice;

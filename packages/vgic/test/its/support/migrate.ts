@@ -41,8 +41,8 @@ export function saveItsRegs(t: ItsTestVm): Map<number, bigint> {
  * Restores into a fresh VM in the documented order: redistributors → ITS base → CBASER → other GITS registers
  * except CTLR → RESTORE_TABLES → GITS_CTLR. Returns the VM and the RESTORE_TABLES error, if any.
  */
-export function restoreInto(src: ItsTestVm, regs: Map<number, bigint>, vcpus: number): { t: ItsTestVm; error?: unknown } {
-  const t = makeItsVm({ vcpus, enableLpis: false });
+export function restoreInto(src: ItsTestVm, regs: Map<number, bigint>, vcpus: number, vcpuIds?: number[]): { t: ItsTestVm; error?: unknown } {
+  const t = makeItsVm({ vcpus, vcpuIds, enableLpis: false });
   copyRam(src, t.vm);
   t.host.propbaser = src.host.propbaser;
   for (let i = 0; i < vcpus; i++) {

@@ -98,13 +98,13 @@ describe('TraceBuffer memory', () => {
 
   it('grows on demand, keeps every event across growth, and stops at the capacity', () => {
     const t = new TraceBuffer(10_000);
-    for (let i = 0; i < 12_000; i++) t.emit(TraceKind.Custom, 1, i & 7, i, i * 2, -i);
+    for (let i = 0; i < 12_000; i++) t.emit(TraceKind.Custom, 1, i & 7, i, i * 2, -i, i + 1);
     expect(t.length).toBe(10_000);
     expect(t.dropped).toBe(2_000);
     expect(t.allocatedBytes).toBe(10_000 * 45);
-    expect(t.at(0)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 0, t: 0, a: 0, b: -0 });
-    expect(t.at(4095)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 4095, a: 8190, b: -4095 });
-    expect(t.at(9999)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 9999, a: 19998, b: -9999 });
+    expect(t.at(0)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 0, t: 0, a: 0, b: -0, c: 1 });
+    expect(t.at(4095)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 4095, a: 8190, b: -4095, c: 4096 });
+    expect(t.at(9999)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 9999, a: 19998, b: -9999, c: 10_000 });
   });
 
   it('the digest does not depend on how the buffer grew', () => {

@@ -143,7 +143,10 @@ export function pingPongShape(hv: Hypervisor, irqchip: string, vcpus: number, o:
   const vm = hv.createVm();
   for (let i = 0; i < vcpus; i++) vm.createVcpu();
   const drv = hv.irqchip(irqchip).setup(vm, {});
-  const sgi = drv.ipi(1);
+  const ipi = drv.ipi;
+  const sendIpi = drv.emitSendIpi;
+  if (ipi === undefined || sendIpi === undefined) throw new RangeError(`${irqchip} has no IPIs: a ping-pong needs ipi/emitSendIpi`);
+  const sgi = ipi.call(drv, 1);
   const kick = drv.deviceIrqs.first;
   let handled = 0;
   let stopAt = 0;
@@ -162,7 +165,7 @@ export function pingPongShape(hv: Hypervisor, irqchip: string, vcpus: number, o:
     if (me === 0) a.beqi(9, kick, 'send');
     a.callb(() => ++handled >= stopAt, 'out');
     a.label('send');
-    drv.emitSendIpi(a, 11, 1);
+    sendIpi.call(drv, a, 11, 1);
     a.label('out').eret();
     return a;
   };

@@ -14,9 +14,9 @@ import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
 import { IrqBypassManager } from './host/irq-bypass';
 import { PassthroughDevice } from './host/passthrough-device';
-import type { IrqchipDescriptor, IrqflowPlugin, VmExtension } from './plugin';
+import type { IrqchipDescriptor, IrqchipSetupOptions, IrqflowPlugin, VmExtension } from './plugin';
 import { TraceBuffer } from './trace/trace';
-import { HYPERVISOR, KVM_DEFAULT_IPA_BITS, Vm, VM, VM_CONFIG, type VmConfig } from './vm/vm';
+import { HYPERVISOR, KVM_DEFAULT_IPA_BITS, Vm, VM, VM_CONFIG, type VmConfig, type VmWarning } from './vm/vm';
 
 /** DI token of the {@link HostIrqModel}. */
 export const HOST_IRQS = Symbol.for('irqflow.HostIrqModel');
@@ -40,6 +40,17 @@ export interface CreateVmOptions {
    */
   lookaheadNs?: number;
   /**
+   * The interrupt controller, by name or alias ("gic-v3", "rvic", "pic", "gicv3", …). With it, createVm creates
+   * `vcpus` vCPUs and sets the controller up on them ({@link Vm.setupIrqchip}); the guest driver is
+   * {@link Vm.driver}. Without it the VM has no in-kernel irqchip until the caller sets one up.
+   * @throws KvmError ENOENT (from {@link Hypervisor.createVm}) naming the registered controllers
+   */
+  irqchip?: string;
+  /** vCPUs to create before the controller is set up (default 1; only with {@link irqchip}). */
+  vcpus?: number;
+  /** Board options passed to the controller's setup (only with {@link irqchip}). */
+  irqchipOptions?: IrqchipSetupOptions;
+  /**
    * The VM's IPA (guest physical address) size in bits, as KVM_VM_TYPE_ARM_IPA_SIZE in KVM_CREATE_VM's type:
    * 0 or absent = KVM's default of 40 bits; otherwise 32..48 (this model's host limit).
    * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) for any other value
@@ -51,9 +62,36 @@ export interface CreateVmOptions {
 export interface HypervisorOptions {
   /** Trace buffer capacity in events (default 1,000,000). Its memory is allocated as events arrive, not up front. */
   traceCapacity?: number;
+  /**
+   * Where a VM's warnings go the first time each one occurs (see {@link Vm.warn}). Default: Node's
+   * `process.emitWarning` (printed on stderr unless the process listens for 'warning'); `null` records them in
+   * {@link Vm.warnings} only.
+   */
+  onWarning?: ((warning: VmWarning, vm: Vm) => void) | null;
 }
 
-/** The hypervisor. */
+/**
+ * The hypervisor: the root object of irqflow, standing for the host kernel's KVM (`/dev/kvm`). It owns what
+ * every VM shares — the registered interrupt controllers (by name), KVM device types, VM extensions such as
+ * the arch timer, cost profiles, the host interrupt model, the irq-bypass manager and the trace buffer — and
+ * creates VMs ({@link createVm}, KVM_CREATE_VM), each in its own DI child container so VMs share nothing
+ * mutable. Controllers and extensions arrive through plugins ({@link use}); core itself knows none of them.
+ *
+ * @example
+ * ```ts
+ * import { Hypervisor } from '@irqflow/core';
+ * import { RvicPlugin } from '@irqflow/rvic';
+ * import { VgicPlugin } from '@irqflow/vgic';
+ *
+ * const hv = new Hypervisor().use(VgicPlugin).use(RvicPlugin);
+ * for (const irqchip of ['gic-v3', 'rvic']) {
+ *   const vm = hv.createVm({ irqchip, vcpus: 2 }); // switching controllers changes one word
+ *   console.log(vm.irqchip?.name, vm.vcpus.length, vm.deviceLine(0).toString(16));
+ * }
+ * // → gic-v3 2 1000020
+ * // → rvic 2 1000000
+ * ```
+ */
 export class Hypervisor {
   /** The root container of this hypervisor (shared services). */
   readonly container: DependencyContainer;
@@ -63,8 +101,11 @@ export class Hypervisor {
   readonly irqBypass = new IrqBypassManager();
   /** The trace sink shared by this hypervisor's VMs (off by default). */
   readonly trace: TraceBuffer;
+  /** Where VM warnings go ({@link HypervisorOptions.onWarning}). */
+  readonly onWarning: ((warning: VmWarning, vm: Vm) => void) | null;
   private readonly deviceTypes = new Map<number, DeviceTypeRegistration>();
   private readonly irqchips = new Map<string, IrqchipDescriptor>();
+  private readonly irqchipAliases = new Map<string, string>();
   private readonly profiles = new Map<string, CostProfile>();
   private readonly exts: VmExtension[] = [];
   private readonly plugins = new Set<string>();
@@ -74,6 +115,8 @@ export class Hypervisor {
   /** @param opts - options */
   constructor(opts: HypervisorOptions = {}) {
     this.trace = new TraceBuffer(opts.traceCapacity ?? 1_000_000);
+    this.onWarning =
+      opts.onWarning === undefined ? (w, vm) => process.emitWarning(`irqflow ${vm.name}: ${w.message}`, { code: w.code }) : opts.onWarning;
     this.container = globalContainer.createChildContainer();
     this.container.registerInstance(HYPERVISOR, this);
     this.container.registerInstance(HOST_IRQS, this.hostIrqs);
@@ -100,15 +143,25 @@ export class Hypervisor {
     return this.deviceTypes.get(type);
   }
 
-  /** Registers a named controller. @throws KvmError EEXIST for a duplicate name */
+  /**
+   * Registers a named controller and its aliases.
+   * @throws KvmError EEXIST for a name or alias already taken (nothing is registered then)
+   */
   registerIrqchip(desc: IrqchipDescriptor): void {
-    if (this.irqchips.has(desc.name)) fail(Errno.EEXIST, `irqchip ${desc.name} is already registered`);
+    const names = [desc.name, ...(desc.aliases ?? [])];
+    for (const n of names) if (this.irqchips.has(n) || this.irqchipAliases.has(n)) fail(Errno.EEXIST, `irqchip ${n} is already registered`);
     this.irqchips.set(desc.name, desc);
+    for (const a of desc.aliases ?? []) if (a !== desc.name) this.irqchipAliases.set(a, desc.name);
   }
 
-  /** A named controller. @throws KvmError ENOENT naming the valid choices */
+  /** The registered name behind `name` (itself, or the controller an alias names), or undefined. */
+  irqchipName(name: string): string | undefined {
+    return this.irqchips.has(name) ? name : this.irqchipAliases.get(name);
+  }
+
+  /** A named controller (by name or alias). @throws KvmError ENOENT naming the valid choices */
   irqchip(name: string): IrqchipDescriptor {
-    const d = this.irqchips.get(name);
+    const d = this.irqchips.get(this.irqchipName(name) ?? name);
     if (!d) fail(Errno.ENOENT, `unknown irqchip "${name}" (valid: ${[...this.irqchips.keys()].join(', ') || 'none registered'})`);
     return d;
   }
@@ -147,12 +200,20 @@ export class Hypervisor {
     return [...this.profiles.values()];
   }
 
-  /** KVM_CREATE_VM: a new VM in its own child container. */
+  /**
+   * KVM_CREATE_VM: a new VM in its own child container; with `irqchip`, also its vCPUs and the controller.
+   * @throws KvmError ENOENT for an unknown cost profile or controller, EINVAL for a bad lookahead or vCPU count,
+   * and whatever the controller's setup refuses with (the VM is destroyed then)
+   */
   createVm(opts: CreateVmOptions = {}): Vm {
     const ipaBits = opts.ipaBits || KVM_DEFAULT_IPA_BITS;
     if (!Number.isInteger(ipaBits) || ipaBits < 32 || ipaBits > 48) fail(Errno.EINVAL, `IPA size ${opts.ipaBits} bits: 32..48 supported`);
-    const id = this.nextVmId++;
     const cost = opts.costProfile ? this.costProfile(opts.costProfile) : [...this.profiles.values()][0];
+    const desc = opts.irqchip === undefined ? undefined : this.irqchip(opts.irqchip);
+    const nVcpus = opts.vcpus ?? 1;
+    if (opts.vcpus !== undefined && desc === undefined) fail(Errno.EINVAL, 'createVm: vcpus needs irqchip (else call vm.createVcpu)');
+    if (desc && (!Number.isInteger(nVcpus) || nVcpus < 1 || nVcpus > desc.maxVcpus)) fail(Errno.EINVAL, `${desc.name} supports 1..${desc.maxVcpus} vCPUs, not ${nVcpus}`);
+    const id = this.nextVmId++;
     const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
     if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
@@ -162,6 +223,15 @@ export class Hypervisor {
     child.registerInstance(VM, vm);
     this.vmContainers.set(vm, child);
     for (const e of this.exts) e.vmCreated?.(vm);
+    if (desc) {
+      try {
+        for (let i = 0; i < nVcpus; i++) vm.createVcpu(i);
+        vm.setupIrqchip(desc, opts.irqchipOptions);
+      } catch (e) {
+        void vm.destroy();
+        throw e;
+      }
+    }
     return vm;
   }
 

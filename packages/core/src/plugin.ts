@@ -47,8 +47,19 @@ export interface IrqchipDescriptor {
   readonly features: readonly IrqchipFeature[];
   /** Largest vCPU count it supports. */
   readonly maxVcpus: number;
+  /**
+   * Other spellings accepted wherever the name is (`hv.irqchip`, `createVm({ irqchip })`, the CLI), e.g. the
+   * kvmtool / QEMU names "gicv3", "gicv2".
+   */
+  readonly aliases?: readonly string[];
   /** Creates and initialises the controller on `vm` (vCPUs already created) and returns the guest driver. */
   setup(vm: Vm, options?: IrqchipSetupOptions): GuestIrqDriver;
+  /**
+   * The KVM_IRQ_LINE `irq_id` (type SPI) of wired device input `pin` (0-based, the same `pin` an irqchip GSI route
+   * names). Default: `pin + 32`, the GIC convention (SPI INTID); the rVIC's is the rVID input number `pin`.
+   * {@link Vm.deviceLine} uses it so host code never spells a controller's numbering.
+   */
+  deviceLineId?(pin: number): number;
 }
 
 /**
@@ -61,10 +72,13 @@ export interface GuestIrqDriver {
   readonly name: string;
   /** The value {@link emitAck} leaves when nothing was pending. */
   readonly spurious: number;
-  /** Interrupt number of IPI `n` (0..7). */
-  ipi(n: number): number;
-  /** Interrupt numbers of the virtual and physical timers. */
-  readonly timerIntids: { readonly virt: number; readonly phys: number };
+  /**
+   * Optional (controllers with IPIs, feature "ipi"): interrupt number of IPI `n` (0..7). A controller without
+   * IPIs leaves this and {@link emitSendIpi} out; workloads that need IPIs declare the feature.
+   */
+  ipi?(n: number): number;
+  /** Optional (feature "timer"): interrupt numbers of the virtual and physical timers. */
+  readonly timerIntids?: { readonly virt: number; readonly phys: number };
   /** First interrupt number usable for a wired (level/edge) device line, and how many there are. */
   readonly deviceIrqs: { readonly first: number; readonly count: number };
   /** Per-CPU bring-up (enable the CPU interface / rVIC, unmask priorities). Runs with interrupts masked. */
@@ -78,8 +92,8 @@ export interface GuestIrqDriver {
   emitAck(a: GuestAsm, rd: number): void;
   /** Completes the interrupt whose number is in `rs` (EOI + deactivate; resample for level). */
   emitEoi(a: GuestAsm, rs: number, opts?: { level?: boolean }): void;
-  /** Sends IPI `n` to the vCPU whose index is in register `rt`. */
-  emitSendIpi(a: GuestAsm, rt: number, n: number): void;
+  /** Optional (feature "ipi"): sends IPI `n` to the vCPU whose index is in register `rt`. */
+  emitSendIpi?(a: GuestAsm, rt: number, n: number): void;
   /**
    * Optional: guest code (run once on vCPU 0) that makes event `event` of device `devid` deliver interrupt
    * `intid` to vCPU `target`; returns the MSI a device must write for it.

@@ -1,39 +1,67 @@
 #!/usr/bin/env node
 /**
- * The `irqflow` command line: list, run, compare, bench. Human output goes to stdout as tables; `--json`
- * prints exactly one JSON document on stdout and nothing else; progress goes to stderr. A bad command line
- * prints one line naming the valid choices and exits with code 2; a run whose interrupt counts do not match
- * exits with code 1.
+ * The `irqflow` command line: list, run, compare, sweep, worker, bench. Human output goes to stdout as tables;
+ * `--json` prints exactly one JSON document on stdout and nothing else; progress goes to stderr (only on a
+ * terminal). Every command takes `--plugin <path-or-package>` (repeatable) to load a controller from outside
+ * irqflow. Exit codes ({@link EXIT}): 0 ok; 1 a run failed (interrupt counts differ, time limit, model error);
+ * 2 bad command line (one line naming the valid choices; no arguments: the help on stderr); 3 I/O error; 4
+ * nothing ran (every combination unsupported).
  *
  * @module
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { toChromeTrace, type Hypervisor } from '@irqflow/core';
 import { runBenches } from './cli/bench';
-import { choose, parseDuration, parseIntOption, parseLookahead, UsageError } from './cli/options';
+import { CliIoError, EXIT, io } from './cli/exit-codes';
+import { parseDuration, parseIntOption, parseLookahead, UsageError } from './cli/options';
+import { addPluginOption, scanPluginArgs } from './cli/plugins';
 import { Progress } from './cli/progress';
 import { writeReport } from './cli/report';
 import { fmt, table } from './cli/table';
-import { createHypervisor, type HypervisorSetup } from './hypervisor-factory';
+import { createHypervisor, setProcessPluginModules, type HypervisorSetup } from './hypervisor-factory';
+import { pluginFiles } from './plugin-loader';
+import { createRunner } from './sweep/pool';
+import { parseQueueUrl, runQueueWorker } from './sweep/queue';
+import { runSweep } from './sweep/sweep';
 import { DEFAULT_WORKLOAD, findWorkload, WORKLOADS } from './workloads/catalog';
 import { runWorkload, type WorkloadResult } from './workloads/harness';
-import { unsupportedReason } from './workloads/workload';
+import { unsupportedReason, type Workload } from './workloads/workload';
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const json = (doc: unknown): void => out(JSON.stringify(doc, null, 2));
 const irqchipNames = (hv: Hypervisor): string[] => hv.irqchipDescriptors.map((d) => d.name);
 const profileNames = (hv: Hypervisor): string[] => hv.costProfiles.map((p) => p.name);
 
-/** Exit code of the last command (set by actions). */
-let exitCode = 0;
+/** The package version (`irqflow --version`). */
+const VERSION: string = (require('../package.json') as { version: string }).version;
 
-function cmdList(setup: HypervisorSetup, opts: { json?: boolean }): void {
+/** Exit code of the last command (set by actions). */
+let exitCode: number = EXIT.OK;
+
+/** Options every command has. */
+interface CommonOpts {
+  plugin?: string[];
+}
+
+/** The hypervisor of a command: the packages, "pic" and the command's --plugin modules. */
+function setupFor(o: CommonOpts, traceCapacity = 1): HypervisorSetup {
+  return createHypervisor({ traceCapacity }, o.plugin ?? []);
+}
+
+/** Names of the controllers that can run `w` with exactly `vcpus` vCPUs. */
+function runnableOn(hv: Hypervisor, w: Workload, vcpus: number): string[] {
+  return hv.irqchipDescriptors.filter((d) => !unsupportedReason(hv, d, w, vcpus)).map((d) => d.name);
+}
+
+function cmdList(o: CommonOpts & { json?: boolean }): void {
+  const setup = setupFor(o);
   const { hv } = setup;
   const doc = {
-    irqchips: hv.irqchipDescriptors.map((d) => ({ name: d.name, description: d.description, features: [...d.features], maxVcpus: d.maxVcpus })),
+    irqchips: hv.irqchipDescriptors.map((d) => ({ name: d.name, aliases: [...(d.aliases ?? [])], description: d.description, features: [...d.features], maxVcpus: d.maxVcpus })),
     workloads: WORKLOADS.map((w) => ({
       name: w.name,
       description: w.description,
@@ -43,27 +71,34 @@ function cmdList(setup: HypervisorSetup, opts: { json?: boolean }): void {
     })),
     profiles: hv.costProfiles.map((p) => ({ name: p.name, description: p.description })),
     extensions: hv.extensions.map((e) => e.name),
+    plugins: setup.loaded,
     missing: setup.missing,
   };
-  if (opts.json) return json(doc);
+  if (o.json) return json(doc);
   out('Interrupt controllers');
-  out(table(['name', 'max vCPUs', 'features', 'description'], doc.irqchips.map((d) => [d.name, String(d.maxVcpus), d.features.join(','), d.description])));
+  out(
+    table(
+      ['name', 'aliases', 'max vCPUs', 'features', 'description'],
+      doc.irqchips.map((d) => [d.name, d.aliases.join(',') || '-', String(d.maxVcpus), d.features.join(','), d.description]),
+    ),
+  );
   out('\nWorkloads');
   out(table(['name', 'needs', 'runs on', 'description'], doc.workloads.map((w) => [w.name, w.needs.join(',') || '-', w.supportedBy.join(',') || '-', w.description])));
   out('\nCost profiles');
   out(table(['name', 'description'], doc.profiles.map((p) => [p.name, p.description])));
   out(`\nVM extensions: ${doc.extensions.join(', ') || 'none'}`);
+  out(`Plugins: ${doc.plugins.join(', ')}`);
   for (const m of setup.missing) out(`not available: ${m.name} (${m.reason})`);
 }
 
-interface RunOpts {
+interface RunOpts extends CommonOpts {
   irqchip: string;
   workload: string;
-  vcpus?: string;
+  vcpus?: number;
   profile?: string;
-  seed?: string;
-  duration?: string;
-  lookahead?: string;
+  seed?: number;
+  duration?: number;
+  lookahead?: number;
   json?: boolean;
   trace?: string;
   dump?: boolean;
@@ -71,20 +106,27 @@ interface RunOpts {
 }
 
 function cmdRun(o: RunOpts): void {
-  const setup = createHypervisor({ traceCapacity: o.trace ? 2_000_000 : 1 });
+  const setup = setupFor(o, o.trace ? 2_000_000 : 1);
   const { hv } = setup;
-  const irqchip = choose('irqchip', o.irqchip, irqchipNames(hv));
-  const workload = findWorkload(choose('workload', o.workload, WORKLOADS.map((w) => w.name)))!;
-  const profile = o.profile === undefined ? profileNames(hv)[0] : choose('profile', o.profile, profileNames(hv));
+  const irqchip = o.irqchip;
+  const workload = findWorkload(o.workload)!;
+  const profile = o.profile ?? profileNames(hv)[0];
   const desc = hv.irqchip(irqchip);
-  const vcpus = o.vcpus === undefined ? Math.min(workload.defaultVcpus, desc.maxVcpus) : parseIntOption('--vcpus', o.vcpus, 1, 512);
-  const seed = o.seed === undefined ? 1 : parseIntOption('--seed', o.seed, 0, 2 ** 31 - 1);
-  const durationNs = o.duration === undefined ? 1e9 : parseDuration(o.duration);
-  const lookaheadNs = o.lookahead === undefined ? undefined : parseLookahead(o.lookahead);
+  const vcpus = o.vcpus ?? Math.min(workload.defaultVcpus, desc.maxVcpus);
+  const seed = o.seed ?? 1;
+  const durationNs = o.duration ?? 1e9;
+  const lookaheadNs = o.lookahead;
   const why = unsupportedReason(hv, desc, workload, vcpus);
   if (why) {
-    const ok = hv.irqchipDescriptors.filter((d) => !unsupportedReason(hv, d, workload, Math.min(vcpus, d.maxVcpus))).map((d) => d.name);
+    const ok = runnableOn(hv, workload, vcpus);
     throw new UsageError(`workload '${workload.name}' cannot run on '${irqchip}' with ${vcpus} vCPUs: ${why} (valid irqchips: ${ok.join(', ') || 'none'})`);
+  }
+  if (o.trace) {
+    const file = o.trace;
+    io(`cannot write --trace ${file}`, () => {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      fs.writeFileSync(file, '');
+    });
   }
   const progress = new Progress(!!o.quiet || !!o.json);
   const r = runWorkload(hv, workload, {
@@ -102,16 +144,16 @@ function cmdRun(o: RunOpts): void {
   const vm = r.vm;
   let traceInfo: { file: string; events: number; dropped: number } | undefined;
   if (o.trace) {
+    const file = o.trace;
     const names = new Map<number, string>(vm ? [[vm.id, vm.name]] : []);
     const doc = toChromeTrace(hv.trace, names);
-    fs.mkdirSync(path.dirname(path.resolve(o.trace)), { recursive: true });
-    fs.writeFileSync(o.trace, JSON.stringify(doc));
-    traceInfo = { file: o.trace, events: doc.traceEvents.length, dropped: hv.trace.dropped };
+    io(`cannot write --trace ${file}`, () => fs.writeFileSync(file, JSON.stringify(doc)));
+    traceInfo = { file, events: doc.traceEvents.length, dropped: hv.trace.dropped };
   }
   const dump = o.dump && vm ? vm.dump() : undefined;
   const lookahead = vm?.lookaheadNs ?? lookaheadNs;
   void vm?.destroy();
-  if (r.status !== 'ok') exitCode = 1;
+  if (r.status !== 'ok') exitCode = EXIT.FAILED;
   if (o.json) {
     const { vm: _vm, ...rest } = r;
     void _vm;
@@ -144,11 +186,12 @@ function cmdRun(o: RunOpts): void {
   if (dump !== undefined) out(`\n${dump}`);
 }
 
-interface CompareOpts {
+interface CompareOpts extends CommonOpts {
   workload?: string;
   profile?: string;
-  vcpus?: string;
-  lookahead?: string;
+  vcpus?: number;
+  seed?: number;
+  lookahead?: number;
   json?: boolean;
   report?: string;
   quiet?: boolean;
@@ -157,11 +200,10 @@ interface CompareOpts {
 /** Runs a comparison and returns every result. */
 function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadResult[]; workloads: string[]; profiles: string[] } {
   const { hv } = setup;
-  const wnames = WORKLOADS.map((w) => w.name);
-  const workloads = o.workload === 'all' ? wnames : [choose('workload', o.workload ?? DEFAULT_WORKLOAD, [...wnames, 'all'])];
-  const profiles = o.profile === undefined ? profileNames(hv) : [choose('profile', o.profile, profileNames(hv))];
-  const vcpus = o.vcpus === undefined ? undefined : parseIntOption('--vcpus', o.vcpus, 1, 512);
-  const lookaheadNs = o.lookahead === undefined ? undefined : parseLookahead(o.lookahead);
+  const workloads = o.workload === undefined ? [DEFAULT_WORKLOAD] : o.workload === 'all' ? WORKLOADS.map((w) => w.name) : [o.workload];
+  const profiles = o.profile === undefined ? profileNames(hv) : [o.profile];
+  const vcpus = o.vcpus;
+  const lookaheadNs = o.lookahead;
   const progress = new Progress(!!o.quiet || !!o.json);
   const results: WorkloadResult[] = [];
   const chips = irqchipNames(hv);
@@ -171,7 +213,7 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
     for (const p of profiles) {
       for (const c of chips) {
         progress.update(results.length / total, `${wn} ${p} ${c}`);
-        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus, lookaheadNs }));
+        results.push(runWorkload(hv, w, { irqchip: c, profile: p, vcpus: vcpus ?? w.defaultVcpus, lookaheadNs, seed: o.seed }));
       }
     }
   }
@@ -179,21 +221,38 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
   return { results, workloads, profiles };
 }
 
+/** Creates a directory that output goes to, before anything runs. @throws CliIoError */
+function prepareDir(flag: string, dir: string): void {
+  io(`cannot create ${flag} directory ${dir}`, () => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  });
+}
+
 function cmdCompare(o: CompareOpts, argv: readonly string[]): void {
-  const setup = createHypervisor({ traceCapacity: 1 });
+  const setup = setupFor(o);
+  if (o.report) prepareDir('--report', o.report);
   const { results, workloads, profiles } = compare(setup, o);
   const ok = results.filter((r) => r.status === 'ok');
   const errors = results.filter((r) => r.status === 'mismatch' || r.status === 'error' || r.status === 'truncated');
-  if (errors.length) exitCode = 1;
+  if (errors.length) exitCode = EXIT.FAILED;
+  else if (!ok.length) {
+    exitCode = EXIT.NOTHING_RAN;
+    const why = [...new Set(results.map((r) => r.message).filter(Boolean))].slice(0, 3).join('; ');
+    process.stderr.write(`irqflow: nothing ran: every controller × profile combination is unsupported (${why})\n`);
+  }
   let reportFiles: string[] = [];
   if (o.report) {
-    reportFiles = writeReport(o.report, {
-      results,
-      irqchips: irqchipNames(setup.hv),
-      profiles,
-      workloads,
-      command: `irqflow ${argv.join(' ')}`,
-    });
+    const dir = o.report;
+    reportFiles = io(`writing --report ${dir}`, () =>
+      writeReport(dir, {
+        results,
+        irqchips: irqchipNames(setup.hv),
+        profiles,
+        workloads,
+        command: `irqflow ${argv.join(' ')}`,
+      }),
+    );
   }
   if (o.json) {
     return json({
@@ -232,12 +291,77 @@ function cmdCompare(o: CompareOpts, argv: readonly string[]): void {
   if (reportFiles.length) out(`\nreport: ${reportFiles[0]} (${reportFiles.length - 1} charts)`);
 }
 
+interface SweepOpts extends CommonOpts {
+  irqchip?: string[];
+  workload?: string[];
+  profile?: string[];
+  vcpus?: number[];
+  lrs?: number[];
+  seeds?: number;
+  duration?: number;
+  out: string;
+  jobs?: number;
+  queue?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+async function cmdSweep(o: SweepOpts): Promise<void> {
+  const { hv } = setupFor(o);
+  const plan = {
+    irqchips: o.irqchip ?? irqchipNames(hv),
+    workloads: o.workload ?? [DEFAULT_WORKLOAD],
+    profiles: o.profile ?? [profileNames(hv)[0]],
+    vcpus: o.vcpus ?? [2, 4],
+    lrs: o.lrs ?? [null],
+    seeds: o.seeds ?? 1,
+    durationNs: o.duration ?? 1e9,
+  };
+  const s = await runSweep({
+    plan,
+    out: o.out,
+    plugins: pluginFiles(o.plugin ?? []),
+    threads: o.jobs ?? Math.max(1, Math.min(os.availableParallelism(), 8)),
+    queue: o.queue,
+    quiet: !!o.quiet || !!o.json,
+  });
+  const failed = s.rows.filter((r) => r.status !== 'ok' && r.status !== 'unsupported');
+  const ok = s.rows.filter((r) => r.status === 'ok');
+  if (failed.length) exitCode = EXIT.FAILED;
+  else if (!ok.length) exitCode = EXIT.NOTHING_RAN;
+  const summary = { points: s.points, ran: s.ran, resumed: s.points - s.ran, ok: ok.length, unsupported: s.rows.length - ok.length - failed.length, failed: failed.length, files: s.files };
+  if (o.json) return json(summary);
+  out(`irqflow sweep: ${s.points} points (${s.ran} run now, ${summary.resumed} already in ${o.out}): ${ok.length} ok, ${summary.unsupported} unsupported, ${failed.length} failed`);
+  for (const r of failed.slice(0, 10)) out(`failed: ${r.irqchip} ${r.workload} ${r.profile} ${r.vcpus} vCPUs seed ${r.seed}: ${r.status} ${r.message ?? ''}`);
+  out(`wrote ${s.files.length} files: ${s.files.map((f) => path.basename(f)).join(', ')}`);
+}
+
+async function cmdWorker(o: CommonOpts & { queue: string; jobs?: number; quiet?: boolean }): Promise<void> {
+  const own = pluginFiles(o.plugin ?? []);
+  const jobs = o.jobs ?? 1;
+  const runner = createRunner(jobs);
+  const ctl = new AbortController();
+  const stop = (): void => ctl.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  let n = 0;
+  if (!o.quiet) process.stderr.write(`irqflow worker: taking sweep points from ${o.queue} (${jobs} thread${jobs === 1 ? '' : 's'})\n`);
+  try {
+    await runQueueWorker(o.queue, runner, jobs, own, ctl.signal, () => void n++);
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await runner.close();
+  }
+  if (!o.quiet) process.stderr.write(`irqflow worker: stopped after ${n} points\n`);
+}
+
 function cmdBench(o: { json?: boolean; filter?: string; quiet?: boolean }): void {
   const root = process.env.IRQFLOW_BENCH_ROOT ?? path.resolve(__dirname, '..', '..', '..');
   const progress = new Progress(!!o.quiet || !!o.json);
   const rep = runBenches(root, o.filter, (f, i, n) => progress.update(i / n, path.basename(f)));
   progress.done();
-  if (rep.errors.length) exitCode = 1;
+  if (rep.errors.length) exitCode = EXIT.FAILED;
   if (o.json) return json(rep.errors.length ? rep : { benchmarks: rep.benchmarks });
   const num = (x: number | undefined): string => (x === undefined ? '-' : String(+Number(x).toPrecision(6)));
   out(
@@ -249,59 +373,153 @@ function cmdBench(o: { json?: boolean; filter?: string; quiet?: boolean }): void
   for (const e of rep.errors) out(`failed: ${e.file}: ${e.message}`);
 }
 
-/** Builds the program (exported for tests). */
+/** argParser: one name of `choices` (aliases mapped by `canon`), with the usual one-line message. */
+function oneOf(what: string, choices: () => readonly string[], canon: (v: string) => string | undefined = (v) => (choices().includes(v) ? v : undefined)) {
+  return (v: string): string => {
+    const c = canon(v.trim());
+    if (c === undefined) throw new InvalidArgumentError(`unknown ${what} '${v}' (valid: ${choices().join(', ') || 'none registered'})`);
+    return c;
+  };
+}
+
+/** argParser: a comma-separated list, each item parsed by `item`. */
+function listOf<T>(item: (v: string) => T) {
+  return (v: string): T[] => {
+    const parts = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    if (!parts.length) throw new InvalidArgumentError(`empty list '${v}'`);
+    return [...new Set(parts.map(item))];
+  };
+}
+
+/** argParser: an integer in [min, max] (message as {@link parseIntOption}). */
+function intIn(flag: string, min: number, max: number) {
+  return (v: string): number => {
+    try {
+      return parseIntOption(flag, v, min, max);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+
+/** argParser from a parse function that throws UsageError. */
+function parsed<T>(fn: (v: string) => T) {
+  return (v: string): T => {
+    try {
+      return fn(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+
+/** argParser: a `redis://HOST:PORT` URL. */
+const queueArg = parsed((v: string): string => (parseQueueUrl(v), v));
+
+/**
+ * Builds the program (exported for tests). The `--plugin` values are read from `argv` first, so that the
+ * controllers and profiles they register are valid choices.
+ * @throws PluginLoadError (a UsageError) for a --plugin that cannot be loaded
+ */
 export function buildProgram(argv: readonly string[]): Command {
+  const base = createHypervisor({ traceCapacity: 1 }, scanPluginArgs(argv));
+  const hv = base.hv;
+  const chips = (): string[] => irqchipNames(hv);
+  const profiles = (): string[] => profileNames(hv);
+  const workloads = WORKLOADS.map((w) => w.name);
+  const irqchipArg = oneOf('irqchip', chips, (v) => hv.irqchipName(v));
+  const profileArg = oneOf('profile', profiles);
+  /** What a missing option value lists, by long flag. */
+  const valuesOf: Record<string, () => readonly string[]> = {
+    '--irqchip': chips,
+    '--workload': () => workloads,
+    '--profile': profiles,
+  };
+
   const program = new Command('irqflow');
-  program.description('irqflow: run and compare arm64 KVM interrupt controllers in simulated time').showSuggestionAfterError(false);
+  program
+    .description('irqflow: run and compare arm64 KVM interrupt controllers in simulated time')
+    .version(VERSION, '-V, --version', 'print the irqflow version')
+    .showSuggestionAfterError(false);
   const valid = (cmd: Command): string =>
     cmd.options.map((o) => o.long).filter((x): x is string => !!x).join(', ');
   const fail = (cmd: Command) => (err: CommanderError): never => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
     const msg = err.message.replace(/^error: /, '').split('\n')[0];
     if (err.code === 'commander.unknownCommand') throw new UsageError(`${msg} (valid: ${program.commands.map((c) => c.name()).join(', ')})`);
-    if (err.code === 'commander.unknownOption' || err.code === 'commander.excessArguments') throw new UsageError(`${msg} (valid: ${valid(cmd)})`);
-    if (err.code === 'commander.missingMandatoryOptionValue') {
-      const setup = createHypervisor({ traceCapacity: 1 });
-      const choices = /irqchip/.test(msg) ? irqchipNames(setup.hv) : WORKLOADS.map((w) => w.name);
-      throw new UsageError(`${msg} (valid: ${choices.join(', ')})`);
+    if (err.code === 'commander.invalidArgument') {
+      const m = /^option '(--[\w-]+)[^']*' argument '([^']*)' is invalid\. (.*)$/.exec(msg);
+      if (m) {
+        const allowed = /^Allowed choices are (.*)\.$/.exec(m[3]);
+        throw new UsageError(allowed ? `unknown ${m[1].slice(2)} '${m[2]}' (valid: ${allowed[1]})` : m[3]);
+      }
+      throw new UsageError(msg);
     }
+    const flag = /'(--[\w-]+)/.exec(msg)?.[1];
+    if ((err.code === 'commander.optionMissingArgument' || err.code === 'commander.missingMandatoryOptionValue') && flag && valuesOf[flag])
+      throw new UsageError(`${msg} (valid: ${valuesOf[flag]().join(', ')})`);
     throw new UsageError(`${msg} (valid: ${valid(cmd)})`);
   };
   program.exitOverride(fail(program)).configureOutput({ outputError: () => {} });
 
   const list = program.command('list').description('registered controllers, workloads and cost profiles').option('--json', 'one JSON document');
-  list.action((o) => cmdList(createHypervisor({ traceCapacity: 1 }), o));
-  list.exitOverride(fail(list)).configureOutput({ outputError: () => {} });
+  list.action((o) => cmdList(o));
 
+  const lookaheadOpt = (): Option =>
+    new Option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)").argParser(parsed(parseLookahead));
   const run = program
     .command('run')
     .description('run one workload on one VM')
-    .requiredOption('--irqchip <name>', 'controller')
-    .requiredOption('--workload <name>', 'workload')
-    .option('--vcpus <n>', 'vCPU count')
-    .option('--profile <name>', 'cost profile')
-    .option('--seed <n>', 'seed')
-    .option('--duration <simtime>', 'simulated-time limit (e.g. 10ms, 500us, 1000000ns)')
-    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)")
+    .addOption(new Option('--irqchip <name>', 'controller (name or alias, e.g. gic-v3 / gicv3)').makeOptionMandatory().argParser(irqchipArg))
+    .addOption(new Option('--workload <name>', 'workload').makeOptionMandatory().choices(workloads))
+    .addOption(new Option('--vcpus <n>', 'vCPU count').argParser(intIn('--vcpus', 1, 512)))
+    .addOption(new Option('--profile <name>', 'cost profile').argParser(profileArg))
+    .addOption(new Option('--seed <n>', 'seed of the workload’s arrival jitter').argParser(intIn('--seed', 0, 2 ** 31 - 1)))
+    .addOption(new Option('--duration <simtime>', 'simulated-time limit (e.g. 10ms, 500us, 1000000ns)').argParser(parsed(parseDuration)))
+    .addOption(lookaheadOpt())
     .option('--json', 'one JSON document')
     .option('--trace <file>', 'write a Chrome trace-event JSON file')
     .option('--dump', "print the controller's state dump at the end")
     .option('--quiet', 'no progress bar');
   run.action((o: RunOpts) => cmdRun(o));
-  run.exitOverride(fail(run)).configureOutput({ outputError: () => {} });
 
   const cmp = program
     .command('compare')
     .description('the same workload on every registered controller')
-    .option('--workload <name>', `workload or "all" (default ${DEFAULT_WORKLOAD})`)
-    .option('--profile <name>', 'one cost profile (default: all)')
-    .option('--vcpus <n>', 'vCPU count')
-    .option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)")
+    .addOption(new Option('--workload <name>', `workload or "all" (default ${DEFAULT_WORKLOAD})`).choices([...workloads, 'all']))
+    .addOption(new Option('--profile <name>', 'one cost profile (default: all)').argParser(profileArg))
+    .addOption(new Option('--vcpus <n>', 'vCPU count').argParser(intIn('--vcpus', 1, 512)))
+    .addOption(new Option('--seed <n>', 'seed of the workloads’ arrival jitter (default 1)').argParser(intIn('--seed', 0, 2 ** 31 - 1)))
+    .addOption(lookaheadOpt())
     .option('--json', 'one JSON document')
     .option('--report <dir>', 'write report.md with SVG charts')
     .option('--quiet', 'no progress bar');
   cmp.action((o: CompareOpts) => cmdCompare(o, argv));
-  cmp.exitOverride(fail(cmp)).configureOutput({ outputError: () => {} });
+
+  const sweep = program
+    .command('sweep')
+    .description('run the cross product of controllers, workloads, profiles, vCPUs, LRs and seeds in parallel; write results.csv, results.jsonl and charts')
+    .requiredOption('--out <dir>', 'output directory (an interrupted sweep resumes from it)')
+    .addOption(new Option('--irqchip <list>', 'controllers, comma-separated (default: all registered)').argParser(listOf(irqchipArg)))
+    .addOption(new Option('--workload <list>', `workloads, comma-separated (default ${DEFAULT_WORKLOAD})`).argParser(listOf(oneOf('workload', () => workloads))))
+    .addOption(new Option('--profile <list>', 'cost profiles, comma-separated (default: the first)').argParser(listOf(profileArg)))
+    .addOption(new Option('--vcpus <list>', 'vCPU counts, comma-separated (default 2,4)').argParser(listOf(intIn('--vcpus', 1, 512))))
+    .addOption(new Option('--lrs <list>', 'list-register counts (nrLrs board option), comma-separated (default: the controller’s)').argParser(listOf(intIn('--lrs', 1, 16))))
+    .addOption(new Option('--seeds <n>', 'seeds 1..N per point (default 1)').argParser(intIn('--seeds', 1, 10_000)))
+    .addOption(new Option('--duration <simtime>', 'simulated-time limit per point (default 1s)').argParser(parsed(parseDuration)))
+    .addOption(new Option('--jobs <n>', 'worker threads (0: run in this thread; default: the CPU count, at most 8)').argParser(intIn('--jobs', 0, 256)))
+    .addOption(new Option('--queue <url>', 'redis://HOST:PORT: put the points on a BullMQ queue for `irqflow worker`s').argParser(queueArg))
+    .option('--json', 'one JSON summary document')
+    .option('--quiet', 'no progress bar');
+  sweep.action((o: SweepOpts) => cmdSweep(o));
+
+  const worker = program
+    .command('worker')
+    .description('run sweep points from a queue until stopped (SIGTERM/SIGINT)')
+    .addOption(new Option('--queue <url>', 'redis://HOST:PORT').makeOptionMandatory().argParser(queueArg))
+    .addOption(new Option('--jobs <n>', 'worker threads, and points taken at a time (default 1)').argParser(intIn('--jobs', 1, 256)))
+    .option('--quiet', 'no messages');
+  worker.action((o) => cmdWorker(o));
 
   const bench = program
     .command('bench')
@@ -310,33 +528,54 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--filter <name>', 'only benchmarks whose name contains this')
     .option('--quiet', 'no progress bar');
   bench.action((o) => cmdBench(o));
-  bench.exitOverride(fail(bench)).configureOutput({ outputError: () => {} });
+
+  // Every command — including ones registered above this line later — gets --plugin and the one-line errors,
+  // and before its action runs the --plugin modules become process defaults, so createHypervisor() loads them.
+  for (const c of program.commands) {
+    if (!c.options.some((x) => x.long === '--plugin')) addPluginOption(c);
+    c.exitOverride(fail(c)).configureOutput({ outputError: () => {} });
+  }
+  program.hook('preAction', (_p, action) => setProcessPluginModules((action.opts() as CommonOpts).plugin ?? []));
   return program;
 }
 
-/** Runs the CLI with `argv` (without node and script); returns the exit code. */
-export function main(argv: readonly string[]): number {
-  exitCode = 0;
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code ({@link EXIT}). */
+export async function main(argv: readonly string[]): Promise<number> {
+  exitCode = EXIT.OK;
+  setProcessPluginModules([]);
   try {
-    buildProgram(argv).parse([...argv], { from: 'user' });
+    if (argv.length === 0) {
+      process.stderr.write(buildProgram(argv).helpInformation());
+      return EXIT.USAGE;
+    }
+    await buildProgram(argv).parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof UsageError) {
       process.stderr.write(`irqflow: ${e.message}\n`);
-      return 2;
+      return EXIT.USAGE;
+    }
+    if (e instanceof CliIoError) {
+      process.stderr.write(`irqflow: ${e.message}\n`);
+      return EXIT.IO;
     }
     process.stderr.write(`irqflow: ${(e as Error).message}\n`);
-    return 1;
+    return EXIT.FAILED;
   }
 }
 
-/* istanbul ignore next */
-if (require.main === module) {
+/** The binary's entry: runs {@link main} and sets the process exit code. */
+export function runCli(argv: readonly string[]): void {
   // A closed pipe (`irqflow list | head`) is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  process.exitCode = main(process.argv.slice(2));
+  void main(argv).then((code) => {
+    process.exitCode = code;
+  });
 }
+
+/* istanbul ignore next */
+if (require.main === module) runCli(process.argv.slice(2));

@@ -1,8 +1,10 @@
 /**
  * Builds a {@link Hypervisor} with every controller package that is installed: @irqflow/vgic ("gic-v2",
- * "gic-v3", …), @irqflow/rvic ("rvic"), @irqflow/timer (the "arch-timer" VM extension) and the third-party
- * "pic" example. A package whose plugin export is missing or whose registration fails is reported in
- * {@link HypervisorSetup.missing} and skipped, so the CLI works with whatever is registered.
+ * "gic-v3", …), @irqflow/rvic ("rvic") and @irqflow/timer (the "arch-timer" VM extension), then the plugin
+ * modules it is given — by default the third-party "pic" example, loaded from its module exactly as
+ * `--plugin` loads a controller that lives outside irqflow. A package whose plugin export is missing or whose
+ * registration fails is reported in {@link HypervisorSetup.missing} and skipped, so the CLI works with
+ * whatever is registered; a plugin module the caller named that cannot be loaded throws.
  *
  * @module
  */
@@ -11,7 +13,7 @@ import { Hypervisor, type HypervisorOptions, type IrqflowPlugin } from '@irqflow
 import * as rvic from '@irqflow/rvic';
 import * as timer from '@irqflow/timer';
 import * as vgic from '@irqflow/vgic';
-import { PicPlugin } from './third-party/pic-plugin';
+import { asPlugin, loadPlugin, PIC_PLUGIN_MODULE } from './plugin-loader';
 
 /** A hypervisor and what was (not) loaded into it. */
 export interface HypervisorSetup {
@@ -30,25 +32,36 @@ const SOURCES: readonly (readonly [string, unknown, string])[] = [
   ['@irqflow/rvic', rvic, 'RvicPlugin'],
 ];
 
-/** Resolves a plugin export that may be an object or a class. */
-function asPlugin(x: unknown): IrqflowPlugin | undefined {
-  if (typeof x === 'function') {
-    try {
-      x = new (x as new () => unknown)();
-    } catch {
-      return undefined;
-    }
-  }
-  if (x && typeof x === 'object' && typeof (x as IrqflowPlugin).register === 'function') return x as IrqflowPlugin;
-  return undefined;
+/** The plugin modules {@link createHypervisor} loads after the packages unless told otherwise: "pic". */
+export const DEFAULT_PLUGIN_MODULES: readonly string[] = [PIC_PLUGIN_MODULE];
+
+let processModules: readonly string[] = [];
+
+/**
+ * Plugin modules every later {@link createHypervisor} in this process loads after the defaults (when the caller
+ * does not pass `pluginModules`). The CLI sets the command's `--plugin` values here before the command's action
+ * runs, so any command — including ones added later — gets the plugins from `createHypervisor()` alone.
+ */
+export function setProcessPluginModules(specs: readonly string[]): void {
+  processModules = [...specs];
+}
+
+/** Options of {@link createHypervisor} beyond the hypervisor's own. */
+export interface CreateHypervisorOptions extends HypervisorOptions {
+  /**
+   * Plugin modules (paths or package names, see plugin-loader.ts) loaded after the packages, replacing
+   * {@link DEFAULT_PLUGIN_MODULES} and those of {@link setProcessPluginModules}. Pass `[]` for the packages only.
+   */
+  pluginModules?: readonly string[];
 }
 
 /**
  * Creates a hypervisor and `use`s every available plugin.
- * @param opts - hypervisor options (trace capacity)
- * @param extra - further plugins to register (after the built-in ones)
+ * @param opts - hypervisor options (trace capacity) and the plugin modules to load
+ * @param extra - further plugins: objects, or module specs loaded like `--plugin` (after the modules)
+ * @throws PluginLoadError for a named plugin module that is missing or exports no plugin
  */
-export function createHypervisor(opts: HypervisorOptions = {}, extra: readonly IrqflowPlugin[] = []): HypervisorSetup {
+export function createHypervisor(opts: CreateHypervisorOptions = {}, extra: readonly (IrqflowPlugin | string)[] = []): HypervisorSetup {
   const hv = new Hypervisor(opts);
   const loaded: string[] = [];
   const missing: { name: string; reason: string }[] = [];
@@ -56,8 +69,14 @@ export function createHypervisor(opts: HypervisorOptions = {}, extra: readonly I
     pkg,
     asPlugin((ns as Record<string, unknown>)[exp]),
   ]);
-  candidates.push(['@irqflow/examples/pic', PicPlugin]);
-  for (const p of extra) candidates.push([p.name, p]);
+  for (const spec of opts.pluginModules ?? [...DEFAULT_PLUGIN_MODULES, ...processModules]) {
+    const p = loadPlugin(spec);
+    candidates.push([p.name, p]);
+  }
+  for (const x of extra) {
+    const p = typeof x === 'string' ? loadPlugin(x) : x;
+    candidates.push([p.name, p]);
+  }
   for (const [name, plugin] of candidates) {
     if (!plugin) {
       missing.push({ name, reason: 'not built yet (no plugin export)' });

@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 
 export * from './hypervisor-factory';
+export * from './plugin-loader';
 export * from './third-party/index';
 export * from './workloads/index';
 export * from './examples/two-vms';

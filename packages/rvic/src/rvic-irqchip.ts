@@ -20,6 +20,8 @@ export const RVIC_IRQCHIP: IrqchipDescriptor = {
   description: 'rVIC/rVID paravirtual interrupt controller (every operation is a hypercall)',
   features: ['ipi', 'msi', 'level', 'timer'],
   maxVcpus: KVM_MAX_VCPUS,
+  /** KVM_IRQ_LINE type SPI on an rVIC names the rVID wired input itself. */
+  deviceLineId: (pin: number): number => pin,
   setup(vm: Vm, options: IrqchipSetupOptions = {}): RvicGuestDriver {
     const trusted = typeof options.trusted === 'number' ? options.trusted : RVIC_BOARD_TRUSTED;
     const total = options.nrIrqs ?? RVIC_BOARD_TOTAL;

@@ -156,6 +156,11 @@ export class Rvic implements IrqchipFlow {
     const was = c.isPending(intid);
     if (!c.setPending(intid)) {
       this.counters.disabledDropped++;
+      this.vm.warn(
+        'IRQFLOW_IRQ_DROPPED',
+        intid,
+        `interrupt ${intid} for vCPU ${target.index} was dropped: the guest has not enabled its rVIC yet (rVIC ENABLE); an rVIC discards what arrives while disabled`,
+      );
       return false;
     }
     if (!was) {
@@ -177,6 +182,11 @@ export class Rvic implements IrqchipFlow {
       if (rising) {
         t.dropped++;
         this.counters.rvidDropped++;
+        this.vm.warn(
+          'IRQFLOW_IRQ_DROPPED',
+          input,
+          `rVID input ${input} rose before the guest routed it (rVID MAP): the edge is dropped, as an unrouted rVID input keeps no pending state`,
+        );
       }
       return;
     }

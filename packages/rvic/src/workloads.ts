@@ -58,7 +58,7 @@ export function ipiPingPong(plugins: readonly IrqflowPlugin[], irqchip: string, 
     const a = new GuestAsm();
     a.label('main');
     drv.emitCpuInit(a);
-    drv.emitEnable(a, drv.ipi(1));
+    drv.emitEnable(a, drv.ipi!(1));
     if (me === 0) {
       a.work(3_000_000); // let vCPU1 finish its bring-up
       a.call((cpu) => {
@@ -67,7 +67,7 @@ export function ipiPingPong(plugins: readonly IrqflowPlugin[], irqchip: string, 
         cpu.vm.vcpus[1].stats.reset();
       });
       a.movi(20, 1);
-      drv.emitSendIpi(a, 20, 1);
+      drv.emitSendIpi!(a, 20, 1);
     }
     a.daifclr(DAIF.I).label('idle').wfi().b('idle');
     a.label('irq');
@@ -80,7 +80,7 @@ export function ipiPingPong(plugins: readonly IrqflowPlugin[], irqchip: string, 
       return handled >= total;
     }, 'out');
     a.movi(20, 1 - me);
-    drv.emitSendIpi(a, 20, 1);
+    drv.emitSendIpi!(a, 20, 1);
     a.label('out').eret();
     return a.build();
   };

@@ -11,7 +11,7 @@ export function neutralWorkload(vm: Vm, drv: GuestIrqDriver, n: number) {
     const a = new GuestAsm();
     a.label('main');
     drv.emitCpuInit(a);
-    drv.emitEnable(a, drv.ipi(1));
+    drv.emitEnable(a, drv.ipi!(1));
     if (me === 0) {
       a.work(3_000_000);
       // append the MSI setup code
@@ -20,7 +20,7 @@ export function neutralWorkload(vm: Vm, drv: GuestIrqDriver, n: number) {
       drv.emitMsiSetup!(a, { devid: 1, event: 0, intid: msiIntid, target: 1 });
       a.movi(12, 0);
       a.label('loop').movi(11, 1);
-      drv.emitSendIpi(a, 11, 1);
+      drv.emitSendIpi!(a, 11, 1);
       a.work(20000);
       a.movi(10, msi.data).stra(10, msi.address, 4);
       a.work(20000).addi(12, 12, 1).bloi(12, n, 'loop');

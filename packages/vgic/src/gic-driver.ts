@@ -267,6 +267,8 @@ export const GIC_V3_DESCRIPTOR: IrqchipDescriptor = {
   description: 'GICv3 (KVM vgic-v3): GICD 0x08000000, ITS 0x08080000, redistributors 0x080A0000, ICC system registers',
   features: ['ipi', 'msi', 'level', 'timer', 'passthrough', 'priorities'],
   maxVcpus: 512,
+  // kvmtool's --irqchip spellings (gicv3, gicv3-its: this board always has the ITS unless msi: false).
+  aliases: ['gicv3', 'gicv3-its'],
   setup: setupV3,
 };
 
@@ -276,5 +278,6 @@ export const GIC_V2_DESCRIPTOR: IrqchipDescriptor = {
   description: 'GICv2 (KVM vgic-v2): GICD 0x08000000, GICC (GICV) 0x08010000',
   features: ['ipi', 'level', 'timer', 'passthrough', 'priorities'],
   maxVcpus: 8,
+  aliases: ['gicv2'],
   setup: setupV2,
 };

@@ -11,7 +11,19 @@ import { GIC_V41_DESCRIPTOR, GIC_V4_DESCRIPTOR } from './v4/gic-v4-driver';
 import { VgicDevice } from './vgic-kvm-device';
 import { lpiHostOf } from './vgic-lpi';
 
-/** The vgic plugin. */
+/**
+ * The vgic plugin.
+ *
+ * @example
+ * ```ts
+ * import { Hypervisor } from '@irqflow/core';
+ * import { VgicPlugin } from '@irqflow/vgic';
+ *
+ * const hv = new Hypervisor().use(VgicPlugin);
+ * console.log(hv.irqchipDescriptors.map((d) => d.name).join(' '), hv.irqchip('gicv3').name);
+ * // → gic-v3 gic-v2 gic-v4 gic-v4.1 gic-v3
+ * ```
+ */
 export const VgicPlugin: IrqflowPlugin = {
   name: '@irqflow/vgic',
   register(hv: Hypervisor): void {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { IrqchipState, type Vcpu } from '@irqflow/core';
+import { IrqchipState, TraceKind, type Vcpu } from '@irqflow/core';
 import { INTID_SPURIOUS, VGIC_MIN_LPI, VGIC_NR_SGIS } from './vgic-irq';
 import type { VirtualPendingSource } from './v4/v4-hooks';
 
@@ -275,7 +275,18 @@ export class VgicCpuIf {
 
   /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
   ack(group: number): number {
-    return group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
+    const r = group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
+    const v = this.vcpu;
+    if (v.vm.trace.on) this.traceIntid(TraceKind.Ack, r);
+    return r;
+  }
+
+  /** Trace: an acknowledge / EOI of the INTID in `value` (IAR/EOIR layout), unless spurious. */
+  private traceIntid(kind: TraceKind, value: number): void {
+    const intid = value & (this.v2 ? 0x3ff : 0xffffff);
+    if (intid >= 1020 && intid <= 1023) return;
+    const v = this.vcpu;
+    v.vm.trace.emit(kind, v.vm.id, v.index, v.clock, intid, 0);
   }
 
   /**
@@ -419,6 +430,8 @@ export class VgicCpuIf {
   deactivateLr(i: number): void {
     this.nextValid = false;
     this.lrState[i] &= ~LR_ACTIVE;
+    const v = this.vcpu;
+    if (v.vm.trace.on) v.vm.trace.emit(TraceKind.Deactivate, v.vm.id, v.index, v.vm.now, this.lrIntid[i], 0);
     if (this.lrHw[i]) {
       const h = this.vcpu.vm.hv.hostIrqs;
       if (h.has(this.lrPintid[i])) h.setIrqchipState(this.lrPintid[i], IrqchipState.Active, false);
@@ -430,6 +443,7 @@ export class VgicCpuIf {
   eoi(value: number): void {
     const intid = value & 0xffffff & (this.v2 ? 0x3ff : 0xffffff);
     if (intid >= 1020 && intid <= 1023) return;
+    if (this.vcpu.vm.trace.on) this.traceIntid(TraceKind.Eoi, value);
     const a = this.ap0r !== 0 || this.ap1r !== 0;
     if (a) {
       const lo0 = this.ap0r & -this.ap0r;

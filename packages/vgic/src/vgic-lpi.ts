@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Errno, fail, KVM_DEV_TYPE, type Vm } from '@irqflow/core';
+import { Errno, fail, KVM_DEV_TYPE, TraceKind, type Vm } from '@irqflow/core';
 import type { LpiHost } from './its/lpi-host';
 import type { Lpi } from './its/lpi-table';
 import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts } from './its/its-vm';
@@ -106,6 +106,8 @@ export class VgicLpiHost implements LpiHost {
     irq.pendingLatch = true;
     const t = irq.targetCpu;
     if (t !== null) t.vcpu.stats.injected++;
+    const vm = this.vg.vm;
+    if (vm.trace.on) vm.trace.emit(TraceKind.Inject, vm.id, t === null ? -1 : t.vcpu.index, vm.now, irq.intid, 1, 0);
     this.vg.queue(irq);
   }
 

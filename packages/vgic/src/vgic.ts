@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { Errno, fail, IrqchipState, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
@@ -232,8 +232,22 @@ export class Vgic {
       irq.pendingLatch = true;
     }
     if (level && irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    if (level && !irq.enabled) this.earlyIrq(irq);
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, level ? 1 : 0, 0);
     this.queue(irq);
     return true;
+  }
+
+  /** A host interrupt raised while the guest has not enabled it yet: it stays pending; edges merge. */
+  private earlyIrq(irq: VgicIrq): void {
+    this.vm.warn(
+      'IRQFLOW_IRQ_EARLY',
+      irq.intid,
+      irq.level
+        ? `level-sensitive INTID ${irq.intid} was asserted before the guest enabled it: it is delivered once enabled only if the line is still asserted then`
+        : `edge-triggered INTID ${irq.intid} was raised before the guest enabled it: it stays pending and is delivered once enabled, and further edges before that merge into that one pending interrupt (GIC: one pending state per interrupt)`,
+    );
   }
 
   /** Makes an SGI pending on `target` from `source` (GICv2 records the source CPU). */
@@ -242,6 +256,8 @@ export class Vgic {
     if (this.v2) irq.source |= 1 << source;
     irq.pendingLatch = true;
     target.vcpu.stats.injected++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, target.vcpu.index, this.vm.now, intid, 1, source + 1);
     this.queue(irq);
   }
 
@@ -273,6 +289,8 @@ export class Vgic {
     if (!user && irq.hw) this.hostState(irq, IrqchipState.Pending, true);
     irq.pendingLatch = true;
     if (irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, 1, 0);
     this.queue(irq);
   }
 
@@ -320,6 +338,8 @@ export class Vgic {
     if (!irq.active) return;
     irq.active = false;
     if (irq.apCpu !== null) irq.apCpu.vcpu.stats.completed++;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Deactivate, this.vm.id, irq.apCpu === null ? -1 : irq.apCpu.vcpu.index, this.vm.now, irq.intid, 0);
     this.completed(irq, true);
     this.queue(irq);
   }
@@ -362,6 +382,7 @@ export class Vgic {
     if (len === 0) {
       hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
       hw.updateLines();
+      if (this.vm.trace.on) this.traceCounters(vcpu, 0, 0);
       return;
     }
     const eng = (hw.eng0 ? 1 : 0) | (hw.eng1 ? 2 : 0);
@@ -407,6 +428,14 @@ export class Vgic {
     hw.uie = false;
     vcpu.charge(this.vm.costNs.lrAccess * n);
     hw.updateLines();
+    if (this.vm.trace.on) this.traceCounters(vcpu, len, n);
+  }
+
+  /** Trace: the vCPU's ap_list length (interrupts pending or active for it) and the LRs in use. */
+  private traceCounters(vcpu: Vcpu, pending: number, lrs: number): void {
+    const tr = this.vm.trace;
+    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, pending);
+    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, lrs);
   }
 
   private populateLr(c: VgicCpu, i: number, irq: VgicIrq): void {
@@ -451,6 +480,8 @@ export class Vgic {
     c.lrIrqs[i] = irq;
     irq.lrCpu = c;
     irq.lr = i;
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, c.vcpu.index, c.vcpu.clock, irq.intid, i);
   }
 
   /** vgic_sync_hwstate: folds the list registers back, handles EOIcount, prunes the ap_list. */
@@ -458,12 +489,14 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const n = hw.usedLrs;
+    const tr = this.vm.trace;
     if (hw.eoiCount !== 0) this.eoiCountDeactivate(c, hw.eoiCount);
     for (let i = 0; i < n; i++) {
       const irq = c.lrIrqs[i]!;
       c.lrIrqs[i] = null;
       apMarkPrune(c, irq);
       const s = hw.lrState[i];
+      if (tr.on) tr.emit(TraceKind.LrFold, this.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
       const wasActive = irq.active;
       irq.lrCpu = null;
       irq.lr = -1;
@@ -494,6 +527,7 @@ export class Vgic {
     vcpu.virq = false;
     vcpu.vfiq = false;
     this.prune(c);
+    if (tr.on && n) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, 0);
   }
 
   /**
@@ -512,6 +546,7 @@ export class Vgic {
       if (best === null) return;
       best.active = false;
       c.vcpu.stats.completed++;
+      if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Deactivate, this.vm.id, c.vcpu.index, c.vcpu.clock, best.intid, 0);
       this.completed(best, true);
     }
   }

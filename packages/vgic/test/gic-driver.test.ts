@@ -15,12 +15,12 @@ describe('named irqchips', () => {
     it('cpu init + enable + ack + EOI deliver an edge SPI; the IPI macro reaches the indexed vCPU', () => {
       const { vm, drv } = gicVm(name, 2);
       const logs: number[][] = [[], []];
-      vm.vcpus[0].setProgram(loggingGuest(drv, [40, drv.ipi(2)], logs[0]).build());
+      vm.vcpus[0].setProgram(loggingGuest(drv, [40, drv.ipi!(2)], logs[0]).build());
       vm.vcpus[1].setProgram(
-        loggingGuest(drv, [drv.ipi(2)], logs[1], {
+        loggingGuest(drv, [drv.ipi!(2)], logs[1], {
           before: (a) => {
             a.movi(12, 0);
-            drv.emitSendIpi(a, 12, 2);
+            drv.emitSendIpi!(a, 12, 2);
           },
         }).build(),
       );

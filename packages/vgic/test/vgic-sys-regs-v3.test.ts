@@ -9,7 +9,7 @@ describe('gic-v3 SGIs', () => {
       const a = loggingGuest(drv, [3], logs[i], {
         before: (g) => {
           if (i === 0) g.movi(11, 2).call(() => {}).daifset(DAIF.I);
-          if (i === 0) drv.emitSendIpi(g, 11, 3);
+          if (i === 0) drv.emitSendIpi!(g, 11, 3);
         },
       });
       vm.vcpus[i].setProgram(a.build());

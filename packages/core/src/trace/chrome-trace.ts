@@ -1,13 +1,22 @@
 /**
  * Export of a {@link TraceBuffer} to the Chrome trace-event JSON format, which Perfetto (ui.perfetto.dev) and
  * chrome://tracing open: one process per VM, one thread per vCPU (plus a "host" thread for VM-wide events),
- * timestamps in µs of simulated time. Exits become complete ("X") events lasting their cost; everything else
- * is an instant ("i") event.
+ * timestamps in µs of simulated time.
+ *
+ * - Duration ("X") slices: exits (lasting their cost), time running in the guest between exits ("guest"),
+ *   and time blocked in WFI ("blocked", from the block to the wake).
+ * - Instants ("i") for controller events, with named arguments: `intid` and `vcpu` for inject, LR load/fold,
+ *   acknowledge, EOI, deactivate and MSI translation; hex `fid` for hypercalls, hex `data` for MSIs, the
+ *   command name with `devid`/`eventid` for ITS commands.
+ * - Flow arrows ("s" → "f") from each cause — a kick, an IPI send, an MSI translation — to the next IRQ
+ *   exception the target vCPU takes after it; the cause is a zero-length slice on the sending track
+ *   ("kick", "ipi-send", "msi") and the IRQ one on the target's ("irq").
+ * - Counters ("C") per vCPU: pending interrupts and list registers in use, where the controller samples them.
  *
  * @module
  */
 import { EXIT_REASON_NAMES } from '../stats/counters';
-import { TraceBuffer, TraceKind, TRACE_KIND_NAMES } from './trace';
+import { TraceBuffer, TraceCounter, TraceKind, TRACE_KIND_NAMES } from './trace';
 
 /** One Chrome trace event. */
 export interface ChromeTraceEvent {
@@ -15,8 +24,8 @@ export interface ChromeTraceEvent {
   name: string;
   /** Category. */
   cat: string;
-  /** Phase: "X" complete, "i" instant, "M" metadata. */
-  ph: 'X' | 'i' | 'M';
+  /** Phase: "X" complete, "i" instant, "M" metadata, "C" counter, "s"/"f" flow start/end. */
+  ph: 'X' | 'i' | 'M' | 'C' | 's' | 'f';
   /** Timestamp in µs. */
   ts: number;
   /** Duration in µs (complete events). */
@@ -27,6 +36,10 @@ export interface ChromeTraceEvent {
   tid: number;
   /** Instant-event scope. */
   s?: 't';
+  /** Flow id (flow events). */
+  id?: number;
+  /** Flow binding point ("e": the enclosing slice). */
+  bp?: 'e';
   /** Arguments. */
   args?: Record<string, unknown>;
 }
@@ -41,6 +54,63 @@ export interface ChromeTrace {
   otherData: Record<string, unknown>;
 }
 
+/** GICv3 ITS command opcodes (GIC architecture specification, ITS command summary; DW0[7:0]), for display. */
+const ITS_COMMAND_NAMES: Readonly<Record<number, string>> = {
+  0x01: 'MOVI',
+  0x03: 'INT',
+  0x04: 'CLEAR',
+  0x05: 'SYNC',
+  0x08: 'MAPD',
+  0x09: 'MAPC',
+  0x0a: 'MAPTI',
+  0x0b: 'MAPI',
+  0x0c: 'INV',
+  0x0d: 'INVALL',
+  0x0e: 'MOVALL',
+  0x0f: 'DISCARD',
+};
+
+const COUNTER_NAMES = ['pending interrupts', 'LRs in use'];
+
+const hex = (x: number): string => '0x' + (x >>> 0).toString(16);
+
+/** Named arguments of a controller or run-loop instant. */
+function argsOf(kind: TraceKind, vcpu: number, a: number, b: number, c: number): Record<string, unknown> {
+  switch (kind) {
+    case TraceKind.Inject:
+      return { intid: a, vcpu, level: b, source: c > 0 ? `vcpu${c - 1}` : 'host' };
+    case TraceKind.Queue:
+    case TraceKind.Ack:
+    case TraceKind.Eoi:
+    case TraceKind.Deactivate:
+      return { intid: a, vcpu };
+    case TraceKind.LrLoad:
+      return { intid: a, vcpu, lr: b };
+    case TraceKind.LrFold:
+      return { intid: a, vcpu, state: lrState(b) };
+    case TraceKind.Hypercall:
+      return { fid: hex(a), x0: hex(b) };
+    case TraceKind.Msi:
+      return { data: hex(a), result: b };
+    case TraceKind.Timer:
+      return { intid: a, vcpu, level: b };
+    case TraceKind.ItsCommand:
+      return { command: ITS_COMMAND_NAMES[a] ?? hex(a), devid: b, eventid: c };
+    case TraceKind.MsiTranslate:
+      return { devid: a, eventid: b, intid: c, vcpu };
+    case TraceKind.Custom:
+      return a === 0xfa ? { fault: 'sync', pc: hex(b) } : { a: hex(a), b: hex(b) };
+    default:
+      return { a, b };
+  }
+}
+
+function lrState(bits: number): string {
+  const p = (bits & 1) !== 0;
+  const a = (bits & 2) !== 0;
+  return p && a ? 'pending+active' : p ? 'pending' : a ? 'active' : 'invalid';
+}
+
 /**
  * Converts a trace buffer to Chrome trace-event JSON.
  * @param buf - the trace
@@ -49,26 +119,81 @@ export interface ChromeTrace {
 export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, string> = new Map()): ChromeTrace {
   const ev: ChromeTraceEvent[] = [];
   const threads = new Set<string>();
+  /** Per track: where the current guest-running span started (end of the last exit or the wake), or undefined. */
+  const guestFrom = new Map<string, number>();
+  /** Per target track: flow ids of causes waiting for the target's next IRQ. */
+  const waiting = new Map<string, number[]>();
+  let flowId = 0;
+  const track = (pid: number, tid: number, vcpu: number, vm: number): void => {
+    const key = `${pid}:${tid}`;
+    if (threads.has(key)) return;
+    threads.add(key);
+    ev.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid, args: { name: vcpu < 0 ? 'host' : `vcpu${vcpu}` } });
+    if (!threads.has(`${pid}`)) {
+      threads.add(`${pid}`);
+      ev.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: vmNames.get(vm) ?? `vm${vm}` } });
+    }
+  };
+  const cause = (name: string, pid: number, tid: number, ts: number, targetTid: number, args: Record<string, unknown>): void => {
+    const id = ++flowId;
+    ev.push({ name, cat: 'cause', ph: 'X', ts, dur: 0, pid, tid, args });
+    ev.push({ name: 'irq-cause', cat: 'flow', ph: 's', id, ts, pid, tid });
+    const key = `${pid}:${targetTid}`;
+    const l = waiting.get(key);
+    if (l) l.push(id);
+    else waiting.set(key, [id]);
+  };
   for (let i = 0; i < buf.length; i++) {
     const e = buf.at(i);
     const pid = e.vm + 1;
     const tid = e.vcpu + 1;
     const key = `${pid}:${tid}`;
-    if (!threads.has(key)) {
-      threads.add(key);
-      ev.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid, args: { name: e.vcpu < 0 ? 'host' : `vcpu${e.vcpu}` } });
-      if (!threads.has(`${pid}`)) {
-        threads.add(`${pid}`);
-        ev.push({ name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid, tid: 0, args: { name: vmNames.get(e.vm) ?? `vm${e.vm}` } });
-      }
-    }
+    track(pid, tid, e.vcpu, e.vm);
     const ts = e.t / 1000;
-    if (e.kind === TraceKind.Exit) {
-      ev.push({ name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`, cat: 'exit', ph: 'X', ts, dur: e.b / 1000, pid, tid, args: { costNs: e.b } });
-    } else {
-      const name = TRACE_KIND_NAMES[e.kind] ?? `k${e.kind}`;
-      ev.push({ name, cat: 'irq', ph: 'i', s: 't', ts, pid, tid, args: { a: e.a, b: e.b } });
+    switch (e.kind) {
+      case TraceKind.Exit: {
+        const from = guestFrom.get(key);
+        if (from !== undefined && e.t > from) ev.push({ name: 'guest', cat: 'guest', ph: 'X', ts: from / 1000, dur: (e.t - from) / 1000, pid, tid });
+        ev.push({ name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`, cat: 'exit', ph: 'X', ts, dur: e.b / 1000, pid, tid, args: { reason: EXIT_REASON_NAMES[e.a] ?? e.a, costNs: e.b } });
+        guestFrom.set(key, e.t + e.b);
+        continue;
+      }
+      case TraceKind.Block:
+        guestFrom.delete(key);
+        continue;
+      case TraceKind.Wake:
+        ev.push({ name: 'blocked', cat: 'blocked', ph: 'X', ts: (e.t - e.b) / 1000, dur: e.b / 1000, pid, tid, args: { ns: e.b } });
+        guestFrom.set(key, e.t);
+        continue;
+      case TraceKind.Counter:
+        ev.push({ name: `vcpu${e.vcpu} ${COUNTER_NAMES[e.a] ?? `counter ${e.a}`}`, cat: 'counter', ph: 'C', ts, pid, tid: 0, args: { value: e.b } });
+        continue;
+      case TraceKind.IrqTaken: {
+        ev.push({ name: 'irq', cat: 'irq', ph: 'X', ts, dur: 0, pid, tid, args: { vcpu: e.vcpu } });
+        const l = waiting.get(key);
+        if (l) {
+          for (const id of l) ev.push({ name: 'irq-cause', cat: 'flow', ph: 'f', bp: 'e', id, ts, pid, tid });
+          waiting.delete(key);
+        }
+        continue;
+      }
+      case TraceKind.Kick:
+        track(pid, e.a + 1, e.a, e.vm);
+        cause('kick', pid, tid, ts, e.a + 1, { target: `vcpu${e.a}`, wakeup: e.b === 1 });
+        continue;
+      case TraceKind.Inject:
+        if (e.c > 0) {
+          track(pid, e.c, e.c - 1, e.vm);
+          cause('ipi-send', pid, e.c, ts, tid, { intid: e.a, target: `vcpu${e.vcpu}` });
+        }
+        break;
+      case TraceKind.MsiTranslate:
+        track(pid, 0, -1, e.vm);
+        cause('msi', pid, 0, ts, tid, { devid: e.a, eventid: e.b, intid: e.c, target: `vcpu${e.vcpu}` });
+        break;
     }
+    const name = TRACE_KIND_NAMES[e.kind] ?? `k${e.kind}`;
+    ev.push({ name, cat: 'irqchip', ph: 'i', s: 't', ts, pid, tid, args: argsOf(e.kind, e.vcpu, e.a, e.b, e.c) });
   }
   return { traceEvents: ev, displayTimeUnit: 'ns', otherData: { tool: 'irqflow', dropped: buf.dropped } };
 }

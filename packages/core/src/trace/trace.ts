@@ -10,7 +10,10 @@
 
 /** The kinds of trace events. */
 export enum TraceKind {
-  /** An interrupt was made pending (a = intid, b = level/1). */
+  /**
+   * An interrupt was made pending, emitted on the target vCPU's track (a = intid, b = level/1, c = source vCPU
+   * index + 1 for an IPI, 0 for a device or the host).
+   */
   Inject = 0,
   /** An interrupt was queued on a vCPU's pending list (a = intid). */
   Queue = 1,
@@ -30,7 +33,7 @@ export enum TraceKind {
   Hypercall = 8,
   /** An MSI was signalled (a = data/event, b = result). */
   Msi = 9,
-  /** A vCPU was kicked (a = target vCPU index). */
+  /** A vCPU was kicked, emitted on the kicking vCPU's track (-1: the host) (a = target vCPU index, b = 1 if it was blocked). */
   Kick = 10,
   /** The vCPU blocked in WFI. */
   Block = 11,
@@ -42,6 +45,20 @@ export enum TraceKind {
   Timer = 14,
   /** A controller-specific event (a, b free). */
   Custom = 15,
+  /** A per-vCPU counter sample (a = {@link TraceCounter}, b = value). */
+  Counter = 16,
+  /** An ITS command was executed (a = command opcode, b = DeviceID, c = EventID). */
+  ItsCommand = 17,
+  /** An MSI was translated to an interrupt, on the target vCPU's track (a = DeviceID, b = EventID, c = intid). */
+  MsiTranslate = 18,
+}
+
+/** Counters a controller samples with {@link TraceKind.Counter}. */
+export enum TraceCounter {
+  /** Interrupts pending or active for the vCPU (its ap_list / pending set). */
+  Pending = 0,
+  /** List registers in use. */
+  LrsInUse = 1,
 }
 
 /** Display names of {@link TraceKind} values. */
@@ -62,6 +79,9 @@ export const TRACE_KIND_NAMES: readonly string[] = [
   'irq-taken',
   'timer',
   'custom',
+  'counter',
+  'its-command',
+  'msi-translate',
 ];
 
 /** One decoded trace event. */
@@ -78,6 +98,8 @@ export interface TraceEvent {
   a: number;
   /** Second argument (see {@link TraceKind}). */
   b: number;
+  /** Third argument (see {@link TraceKind}; 0 when unused). */
+  c: number;
 }
 
 /**
@@ -97,13 +119,14 @@ export class TraceBuffer {
   private ts = new Float64Array(0);
   private as = new Float64Array(0);
   private bs = new Float64Array(0);
+  private cs = new Float64Array(0);
 
   /** @param capacity - maximum number of events kept (default 1,000,000); memory grows with use up to it */
   constructor(readonly capacity = 1_000_000) {}
 
-  /** Bytes the event arrays hold now (grows with use, at most 37 bytes × capacity). */
+  /** Bytes the event arrays hold now (grows with use, at most 45 bytes × capacity). */
   get allocatedBytes(): number {
-    return this.size * 37;
+    return this.size * 45;
   }
 
   /** Number of events recorded. */
@@ -112,7 +135,7 @@ export class TraceBuffer {
   }
 
   /** Records one event (callers test {@link on} first). */
-  emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number): void {
+  emit(kind: TraceKind, vm: number, vcpu: number, t: number, a: number, b: number, c = 0): void {
     const i = this.n;
     if (i >= this.size) {
       if (i >= this.capacity) {
@@ -127,6 +150,7 @@ export class TraceBuffer {
     this.ts[i] = t;
     this.as[i] = a;
     this.bs[i] = b;
+    this.cs[i] = c;
     this.n = i + 1;
   }
 
@@ -152,12 +176,15 @@ export class TraceBuffer {
     const bs = new Float64Array(size);
     bs.set(this.bs.subarray(0, n));
     this.bs = bs;
+    const cs = new Float64Array(size);
+    cs.set(this.cs.subarray(0, n));
+    this.cs = cs;
     this.size = size;
   }
 
   /** Returns event `i` decoded. */
   at(i: number): TraceEvent {
-    return { kind: this.kinds[i], vm: this.vms[i], vcpu: this.vcpus[i], t: this.ts[i], a: this.as[i], b: this.bs[i] };
+    return { kind: this.kinds[i], vm: this.vms[i], vcpu: this.vcpus[i], t: this.ts[i], a: this.as[i], b: this.bs[i], c: this.cs[i] };
   }
 
   /** All events decoded, in emission order. */
@@ -206,6 +233,7 @@ export class TraceBuffer {
       mix(this.ts[i]);
       mix(this.as[i]);
       mix(this.bs[i]);
+      mix(this.cs[i]);
     }
     return h.toString(16).padStart(8, '0') + ':' + this.n;
   }

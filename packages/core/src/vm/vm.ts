@@ -18,7 +18,7 @@ import { MmioBus } from '../mmio/mmio-bus';
 import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
 import { LineClock } from '../memory/line-clock';
 import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
-import type { VmExtension } from '../plugin';
+import type { GuestIrqDriver, IrqchipDescriptor, IrqchipSetupOptions, VmExtension } from '../plugin';
 import { Rng } from '../rng';
 import { EventQueue, HostEvent } from '../sched/event-queue';
 import { hypercallKey, isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
@@ -36,6 +36,25 @@ export const HYPERVISOR = Symbol.for('irqflow.Hypervisor');
 export const VM_CONFIG = Symbol.for('irqflow.VmConfig');
 /** DI token of the {@link Vm} itself (VM container). */
 export const VM = Symbol.for('irqflow.Vm');
+
+/**
+ * Something a VM's user most likely did not mean, reported once per kind and line ({@link Vm.warn}).
+ * Codes: `IRQFLOW_IRQ_EARLY` — a host interrupt was raised before the guest enabled it (it stays pending, and
+ * further edges merge into that one pending interrupt); `IRQFLOW_IRQ_DROPPED` — a host interrupt was raised
+ * before the guest routed or enabled it and the controller drops it (rVID: unmapped input; rVIC: disabled).
+ */
+export interface VmWarning {
+  /** Machine-readable code. */
+  readonly code: string;
+  /** The interrupt (or line) it is about. */
+  readonly line: number;
+  /** One line for people. */
+  readonly message: string;
+  /** Simulated time of the first occurrence (ns). */
+  readonly at: number;
+  /** How many times it happened. */
+  count: number;
+}
 
 /** KVM's default IPA size on arm64 (a KVM_CREATE_VM type without KVM_VM_TYPE_ARM_IPA_SIZE): 40 bits. */
 export const KVM_DEFAULT_IPA_BITS = 40;
@@ -59,7 +78,37 @@ export interface VmConfig {
   readonly ipaBits?: number;
 }
 
-/** A VM. Create with {@link Hypervisor.createVm}. */
+/**
+ * A VM. Create with {@link Hypervisor.createVm}.
+ *
+ * @example
+ * ```ts
+ * import { DAIF, GuestAsm, Hypervisor } from '@irqflow/core';
+ * import { VgicPlugin } from '@irqflow/vgic';
+ *
+ * const vm = new Hypervisor().use(VgicPlugin).createVm({ irqchip: 'gic-v3', vcpus: 1 });
+ * const drv = vm.driver!;
+ * const intid = drv.deviceIrqs.first; // device input 0 in the controller's numbering (INTID 32)
+ * let taken = 0;
+ * const a = new GuestAsm();
+ * a.label('main');
+ * drv.emitCpuInit(a);
+ * drv.emitEnable(a, intid);
+ * a.daifclr(DAIF.I).label('idle').wfi().b('idle');
+ * a.label('irq');
+ * drv.emitAck(a, 9);
+ * a.call(() => void taken++);
+ * drv.emitEoi(a, 9);
+ * a.eret();
+ * vm.vcpus[0].setProgram(a.build());
+ *
+ * vm.at(50_000, () => vm.irqLine(vm.deviceLine(0), 1)); // a device raises its line at t = 50 µs
+ * vm.at(50_100, () => vm.irqLine(vm.deviceLine(0), 0));
+ * const r = vm.run({ until: 1_000_000 });
+ * console.log(r.reason, taken, vm.warnings.length);
+ * // → idle 1 0
+ * ```
+ */
 @scoped(Lifecycle.ContainerScoped)
 @injectable()
 export class Vm {
@@ -109,6 +158,13 @@ export class Vm {
   hasIrqchip = false;
   /** Set by the controller when its device is initialised: gates vCPU creation (EBUSY after). */
   irqchipFinalized = false;
+  /** The named controller set up by {@link setupIrqchip} (or `createVm({ irqchip })`), if any. */
+  irqchip: IrqchipDescriptor | undefined = undefined;
+  /** Its guest driver (what guest programs use to talk to the controller). */
+  driver: GuestIrqDriver | undefined = undefined;
+  /** Warnings so far (first occurrence of each code and line, with a count). */
+  readonly warnings: VmWarning[] = [];
+  private readonly warned = new Map<string, VmWarning>();
   private readonly byMpidr = new Map<number, Vcpu>();
   private destroyed = false;
 
@@ -233,6 +289,38 @@ export class Vm {
     }
   }
 
+  /**
+   * Sets a named controller up on this VM (its vCPUs already created): runs the descriptor's board recipe,
+   * remembers it as {@link Vm.irqchip} and its guest driver as {@link Vm.driver}, and returns the driver.
+   * @param irqchip - a registered name or alias, or a descriptor
+   * @throws KvmError ENOENT for an unknown name, EEXIST if this VM already has a named controller, and
+   * whatever the controller's setup refuses with
+   */
+  setupIrqchip(irqchip: string | IrqchipDescriptor, options?: IrqchipSetupOptions): GuestIrqDriver {
+    const desc = typeof irqchip === 'string' ? this.hv.irqchip(irqchip) : irqchip;
+    if (this.irqchip) fail(Errno.EEXIST, `the VM already has an interrupt controller (${this.irqchip.name})`);
+    const driver = desc.setup(this, options);
+    this.irqchip = desc;
+    this.driver = driver;
+    return driver;
+  }
+
+  /**
+   * The KVM_IRQ_LINE `irq` value (type SPI) of wired device input `pin` under this VM's controller — a
+   * controller-neutral name for a device's interrupt line: `vm.irqLine(vm.deviceLine(0), 1)` raises the same
+   * device input on a GIC (INTID 32) as on an rVIC (rVID input 0). `pin` is the same number an irqchip GSI
+   * route's `pin` names.
+   * @throws KvmError ENXIO if the VM has no named controller ({@link setupIrqchip}); EINVAL for a bad pin
+   */
+  deviceLine(pin: number): number {
+    const d = this.irqchip;
+    if (!d) fail(Errno.ENXIO, 'deviceLine: the VM has no named interrupt controller (createVm({ irqchip }) or vm.setupIrqchip)');
+    if (!Number.isInteger(pin) || pin < 0) fail(Errno.EINVAL, `device input ${pin} is not a non-negative integer`);
+    const id = d.deviceLineId ? d.deviceLineId(pin) : pin + 32;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff) fail(Errno.EINVAL, `device input ${pin} has no KVM_IRQ_LINE number on ${d.name}`);
+    return ((IrqType.Spi << 24) | id) >>> 0;
+  }
+
   /** Marks the irqchip initialised (KVM's "vgic initialized"): no more vCPUs after this. */
   finalizeIrqchip(): void {
     this.irqchipFinalized = true;
@@ -286,6 +374,24 @@ export class Vm {
       default:
         fail(Errno.EINVAL, `unknown KVM_IRQ_LINE type ${type}`);
     }
+  }
+
+  /**
+   * Reports a warning: recorded in {@link warnings}; the first occurrence of each (code, line) also goes to the
+   * hypervisor's {@link HypervisorOptions.onWarning}, later ones only count. Controllers call it off the hot
+   * path (after the condition was found).
+   */
+  warn(code: string, line: number, message: string): void {
+    const k = `${code}:${line}`;
+    const w = this.warned.get(k);
+    if (w !== undefined) {
+      w.count++;
+      return;
+    }
+    const nw: VmWarning = { code, line, message, at: this.now, count: 1 };
+    this.warned.set(k, nw);
+    this.warnings.push(nw);
+    this.hv.onWarning?.(nw, this);
   }
 
   /** KVM_SET_GSI_ROUTING. See {@link IrqRouting.set}. */
@@ -349,7 +455,7 @@ export class Vm {
       s.stampSignal(vcpu);
       vcpu.wake();
       s.runnable(vcpu);
-      if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, s.now, vcpu.index, 1);
+      if (this.trace.on) this.traceKick(vcpu, 1);
       return;
     }
     // one kick in flight at a time (KVM: the vCPU is already exiting guest mode, no second IPI)
@@ -361,7 +467,7 @@ export class Vm {
       s.stampSignal(vcpu);
       vcpu.post(REQ_KICK);
     }
-    if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, s.now, vcpu.index, 0);
+    if (this.trace.on) this.traceKick(vcpu, 0);
   }
 
   /**
@@ -419,6 +525,12 @@ export class Vm {
     s.signalTime = now;
     v.wake();
     s.runnable(v);
+  }
+
+  /** The Kick event, on the kicking vCPU's track (the host's when no vCPU is running). */
+  private traceKick(target: Vcpu, wasBlocked: number): void {
+    const cur = this.scheduler.current;
+    this.trace.emit(TraceKind.Kick, this.id, cur === null ? -1 : cur.index, this.scheduler.now, target.index, wasBlocked);
   }
 
   /** Runs the VM's vCPUs in simulated time. See {@link RunOptions}. */

@@ -184,7 +184,7 @@ export class TinyController implements IrqchipFlow {
 /** A hypervisor, a VM with `n` vCPUs and (unless `irqchip: false`) a tiny controller installed. */
 export function tinyVm(
   n = 1,
-  opts: TinyOptions & CreateVmOptions & { irqchip?: boolean; hv?: Hypervisor } = {},
+  opts: TinyOptions & Omit<CreateVmOptions, 'irqchip'> & { irqchip?: boolean; hv?: Hypervisor } = {},
 ): { hv: Hypervisor; vm: Vm; ctl: TinyController; vcpus: Vcpu[] } {
   const hv = opts.hv ?? new Hypervisor({ traceCapacity: 100_000 });
   const vm = hv.createVm({ name: opts.name, costProfile: opts.costProfile, seed: opts.seed, lookaheadNs: opts.lookaheadNs });

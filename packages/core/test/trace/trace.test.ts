@@ -23,7 +23,7 @@ describe('TraceBuffer', () => {
     for (let i = 0; i < 5; i++) t.emit(TraceKind.Custom, 0, 0, i, i, 0);
     expect(t.length).toBe(3);
     expect(t.dropped).toBe(2);
-    expect(t.at(2)).toEqual({ kind: TraceKind.Custom, vm: 0, vcpu: 0, t: 2, a: 2, b: 0 });
+    expect(t.at(2)).toEqual({ kind: TraceKind.Custom, vm: 0, vcpu: 0, t: 2, a: 2, b: 0, c: 0 });
     const d = t.digest();
     t.clear();
     expect(t.length).toBe(0);
@@ -38,6 +38,12 @@ describe('TraceBuffer', () => {
     };
     expect(mk(5)).toBe(mk(5));
     expect(mk(5)).not.toBe(mk(6));
+    const withC = (c: number): string => {
+      const t = new TraceBuffer(4);
+      t.emit(TraceKind.Inject, 1, 2, 3, 4, 5, c);
+      return t.digest();
+    };
+    expect(withC(1)).not.toBe(withC(2));
   });
 });
 
@@ -66,8 +72,12 @@ describe('Chrome trace export', () => {
     ]);
     const threads = meta.filter((e) => e.name === 'thread_name').map((e) => `${e.pid}:${e.tid}:${e.args?.name}`);
     expect(threads.sort()).toEqual(['1:1:vcpu0', '1:2:vcpu1', '2:1:vcpu0', '2:2:vcpu1']);
-    const exits = ct.traceEvents.filter((e) => e.ph === 'X');
+    const exits = ct.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit');
     expect(exits).toHaveLength(8); // two HVCs per vCPU
+    // the guest ran between the two exits of each vCPU: one "guest" slice each, from the first exit's end
+    const guest = ct.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'guest');
+    expect(guest).toHaveLength(4);
+    expect(guest[0].ts).toBeCloseTo(exits[0].ts + exits[0].dur!, 9);
     const first = exits.find((e) => e.pid === 1 && e.tid === 1)!;
     expect(first.name).toBe('exit:hvc');
     expect(first.ts).toBeCloseTo(3001 / 3 / 1000, 9); // work(3000) + movi at 3 GHz, in µs
@@ -88,13 +98,13 @@ describe('TraceBuffer memory', () => {
 
   it('grows on demand, keeps every event across growth, and stops at the capacity', () => {
     const t = new TraceBuffer(10_000);
-    for (let i = 0; i < 12_000; i++) t.emit(TraceKind.Custom, 1, i & 7, i, i * 2, -i);
+    for (let i = 0; i < 12_000; i++) t.emit(TraceKind.Custom, 1, i & 7, i, i * 2, -i, i + 1);
     expect(t.length).toBe(10_000);
     expect(t.dropped).toBe(2_000);
-    expect(t.allocatedBytes).toBe(10_000 * 37);
-    expect(t.at(0)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 0, t: 0, a: 0, b: -0 });
-    expect(t.at(4095)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 4095, a: 8190, b: -4095 });
-    expect(t.at(9999)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 9999, a: 19998, b: -9999 });
+    expect(t.allocatedBytes).toBe(10_000 * 45);
+    expect(t.at(0)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 0, t: 0, a: 0, b: -0, c: 1 });
+    expect(t.at(4095)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 4095, a: 8190, b: -4095, c: 4096 });
+    expect(t.at(9999)).toEqual({ kind: TraceKind.Custom, vm: 1, vcpu: 7, t: 9999, a: 19998, b: -9999, c: 10_000 });
   });
 
   it('the digest does not depend on how the buffer grew', () => {
@@ -106,6 +116,6 @@ describe('TraceBuffer memory', () => {
     fill(reused);
     reused.clear();
     expect(fill(reused)).toBe(fill(new TraceBuffer(8192)));
-    expect(reused.allocatedBytes).toBe(8192 * 37); // a cleared buffer keeps what it grew to
+    expect(reused.allocatedBytes).toBe(8192 * 45); // a cleared buffer keeps what it grew to
   });
 });

@@ -11,14 +11,17 @@ export class Progress {
   private shown = false;
   private readonly enabled: boolean;
 
-  /** @param quiet - --quiet given */
-  constructor(quiet: boolean) {
+  /** @param quiet - --quiet given; @param delayMs - show the bar only after this long (default 1 s) */
+  constructor(
+    quiet: boolean,
+    private readonly delayMs = 1000,
+  ) {
     this.enabled = !quiet && process.stderr.isTTY === true && !process.env.CI;
   }
 
   /** Reports progress (0..1) with a label. */
   update(fraction: number, label: string): void {
-    if (!this.enabled || Date.now() - this.start < 1000) return;
+    if (!this.enabled || Date.now() - this.start < this.delayMs) return;
     const f = Math.max(0, Math.min(1, fraction));
     const width = 30;
     const full = Math.round(f * width);

@@ -1,5 +1,6 @@
 /**
- * The `compare --report DIR` output: report.md with hand-written SVG bar charts — exits per interrupt and
+ * The `compare --report DIR` output: report.md with SVG bar charts (value axis from d3-scale: round ticks,
+ * SI units) — exits per interrupt and
  * busy simulated ns per interrupt, one group per cost profile, one bar per controller. Every registered
  * controller appears in every chart and its legend; a controller that cannot run the workload gets an
  * empty bar marked "n/a".
@@ -9,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WorkloadResult } from '../workloads/harness';
+import { formatValue, valueAxis } from './scale';
 
 const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
 
@@ -39,16 +41,16 @@ export function barChartSvg(
   const height = top + h + 60;
   let max = 0;
   for (const g of groups) for (const s of series) max = Math.max(max, value(g, s) ?? 0);
-  if (max <= 0) max = 1;
+  const y = valueAxis(0, max, top + h, top);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<title>${esc(title)}</title>`);
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const y = top + h - (h * i) / 4;
-    out.push(`<line x1="${left}" y1="${y}" x2="${left + groups.length * groupW}" y2="${y}" stroke="#ddd"/>`);
-    out.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end">${esc(formatTick((max * i) / 4))}</text>`);
+  for (const t of y.ticks) {
+    const py = y.at(t);
+    out.push(`<line x1="${left}" y1="${py}" x2="${left + groups.length * groupW}" y2="${py}" stroke="#ddd"/>`);
+    out.push(`<text x="${left - 6}" y="${py + 4}" text-anchor="end">${esc(y.label(t))}</text>`);
   }
   groups.forEach((g, gi) => {
     const gx = left + gi * groupW + gap / 2;
@@ -60,11 +62,11 @@ export function barChartSvg(
         out.push(`<!-- ${esc(g)} ${esc(s)}: n/a -->`);
         return;
       }
-      const bh = (h * v) / max;
+      const bh = top + h - y.at(v);
       out.push(
-        `<rect x="${x}" y="${top + h - bh}" width="${barW - 4}" height="${bh}" fill="${COLORS[si % COLORS.length]}"><title>${esc(s)} @ ${esc(g)}: ${esc(formatTick(v))}</title></rect>`,
+        `<rect x="${x}" y="${top + h - bh}" width="${barW - 4}" height="${bh}" fill="${COLORS[si % COLORS.length]}"><title>${esc(s)} @ ${esc(g)}: ${esc(formatValue(v))}</title></rect>`,
       );
-      out.push(`<text x="${x + (barW - 4) / 2}" y="${top + h - bh - 3}" text-anchor="middle" font-size="8">${esc(formatTick(v))}</text>`);
+      out.push(`<text x="${x + (barW - 4) / 2}" y="${top + h - bh - 3}" text-anchor="middle" font-size="8">${esc(formatValue(v))}</text>`);
     });
     out.push(`<text x="${gx + (series.length * barW) / 2}" y="${top + h + 16}" text-anchor="middle">${esc(g)}</text>`);
   });
@@ -75,10 +77,6 @@ export function barChartSvg(
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
-}
-
-function formatTick(v: number): string {
-  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
 /** Everything a report needs. */

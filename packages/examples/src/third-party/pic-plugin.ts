@@ -27,7 +27,20 @@ export const PIC_IRQCHIP: IrqchipDescriptor = {
   },
 };
 
-/** The plugin: registers the device type and the irqchip. */
+/**
+ * The plugin: registers the device type and the irqchip.
+ *
+ * @example
+ * ```ts
+ * import { Hypervisor } from '@irqflow/core';
+ * import { findWorkload, PicPlugin, runWorkload } from '@irqflow/examples';
+ *
+ * const hv = new Hypervisor().use(PicPlugin); // a third-party controller: core is not touched
+ * const r = runWorkload(hv, findWorkload('ipi-pingpong')!, { irqchip: 'pic' });
+ * console.log(r.status, r.interrupts, Object.keys(r.exitsByReason).includes('mmio-kernel'));
+ * // → ok 400 true
+ * ```
+ */
 export const PicPlugin: IrqflowPlugin = {
   name: '@irqflow/examples/pic',
   register(hv: Hypervisor): void {
@@ -35,3 +48,4 @@ export const PicPlugin: IrqflowPlugin = {
     hv.registerIrqchip(PIC_IRQCHIP);
   },
 };
+export default PicPlugin;

@@ -10,10 +10,31 @@
 import { EventFd, HostEvent, MSI_VALID_DEVID, type GuestAsm, type Msi, type PassthroughDevice, type RoutingEntry, type Vcpu } from '@irqflow/core';
 import { ActionKind, type Component, type WorkloadContext } from './workload';
 
-/** IPI ping-pong: vCPUs 2k and 2k+1 bounce IPI 0 `rounds` times each way. */
+/** A driver capability a component needs, or a clear error naming the controller. */
+function need<T>(ctx: WorkloadContext, what: string, x: T | undefined): T {
+  if (x === undefined) throw new Error(`${ctx.irqchip.name}'s guest driver has no ${what}`);
+  return x;
+}
+
+/**
+ * Jittered gap: `base` scaled by a factor in [0.5, 1.5), and one gap in eight a burst (a quarter of `base`), so
+ * arrivals are seeded rather than periodic.
+ */
+export function jitter(ctx: WorkloadContext, base: number): number {
+  const r = ctx.rng;
+  if (r.int(8) === 0) return Math.max(1, Math.round(base / 4));
+  return Math.max(1, Math.round(base * (0.5 + r.float())));
+}
+
+/**
+ * IPI ping-pong: vCPUs 2k and 2k+1 bounce IPI 0 `rounds` times each way. After one send in eight (seeded) the
+ * guest works on in its handler for 1..`maxThink` {@link ActionKind.Think} iterations, so that reply finds it
+ * still running rather than back in WFI.
+ */
 export class IpiPingPong implements Component {
   readonly name = 'ipi';
   readonly path = 'ipi';
+  readonly usesIpi = true;
   readonly intids: readonly number[];
   sent = 0;
   delivered = 0;
@@ -23,8 +44,11 @@ export class IpiPingPong implements Component {
   constructor(
     private readonly ctx: WorkloadContext,
     private readonly rounds: number,
+    private readonly maxThink = 64,
   ) {
-    this.intids = [ctx.driver.ipi(0)];
+    const ipi = need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.ipi);
+    need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.emitSendIpi);
+    this.intids = [ipi.call(ctx.driver, 0)];
     const pairs = ctx.vcpus >>> 1;
     this.pairSent = new Array(pairs).fill(0);
     this.planned = pairs * rounds * 2;
@@ -40,6 +64,9 @@ export class IpiPingPong implements Component {
     this.pairSent[p]++;
     this.sent++;
     this.ctx.act(v, ActionKind.SendIpi, v.index ^ 1);
+    // One send in eight is followed by a burst of work (1..maxThink iterations), so the reply sometimes finds
+    // the sender still running instead of back in WFI.
+    if (this.maxThink > 0 && this.ctx.rng.int(8) === 0) this.ctx.act(v, ActionKind.Think, 1 + this.ctx.rng.int(this.maxThink));
   }
 
   start(v: Vcpu): void {
@@ -69,7 +96,7 @@ export class TimerTick implements Component {
     private readonly ticks: number,
     private readonly period: number,
   ) {
-    this.intids = [ctx.driver.timerIntids.virt];
+    this.intids = [need(ctx, 'timer interrupts (timerIntids)', ctx.driver.timerIntids).virt];
     this.levelIntids = this.intids;
     this.armed = new Array(ctx.vcpus).fill(0);
     this.planned = ticks * ctx.vcpus;
@@ -82,7 +109,7 @@ export class TimerTick implements Component {
   private arm(v: Vcpu): void {
     this.armed[v.index]++;
     this.sent++;
-    this.ctx.act(v, ActionKind.ArmTimer, this.period);
+    this.ctx.act(v, ActionKind.ArmTimer, jitter(this.ctx, this.period));
   }
 
   start(v: Vcpu): void {
@@ -211,7 +238,7 @@ export class MsiDevice implements Component {
     // at that point (vfio_msix_vector_use → kvm_irqchip_commit_routes), which is when KVM's
     // kvm_arch_update_irqfd_routing can have a GICv4 host forward the vectors (the guest's translation exists).
     if (this.passthrough) this.ctx.vm.setGsiRouting(this.ctx.vm.routing.routes.map((r) => ({ ...r })));
-    this.events.forEach((ev, q) => this.ctx.vm.schedule(ev, now + this.interval + q * 97));
+    this.events.forEach((ev, q) => this.ctx.vm.schedule(ev, now + jitter(this.ctx, this.interval) + q * 97));
   }
 
   private fire(q: number): void {
@@ -225,7 +252,7 @@ export class MsiDevice implements Component {
   onIrq(v: Vcpu, intid: number): void {
     this.delivered++;
     const q = this.byIntid.get(intid)!;
-    if (this.remaining[q] > 0) this.ctx.vm.schedule(this.events[q], v.clock + this.interval);
+    if (this.remaining[q] > 0) this.ctx.vm.schedule(this.events[q], v.clock + jitter(this.ctx, this.interval));
   }
 }
 
@@ -277,12 +304,12 @@ export class LevelDevice implements Component {
     this.resample.listen(() => {
       this.resample.read();
       if (this.work > 0) this.assert();
-      else if (this.requestsLeft > 0) this.ctx.vm.schedule(this.next, this.ctx.vm.now + this.interval);
+      else if (this.requestsLeft > 0) this.ctx.vm.schedule(this.next, this.ctx.vm.now + jitter(this.ctx, this.interval));
     });
   }
 
   hostStart(now: number): void {
-    this.ctx.vm.schedule(this.next, now + this.interval);
+    this.ctx.vm.schedule(this.next, now + jitter(this.ctx, this.interval));
   }
 
   private request(): void {

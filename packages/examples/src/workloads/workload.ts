@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { GuestAsm, GuestIrqDriver, Hypervisor, IrqchipDescriptor, IrqchipFeature, RoutingEntry, Vcpu, Vm } from '@irqflow/core';
+import type { GuestAsm, GuestIrqDriver, Hypervisor, IrqchipDescriptor, IrqchipFeature, Rng, RoutingEntry, Vcpu, Vm } from '@irqflow/core';
 
 /** Guest-side actions a component may ask for (executed by guest code, so they cost what they cost). */
 export const enum ActionKind {
@@ -19,7 +19,12 @@ export const enum ActionKind {
   ArmTimer = 2,
   /** Stop the virtual timer: CNTV_CTL_EL0 = 0. */
   StopTimer = 3,
+  /** Guest "think time": `arg` iterations of {@link THINK_CYCLES} cycles of work (excluded from busy time). */
+  Think = 4,
 }
+
+/** Cycles of guest work per iteration of {@link ActionKind.Think}. */
+export const THINK_CYCLES = 25;
 
 /** One queued action. */
 export interface Action {
@@ -45,6 +50,11 @@ export interface WorkloadContext {
   act(vcpu: Vcpu, kind: ActionKind, arg?: number): void;
   /** Whether the timer extension is present. */
   readonly hasTimer: boolean;
+  /**
+   * The run's seeded random source (the VM's, seeded by `--seed`): components draw arrival jitter and bursts
+   * from it, so different seeds give a distribution and the same seed the same run bit for bit.
+   */
+  readonly rng: Rng;
 }
 
 /** A part of a workload. */
@@ -55,8 +65,10 @@ export interface Component {
   readonly intids: readonly number[];
   /** Which of them are level-sensitive (EOI with `level`). */
   readonly levelIntids?: readonly number[];
-  /** Whether it uses the timer actions. */
+  /** Whether it uses the timer actions (the harness assembles the timer path only then). */
   readonly usesTimer?: boolean;
+  /** Whether it sends IPIs (the harness assembles the IPI path, needing `ipi`/`emitSendIpi`, only then). */
+  readonly usesIpi?: boolean;
   /** How it delivers (e.g. "its-msi", "spi-irqfd"). */
   readonly path: string;
   /** Guest setup code on vCPU `cpu` (after CPU init, interrupts masked). */

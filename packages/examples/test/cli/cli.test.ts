@@ -62,7 +62,7 @@ describe('irqflow CLI', () => {
     expect(threads.filter((n: string) => n.startsWith('vcpu')).sort()).toEqual(['vcpu0', 'vcpu1']);
     for (const e of t.traceEvents) {
       expect(typeof e.ts).toBe('number');
-      expect(['X', 'i', 'M']).toContain(e.ph);
+      expect(['X', 'i', 'M', 'C', 's', 'f']).toContain(e.ph);
     }
   });
 
@@ -143,10 +143,50 @@ describe('irqflow CLI', () => {
     expect(JSON.parse(byFile.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['x/one']);
   });
 
+  it('no arguments: exit code 2 and the help on stderr, nothing on stdout', () => {
+    const r = irqflow([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Usage: irqflow/);
+    expect(r.stderr).toMatch(/sweep/);
+  });
+
+  it('accepts the kvmtool/QEMU spellings gicv3 and gicv2 for gic-v3 and gic-v2', () => {
+    const r = irqflow(['run', '--irqchip', 'gicv3', '--workload', 'ipi-pingpong', '--duration', '2ms', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ irqchip: 'gic-v3', status: 'ok' });
+    const v2 = irqflow(['run', '--irqchip', 'gicv2', '--workload', 'ipi-pingpong', '--duration', '2ms', '--json']);
+    expect(JSON.parse(v2.stdout).irqchip).toBe('gic-v2');
+  });
+
+  it('a compare in which nothing ran exits with code 4 and says why', () => {
+    const r = irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--vcpus', '1', '--quiet']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/nothing ran: .*at least 2 vCPUs/);
+  });
+
+  it('I/O errors exit with code 3, one line, before anything runs', () => {
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'x');
+    const started = Date.now();
+    const rep = irqflow(['compare', '--workload', 'all', '--report', path.join(file, 'report')]);
+    expect(rep.code).toBe(3);
+    expect(rep.stdout).toBe('');
+    expect(rep.stderr.trim().split('\n')).toHaveLength(1);
+    expect(rep.stderr).toMatch(/cannot create --report directory .*a-file\/report: ENOTDIR/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const tr = irqflow(['run', '--irqchip', 'pic', '--workload', 'mixed', '--trace', path.join(file, 't.json')]);
+    expect(tr.code).toBe(3);
+    expect(tr.stderr).toMatch(/cannot write --trace/);
+    const sw = irqflow(['sweep', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--out', path.join(file, 'out')]);
+    expect(sw.code).toBe(3);
+    expect(sw.stderr).toMatch(/cannot create --out directory/);
+  });
+
   it.each([
     [['run', '--irqchip', 'nope', '--workload', 'mixed'], /unknown irqchip 'nope' \(valid: .*pic/],
     [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
-    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, bench\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, sweep, worker, bench\)/],
   ])('spawned: exit code 2 and one line for %j', (args, re) => {
     const r = irqflow(args as string[]);
     expect(r.code).toBe(2);
@@ -170,13 +210,21 @@ describe('irqflow CLI', () => {
     [['compare', '--profile', 'nope'], /unknown profile 'nope'/],
     [['list', '--yaml'], /unknown option '--yaml' \(valid: --json/],
     [['bench', '--filter'], /argument missing/],
-  ])('in-process: exit code 2 and one line for %j', (args, re) => {
+    [['run', '--workload', 'mixed', '--irqchip'], /--irqchip <name>' argument missing \(valid: gic-v3, gic-v2, .*rvic, pic\)/],
+    [['run', '--irqchip', 'pic', '--workload'], /--workload <name>' argument missing \(valid: ipi-pingpong/],
+    [['run', '--irqchip', 'gic-v2', '--workload', 'ipi-pingpong', '--vcpus', '9'], /gic-v2 supports at most 8 vCPUs \(valid irqchips: (?!.*gic-v2).*gic-v3/],
+    [['sweep', '--out', '/tmp/x', '--irqchip', 'gic-v3,nope'], /unknown irqchip 'nope' \(valid: gic-v3/],
+    [['sweep', '--out', '/tmp/x', '--vcpus', '2,x'], /invalid --vcpus 'x'/],
+    [['sweep', '--irqchip', 'pic'], /--out <dir>' not specified/],
+    [['worker'], /--queue <url>' not specified/],
+    [['sweep', '--out', '/tmp/x', '--queue', 'http://h:1'], /invalid --queue 'http:\/\/h:1' \(valid: redis:\/\/HOST:PORT/],
+  ])('in-process: exit code 2 and one line for %j', async (args, re) => {
     const err: string[] = [];
     const outp: string[] = [];
     const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
     const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (outp.push(String(s)), true));
     try {
-      expect(main(args as string[])).toBe(2);
+      expect(await main(args as string[])).toBe(2);
     } finally {
       e.mockRestore();
       o.mockRestore();

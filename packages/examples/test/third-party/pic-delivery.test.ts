@@ -29,12 +29,12 @@ describe('pic delivery', () => {
   it('delivers an IPI from vCPU 0 to vCPU 1 and counts ack/complete', () => {
     const { vm, driver } = setup(2);
     const got: number[] = [];
-    vm.vcpus[1].setProgram(receiver(driver, got, (a) => driver.emitEnable(a, driver.ipi(3))).build());
+    vm.vcpus[1].setProgram(receiver(driver, got, (a) => driver.emitEnable(a, driver.ipi!(3))).build());
     const s = new GuestAsm();
     s.label('main');
     driver.emitCpuInit(s);
     s.work(3000).movi(9, 1);
-    driver.emitSendIpi(s, 9, 3);
+    driver.emitSendIpi!(s, 9, 3);
     s.label('end').wfi().b('end');
     vm.vcpus[0].setProgram(s.build());
     vm.run({ until: 100_000 });

@@ -59,10 +59,10 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
   drv.emitCpuInit(s);
   s.label('wait').work(30).callb(() => !ready, 'wait');
   s.work(3_000).movi(9, 1).call((v) => void (before = v.clock));
-  drv.emitSendIpi(s, 9, 0);
+  drv.emitSendIpi!(s, 9, 0);
   s.call((v) => void (after = v.clock)).label('idle').wfi().b('idle');
   vm.vcpus[0].setProgram(s.build());
-  vm.vcpus[1].setProgram(receiver(drv, drv.ipi(0), spin, () => void (ready = true)).build());
+  vm.vcpus[1].setProgram(receiver(drv, drv.ipi!(0), spin, () => void (ready = true)).build());
   hv.trace.clear();
   hv.trace.on = true;
   try {

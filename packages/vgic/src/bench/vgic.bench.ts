@@ -103,7 +103,7 @@ export function sgiPingPong(n: number): number {
     drv.emitEoi(a, 9);
     a.callb(() => ++done >= n, 'out');
     a.label('send');
-    drv.emitSendIpi(a, 11, 1);
+    drv.emitSendIpi!(a, 11, 1);
     if (start) a.daifclr(DAIF.I).b('idle');
     a.label('out').eret();
     return a.build();

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { TraceKind } from '@irqflow/core';
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
 import { peToVcpuIndex } from './lpi-host';
@@ -40,11 +41,19 @@ export function processCommands(its: VgicIts): void {
     if (mem.isRam(a, ITS_CMD_SIZE)) {
       for (let i = 0; i < 8; i++) W[i] = mem.readU32(a + i * 4);
       its.stats.commands++;
+      if (its.vm.trace.on) traceCommand(its, W);
       if (executeCommand(its, W) !== CmdResult.Ok) its.stats.commandErrors++;
     } else its.stats.commandFaults++;
     its.creadr += ITS_CMD_SIZE;
     if (its.creadr >= size) its.creadr = 0;
   }
+}
+
+/** Trace: the command in `w`, on the track of the vCPU that advanced GITS_CWRITER (the host's otherwise). */
+function traceCommand(its: VgicIts, w: ArrayLike<number>): void {
+  const vm = its.vm;
+  const cur = vm.scheduler.current;
+  vm.trace.emit(TraceKind.ItsCommand, vm.id, cur === null ? -1 : cur.index, vm.now, w[0] & 0xff, w[1] >>> 0, w[2] >>> 0);
 }
 
 /**

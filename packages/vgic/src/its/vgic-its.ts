@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Errno, type Vm } from '@irqflow/core';
+import { Errno, TraceKind, type Vm } from '@irqflow/core';
 import { BASER, COLLECTION_NOT_MAPPED, DTE_SIZE, CTE_SIZE, ITS_DEVBITS, SZ_64K } from './gits-regs';
 import type { LpiHost } from './lpi-host';
 import type { Lpi, LpiTable } from './lpi-table';
@@ -134,6 +134,7 @@ export class VgicIts {
       const hit = this.cache.get(key);
       if (hit !== undefined) {
         this.stats.cacheHits++;
+        if (this.vm.trace.on) this.traceTranslate(devid, eventid, hit.lpi);
         this.lpis.setPending(hit.lpi);
         return 1;
       }
@@ -148,8 +149,15 @@ export class VgicIts {
     if (!this.host.lpisEnabled(coll.target)) return -Errno.EBUSY;
     const lpi = itt.lpiAt(i);
     if (inRange) this.cache.set(key, itt.iteAt(i));
+    if (this.vm.trace.on) this.traceTranslate(devid, eventid, lpi);
     this.lpis.setPending(lpi);
     return 1;
+  }
+
+  /** Trace: (DeviceID, EventID) translated to `lpi`, on its target vCPU's track. */
+  private traceTranslate(devid: number, eventid: number, lpi: Lpi): void {
+    const vm = this.vm;
+    vm.trace.emit(TraceKind.MsiTranslate, vm.id, lpi.vcpu, vm.now, devid, eventid, lpi.intid);
   }
 
   /** The translation-cache-only path (irqfd fast path): true if a cached translation delivered the MSI. */
@@ -158,6 +166,7 @@ export class VgicIts {
     const hit = this.cache.get(devid * 65536 + eventid);
     if (hit === undefined) return false;
     this.stats.cacheHits++;
+    if (this.vm.trace.on) this.traceTranslate(devid, eventid, hit.lpi);
     this.lpis.setPending(hit.lpi);
     return true;
   }

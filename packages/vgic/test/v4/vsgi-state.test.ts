@@ -59,7 +59,7 @@ function sgiVm(opts: { busy: boolean; enabled?: boolean; steps: Step[] }): SgiVm
 /** vCPU 0 sends SGI 3 to vCPU 1. */
 const sendSgi3: Step = (a, drv) => {
   a.movi(5, 1);
-  drv.emitSendIpi(a, 5, 3);
+  drv.emitSendIpi!(a, 5, 3);
 };
 /** vCPU 0 stores `value` to vCPU 1's SGI_base register `off`. */
 const store =

@@ -101,7 +101,7 @@ describe('GICv4.1 vSGIs: GICD_TYPER2.nASSGIcap and GICD_CTLR.nASSGIreq', () => {
           a.work(30_000); // 10 µs: the receiver's own init (which traps) is long over
           if (k === 0) a.call(() => void (receiverExitsAtFirstSgi = exits(vm.vcpus[1])));
           a.movi(5, 1);
-          drv.emitSendIpi(a, 5, 3);
+          drv.emitSendIpi!(a, 5, 3);
         }
       },
     });

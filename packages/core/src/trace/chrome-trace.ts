@@ -143,8 +143,15 @@ export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, str
     if (l) l.push(id);
     else waiting.set(key, [id]);
   };
-  for (let i = 0; i < buf.length; i++) {
-    const e = buf.at(i);
+  // Time order, not the buffer's execution order: a vCPU running behind another (the lookahead) records its
+  // past after the other's present, and a cause must meet the target's next IRQ in simulated time. Ties keep one
+  // track's records in their recorded order and break across tracks by VM and vCPU, so the export does not
+  // depend on scheduling.
+  const recs = Array.from({ length: buf.length }, (_, i) => buf.at(i));
+  const order = recs.map((_, i) => i);
+  order.sort((x, y) => recs[x].t - recs[y].t || recs[x].vm - recs[y].vm || recs[x].vcpu - recs[y].vcpu || x - y);
+  for (const i of order) {
+    const e = recs[i];
     const pid = e.vm + 1;
     const tid = e.vcpu + 1;
     const key = `${pid}:${tid}`;

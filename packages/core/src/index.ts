@@ -12,6 +12,7 @@ export * from './errno';
 export * from './rng';
 export * from './bench-kit';
 export * from './cost/cost-profile';
+export * from './cost/cost-component';
 export * from './stats/counters';
 export * from './trace/trace';
 export * from './trace/chrome-trace';

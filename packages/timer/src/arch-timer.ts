@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { HostEvent, IrqchipState, TraceKind, u64, type GetInputLevel, type HostIrq, type Vcpu } from '@irqflow/core';
+import { CostComponent, HostEvent, IrqchipState, TraceKind, u64, type GetInputLevel, type HostIrq, type Vcpu } from '@irqflow/core';
 import { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, TICKS_PER_NS, TWO64 } from './timer-constants';
 import type { TimerVmState } from './timer-vm-state';
 
@@ -204,6 +204,8 @@ export class ArchTimer {
   hostHandler(h: HostIrq): void {
     const vm = this.vcpu.vm;
     if (this.level) {
+      // the host handler runs on the vCPU's pCPU: timer handler and the vgic injection of the mapped PPI
+      this.vcpu.charge(vm.costNs.timerIrq, CostComponent.TimerIrq);
       h.pending = true;
       vm.flow.injectIrq(vm, this.vcpu.index, this.intid, true, this);
     } else vm.hv.hostIrqs.setIrqchipState(h.irq, IrqchipState.Active, false);

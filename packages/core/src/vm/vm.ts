@@ -7,6 +7,7 @@
  */
 import 'reflect-metadata';
 import { inject, injectable, Lifecycle, scoped, type DependencyContainer } from 'tsyringe';
+import { CostComponent } from '../cost/cost-component';
 import type { CostPrimitives, CostProfile } from '../cost/cost-profile';
 import type { DeviceAttr, KvmDevice } from '../device/kvm-device';
 import { Errno, fail } from '../errno';
@@ -315,7 +316,14 @@ export class Vm {
     if (!vcpu.inGuest || (vcpu.requests & REQ_KICK) !== 0) return;
     vcpu.request(REQ_KICK);
     const cur = this.scheduler.current;
-    if (cur !== null && cur !== vcpu) cur.clock += this.costNs.kickSend;
+    if (cur !== null && cur !== vcpu) {
+      // the kick IPI leaves at the sender's current instant and reaches the target's pCPU ipiLatency later
+      const lat = this.costNs.ipiLatency;
+      vcpu.kickAt = cur.clock + lat;
+      vcpu.costBy[CostComponent.IpiLatency] += lat;
+      cur.clock += this.costNs.kickSend;
+      cur.costBy[CostComponent.KickSend] += this.costNs.kickSend;
+    }
     if (this.trace.on) this.trace.emit(TraceKind.Kick, this.id, vcpu.index, this.scheduler.now, vcpu.index, 0);
   }
 

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { IrqchipState, type HostIrq, type Vcpu } from '@irqflow/core';
+import { CostComponent, IrqchipState, type HostIrq, type Vcpu } from '@irqflow/core';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
@@ -119,6 +119,8 @@ export class Vpe implements VirtualPendingSource {
   }
 
   private makeResident(): void {
+    // its_make_vpe_resident: program the redistributor's VPENDBASER (and wait for it), on the vCPU's pCPU
+    if (!this.resident) this.vcpu.charge(this.vcpu.vm.costNs.vpeResidency, CostComponent.VpeResidency);
     this.resident = true;
     this.doorbellArmed = false;
   }

@@ -112,7 +112,8 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
       case RvicCall.SIGNAL:
         if (!decode(vcpu)) return;
         // as a trapped SGI: decode, target lookup, make pending
-        vcpu.charge(vm.costNs.sgiDispatch, CostComponent.SgiDispatch);
+        vcpu.clock += vm.costNs.sgiDispatch;
+        vcpu.costBy[CostComponent.SgiDispatch] += vm.costNs.sgiDispatch;
         if (!tc!.enabled) {
           tc!.dropped++;
           rvic.counters.disabledDropped++;

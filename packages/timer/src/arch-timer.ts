@@ -205,7 +205,9 @@ export class ArchTimer {
     const vm = this.vcpu.vm;
     if (this.level) {
       // the host handler runs on the vCPU's pCPU: timer handler and the vgic injection of the mapped PPI
-      this.vcpu.charge(vm.costNs.timerIrq, CostComponent.TimerIrq);
+      const t = vm.costNs.timerIrq;
+      this.vcpu.clock += t;
+      this.vcpu.costBy[CostComponent.TimerIrq] += t;
       h.pending = true;
       vm.flow.injectIrq(vm, this.vcpu.index, this.intid, true, this);
     } else vm.hv.hostIrqs.setIrqchipState(h.irq, IrqchipState.Active, false);

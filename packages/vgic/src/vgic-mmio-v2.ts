@@ -111,7 +111,9 @@ export const GICD_V2_TABLE = new VgicRegisterTable([
     const src = a.cpu;
     if (src === null) return;
     // KVM's SGIR handler decodes the value, looks the targets up and queues (vgic_mmio_write_sgir)
-    src.vcpu.charge(a.vg.vm.costNs.sgiDispatch, CostComponent.SgiDispatch);
+    const d = a.vg.vm.costNs.sgiDispatch;
+    src.vcpu.clock += d;
+    src.vcpu.costBy[CostComponent.SgiDispatch] += d;
     const intid = v.lo & 0xf;
     const filter = (v.lo >>> 24) & 3;
     const list = (v.lo >>> 16) & 0xff;

@@ -80,7 +80,9 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   const intid = (lo >>> 24) & 0xf;
   const self = vg.cpu(vcpu);
   // the trapped write's dispatch: decode, target lookup, queue (vgic_v3_dispatch_sgi)
-  vcpu.charge(vg.vm.costNs.sgiDispatch, CostComponent.SgiDispatch);
+  const d = vg.vm.costNs.sgiDispatch; // added in place: a double passed as an argument would be boxed
+  vcpu.clock += d;
+  vcpu.costBy[CostComponent.SgiDispatch] += d;
   if ((hi >>> 8) & 1) {
     for (const c of vg.cpus) if (c !== self) sgiTo(vg, c, intid, self, group);
     return;

@@ -100,15 +100,19 @@ export const EXIT_ENTRY_FRACTION = 0.5;
 export const STRUCTURAL_RULES: readonly StructuralRule[] = [
   {
     name: 'hostIrq',
-    rule: '0.7 × hvc + Hc / 12 (taking the host IRQ ≈ 0.7 of an exception round trip, plus the run loop re-entry checks)',
-    derive: (p) => 0.7 * p.hvc + hostContextWork(p) / 12,
+    rule: '0.7 × hvc + 0.08 × Hc (taking the host IRQ ≈ 0.7 of an exception round trip, plus the run loop re-entry checks)',
+    derive: (p) => 0.7 * p.hvc + 0.08 * hostContextWork(p),
   },
   { name: 'timerIrq', rule: '3 × W (timer handler, vgic injection of the mapped PPI, host GIC active state)', derive: (p) => 3 * kernelWork(p) },
-  { name: 'sgiDispatch', rule: 'W / 8 (decode the SGI register, look the targets up, queue)', derive: (p) => kernelWork(p) / 8 },
+  { name: 'sgiDispatch', rule: 'W / 16 (decode the SGI register, look the targets up, queue)', derive: (p) => kernelWork(p) / 16 },
   { name: 'itsCommand', rule: '2 × W per command (read it from guest memory, walk device/ITT tables, inject)', derive: (p) => 2 * kernelWork(p) },
-  { name: 'ipiLatency', rule: '150 cycles (a physical SGI between cores)', derive: (p) => 150 * p.cycle },
-  { name: 'cacheLineTransfer', rule: '100 cycles (a modified line moving to another core)', derive: (p) => 100 * p.cycle },
-  { name: 'wfiWake', rule: 'Hc (reschedule, vcpu_load/vcpu_put: the host-side work of a userspace round trip)', derive: (p) => hostContextWork(p) },
+  { name: 'ipiLatency', rule: '100 cycles (a physical SGI between cores)', derive: (p) => 100 * p.cycle },
+  { name: 'cacheLineTransfer', rule: '50 cycles (a modified line moving to another core)', derive: (p) => 50 * p.cycle },
+  {
+    name: 'wfiWake',
+    rule: 'mmioUser − hvc (= W + Hc: a trip out of the run loop and back, as a userspace exit is, beyond its exception round trip)',
+    derive: (p) => Math.max(0, p.mmioUser - p.hvc),
+  },
   { name: 'vpeResidency', rule: 'W (one redistributor residency change ≈ one in-kernel emulated access)', derive: (p) => kernelWork(p) },
 ];
 

@@ -291,8 +291,10 @@ export class Vcpu {
     this.stats.blockedNs += this.clock - this.blockStart;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Wake, this.vm.id, this.index, this.clock, 0, this.clock - this.blockStart);
     // the idle pCPU takes the waking interrupt, reschedules the vCPU thread and loads the vCPU
-    this.charge(c.hostIrq, CostComponent.HostIrq);
-    this.charge(c.wfiWake, CostComponent.WfiWake);
+    // (added in place: a double passed as an argument would be boxed at every wake)
+    this.clock += c.hostIrq + c.wfiWake;
+    this.costBy[CostComponent.HostIrq] += c.hostIrq;
+    this.costBy[CostComponent.WfiWake] += c.wfiWake;
   }
 
   /** @internal Powers the vCPU on at `entry` (PSCI CPU_ON). */

@@ -40,7 +40,10 @@ export function processCommands(its: VgicIts): void {
   const writer = its.vm.scheduler.current;
   const perCmd = its.vm.costNs.itsCommand;
   while (its.creadr !== its.cwriter) {
-    if (writer !== null) writer.charge(perCmd, CostComponent.ItsCommand);
+    if (writer !== null) {
+      writer.clock += perCmd;
+      writer.costBy[CostComponent.ItsCommand] += perCmd;
+    }
     const a = base + its.creadr;
     if (mem.isRam(a, ITS_CMD_SIZE)) {
       for (let i = 0; i < 8; i++) W[i] = mem.readU32(a + i * 4);

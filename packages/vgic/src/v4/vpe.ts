@@ -120,7 +120,11 @@ export class Vpe implements VirtualPendingSource {
 
   private makeResident(): void {
     // its_make_vpe_resident: program the redistributor's VPENDBASER (and wait for it), on the vCPU's pCPU
-    if (!this.resident) this.vcpu.charge(this.vcpu.vm.costNs.vpeResidency, CostComponent.VpeResidency);
+    if (!this.resident) {
+      const v = this.vcpu;
+      v.clock += v.vm.costNs.vpeResidency;
+      v.costBy[CostComponent.VpeResidency] += v.vm.costNs.vpeResidency;
+    }
     this.resident = true;
     this.doorbellArmed = false;
   }

@@ -110,8 +110,8 @@ export const STRUCTURAL_RULES: readonly StructuralRule[] = [
   { name: 'cacheLineTransfer', rule: '50 cycles (a modified line moving to another core)', derive: (p) => 50 * p.cycle },
   {
     name: 'wfiWake',
-    rule: 'mmioUser − hvc (= W + Hc: a trip out of the run loop and back, as a userspace exit is, beyond its exception round trip)',
-    derive: (p) => Math.max(0, p.mmioUser - p.hvc),
+    rule: 'Hc + hvc (leaving the run loop and coming back as a userspace exit does, plus two host context switches — away and back — priced as one exception round trip; no published composite isolates it)',
+    derive: (p) => hostContextWork(p) + p.hvc,
   },
   { name: 'vpeResidency', rule: 'W (one redistributor residency change ≈ one in-kernel emulated access)', derive: (p) => kernelWork(p) },
 ];

@@ -81,13 +81,13 @@ function pollFlag(a: GuestAsm): void {
   a.call((v) => v.charge(v.vm.costNs.cacheLineTransfer, CostComponent.CacheLineTransfer));
 }
 
-/** The IRQ vector: save, ack, EOI, set the flag (and run `extra` after the ack), restore, return. */
-function irqVector(a: GuestAsm, d: GuestIrqDriver, afterAck?: (a: GuestAsm) => void): void {
+/** The IRQ vector: save, ack, (`afterAck`), EOI, set the flag, restore, return. x0..x4 are scratch (rVIC calls). */
+function irqVector(a: GuestAsm, d: GuestIrqDriver, level: boolean, afterAck?: (a: GuestAsm) => void): void {
   a.label('irq').push(1).push(7).push(9);
   d.emitAck(a, 9);
   a.beqi(9, d.spurious, 'irq_out');
   afterAck?.(a);
-  d.emitEoi(a, 9);
+  d.emitEoi(a, 9, { level }); // the timer PPI is level-sensitive (rVIC resamples it)
   a.movi(1, 1).stra(1, MB_RAM.FLAG);
   a.label('irq_out').pop(9).pop(7).pop(1).eret();
 }
@@ -139,7 +139,7 @@ export function buildTest(vm: Vm, irqchip: string, d: GuestIrqDriver, test: Micr
       a.call(record).addi(20, 20, -1).cbnz(20, 'iter');
       a.label('end').movi(0, 0x84000008).hvc(); // PSCI SYSTEM_OFF
     }
-    irqVector(a, d, test === 'timer_10ms' ? (b) => cnt(b, 23).movi(1, 0).msr('CNTV_CTL_EL0', 1) : undefined);
+    irqVector(a, d, test === 'timer_10ms', test === 'timer_10ms' ? (b) => cnt(b, 23).movi(1, 0).msr('CNTV_CTL_EL0', 1) : undefined);
     programs.push(a);
   }
   return { vcpus: n, programs, samples, window };

@@ -1,6 +1,6 @@
 /**
  * The named cost components of the breakdown: every simulated nanosecond the run loop or a controller charges
- * to a vCPU is also added to one slot of the vCPU's {@link Vcpu.costBy} array, by component index, so a run can
+ * to a vCPU is also added to one slot of the vCPU's `Vcpu.costBy` array, by component index, so a run can
  * say where an interrupt's time went (`irqflow run` prints the top components, `--json` all of them). A slot
  * update is a typed-array add: nothing is allocated per charge.
  *
@@ -13,7 +13,15 @@
  */
 import type { CostPrimitives } from './cost-profile';
 
-/** Index of a named cost component in {@link Vcpu.costBy}. */
+/**
+ * Index of a named cost component in `Vcpu.costBy`.
+ *
+ * @example
+ * ```ts
+ * vcpu.charge(vm.costNs.sgiDispatch, CostComponent.SgiDispatch);
+ * const perIrq = costBreakdown(vcpu.costBy, vcpu.clock - vcpu.stats.blockedNs, interrupts);
+ * ```
+ */
 export enum CostComponent {
   Hvc = 0,
   SysregTrap = 1,
@@ -36,7 +44,7 @@ export enum CostComponent {
   IpiLatency = 18,
 }
 
-/** Number of accumulated component slots (the length of {@link Vcpu.costBy}). */
+/** Number of accumulated component slots (the length of `Vcpu.costBy`). */
 export const COST_COMPONENT_COUNT = 19;
 
 /** Names of the accumulated components, indexable by {@link CostComponent}. */
@@ -65,17 +73,19 @@ export const COST_COMPONENT_NAMES: readonly (keyof CostPrimitives)[] = [
 /** Components that are latency on the path, not busy time of the vCPU they are recorded on. */
 export const LATENCY_COMPONENTS: readonly number[] = [CostComponent.IpiLatency];
 
-/** The component a cost primitive's charge is attributed to (e.g. an untrapped MMIO frame's `untrapped` key). */
+/**
+ * The component a cost primitive's charge is attributed to (e.g. an untrapped MMIO frame's `untrapped` key);
+ * -1 for `cycle`: plain guest work is attributed to nothing (it is the `guest` remainder), and a typed-array
+ * write at index -1 is a no-op.
+ */
 export function costComponentOf(key: keyof CostPrimitives): number {
-  const i = COST_COMPONENT_NAMES.indexOf(key);
-  // `cycle` is plain guest work: attributed to nothing (it is the `guest` remainder)
-  return i;
+  return COST_COMPONENT_NAMES.indexOf(key);
 }
 
 /**
  * Folds per-vCPU component slots into a named breakdown: `guest` = busy time minus every busy component;
  * components that are zero are left out.
- * @param slots - summed {@link Vcpu.costBy} deltas
+ * @param slots - summed `Vcpu.costBy` deltas
  * @param busyNs - the vCPUs' busy simulated time over the same window
  * @param per - divisor (e.g. the interrupts delivered); 0 or less gives totals
  */

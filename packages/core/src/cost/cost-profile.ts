@@ -128,10 +128,13 @@ export function withStructuralCosts(p: Readonly<PrimitiveCosts>): CostPrimitives
  * before they existed) are derived by the rules; those it carries are kept.
  */
 export function completeCostPrimitives(ns: Readonly<Partial<CostPrimitives>> & Readonly<PrimitiveCosts>): Readonly<CostPrimitives> {
-  const derived = withStructuralCosts(ns);
-  let complete = true;
-  for (const r of STRUCTURAL_RULES) if (typeof ns[r.name] !== 'number') complete = false;
-  return complete ? (ns as CostPrimitives) : { ...derived, ...Object.fromEntries(STRUCTURAL_RULES.filter((r) => typeof ns[r.name] === 'number').map((r) => [r.name, ns[r.name]])) };
+  if (STRUCTURAL_RULES.every((r) => typeof ns[r.name] === 'number')) return ns as CostPrimitives;
+  const out = withStructuralCosts(ns);
+  for (const r of STRUCTURAL_RULES) {
+    const given = ns[r.name];
+    if (typeof given === 'number') out[r.name] = given;
+  }
+  return out;
 }
 
 /** A named cost profile: the primitives plus where they come from. */

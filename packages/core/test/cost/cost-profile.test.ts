@@ -1,5 +1,5 @@
 /** Cost profiles: exits are charged per the VM's profile; composite latencies follow from the primitives. */
-import { BUILTIN_COST_PROFILES, CostComponent, costBreakdown, ExitReason, STRUCTURAL_RULES, withStructuralCosts, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
+import { BUILTIN_COST_PROFILES, CostComponent, costBreakdown, ExitReason, STRUCTURAL_RULES, TraceKind, withStructuralCosts, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
 import { systemOff } from '../support/programs';
 import { tinyVm } from '../support/tiny-controller';
 import { runWorkload } from '../support/workload';
@@ -82,6 +82,36 @@ describe('cost profiles', () => {
     vm.run();
     expect(after - before).toBeCloseTo(vm.costNs.kickSend, 9);
     expect(v1.stats.exits[ExitReason.Irq]).toBe(1);
+  });
+
+  it('a kick from another vCPU arrives ipiLatency after the sender sent it: a spinning target exits then, a blocked one wakes then', () => {
+    for (const blocked of [false, true]) {
+      const { hv, vm, vcpus } = tinyVm(2, { lookaheadNs: 0 });
+      hv.trace.on = true;
+      const [v0, v1] = vcpus;
+      const c = vm.costNs;
+      let sent = 0;
+      const a = new GuestAsm();
+      a.label('main').label('spin').work(3).b('spin');
+      a.label('idle').wfi().b('idle');
+      a.label('kicker').work(3000).call((v) => {
+        sent = v.clock;
+        v.vm.kickVcpu(v1);
+      });
+      a.work(3000);
+      systemOff(a);
+      const img = a.build();
+      v1.setProgram(img, blocked ? 'idle' : 'main');
+      v0.setProgram(img, 'kicker');
+      vm.run();
+      const ev = hv.trace.events().filter((e) => e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && e.a === ExitReason.Irq));
+      expect(ev).toHaveLength(1);
+      expect(ev[0].t).toBeGreaterThanOrEqual(sent + c.ipiLatency - 1e-9);
+      expect(ev[0].t).toBeLessThan(sent + c.ipiLatency + 3 * c.cycle + 1e-9);
+      expect(v1.costBy[CostComponent.IpiLatency]).toBeCloseTo(c.ipiLatency, 9);
+      if (blocked) expect(v1.costBy[CostComponent.WfiWake]).toBeCloseTo(c.wfiWake, 9);
+      else expect(v1.costBy[CostComponent.HostIrq]).toBeCloseTo(c.hostIrq, 9);
+    }
   });
 
   it('every structural cost of every built-in profile is its rule applied to the profile primitives (no per-profile factor)', () => {

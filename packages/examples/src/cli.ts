@@ -18,6 +18,7 @@ import { Progress } from './cli/progress';
 import { writeReport } from './cli/report';
 import { fmt, table } from './cli/table';
 import { createHypervisor, type HypervisorSetup } from './hypervisor-factory';
+import { registerMicrobenchCommand } from './microbench/microbench-command';
 import { DEFAULT_WORKLOAD, findWorkload, WORKLOADS } from './workloads/catalog';
 import { runWorkload, type WorkloadResult } from './workloads/harness';
 import { unsupportedReason } from './workloads/workload';
@@ -133,6 +134,11 @@ function cmdRun(o: RunOpts): void {
       ],
     ),
   );
+  const top = Object.entries(r.costBreakdown).sort((a, b) => b[1] - a[1]).slice(0, 6);
+  if (top.length) {
+    out('\nWhere the time goes (top cost components, simulated ns per interrupt)');
+    out(table(['component', 'ns/irq'], top.map(([k, v]) => [k, fmt(v, 1)])));
+  }
   out('\nExits by reason');
   out(table(['reason', 'count', 'per irq'], Object.entries(r.exitsByReason).map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)])));
   const traps = Object.entries(r.traps).sort((a, b) => b[1] - a[1]);
@@ -311,6 +317,10 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--quiet', 'no progress bar');
   bench.action((o) => cmdBench(o));
   bench.exitOverride(fail(bench)).configureOutput({ outputError: () => {} });
+
+  registerMicrobenchCommand(program, () => createHypervisor({ traceCapacity: 1 }).hv, out, (cmd) => {
+    cmd.exitOverride(fail(cmd)).configureOutput({ outputError: () => {} });
+  });
   return program;
 }
 

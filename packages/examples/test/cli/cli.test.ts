@@ -146,7 +146,7 @@ describe('irqflow CLI', () => {
   it.each([
     [['run', '--irqchip', 'nope', '--workload', 'mixed'], /unknown irqchip 'nope' \(valid: .*pic/],
     [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
-    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, bench\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, bench, microbench\)/],
   ])('spawned: exit code 2 and one line for %j', (args, re) => {
     const r = irqflow(args as string[]);
     expect(r.code).toBe(2);

@@ -14,12 +14,13 @@
  *   handler has set the flag.
  * - `timer_10ms`: the virtual timer programmed 10 ms ahead; from the deadline to the handler reading the counter.
  *
- * The polling side of a flag another vCPU wrote pays one `cacheLineTransfer` when it sees the new value (the
- * line moves to its core); the model's memory is otherwise coherent at once.
+ * The polling side of a flag another vCPU wrote pays the `cacheLineTransfer` wait of the load that sees it: the
+ * VM's line clock (core line-clock.ts) makes a load of a line another vCPU stored to complete no earlier than
+ * that store plus the transfer.
  *
  * @module
  */
-import { COST_COMPONENT_COUNT, CostComponent, DAIF, GuestAsm, type GuestIrqDriver, type Vcpu, type Vm } from '@irqflow/core';
+import { COST_COMPONENT_COUNT, DAIF, GuestAsm, type GuestIrqDriver, type Vcpu, type Vm } from '@irqflow/core';
 import { rvicFid, RvicCall } from '@irqflow/rvic';
 import { GIC_BOARD, GIC_ITS_RAM, GITS } from '@irqflow/vgic';
 
@@ -74,11 +75,10 @@ export function unsupportedTest(test: MicrobenchTest, irqchip: string, d: GuestI
 /** Reads the counter into `rd`. */
 const cnt = (a: GuestAsm, rd: number): GuestAsm => a.mrs(rd, 'CNTVCT_EL0');
 
-/** The poll of the flag another vCPU sets; the load that sees it pays the cache-line transfer. */
+/** The poll of the flag another vCPU sets; the load that sees it waits for the line (core line-clock.ts). */
 function pollFlag(a: GuestAsm): void {
   const poll = a.fresh('poll');
   a.label(poll).ldra(1, MB_RAM.FLAG).cbz(1, poll);
-  a.call((v) => v.charge(v.vm.costNs.cacheLineTransfer, CostComponent.CacheLineTransfer));
 }
 
 /** The IRQ vector: save, ack, (`afterAck`), EOI, set the flag, restore, return. x0..x4 are scratch (rVIC calls). */

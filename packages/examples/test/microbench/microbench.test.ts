@@ -20,6 +20,14 @@ describe('microbench', () => {
     }
   });
 
+  it('gives the same figures and breakdowns under lockstep as under the default lookahead (causal delivery)', () => {
+    const opts = { irqchips: ['gic-v3', 'gic-v2', 'gic-v4.1', 'rvic'], profiles: ['gicv3-vhe', 'seattle-vhe'], tests: ['ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'] as const };
+    const lockstep = runMicrobench(hv, { ...opts, tests: [...opts.tests], lookaheadNs: 0 });
+    const ahead = runMicrobench(hv, { ...opts, tests: [...opts.tests] });
+    expect(lockstep.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(20);
+    expect(ahead).toEqual(lockstep);
+  });
+
   it('measures the primitives back exactly (the counter reads add only their own cost)', () => {
     const rows = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['gicv3-vhe', 'phytium-s2500'], tests: ['hvc', 'mmio_read_vgic', 'mmio_read_user', 'eoi'] });
     for (const r of rows) {

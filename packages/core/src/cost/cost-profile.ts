@@ -114,8 +114,8 @@ export const EXIT_ENTRY_FRACTION = 0.5;
 export const STRUCTURAL_RULES: readonly StructuralRule[] = [
   {
     name: 'hostIrq',
-    rule: '0.7 × hvc + 0.08 × Hc (taking the host IRQ ≈ 0.7 of an exception round trip, plus the run loop re-entry checks)',
-    derive: (p) => 0.7 * p.hvc + 0.08 * hostContextWork(p),
+    rule: '0.7 × hvc + 0.04 × Hc (taking the host IRQ ≈ 0.7 of an exception round trip, plus the run loop re-entry checks)',
+    derive: (p) => 0.7 * p.hvc + 0.04 * hostContextWork(p),
   },
   { name: 'timerIrq', rule: '3 × W (timer handler, vgic injection of the mapped PPI, host GIC active state)', derive: (p) => 3 * kernelWork(p) },
   { name: 'sgiDispatch', rule: 'W / 16 (decode the SGI register, look the targets up, queue)', derive: (p) => kernelWork(p) / 16 },

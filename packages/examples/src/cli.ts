@@ -118,7 +118,7 @@ function cmdRun(o: RunOpts): void {
     void _vm;
     return json({ ...rest, seed, durationNs, lookaheadNs: lookahead, ...(traceInfo ? { trace: traceInfo } : {}), ...(dump !== undefined ? { dump } : {}) });
   }
-  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${lookahead} ns` : ''}`);
+  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${+lookahead.toPrecision(4)} ns` : ''}`);
   out(
     table(
       ['metric', 'value'],

@@ -359,6 +359,8 @@ export class Vcpu {
 
   /** @internal Powers the vCPU on at `entry` (PSCI CPU_ON). */
   powerOn(now: number, entry: number, context: number): void {
+    // a vCPU that turned itself off never came back from that call: no re-entry part of its exit is left to pay
+    this.reentryNs = 0;
     this.mp = MpState.Runnable;
     if (now > this.clock) this.clock = now;
     this.pc = entry;

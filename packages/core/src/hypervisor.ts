@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
-import { BUILTIN_COST_PROFILES, defaultLookaheadNs, type CostProfile } from './cost/cost-profile';
+import { BUILTIN_COST_PROFILES, completeCostPrimitives, defaultLookaheadNs, type CostProfile } from './cost/cost-profile';
 import type { DeviceTypeRegistration } from './device/kvm-device';
 import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
@@ -185,7 +185,9 @@ export class Hypervisor {
   /** Registers a cost profile. @throws KvmError EEXIST for a duplicate name */
   registerCostProfile(p: CostProfile): void {
     if (this.profiles.has(p.name)) fail(Errno.EEXIST, `cost profile ${p.name} is already registered`);
-    this.profiles.set(p.name, p);
+    // a profile without the structural costs (written before they existed, or from JavaScript) gets them derived
+    const ns = completeCostPrimitives(p.ns);
+    this.profiles.set(p.name, ns === p.ns ? p : { ...p, ns });
   }
 
   /** A cost profile by name. @throws KvmError ENOENT naming the valid choices */

@@ -13,6 +13,7 @@ export * from './rng';
 export * from './bench-kit';
 export * from './bench-shapes';
 export * from './cost/cost-profile';
+export * from './cost/cost-component';
 export * from './stats/counters';
 export * from './trace/trace';
 export * from './trace/chrome-trace';

@@ -27,6 +27,7 @@ import { pluginFiles } from './plugin-loader';
 import { createRunner } from './sweep/pool';
 import { parseQueueUrl, runQueueWorker } from './sweep/queue';
 import { runSweep } from './sweep/sweep';
+import { registerMicrobenchCommand } from './microbench/microbench-command';
 import { DEFAULT_WORKLOAD, findWorkload, WORKLOADS } from './workloads/catalog';
 import { runWorkload, type WorkloadResult } from './workloads/harness';
 import { unsupportedReason, type Workload } from './workloads/workload';
@@ -159,7 +160,7 @@ function cmdRun(o: RunOpts): void {
     void _vm;
     return json({ ...rest, seed, durationNs, lookaheadNs: lookahead, ...(traceInfo ? { trace: traceInfo } : {}), ...(dump !== undefined ? { dump } : {}) });
   }
-  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${lookahead} ns` : ''}`);
+  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${+lookahead.toPrecision(4)} ns` : ''}`);
   out(
     table(
       ['metric', 'value'],
@@ -175,6 +176,11 @@ function cmdRun(o: RunOpts): void {
       ],
     ),
   );
+  const top = Object.entries(r.costBreakdown).sort((a, b) => b[1] - a[1]).slice(0, 6);
+  if (top.length) {
+    out('\nWhere the time goes (top cost components, simulated ns per interrupt)');
+    out(table(['component', 'ns/irq'], top.map(([k, v]) => [k, fmt(v, 1)])));
+  }
   out('\nExits by reason');
   out(table(['reason', 'count', 'per irq'], Object.entries(r.exitsByReason).map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)])));
   const traps = Object.entries(r.traps).sort((a, b) => b[1] - a[1]);
@@ -528,6 +534,9 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--filter <name>', 'only benchmarks whose name contains this')
     .option('--quiet', 'no progress bar');
   bench.action((o) => cmdBench(o));
+
+  // microbench (its own module); its exit handling and --plugin come from the loop below like every command's
+  registerMicrobenchCommand(program, () => createHypervisor({ traceCapacity: 1 }).hv, out, () => {});
 
   // Every command — including ones registered above this line later — gets --plugin and the one-line errors,
   // and before its action runs the --plugin modules become process defaults, so createHypervisor() loads them.

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { SMCCC_RET_NOT_SUPPORTED, TraceKind, type HypercallHandler, type HypercallRange, type Vcpu } from '@irqflow/core';
+import { CostComponent, SMCCC_RET_NOT_SUPPORTED, TraceKind, type HypercallHandler, type HypercallRange, type Vcpu } from '@irqflow/core';
 import {
   RVIC_CALL_NAMES,
   RVIC_FN_BASE,
@@ -111,6 +111,9 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
         return;
       case RvicCall.SIGNAL:
         if (!decode(vcpu)) return;
+        // as a trapped SGI: decode, target lookup, make pending
+        vcpu.clock += vm.costNs.sgiDispatch;
+        vcpu.costBy[CostComponent.SgiDispatch] += vm.costNs.sgiDispatch;
         if (!tc!.enabled) {
           tc!.dropped++;
           rvic.counters.disabledDropped++;

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { HostEvent, IrqchipState, TraceKind, u64, type GetInputLevel, type HostIrq, type Vcpu } from '@irqflow/core';
+import { CostComponent, HostEvent, IrqchipState, TraceKind, u64, type GetInputLevel, type HostIrq, type Vcpu } from '@irqflow/core';
 import { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, TICKS_PER_NS, TWO64 } from './timer-constants';
 import type { TimerVmState } from './timer-vm-state';
 
@@ -207,6 +207,10 @@ export class ArchTimer {
     const vcpu = this.vcpu;
     const vm = vcpu.vm;
     if (this.level) {
+      // the host handler runs on the vCPU's pCPU: timer handler and the vgic injection of the mapped PPI
+      const t = vm.costNs.timerIrq;
+      this.vcpu.clock += t;
+      this.vcpu.costBy[CostComponent.TimerIrq] += t;
       h.pending = true;
       vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);
       // A physical interrupt taken while the vCPU runs on this CPU exits the guest (HCR_EL2.IMO), also when the

@@ -128,7 +128,8 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer system regist
     expect(cval).toBeGreaterThanOrEqual((c0 + 100_000n) % TWO64);
     expect(cval).toBeLessThan((c0 + 100_000n) % TWO64 + 20n);
     // TVAL still shows the (positive) distance, but counter >= CVAL holds: ISTATUS and an interrupt at once
-    expect(tval).toBeGreaterThan(99_000n);
+    // (taken between the reads: the IRQ exit with its host IRQ handling and the timer's host handler, ~1 µs)
+    expect(tval).toBeGreaterThan(98_000n);
     expect(tval).toBeLessThanOrEqual(100_000n);
     expect(ctl).toBe(5n);
     expect(g.irqs).toHaveLength(1);

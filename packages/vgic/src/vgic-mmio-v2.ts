@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Errno, fail } from '@irqflow/core';
+import { CostComponent, Errno, fail } from '@irqflow/core';
 import type { VgicCpu } from './vgic-cpu';
 import { VgicRegisterTable, W, configReg, priorityReg, razwi, reg32, stateRegs, wi, type VgicAccess, type VgicRegister } from './vgic-mmio';
 import { readIidr, userWriteIidr } from './vgic-iidr';
@@ -111,6 +111,10 @@ export const GICD_V2_TABLE = new VgicRegisterTable([
   reg32('GICD_SGIR', 0xf00, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
     const src = a.cpu;
     if (src === null) return;
+    // KVM's SGIR handler decodes the value, looks the targets up and queues (vgic_mmio_write_sgir)
+    const d = a.vg.vm.costNs.sgiDispatch;
+    src.vcpu.clock += d;
+    src.vcpu.costBy[CostComponent.SgiDispatch] += d;
     const intid = v.lo & 0xf;
     const filter = (v.lo >>> 24) & 3;
     const list = (v.lo >>> 16) & 0xff;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Errno, fail, SYSREGS, type Vcpu } from '@irqflow/core';
+import { CostComponent, Errno, fail, SYSREGS, type Vcpu } from '@irqflow/core';
 import type { Vgic } from './vgic';
 import type { VgicCpu } from './vgic-cpu';
 import { sendVsgi } from './v4/vsgi';
@@ -94,6 +94,10 @@ export function hasCpuSysreg(enc: number): boolean {
 export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group: number): void {
   const intid = (lo >>> 24) & 0xf;
   const self = vg.cpu(vcpu);
+  // the trapped write's dispatch: decode, target lookup, queue (vgic_v3_dispatch_sgi)
+  const d = vg.vm.costNs.sgiDispatch; // added in place: a double passed as an argument would be boxed
+  vcpu.clock += d;
+  vcpu.costBy[CostComponent.SgiDispatch] += d;
   if ((hi >>> 8) & 1) {
     for (const c of vg.cpus) if (c !== self) sgiTo(vg, c, intid, self, group);
     return;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { CostComponent } from '../cost/cost-component';
 import type { Vcpu } from '../vm/vcpu';
 
 const PAGE_SHIFT = 16;
@@ -90,7 +91,7 @@ export class LineClock {
 
   /**
    * `v` loads [addr, addr + len): if another vCPU stored to one of its lines less than the transfer time before
-   * `v`'s clock, `v`'s clock moves on to when the line arrives.
+   * `v`'s clock, `v`'s clock moves on to when the line arrives (the wait is the breakdown's `cacheLineTransfer`).
    */
   load(addr: number, len: number, v: Vcpu): void {
     const pn = Math.floor(addr / 65536);
@@ -104,7 +105,10 @@ export class LineClock {
     for (let l = l0; l <= l1; l++) {
       if (p.by![l] === me) continue;
       const ready = p.at![l] + this.transferNs;
-      if (ready > v.clock) v.clock = ready;
+      if (ready > v.clock) {
+        v.costBy[CostComponent.CacheLineTransfer] += ready - v.clock;
+        v.clock = ready;
+      }
     }
   }
 

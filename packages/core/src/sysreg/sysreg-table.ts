@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { CostComponent, costComponentOf } from '../cost/cost-component';
 import type { CostPrimitives } from '../cost/cost-profile';
 import { Errno, fail } from '../errno';
 import type { Vcpu } from '../vm/vcpu';
@@ -72,6 +73,8 @@ export class SysregEntry {
   readonly localAlways: boolean;
   /** `local` when it is decided per access, else null. */
   readonly localFn: SysregDecision | null;
+  /** The cost component an untrapped access is attributed to (see cost-component.ts; -1: plain guest work). */
+  untrappedComponent: number = CostComponent.CpuifAccess;
   /** The interpreter call site of a hot read accessor (0..SYSREG_HOT_LANES-1), or -1 for the shared one. */
   readLane = -1;
   /** The interpreter call site of a hot write accessor, or -1 for the shared one. */
@@ -114,7 +117,9 @@ export class SysregTable {
   register(enc: number, handler: SysregHandler): void {
     const e = enc & 0xffff;
     if (this.entries[e]) fail(Errno.EEXIST, `system register ${sysregName(e)} already has a handler`);
-    const entry = new SysregEntry(e, handler.name ?? sysregName(e), handler, this.costOf(handler.untrappedCost ?? 'cpuifAccess'));
+    const key = handler.untrappedCost ?? 'cpuifAccess';
+    const entry = new SysregEntry(e, handler.name ?? sysregName(e), handler, this.costOf(key));
+    entry.untrappedComponent = costComponentOf(key);
     if (handler.hot === true) {
       if (entry.read !== null && this.hotReads < SYSREG_HOT_LANES) entry.readLane = this.hotReads++;
       if (entry.write !== null && this.hotWrites < SYSREG_HOT_LANES) entry.writeLane = this.hotWrites++;

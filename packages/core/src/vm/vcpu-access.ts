@@ -9,6 +9,7 @@
  * @module
  */
 import { Insn, INSN_WORDS, type GuestImage } from '../guest/guest-isa';
+import { CostComponent, costComponentOf } from '../cost/cost-component';
 import { archHypercall } from '../hypercall/psci';
 import type { MmioRegion } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey } from '../stats/counters';
@@ -138,7 +139,10 @@ function deviceAccess(v: Vcpu, region: MmioRegion, addr: number, rt: number, wid
 
 /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
 function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
-  v.clock += v.vm.costNs[region.dev.untrapped!];
+  const key = region.dev.untrapped!;
+  const ns = v.vm.costNs[key];
+  v.clock += ns;
+  v.costBy[key === 'cpuifAccess' ? CostComponent.CpuifAccess : costComponentOf(key)] += ns;
   v.stats.untrappedMmio++;
   if (deviceAccess(v, region, addr, rt, width, isWrite)) v.pc = pc + 1;
   else v.guestFault(pc);
@@ -194,7 +198,10 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
   if (trapped) {
     v.exitGuest(ExitReason.Sysreg, v.vm.costNs.sysregTrap);
     v.stats.trap(enc);
-  } else v.clock += entry.untrappedNs;
+  } else {
+    v.clock += entry.untrappedNs;
+    v.costBy[entry.untrappedComponent] += entry.untrappedNs;
+  }
   v.pc = pc + 1;
   // A hot accessor is called from a site of its own (SysregHandler.hot): there the JIT sees one function and
   // can inline it; the shared site sees every register's accessor.
@@ -228,7 +235,9 @@ export function hypercall(v: Vcpu, isSmc: boolean): number {
   if (action === 'deny') v.setX(0, -1);
   else if (action === 'forward') {
     v.stats.exits[ExitReason.HypercallUser]++;
-    v.clock += vm.costNs.mmioUser - vm.costNs.hvc;
+    const extra = vm.costNs.mmioUser - vm.costNs.hvc;
+    v.clock += extra;
+    v.costBy[CostComponent.MmioUser] += extra;
     const run = v.kvmRun;
     run.exitReason = KvmExitReason.Hypercall;
     run.hypercall.fid = fid;

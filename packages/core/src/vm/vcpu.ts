@@ -10,6 +10,8 @@
  * @module
  */
 import { toBig } from '../bits';
+import { COST_COMPONENT_COUNT, CostComponent } from '../cost/cost-component';
+import { EXIT_ENTRY_FRACTION } from '../cost/cost-profile';
 import { Insn, INSN_WORDS, Op, type GuestImage } from '../guest/guest-isa';
 import type { MmioValue } from '../mmio/mmio-bus';
 import type { HostEvent } from '../sched/event-queue';
@@ -64,6 +66,18 @@ export const REQ_KICK = 1;
 export const REQ_EXIT = 2;
 
 const STACK_DEPTH = 1024;
+/** The cost component of an exit, by {@link ExitReason}. */
+const EXIT_COMPONENT = new Uint8Array([
+  CostComponent.MmioKernel,
+  CostComponent.MmioUser,
+  CostComponent.SysregTrap,
+  CostComponent.Hvc,
+  CostComponent.Hvc,
+  CostComponent.Wfi,
+  CostComponent.IrqExit,
+  CostComponent.MmioUser,
+  CostComponent.Hvc,
+]);
 /** Operations that always execute in exact order under the lookahead (exits and guest hooks), by opcode. */
 const ORDERED_OPS = new Uint8Array(256);
 for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;
@@ -159,6 +173,13 @@ export class Vcpu {
   sysHi = 0;
   /** Counters. */
   readonly stats = new VcpuStats();
+  /**
+   * Simulated ns charged to this vCPU by named cost component, indexed by {@link CostComponent} (plain guest
+   * instructions are not accumulated: they are the busy time left over). See {@link costBreakdown}.
+   */
+  readonly costBy = new Float64Array(COST_COMPONENT_COUNT);
+  /** @internal The re-entry part of the last exit's cost ({@link EXIT_ENTRY_FRACTION}), paid on entering the guest. */
+  reentryNs = 0;
   /** Exit record handed to userspace. */
   readonly kvmRun = new KvmRun();
   /** Per-extension state ({@link VcpuSlot}). */
@@ -319,9 +340,13 @@ export class Vcpu {
     this.signalAt = this.requests !== 0 ? -1 : this.postedAt < this.linesAt ? this.postedAt : this.linesAt;
   }
 
-  /** Adds `ns` of simulated time to this vCPU (controllers charge list-register accesses etc.). */
-  charge(ns: number): void {
+  /**
+   * Adds `ns` of simulated time to this vCPU, attributed to cost component `component` (controllers charge
+   * list-register accesses, SGI dispatch, ITS commands …).
+   */
+  charge(ns: number, component: CostComponent = CostComponent.LrAccess): void {
     this.clock += ns;
+    this.costBy[component] += ns;
   }
 
   /** Whether the vCPU is blocked in WFI. */
@@ -459,15 +484,24 @@ export class Vcpu {
    */
   wake(): void {
     if (this.mp !== MpState.Halted) return;
+    const c = this.vm.costNs;
+    // at the delivery time of the waking signal (the sender's instant plus ipiLatency: Scheduler.stampSignal)
     const now = this.vm.scheduler.signalTime;
     this.mp = MpState.Runnable;
     if (now > this.clock) this.clock = now;
     this.stats.blockedNs += this.clock - this.blockStart;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Wake, this.vm.id, this.index, this.clock, 0, this.clock - this.blockStart);
+    // the idle pCPU takes the waking interrupt, reschedules the vCPU thread and loads the vCPU
+    // (added in place: a double passed as an argument would be boxed at every wake)
+    this.clock += c.hostIrq + c.wfiWake;
+    this.costBy[CostComponent.HostIrq] += c.hostIrq;
+    this.costBy[CostComponent.WfiWake] += c.wfiWake;
   }
 
   /** @internal Powers the vCPU on at `entry` (PSCI CPU_ON). */
   powerOn(now: number, entry: number, context: number): void {
+    // a vCPU that turned itself off never came back from that call: no re-entry part of its exit is left to pay
+    this.reentryNs = 0;
     this.mp = MpState.Runnable;
     if (now > this.clock) this.clock = now;
     this.pc = entry;
@@ -532,6 +566,9 @@ export class Vcpu {
           }
           this.pc = pc;
           this.exitGuest(ExitReason.Irq, c.irqExit);
+          // the host takes the physical interrupt and comes back through the run loop's checks
+          this.clock += c.hostIrq;
+          this.costBy[CostComponent.HostIrq] += c.hostIrq;
           if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
           this.enterGuest();
           pc = this.pc;
@@ -724,6 +761,7 @@ export class Vcpu {
           this.daif = (this.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
           pc = this.elr;
           clock += c.exception;
+          this.costBy[CostComponent.Exception] += c.exception;
           continue;
         case Op.PUSH: {
           if (this.sp >= STACK_DEPTH) break;
@@ -825,12 +863,20 @@ export class Vcpu {
     this.spsr = this.daif << SPSR_DAIF_SHIFT;
     this.daif = 0xf;
     this.pc = vector;
-    this.clock += this.vm.costNs.exception;
+    const x = this.vm.costNs.exception;
+    this.clock += x;
+    this.costBy[CostComponent.Exception] += x;
     this.stats.irqsTaken++;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.IrqTaken, this.vm.id, this.index, this.clock, 0, 0);
   }
 
-  /** @internal Leaves the guest: syncHwstate, charge the exit, count it. */
+  /**
+   * @internal Leaves the guest: syncHwstate, charge the exit, count it. The part of the exit's cost paid before
+   * its handler runs ({@link EXIT_ENTRY_FRACTION}) is charged now, the rest when the vCPU enters the guest again
+   * ({@link enterGuest}: after KVM_RUN resumes it from userspace, after a wake-up from WFI). What the handler
+   * produces (a kick, an SGI, an exit request, a line signal, an MSI) carries the vCPU's clock at that instant:
+   * the midpoint of the trap plus what the handler charged before it.
+   */
   exitGuest(reason: ExitReason, costNs: number): void {
     this.inGuest = false;
     this.vm.flow.vcpuSyncHwstate(this);
@@ -838,9 +884,13 @@ export class Vcpu {
       this.clock += this.deferredExitNs;
       this.deferredExitNs = 0;
     }
-    this.clock += costNs;
+    const t0 = this.clock;
+    const entry = costNs * EXIT_ENTRY_FRACTION;
+    this.clock += entry;
+    this.reentryNs += costNs - entry;
+    this.costBy[EXIT_COMPONENT[reason]] += costNs;
     this.stats.exits[reason]++;
-    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, this.clock - costNs, reason, costNs);
+    if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, t0, reason, costNs);
   }
 
   /**
@@ -866,8 +916,10 @@ export class Vcpu {
     this.loaded = false;
   }
 
-  /** @internal Enters the guest: consume requests, flushHwstate. */
+  /** @internal Enters the guest: pay the rest of the last exit, consume requests, flushHwstate. */
   enterGuest(): void {
+    this.clock += this.reentryNs;
+    this.reentryNs = 0;
     this.requests = 0;
     this.nextSignal();
     this.vm.flow.vcpuFlushHwstate(this);

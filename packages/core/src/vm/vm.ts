@@ -7,6 +7,7 @@
  */
 import 'reflect-metadata';
 import { inject, injectable, Lifecycle, scoped, type DependencyContainer } from 'tsyringe';
+import { CostComponent } from '../cost/cost-component';
 import type { CostPrimitives, CostProfile } from '../cost/cost-profile';
 import type { DeviceAttr, KvmDevice } from '../device/kvm-device';
 import { Errno, fail } from '../errno';
@@ -453,6 +454,8 @@ export class Vm {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
       s.stampSignal(vcpu);
+      // the breakdown's delivery latency on the interrupt's path (0 from the vCPU itself or a pCPU-local event)
+      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
       vcpu.wake();
       s.runnable(vcpu);
       if (this.trace.on) this.traceKick(vcpu, 1);
@@ -463,8 +466,12 @@ export class Vm {
     const cur = s.current;
     if (cur === vcpu) vcpu.request(REQ_KICK);
     else {
-      if (cur !== null) cur.clock += this.costNs.kickSend;
+      if (cur !== null) {
+        cur.clock += this.costNs.kickSend;
+        cur.costBy[CostComponent.KickSend] += this.costNs.kickSend;
+      }
       s.stampSignal(vcpu);
+      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
       vcpu.post(REQ_KICK);
     }
     if (this.trace.on) this.traceKick(vcpu, 0);

@@ -1,14 +1,16 @@
 /** Cost profiles: exits are charged per the VM's profile; composite latencies follow from the primitives. */
-import { BUILTIN_COST_PROFILES, ExitReason, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
+import { BUILTIN_COST_PROFILES, CostComponent, costBreakdown, ExitReason, STRUCTURAL_RULES, TraceKind, withStructuralCosts, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
 import { systemOff } from '../support/programs';
 import { tinyVm } from '../support/tiny-controller';
 import { runWorkload } from '../support/workload';
 
 describe('cost profiles', () => {
   it('the built-in profiles name their public source and have positive primitives', () => {
-    expect(BUILTIN_COST_PROFILES.map((p) => p.name)).toEqual(['gicv3-vhe', 'gicv3-vhe-kunpeng', 'gicv2-nonvhe']);
+    expect(BUILTIN_COST_PROFILES.map((p) => p.name)).toEqual(['gicv3-vhe', 'gicv3-vhe-kunpeng', 'gicv2-nonvhe', 'phytium-s2500', 'seattle-split', 'seattle-vhe']);
     for (const p of BUILTIN_COST_PROFILES) {
       expect(p.source).toMatch(/references §6|ISCA|kvm-unit-tests/);
+      // every stated primitive names its source (a measurement, or says it is derived / an estimate)
+      for (const k of Object.keys(p.ns)) if (!STRUCTURAL_RULES.some((r) => r.name === k)) expect(p.sources?.[k as keyof typeof p.sources]).toMatch(/./);
       for (const v of Object.values(p.ns)) expect(v).toBeGreaterThan(0);
     }
     expect(new Hypervisor().createVm().cost).toBe(GICV3_VHE_ALTRA);
@@ -80,5 +82,76 @@ describe('cost profiles', () => {
     vm.run();
     expect(after - before).toBeCloseTo(vm.costNs.kickSend, 9);
     expect(v1.stats.exits[ExitReason.Irq]).toBe(1);
+  });
+
+  it('a kick from another vCPU arrives ipiLatency after the sender sent it (after kickSend): a spinning target exits then, a blocked one wakes then', () => {
+    for (const blocked of [false, true]) {
+      const { hv, vm, vcpus } = tinyVm(2, { lookaheadNs: 0 });
+      hv.trace.on = true;
+      const [v0, v1] = vcpus;
+      const c = vm.costNs;
+      let sent = 0;
+      const a = new GuestAsm();
+      a.label('main').label('spin').work(3).b('spin');
+      a.label('idle').wfi().b('idle');
+      a.label('kicker').work(3000).call((v) => {
+        sent = v.clock;
+        v.vm.kickVcpu(v1);
+      });
+      a.work(3000);
+      systemOff(a);
+      const img = a.build();
+      v1.setProgram(img, blocked ? 'idle' : 'main');
+      v0.setProgram(img, 'kicker');
+      vm.run();
+      const ev = hv.trace.events().filter((e) => e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && e.a === ExitReason.Irq));
+      expect(ev).toHaveLength(1);
+      // the kick to a vCPU in the guest leaves once the sender has paid kickSend (effects leave when they are
+      // produced); a blocked one is woken at once, without the sender's IPI write
+      const send = blocked ? 0 : c.kickSend;
+      expect(ev[0].t).toBeGreaterThanOrEqual(sent + send + c.ipiLatency - 1e-9);
+      expect(ev[0].t).toBeLessThan(sent + send + c.ipiLatency + 3 * c.cycle + 1e-9);
+      expect(v1.costBy[CostComponent.IpiLatency]).toBeCloseTo(c.ipiLatency, 9);
+      if (blocked) expect(v1.costBy[CostComponent.WfiWake]).toBeCloseTo(c.wfiWake, 9);
+      else expect(v1.costBy[CostComponent.HostIrq]).toBeCloseTo(c.hostIrq, 9);
+    }
+  });
+
+  it('every structural cost of every built-in profile is its rule applied to the profile primitives (no per-profile factor)', () => {
+    for (const p of BUILTIN_COST_PROFILES) {
+      for (const r of STRUCTURAL_RULES) {
+        expect(p.ns[r.name]).toBeCloseTo(r.derive(p.ns), 9);
+        expect(p.ns[r.name]).toBeGreaterThan(0);
+      }
+    }
+    // changing a primitive changes the derived costs through the same rule
+    const faster = withStructuralCosts({ ...GICV3_VHE_ALTRA.ns, mmioKernel: GICV3_VHE_ALTRA.ns.mmioKernel + 100 });
+    expect(faster.itsCommand).toBeCloseTo(GICV3_VHE_ALTRA.ns.itsCommand + 200, 9);
+  });
+
+  it('a profile registered without structural costs gets them derived by the rules', () => {
+    const hv = new Hypervisor();
+    const ns: Record<string, number> = { ...GICV3_VHE_ALTRA.ns, hvc: 250 };
+    for (const r of STRUCTURAL_RULES) delete ns[r.name];
+    hv.registerCostProfile({ name: 'old', description: 'd', source: 's', ns: ns as never });
+    const got = hv.costProfile('old').ns;
+    for (const r of STRUCTURAL_RULES) expect(got[r.name]).toBeCloseTo(r.derive({ ...GICV3_VHE_ALTRA.ns, hvc: 250 }), 9);
+  });
+
+  it('every charge of a run is attributed to a named component: the breakdown adds up to the busy time', () => {
+    const w = runWorkload({ seed: 3, costProfile: 'gicv3-vhe', trace: false });
+    let busy = 0;
+    const slots = new Float64Array(CostComponent.IpiLatency + 1);
+    for (const v of w.vm.vcpus) {
+      busy += v.clock - v.stats.blockedNs;
+      v.costBy.forEach((x, i) => (slots[i] += x));
+    }
+    const b = costBreakdown(slots, busy);
+    expect(b.hvc ?? 0).toBeGreaterThan(0);
+    const sum = Object.entries(b).filter(([k]) => k !== 'ipiLatency').reduce((s, [, x]) => s + x, 0);
+    expect(sum).toBeCloseTo(busy, 3);
+    // exits are attributed at their full price: hvc = exits × primitive
+    const hvcs = w.vm.vcpus.reduce((s, v) => s + v.stats.exits[ExitReason.Hvc] + v.stats.exits[ExitReason.Smc], 0);
+    expect(b.hvc).toBeCloseTo(hvcs * GICV3_VHE_ALTRA.ns.hvc, 6);
   });
 });

@@ -2,6 +2,7 @@
 import {
   DAIF,
   EventFd,
+  EXIT_ENTRY_FRACTION,
   ExitReason,
   GuestAsm,
   KvmExitReason,
@@ -315,6 +316,28 @@ describe('PSCI', () => {
     expect(vcpus[1].x(24)).toBe(0x77);
     expect(vcpus[1].x(25)).toBe(0x80000001);
     expect(vcpus[1].x(29)).toBe(0); // never ran past CPU_OFF
+  });
+
+  it('a vCPU powered on again starts at the CPU_ON handler instant plus ipiLatency, owing nothing of its CPU_OFF call', () => {
+    const { vm, vcpus } = tinyVm(2);
+    let calledAt = -1;
+    let startedAt = -1;
+    const b = new GuestAsm();
+    b.label('main').movi(0, PSCI.CPU_OFF).hvc();
+    b.label('boot0').label('poll').movi(0, PSCI.AFFINITY_INFO_64).movi(1, 1).hvc().beqi(0, 0, 'poll');
+    b.movi(0, PSCI.CPU_ON_64).movi(1, 1).movi(2, 1000).call((v) => void (calledAt = v.clock)).hvc();
+    b.label('spin').wfi().b('spin');
+    while (b.here < 1000) b.nop();
+    b.call((v) => void (startedAt = v.clock)).work(10_000);
+    systemOff(b);
+    const img = b.build();
+    vcpus[0].setProgram(img, 'boot0');
+    vcpus[1].setProgram(img);
+    expect(vm.run().reason).toBe('shutdown');
+    // the handler runs once the world switch out (EXIT_ENTRY_FRACTION of the hvc) is paid
+    const expected = calledAt + vm.costNs.hvc * EXIT_ENTRY_FRACTION + vm.costNs.ipiLatency;
+    expect(startedAt).toBeGreaterThanOrEqual(expected - 1e-9);
+    expect(startedAt).toBeLessThan(expected + vm.costNs.cycle);
   });
 
   it.each([

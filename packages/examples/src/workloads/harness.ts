@@ -11,6 +11,8 @@
  * @module
  */
 import {
+  COST_COMPONENT_COUNT,
+  costBreakdown,
   DAIF,
   EXIT_REASON_NAMES,
   GuestAsm,
@@ -84,6 +86,12 @@ export interface WorkloadResult {
   busyNs: number;
   /** Busy simulated ns per interrupt. */
   simNsPerInterrupt: number;
+  /**
+   * Simulated ns per interrupt by named cost component (core cost-component.ts), over all vCPUs in the measured
+   * phase: where the interrupts' time went (`guest` = plain guest instructions; `ipiLatency` = delivery latency,
+   * not busy time). The busy components add up to {@link simNsPerInterrupt}.
+   */
+  costBreakdown: Record<string, number>;
   /** Simulated time at the end. */
   simTimeNs: number;
   /** The VM (only with keepVm). */
@@ -92,6 +100,7 @@ export interface WorkloadResult {
 
 interface Snapshot {
   busy: number;
+  costBy: Float64Array;
   exits: Float64Array;
   traps: Map<number, number>;
 }
@@ -131,6 +140,7 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
     traps: {},
     busyNs: 0,
     simNsPerInterrupt: 0,
+    costBreakdown: {},
     simTimeNs: 0,
   };
   const why = unsupportedReason(hv, desc, workload, vcpus);
@@ -293,9 +303,11 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
   const traps: Record<string, number> = {};
   let exits = 0;
   let busy = 0;
+  const slots = new Float64Array(COST_COMPONENT_COUNT);
   end.forEach((e, i) => {
-    const s = snaps[i] ?? { busy: 0, exits: new Float64Array(e.exits.length), traps: new Map() };
+    const s = snaps[i] ?? { busy: 0, costBy: new Float64Array(COST_COMPONENT_COUNT), exits: new Float64Array(e.exits.length), traps: new Map() };
     busy += e.busy - s.busy - thinkNs[i];
+    for (let k = 0; k < COST_COMPONENT_COUNT; k++) slots[k] += e.costBy[k] - s.costBy[k];
     e.exits.forEach((x, k) => {
       const d = x - s.exits[k];
       if (d) {
@@ -339,10 +351,11 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
     traps,
     busyNs: busy,
     simNsPerInterrupt: got ? busy / got : 0,
+    costBreakdown: got ? costBreakdown(slots, busy, got) : {},
     simTimeNs: vm.now,
   };
 }
 
 function snapshot(v: Vcpu): Snapshot {
-  return { busy: v.clock - v.stats.blockedNs, exits: Float64Array.from(v.stats.exits), traps: new Map(v.stats.traps) };
+  return { busy: v.clock - v.stats.blockedNs, costBy: Float64Array.from(v.costBy), exits: Float64Array.from(v.stats.exits), traps: new Map(v.stats.traps) };
 }

@@ -73,6 +73,9 @@ describe('irqflow CLI', () => {
     expect(lockstep).toMatchObject({ status: 'ok', lookaheadNs: 0 });
     expect(ahead).toMatchObject({ status: 'ok', lookaheadNs: 1500 });
     expect(ahead.interrupts).toBe(lockstep.interrupts);
+    // the text header shows the default lookahead (the profile's ipiLatency, 100 cycles at 3 GHz) rounded
+    const text = irqflow(['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--duration', '1ms', '--quiet']).stdout;
+    expect(text.split('\n')[0]).toMatch(/ · lookahead 33\.33 ns$/);
   });
 
   it('run prints human-readable tables', () => {
@@ -186,7 +189,7 @@ describe('irqflow CLI', () => {
   it.each([
     [['run', '--irqchip', 'nope', '--workload', 'mixed'], /unknown irqchip 'nope' \(valid: .*pic/],
     [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
-    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, sweep, worker, bench\)/],
+    [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, sweep, worker, bench, microbench\)/],
   ])('spawned: exit code 2 and one line for %j', (args, re) => {
     const r = irqflow(args as string[]);
     expect(r.code).toBe(2);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { TraceKind } from '@irqflow/core';
+import { CostComponent, TraceKind } from '@irqflow/core';
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
 import { peToVcpuIndex } from './lpi-host';
@@ -36,7 +36,14 @@ export function processCommands(its: VgicIts): void {
   const mem = its.vm.memory;
   if (its.cwriter >= size) return;
   if (its.creadr >= size) its.creadr = 0;
+  // the vCPU whose GITS_CWRITER (or GITS_CTLR) write runs the queue pays each command (none from userspace)
+  const writer = its.vm.scheduler.current;
+  const perCmd = its.vm.costNs.itsCommand;
   while (its.creadr !== its.cwriter) {
+    if (writer !== null) {
+      writer.clock += perCmd;
+      writer.costBy[CostComponent.ItsCommand] += perCmd;
+    }
     const a = base + its.creadr;
     if (mem.isRam(a, ITS_CMD_SIZE)) {
       for (let i = 0; i < 8; i++) W[i] = mem.readU32(a + i * 4);

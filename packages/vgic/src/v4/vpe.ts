@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { IrqchipState, MpState, type HostIrq, type Vcpu } from '@irqflow/core';
+import { CostComponent, IrqchipState, MpState, type HostIrq, type Vcpu } from '@irqflow/core';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
@@ -128,6 +128,12 @@ export class Vpe implements VirtualPendingSource {
   }
 
   private makeResident(): void {
+    // its_make_vpe_resident: program the redistributor's VPENDBASER (and wait for it), on the vCPU's pCPU
+    if (!this.resident) {
+      const v = this.vcpu;
+      v.clock += v.vm.costNs.vpeResidency;
+      v.costBy[CostComponent.VpeResidency] += v.vm.costNs.vpeResidency;
+    }
     this.resident = true;
     this.doorbellArmed = false;
   }

@@ -1,0 +1,51 @@
+/** `irqflow microbench` through the built CLI (packages/examples/dist/cli.js; `npm test` builds first), and `run --json`'s costBreakdown. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..', '..', '..');
+const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
+const irqflow = (args: string[]): { code: number; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+};
+
+beforeAll(() => {
+  if (!fs.existsSync(cli)) spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
+});
+jest.setTimeout(60_000);
+
+describe('irqflow microbench', () => {
+  it('--json: one row per test × controller × profile, with the calibration check of the rows that ran', () => {
+    const r = irqflow(['microbench', '--profile', 'seattle-vhe', '--irqchip', 'gic-v2', '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rows.map((x: { test: string }) => x.test)).toEqual(['hvc', 'mmio_read_user', 'mmio_read_vgic', 'eoi', 'ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms']);
+    const ipi = doc.rows.find((x: { test: string }) => x.test === 'ipi');
+    expect(ipi).toMatchObject({ irqchip: 'gic-v2', profile: 'seattle-vhe', status: 'ok' });
+    expect(ipi.costBreakdown.mmioKernel).toBeGreaterThan(0);
+    expect(doc.rows.find((x: { test: string }) => x.test === 'lpi')).toMatchObject({ status: 'unsupported' });
+    expect(doc.calibration).toHaveLength(1);
+    expect(Math.abs(doc.calibration[0].error)).toBeLessThan(0.25);
+  });
+
+  it('text output has a table per profile; a bad test name is a usage error naming the choices', () => {
+    const r = irqflow(['microbench', '--profile', 'phytium-s2500', '--irqchip', 'gic-v3', '--test', 'ipi']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/profile phytium-s2500/);
+    expect(r.stdout).toMatch(/Predicted vs published/);
+    const bad = irqflow(['microbench', '--test', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/timer_10ms/);
+  });
+
+  it('run --json reports simulated ns per interrupt by named component; the busy ones add up', () => {
+    const r = irqflow(['run', '--irqchip', 'gic-v3', '--workload', 'ipi-pingpong', '--json', '--quiet']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const b: Record<string, number> = doc.costBreakdown;
+    for (const k of ['sysregTrap', 'sgiDispatch', 'hostIrq', 'wfiWake', 'guest']) expect(b[k]).toBeGreaterThan(0);
+    const busy = Object.entries(b).filter(([k]) => k !== 'ipiLatency').reduce((s, [, v]) => s + v, 0);
+    expect(busy).toBeCloseTo(doc.simNsPerInterrupt, 0);
+  });
+});

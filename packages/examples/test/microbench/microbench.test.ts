@@ -1,0 +1,72 @@
+/** irqflow microbench: the kvm-unit-tests micro-bench set predicts the published composites from primitives. */
+import { BUILTIN_COST_PROFILES } from '@irqflow/core';
+import { createHypervisor } from '../../src/hypervisor-factory';
+import { compareWithPublished, PUBLISHED_COMPOSITES } from '../../src/microbench/calibration';
+import { runMicrobench } from '../../src/microbench/microbench';
+
+const { hv } = createHypervisor({ traceCapacity: 1 });
+
+describe('microbench', () => {
+  it('predicts every §6.1 published composite within ±25% with one set of structural rules', () => {
+    const rows = runMicrobench(hv, {
+      irqchips: [...new Set(PUBLISHED_COMPOSITES.map((p) => p.irqchip))],
+      profiles: [...new Set(PUBLISHED_COMPOSITES.map((p) => p.profile))],
+      tests: [...new Set(PUBLISHED_COMPOSITES.map((p) => p.test))],
+    });
+    const checks = compareWithPublished(rows);
+    expect(checks).toHaveLength(5);
+    for (const c of checks) {
+      expect({ ...c, ok: Math.abs(c.error) <= 0.25 }).toMatchObject({ ok: true });
+    }
+  });
+
+  it('gives the same figures and breakdowns under lockstep as under the default lookahead (causal delivery)', () => {
+    const opts = { irqchips: ['gic-v3', 'gic-v2', 'gic-v4.1', 'rvic'], profiles: ['gicv3-vhe', 'seattle-vhe'], tests: ['ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'] as const };
+    const lockstep = runMicrobench(hv, { ...opts, tests: [...opts.tests], lookaheadNs: 0 });
+    const ahead = runMicrobench(hv, { ...opts, tests: [...opts.tests] });
+    expect(lockstep.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(20);
+    expect(ahead).toEqual(lockstep);
+  });
+
+  it('measures the primitives back exactly (the counter reads add only their own cost)', () => {
+    const rows = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['gicv3-vhe', 'phytium-s2500'], tests: ['hvc', 'mmio_read_vgic', 'mmio_read_user', 'eoi'] });
+    for (const r of rows) {
+      const ns = BUILTIN_COST_PROFILES.find((p) => p.name === r.profile)!.ns;
+      const prim = { hvc: ns.hvc, mmio_read_vgic: ns.mmioKernel, mmio_read_user: ns.mmioUser, eoi: ns.cpuifAccess }[r.test as 'hvc'];
+      expect(r.status).toBe('ok');
+      expect(r.ns).toBeCloseTo(prim + ns.timerAccess, 0);
+    }
+  });
+
+  it('an IPI to a target blocked in WFI takes longer than to a spinning one, under every profile', () => {
+    const rows = runMicrobench(hv, { irqchips: ['gic-v3', 'gic-v2', 'rvic'], tests: ['ipi', 'ipi_wfi'] });
+    for (const r of rows.filter((x) => x.test === 'ipi')) {
+      const w = rows.find((x) => x.test === 'ipi_wfi' && x.irqchip === r.irqchip && x.profile === r.profile)!;
+      expect(r.status).toBe('ok');
+      expect(w.status).toBe('ok');
+      expect(w.ns).toBeGreaterThan(r.ns);
+      expect(w.costBreakdown.wfiWake).toBeGreaterThan(0);
+    }
+  });
+
+  it("attributes an IPI's time to named components, including the structural ones", () => {
+    const [r] = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['phytium-s2500'], tests: ['ipi'] });
+    const b = r.costBreakdown;
+    for (const k of ['sysregTrap', 'sgiDispatch', 'ipiLatency', 'irqExit', 'hostIrq', 'cacheLineTransfer', 'cpuifAccess']) expect(b[k]).toBeGreaterThan(0);
+    const lpi = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['phytium-s2500'], tests: ['lpi', 'timer_10ms'] });
+    expect(lpi[0].costBreakdown.itsCommand).toBeCloseTo(hv.costProfile('phytium-s2500').ns.itsCommand, 6);
+    expect(lpi[1].costBreakdown.timerIrq).toBeCloseTo(hv.costProfile('phytium-s2500').ns.timerIrq, 6);
+  });
+
+  it('runs every test on every controller that can, under every profile, in well under a minute', () => {
+    const t0 = Date.now();
+    const rows = runMicrobench(hv);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(rows.filter((r) => r.status === 'error')).toEqual([]);
+    const ok = (test: string, chip: string): boolean => rows.some((r) => r.test === test && r.irqchip === chip && r.status === 'ok');
+    expect(ok('ipi_hw', 'gic-v4.1')).toBe(true);
+    expect(ok('lpi', 'gic-v3')).toBe(true);
+    expect(ok('mmio_read_vgic', 'rvic')).toBe(true);
+    expect(ok('timer_10ms', 'rvic')).toBe(true);
+  });
+});

@@ -212,7 +212,7 @@ export function buildMigrationVm(sc: MigrationScenario): MigrationVm {
 
 /** A run's observable outcome from a point on: trace records and counters. */
 export interface RunRecord {
-  /** Trace records, in execution order. */
+  /** Trace records in canonical order (TraceBuffer.canonicalEvents: by time, vCPU, kind, payload). */
   readonly trace: readonly TraceEvent[];
   /** Per-vCPU counters (exits by reason, ops, irqs, …) as one flat vector each. */
   readonly counters: readonly number[][];
@@ -240,7 +240,7 @@ export function referenceRun(sc: MigrationScenario): RunRecord {
   const m = buildMigrationVm(sc);
   m.scheduleHost(-1);
   m.vm.run({ until: sc.endNs });
-  return { trace: m.hv.trace.events(), counters: counters(m.vm) };
+  return { trace: m.hv.trace.canonicalEvents(), counters: counters(m.vm) };
 }
 
 /** What one migration point found. */
@@ -255,6 +255,14 @@ export interface MigrationResult {
   readonly pending: { readonly lpi: boolean; readonly fifo: boolean };
   /** The snapshot (for callers that look at its state). */
   readonly snapshot: VmSnapshot;
+}
+
+/**
+ * `events` in the trace buffer's canonical order (by time, vCPU, kind, payload): execution order depends on
+ * scheduling (a vCPU running ahead under the lookahead records before one behind it), the set of records does not.
+ */
+function canonical(events: readonly TraceEvent[]): TraceEvent[] {
+  return [...events].sort((x, y) => x.t - y.t || x.vcpu - y.vcpu || x.kind - y.kind || x.a - y.a || x.b - y.b);
 }
 
 function firstDiff(a: readonly TraceEvent[], b: readonly TraceEvent[], what: string): string | undefined {
@@ -313,13 +321,14 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
   dst.scheduleHost(t);
   src.vm.run({ until: sc.endNs });
   dst.vm.run({ until: sc.endNs });
+  // the records each VM made after the point, compared in canonical order
   const srcTrace = src.hv.trace.events();
   const why =
-    firstDiff(srcTrace.slice(at), dst.hv.trace.events(), 'restored vs source') ??
+    firstDiff(canonical(srcTrace.slice(at)), canonical(dst.hv.trace.events()), 'restored vs source') ??
     (!sameCounters(diff(counters(src.vm), before), diff(counters(dst.vm), restored))
       ? `counters differ: ${JSON.stringify(diff(counters(src.vm), before))} vs ${JSON.stringify(diff(counters(dst.vm), restored))}`
       : undefined) ??
-    firstDiff(srcTrace, ref.trace, 'saved source vs never-saved run') ??
+    firstDiff(src.hv.trace.canonicalEvents(), ref.trace, 'saved source vs never-saved run') ??
     (!sameCounters(counters(src.vm), ref.counters) ? 'source counters differ from the never-saved run' : undefined);
   // no vm.destroy(): it is asynchronous, and a caller looping over points without yielding would keep every
   // pending teardown (and its VM) alive; both hypervisors are dropped here and collected whole

@@ -317,8 +317,9 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
   restoreVm(dst.vm, snapshot);
   // counters from the point on: a restore that re-pends an interrupt counts it as injected on the destination
   const restored = counters(dst.vm);
-  // the VMM's own devices go on where they were: run({ until: t }) fired every host event up to t, no later one
-  dst.scheduleHost(t);
+  // the VMM's own devices go on where they were: run({ until: t }) fired every host event up to the VM's time
+  // (t, or later when a vCPU's last operation ended past t), no later one
+  dst.scheduleHost(snapshot.time);
   src.vm.run({ until: sc.endNs });
   dst.vm.run({ until: sc.endNs });
   // the records each VM made after the point, compared in canonical order

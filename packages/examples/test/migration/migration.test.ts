@@ -57,7 +57,7 @@ describe('the comparison can fail', () => {
     const bad: VmSnapshot = { ...good, vcpus: good.vcpus.map((v, i) => (i === k ? { ...v, regs: lose(v.regs) } : v)) };
     const dst = buildMigrationVm(sc);
     restoreVm(dst.vm, bad);
-    dst.scheduleHost(140696);
+    dst.scheduleHost(good.time);
     src.vm.run({ until: END });
     dst.vm.run({ until: END });
     expect(dst.hv.trace.events()).not.toEqual(src.hv.trace.events().slice(at));

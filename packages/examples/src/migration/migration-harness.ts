@@ -245,10 +245,14 @@ export function referenceRun(sc: MigrationScenario): RunRecord {
 
 /** What one migration point found. */
 export interface MigrationResult {
-  /** Identical continuation. */
+  /** The restored VM continued exactly as the saved source did (trace and counters from the point on). */
   readonly ok: boolean;
   /** The first difference, when not ok. */
   readonly why?: string;
+  /** The saved source ran exactly as the run that was never saved (whole trace and counters). */
+  readonly sourceOk: boolean;
+  /** The first difference of the saved source from the never-saved run, when not sourceOk. */
+  readonly sourceWhy?: string;
   /** What the vCPUs were doing at the point: `handler` (stack in use), `wfi`, `running`, per vCPU. */
   readonly where: readonly string[];
   /** Something was pending in the controller at the point: an LPI (GICv3 pending tables) or an rVIC FIFO entry. */
@@ -301,8 +305,10 @@ function fifoPending(snap: VmSnapshot): boolean {
 
 /**
  * Runs the source to `t`, saves it, restores into a fresh VM of a fresh hypervisor, runs both to the end and
- * compares: the restored trace and counters with the source's from `t` on, and the source's whole trace with
- * `ref` (the run that was never saved).
+ * compares: the restored trace and counters with the source's from `t` on (`ok`: the migration is exact), and
+ * the source's whole trace with `ref`, the run that was never saved (`sourceOk`: the save itself left no trace;
+ * the fold it does on each vCPU is an exit's state sync and reload, whose side effects are listed in the migration
+ * guide, "Known limits").
  */
 export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): MigrationResult {
   const src = buildMigrationVm(sc);
@@ -328,10 +334,11 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
     firstDiff(canonical(srcTrace.slice(at)), canonical(dst.hv.trace.events()), 'restored vs source') ??
     (!sameCounters(diff(counters(src.vm), before), diff(counters(dst.vm), restored))
       ? `counters differ: ${JSON.stringify(diff(counters(src.vm), before))} vs ${JSON.stringify(diff(counters(dst.vm), restored))}`
-      : undefined) ??
+      : undefined);
+  const sourceWhy =
     firstDiff(src.hv.trace.canonicalEvents(), ref.trace, 'saved source vs never-saved run') ??
     (!sameCounters(counters(src.vm), ref.counters) ? 'source counters differ from the never-saved run' : undefined);
   // no vm.destroy(): it is asynchronous, and a caller looping over points without yielding would keep every
   // pending teardown (and its VM) alive; both hypervisors are dropped here and collected whole
-  return { ok: why === undefined, why, where, pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) }, snapshot };
+  return { ok: why === undefined, why, sourceOk: sourceWhy === undefined, sourceWhy, where, pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) }, snapshot };
 }

@@ -296,6 +296,20 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
       throw new VmSnapshotError('config', Errno.EINVAL, `${k} differs: snapshot ${JSON.stringify(have?.[k])}, this VM ${JSON.stringify(want[k])}`);
   if (snap.vcpus.length !== vm.vcpus.length || snap.devices.length !== vm.devices.length)
     throw new VmSnapshotError('config', Errno.EINVAL, 'vCPU or device count differs from the snapshot configuration');
+  snap.vcpus.forEach((s, i) => {
+    const time = (x: unknown): boolean => typeof x === 'number' && !Number.isNaN(x);
+    if (
+      !Number.isInteger(s?.posted) ||
+      s.posted < 0 ||
+      !time(s.postedAt) ||
+      !time(s.linesAt) ||
+      !(s.signalWakeAt === null || (time(s.signalWakeAt) && Number.isFinite(s.signalWakeAt))) ||
+      !Array.isArray(s.inputs) ||
+      s.inputs.length !== 2 ||
+      !s.inputs.every((x) => typeof x === 'boolean')
+    )
+      throw new VmSnapshotError('format', Errno.EINVAL, `vCPU ${i}: malformed run-loop position`);
+  });
   if (vm.anyVcpuRan) throw new VmSnapshotError('busy', Errno.EBUSY, 'restore into a fresh VM: a vCPU has already run');
   unsupported(vm);
 }

@@ -9,7 +9,10 @@
  *
  * **The host side.** Besides guest state a snapshot carries the simulation's own clock: the VM's simulated time
  * and every vCPU's local clock (the model's stand-in for the host's wall clock, which on a real host just goes on),
- * and where each vCPU's thread is in KVM_RUN (inside the guest or not, pending kick/exit requests). A migration
+ * and where each vCPU's thread is in KVM_RUN (inside the guest or not, pending kick/exit requests), and the causal
+ * model's run-loop position, which no KVM ABI carries (version 2): signals in flight with their arrival times and
+ * the host events that wake a blocked vCPU at them, and the line clock of guest memory (cacheLineTransfer); the
+ * controller's part of it (GICv4 vPE entries' arrival times) travels in its device state. A migration
  * point is a `vm.run({ until })` boundary, where vCPUs are still "inside the guest" with the controller's
  * hardware state (list registers) loaded. The save does on each such vCPU what its exit to userspace would do to
  * the controller — the state sync (vcpuSyncHwstate), then the state load again (vcpuFlushHwstate) — without

@@ -1,7 +1,8 @@
 /**
  * Random migration points per controller (the external harness's check, reproducible): for each controller, a
  * never-saved reference run, then `points` seeded random migration points, each checked with {@link migrateAt}.
- * Counts the points inside handlers, in WFI and with something pending, and lists the failures.
+ * Counts the points inside handlers, in WFI and with something pending, and lists the failures (restored VM
+ * differs from its source) apart from the points where the saved source differs from the never-saved run.
  *
  * @example
  * ```ts

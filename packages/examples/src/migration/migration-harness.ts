@@ -3,8 +3,9 @@
  * (IPI ping-pong, a periodic virtual-timer tick per vCPU, wired device interrupts through irqfds and MSIs — LPIs
  * through the ITS on a GICv3, rVID MSIs on the rVIC — injected by a seeded host schedule), and the check that a
  * VM saved with {@link saveVm} at a `vm.run({ until })` boundary and restored with {@link restoreVm} into a fresh
- * VM of a fresh {@link Hypervisor} continues exactly as the source does: the same trace records and the same
- * counters from the migration point on, and the source itself the same as a run that was never saved.
+ * VM of a fresh {@link Hypervisor} continues exactly as the source does: the same trace records (in canonical
+ * order) and the same counters from the migration point on. Apart from that, whether the saved source itself ran
+ * as a run that was never saved (the save's fold has an exit's side effects, migration guide "Known limits").
  *
  * Used by the jest test (a few points per controller) and by `migrate-fuzz.ts` (the full count).
  *

@@ -89,7 +89,7 @@ export class VgicDevice implements KvmDevice {
 
   /** Snapshot: restores {@link saveState}'s result into this initialised device (vgic-migration.ts). @throws KvmError */
   restoreState(state: unknown): void {
-    restoreVgicState(this, state as SavedVgic);
+    restoreVgicState(this, state as SavedVgic, this.vm);
   }
 
   // ---- resources (first run) ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
  * @module
  */
 import { Errno, fail, KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
+import { v4HooksOf } from './v4/v4-hooks';
 import { VGIC_CTRL, VGIC_GRP } from './vgic-kvm-device';
 
 /** GICR_CTLR, GICR_PROPBASER and GICR_PENDBASER (RD_base offsets; REDIST_REGS attributes). */
@@ -41,6 +42,11 @@ export interface SavedVgic {
   readonly preInit?: SavedAttr[];
   /** Register attributes replayed after INIT. */
   readonly regs: SavedAttr[];
+  /**
+   * GICv4: the model's run-loop part of the vPEs, which no attribute carries (when each pending vLPI/vSGI
+   * reaches its vCPU under causal delivery; V4Hooks.saveRunLoop). Absent without a GICv4 host.
+   */
+  readonly v4?: unknown;
 }
 
 const V3_CPU_SYSREGS = [
@@ -124,7 +130,8 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   }
   if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
   keep(VGIC_GRP.DIST_REGS, distKey | 0n);
-  return { type: dev.type, nrIrqs, addrs, preInit, regs };
+  const v4 = v3 ? v4HooksOf(vm)?.saveRunLoop() : undefined;
+  return v4 === undefined ? { type: dev.type, nrIrqs, addrs, preInit, regs } : { type: dev.type, nrIrqs, addrs, preInit, regs, v4 };
 }
 
 /**
@@ -152,10 +159,11 @@ function replayRegs(dev: KvmDevice, saved: SavedVgic): void {
 /**
  * Restores `saved` into `dev`, a vgic of a fresh VM that was set up the same way and is already initialised
  * (KVM_DEV_ARM_VGIC_CTRL_INIT done, e.g. by the irqchip descriptor): checks that NR_IRQS, the addresses and
- * the INIT-time registers match, then replays the register state.
+ * the INIT-time registers match, then replays the register state; with `vm` (the device's VM), a GICv4 host also
+ * gets its vPEs' run-loop part back ({@link SavedVgic.v4}).
  * @throws KvmError EINVAL when the configuration differs; what the attribute calls throw
  */
-export function restoreVgicState(dev: KvmDevice, saved: SavedVgic): void {
+export function restoreVgicState(dev: KvmDevice, saved: SavedVgic, vm?: Vm): void {
   if (saved === null || typeof saved !== 'object' || !Array.isArray(saved.regs) || !Array.isArray(saved.addrs))
     fail(Errno.EINVAL, 'not a saved vgic');
   if (dev.type !== saved.type) fail(Errno.EINVAL, `vgic type ${dev.type} differs from the saved ${saved.type}`);
@@ -164,6 +172,8 @@ export function restoreVgicState(dev: KvmDevice, saved: SavedVgic): void {
   for (const [g, a, v] of [...saved.addrs, ...(saved.preInit ?? [])])
     if (get(g, a) !== v) fail(Errno.EINVAL, `attribute ${g}/0x${a.toString(16)} differs from the saved configuration`);
   replayRegs(dev, saved);
+  // the vPEs' arrival times, once the replay made their entries pending (at the restore's instant)
+  if (saved.v4 !== undefined && vm !== undefined) v4HooksOf(vm)?.restoreRunLoop(saved.v4);
 }
 
 /**

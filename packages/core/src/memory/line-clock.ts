@@ -15,12 +15,16 @@
  * @module
  */
 import { CostComponent } from '../cost/cost-component';
+import { Errno, fail } from '../errno';
 import type { Vcpu } from '../vm/vcpu';
 
 const PAGE_SHIFT = 16;
 const LINE_SHIFT = 6;
 const LINES = 1 << (PAGE_SHIFT - LINE_SHIFT);
 const SHARED = -1;
+
+/** {@link LineClock.save}: per page (number, owner or -1 when shared, owner's latest store, line times, line writers). */
+export type SavedLineClock = readonly (readonly [page: number, owner: number, lastStore: number, at: Float64Array | null, by: Int32Array | null])[];
 
 /** Coherence state of one 64 KiB page. */
 class PageLines {
@@ -110,6 +114,42 @@ export class LineClock {
         v.clock = ready;
       }
     }
+  }
+
+  /**
+   * The state of every page touched, for a VM snapshot (vm-snapshot.ts): per page its number, owner (or -1 once
+   * shared), the owner's latest store, and once shared the per-line store times and writers (copies).
+   */
+  save(): SavedLineClock {
+    const out: [number, number, number, Float64Array | null, Int32Array | null][] = [];
+    for (const [pn, p] of this.pages) out.push([pn, p.owner, p.lastStore, p.at && p.at.slice(), p.by && p.by.slice()]);
+    return out;
+  }
+
+  /**
+   * Replaces the state with `saved` ({@link save}'s result).
+   * @throws KvmError EINVAL for a malformed one (the state is then unchanged)
+   */
+  restore(saved: SavedLineClock): void {
+    if (!Array.isArray(saved)) fail(Errno.EINVAL, 'line clock: not a saved line clock');
+    const pages = new Map<number, PageLines>();
+    for (const e of saved) {
+      const [pn, owner, lastStore, at, by] = Array.isArray(e) ? e : [];
+      const shared = owner === SHARED;
+      if (!Number.isInteger(pn) || !Number.isInteger(owner) || owner < SHARED || typeof lastStore !== 'number' || pages.has(pn as number))
+        fail(Errno.EINVAL, 'line clock: bad page entry');
+      if (shared ? !(at instanceof Float64Array && at.length === LINES && by instanceof Int32Array && by.length === LINES) : at != null || by != null)
+        fail(Errno.EINVAL, `line clock: page ${String(pn)} has bad line arrays`);
+      const p = new PageLines(owner as number);
+      p.lastStore = lastStore as number;
+      if (shared) {
+        p.at = (at as Float64Array).slice();
+        p.by = (by as Int32Array).slice();
+      }
+      pages.set(pn as number, p);
+    }
+    this.clear();
+    for (const [pn, p] of pages) this.pages.set(pn, p);
   }
 
   /** Forgets everything (a VM reset of guest memory). */

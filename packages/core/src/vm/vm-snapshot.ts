@@ -9,7 +9,10 @@
  *
  * **The host side.** Besides guest state a snapshot carries the simulation's own clock: the VM's simulated time
  * and every vCPU's local clock (the model's stand-in for the host's wall clock, which on a real host just goes on),
- * and where each vCPU's thread is in KVM_RUN (inside the guest or not, pending kick/exit requests). A migration
+ * and where each vCPU's thread is in KVM_RUN (inside the guest or not, pending kick/exit requests), and the causal
+ * model's run-loop position, which no KVM ABI carries (version 2): signals in flight with their arrival times and
+ * the host events that wake a blocked vCPU at them, and the line clock of guest memory (cacheLineTransfer); the
+ * controller's part of it (GICv4 vPE entries' arrival times) travels in its device state. A migration
  * point is a `vm.run({ until })` boundary, where vCPUs are still "inside the guest" with the controller's
  * hardware state (list registers) loaded. The save does on each such vCPU what its exit to userspace would do to
  * the controller — the state sync (vcpuSyncHwstate), then the state load again (vcpuFlushHwstate) — without
@@ -31,6 +34,7 @@
 import type { KvmDevice } from '../device/kvm-device';
 import { Errno, KvmError } from '../errno';
 import type { MemorySlot } from '../memory/guest-memory';
+import type { SavedLineClock } from '../memory/line-clock';
 import { coreRegId } from './one-reg';
 import { Pending } from './vcpu-access';
 import type { Vcpu } from './vcpu';
@@ -39,7 +43,7 @@ import type { Vm } from './vm';
 /** The snapshot format tag. */
 export const VM_SNAPSHOT_FORMAT = 'irqflow-vm-snapshot';
 /** The snapshot format version this build writes and reads. */
-export const VM_SNAPSHOT_VERSION = 1;
+export const VM_SNAPSHOT_VERSION = 2;
 /** Number of `struct kvm_regs` fields saved through ONE_REG (x0..x30, SP, PC, PSTATE, SP_EL1, ELR_EL1, SPSR[5]). */
 const NR_CORE_REGS = 41;
 const MEM_CHUNK = 4096;
@@ -108,6 +112,16 @@ export interface VcpuSnapshot {
   readonly inWfi: boolean;
   /** Host side: what the vCPU's next exit charges on top of its cost (the fold the save did for it; see saveVm). */
   readonly deferredExitNs: number;
+  /** Run-loop position: request bits another vCPU or the host posted (a kick, an exit request) still in flight. */
+  readonly posted: number;
+  /** Run-loop position: when {@link posted} arrives (ns; +Infinity when nothing is in flight). */
+  readonly postedAt: number;
+  /** Run-loop position: when a line signal in flight arrives (Vm.signalVcpu; +Infinity when none). */
+  readonly linesAt: number;
+  /** Run-loop position: when the host event that wakes the blocked vCPU at a signal's arrival fires, or null when not armed. */
+  readonly signalWakeAt: number | null;
+  /** Without an in-kernel irqchip: the KVM_IRQ_LINE input levels (IRQ, FIQ) that reach the lines when a line signal arrives. */
+  readonly inputs: readonly [irq: boolean, fiq: boolean];
 }
 
 /** A VM snapshot ({@link saveVm}). Plain data; bigints and Uint8Arrays (structured-clone friendly). */
@@ -128,6 +142,8 @@ export interface VmSnapshot {
   readonly vcpus: readonly VcpuSnapshot[];
   /** Each device's {@link KvmDevice.saveState} result, in creation order. */
   readonly devices: readonly unknown[];
+  /** Run-loop position: when each guest RAM line stored to becomes visible to the other vCPUs (cacheLineTransfer). */
+  readonly lines: SavedLineClock;
 }
 
 function configOf(vm: Vm): VmSnapshotConfig {
@@ -230,16 +246,37 @@ export function saveVm(vm: Vm): VmSnapshot {
         requests: v.requests,
         inWfi: v.inWfi,
         deferredExitNs: 0, // filled in below, once the refill is known
+        posted: 0, // the run-loop position: filled in below, after the refill
+        postedAt: Infinity,
+        linesAt: Infinity,
+        signalWakeAt: null,
+        inputs: [v.irqInput, v.fiqInput],
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
-    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time, deviceTime, memory, vcpus, devices };
+    const lines = vm.lines.save();
+    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time, deviceTime, memory, vcpus, devices, lines };
   } finally {
     vm.scheduler.time = time;
     // back into the guest, as the vCPU thread re-entering KVM_RUN
     for (const v of inGuest) v.deferredExitNs += syncNs.get(v)! - asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
   }
-  return { ...snap, vcpus: snap.vcpus.map((s, i) => ({ ...s, deferredExitNs: vm.vcpus[i].deferredExitNs })) };
+  // the run-loop position as the source goes on from: after the refill (a signal it posts is part of it)
+  return {
+    ...snap,
+    vcpus: snap.vcpus.map((s, i) => {
+      const v = vm.vcpus[i];
+      const wake = v.signalWake;
+      return {
+        ...s,
+        deferredExitNs: v.deferredExitNs,
+        posted: v.posted,
+        postedAt: v.postedAt,
+        linesAt: v.linesAt,
+        signalWakeAt: wake !== null && wake.pending ? wake.time : null,
+      };
+    }),
+  };
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -262,6 +299,20 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
       throw new VmSnapshotError('config', Errno.EINVAL, `${k} differs: snapshot ${JSON.stringify(have?.[k])}, this VM ${JSON.stringify(want[k])}`);
   if (snap.vcpus.length !== vm.vcpus.length || snap.devices.length !== vm.devices.length)
     throw new VmSnapshotError('config', Errno.EINVAL, 'vCPU or device count differs from the snapshot configuration');
+  snap.vcpus.forEach((s, i) => {
+    const time = (x: unknown): boolean => typeof x === 'number' && !Number.isNaN(x);
+    if (
+      !Number.isInteger(s?.posted) ||
+      s.posted < 0 ||
+      !time(s.postedAt) ||
+      !time(s.linesAt) ||
+      !(s.signalWakeAt === null || (time(s.signalWakeAt) && Number.isFinite(s.signalWakeAt))) ||
+      !Array.isArray(s.inputs) ||
+      s.inputs.length !== 2 ||
+      !s.inputs.every((x) => typeof x === 'boolean')
+    )
+      throw new VmSnapshotError('format', Errno.EINVAL, `vCPU ${i}: malformed run-loop position`);
+  });
   if (vm.anyVcpuRan) throw new VmSnapshotError('busy', Errno.EBUSY, 'restore into a fresh VM: a vCPU has already run');
   unsupported(vm);
 }
@@ -289,9 +340,12 @@ export function restoreVm(vm: Vm, snap: VmSnapshot): void {
 function restoreInto(vm: Vm, snap: VmSnapshot): void {
   // host side first: the clock the timers and every device read, as on the source when it was saved
   if (!(snap.deviceTime <= snap.time)) throw new VmSnapshotError('format', Errno.EINVAL, 'deviceTime is after time');
+  // the line clock first: it checks itself before it changes anything
+  vm.lines.restore(snap.lines);
   vm.scheduler.time = snap.deviceTime;
   vm.vcpus.forEach((v, i) => {
     v.clock = snap.vcpus[i].clock;
+    [v.irqInput, v.fiqInput] = snap.vcpus[i].inputs;
   });
   for (const [addr, data] of snap.memory) vm.memory.write(addr, data);
   vm.devices.forEach((d: KvmDevice, i) => d.restoreState!(snap.devices[i]));
@@ -330,5 +384,14 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
     }
     v.requests = s.requests;
     v.deferredExitNs = s.deferredExitNs;
+  });
+  // the run-loop position last: what the restore's own calls posted is replaced by what was in flight at the source
+  vm.vcpus.forEach((v, i) => {
+    const s = snap.vcpus[i];
+    v.posted = s.posted;
+    v.postedAt = s.postedAt;
+    v.linesAt = s.linesAt;
+    v.nextSignal();
+    vm.restoreSignalWake(v, s.signalWakeAt);
   });
 }

@@ -525,6 +525,24 @@ export class Vm {
     if (!ev.pending || at < ev.time) this.schedule(ev, at);
   }
 
+  /**
+   * @internal A VM snapshot's restore (vm-snapshot.ts): arms `v`'s signal wake at `at` exactly as the source had it
+   * (it may be armed for a signal already taken: it then fires and finds the vCPU as the source's did), or
+   * disarms it for null.
+   */
+  restoreSignalWake(v: Vcpu, at: number | null): void {
+    if (at === null) {
+      if (v.signalWake !== null) this.events.cancel(v.signalWake);
+      return;
+    }
+    if (v.signalWake === null) {
+      const ev = new HostEvent((now) => this.signalWakeFired(v, now), 'signal-wake');
+      ev.local = true;
+      v.signalWake = ev;
+    }
+    this.events.schedule(v.signalWake, at);
+  }
+
   private signalWakeFired(v: Vcpu, now: number): void {
     if (v.mp !== MpState.Halted) return;
     if ((v.posted & REQ_KICK) !== 0 && v.postedAt <= now) v.stats.kicks++;

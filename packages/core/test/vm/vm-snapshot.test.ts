@@ -9,6 +9,7 @@ import {
   GuestAsm,
   Hypervisor,
   KvmMpState,
+  REQ_KICK,
   restoreVm,
   saveVm,
   VM_SNAPSHOT_VERSION,
@@ -63,6 +64,40 @@ describe('saveVm / restoreVm', () => {
     a.vm.run({ until: 9000 });
     b.vm.run({ until: 9000 });
     expect(b.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock, v.xBig(9)])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.pc, v.clock, v.xBig(9)]));
+  });
+
+  it('carries the run-loop position: a kick in flight with its arrival time, and the line clock of shared memory', () => {
+    const a = build();
+    a.vm.run({ until: 3000 });
+    a.vm.kickVcpu(a.vm.vcpus[0]); // from userspace: arrives ipiLatency after the VM's time
+    const snap = saveVm(a.vm);
+    expect(a.vm.costNs.ipiLatency).toBeGreaterThan(0);
+    expect(snap.vcpus[0].posted).toBe(REQ_KICK);
+    expect(snap.vcpus[0].postedAt).toBe(a.vm.scheduler.time + a.vm.costNs.ipiLatency);
+    // both vCPUs store to the same line: its last writer and time decide when the other's next access completes
+    expect(snap.lines.some(([, owner]) => owner === -1)).toBe(true);
+    const b = build();
+    restoreVm(b.vm, snap);
+    expect([b.vm.vcpus[0].posted, b.vm.vcpus[0].postedAt]).toEqual([snap.vcpus[0].posted, snap.vcpus[0].postedAt]);
+    expect(b.vm.lines.save()).toEqual(a.vm.lines.save());
+    a.vm.run({ until: 9000 });
+    b.vm.run({ until: 9000 });
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock]));
+    expect(a.vm.vcpus[0].stats.kicks).toBe(1);
+  });
+
+  it('refuses a malformed run-loop position (EINVAL) before changing anything', () => {
+    const a = build();
+    a.vm.run({ until: 3000 });
+    const snap = saveVm(a.vm);
+    const b = build();
+    const e = thrown(() => restoreVm(b.vm, { ...snap, lines: [[0, 5, 0, new Float64Array(3), null]] } as unknown as VmSnapshot));
+    expect((e as VmSnapshotError).errno).toBe(Errno.EINVAL);
+    expect(b.vm.vcpus.map((v: Vcpu) => v.clock)).toEqual([0, 0]);
+    const noInputs = { ...snap, vcpus: snap.vcpus.map((v, i) => (i === 1 ? { ...v, inputs: undefined } : v)) } as unknown as VmSnapshot;
+    const f = thrown(() => restoreVm(b.vm, noInputs));
+    expect([(f as VmSnapshotError).reason, (f as VmSnapshotError).errno]).toEqual(['format', Errno.EINVAL]);
+    restoreVm(b.vm, snap); // still a fresh VM
   });
 
   it('a vCPU powered off or halted comes back that way (MP_STATE)', () => {

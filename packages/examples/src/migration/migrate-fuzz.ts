@@ -1,11 +1,12 @@
 /**
  * `node packages/examples/dist/migration/migrate-fuzz.js [--points N] [--irqchip a,b] [--seed S] [--end NS]
- * [--lookahead NS]`: the full migration check — N random migration points per controller (default 1,000 on
+ * [--lookahead NS|default]`: the full migration check — N random migration points per controller (default 1,000 on
  * gic-v2, gic-v3, gic-v4.1 and rvic), each restored into a fresh VM of a fresh hypervisor and compared with the
  * source and with a never-saved run ({@link fuzzMigration}). Prints one line per controller; exit code 1 when a
- * point diverged. `--lookahead` defaults to 0 for gic-v3, gic-v4.1 and rvic, whose traces still depend on how
- * `run()` is sliced with the default lookahead (a scheduler issue fixed separately), and to the profile's
- * default elsewhere; pass `--lookahead default` to use the profile's everywhere.
+ * restored VM diverged from its source. Where the saved source itself ran differently from the never-saved run
+ * (the save's fold of each vCPU has an exit's side effects: migration guide, "Known limits") is counted and
+ * printed, not an error. `--lookahead` defaults to the profile's (`default`); traces do not depend on it or on how
+ * `run()` is sliced (causal delivery), so any value must give the same result.
  *
  * @module
  */
@@ -15,9 +16,6 @@ function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
-
-/** Controllers whose traces depend on run() slicing under the default lookahead (see the module doc). */
-const SLICING_DEPENDENT = new Set(['gic-v3', 'gic-v4.1', 'rvic']);
 
 function main(): number {
   const points = Number(arg('points') ?? 1000);
@@ -31,13 +29,14 @@ function main(): number {
   }
   let bad = 0;
   for (const irqchip of chips) {
-    const lookaheadNs = la === 'default' ? undefined : la !== undefined ? Number(la) : SLICING_DEPENDENT.has(irqchip) ? 0 : undefined;
+    const lookaheadNs = la === undefined || la === 'default' ? undefined : Number(la);
     const r = fuzzMigration({ irqchip, points, seed, endNs, lookaheadNs });
     bad += r.failures.length;
     console.log(
-      `${irqchip.padEnd(9)} ${r.ok}/${r.points} identical · in handler ${r.inHandler} · in WFI ${r.inWfi} · LPI pending ${r.lpiPending} · FIFO pending ${r.fifoPending} · lookahead ${lookaheadNs ?? 'default'} · ${(r.ms / 1000).toFixed(1)} s`,
+      `${irqchip.padEnd(9)} ${r.ok}/${r.points} identical · saved source = never-saved ${r.sourceOk}/${r.points} · in handler ${r.inHandler} · in WFI ${r.inWfi} · LPI pending ${r.lpiPending} · FIFO pending ${r.fifoPending} · lookahead ${lookaheadNs ?? 'default'} · ${(r.ms / 1000).toFixed(1)} s`,
     );
     for (const f of r.failures.slice(0, 5)) console.log(`  ${f}`);
+    for (const f of r.sourceDiffs.slice(0, 3)) console.log(`  (source) ${f}`);
   }
   return bad > 0 ? 1 : 0;
 }

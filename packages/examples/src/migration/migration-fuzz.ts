@@ -1,7 +1,8 @@
 /**
  * Random migration points per controller (the external harness's check, reproducible): for each controller, a
  * never-saved reference run, then `points` seeded random migration points, each checked with {@link migrateAt}.
- * Counts the points inside handlers, in WFI and with something pending, and lists the failures.
+ * Counts the points inside handlers, in WFI and with something pending, and lists the failures (restored VM
+ * differs from its source) apart from the points where the saved source differs from the never-saved run.
  *
  * @example
  * ```ts
@@ -37,8 +38,10 @@ export interface MigrationFuzzResult {
   readonly irqchip: string;
   /** Points checked. */
   readonly points: number;
-  /** Points that continued identically. */
+  /** Points whose restored VM continued exactly as the saved source. */
   readonly ok: number;
+  /** Points whose saved source ran exactly as the never-saved run. */
+  readonly sourceOk: number;
   /** Points with a vCPU inside an interrupt handler. */
   readonly inHandler: number;
   /** Points with a vCPU blocked in WFI. */
@@ -48,9 +51,11 @@ export interface MigrationFuzzResult {
   /** Points with an rVIC FIFO entry pending. */
   readonly fifoPending: number;
   /** Each point: its time, what the vCPUs were doing, what was pending, whether it continued identically. */
-  readonly details: readonly { readonly t: number; readonly where: readonly string[]; readonly lpi: boolean; readonly fifo: boolean; readonly ok: boolean }[];
-  /** `t=…: why` of each failing point. */
+  readonly details: readonly { readonly t: number; readonly where: readonly string[]; readonly lpi: boolean; readonly fifo: boolean; readonly ok: boolean; readonly sourceOk: boolean }[];
+  /** `t=…: why` of each point whose restored VM diverged from the source. */
   readonly failures: readonly string[];
+  /** `t=…: why` of each point whose saved source diverged from the never-saved run. */
+  readonly sourceDiffs: readonly string[];
   /** Wall-clock milliseconds. */
   readonly ms: number;
 }
@@ -69,12 +74,14 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     return (x >>> 0) / 4294967296;
   };
   let ok = 0;
+  let sourceOk = 0;
+  const sourceDiffs: string[] = [];
   let inHandler = 0;
   let inWfi = 0;
   let lpi = 0;
   let fifo = 0;
   const failures: string[] = [];
-  const details: { t: number; where: readonly string[]; lpi: boolean; fifo: boolean; ok: boolean }[] = [];
+  const details: { t: number; where: readonly string[]; lpi: boolean; fifo: boolean; ok: boolean; sourceOk: boolean }[] = [];
   const times: number[] = [...(o.times ?? [])];
   // whole and fractional ns, anywhere from the guest's bring-up to near the end
   for (let i = 0; i < o.points; i++) times.push(Math.floor(rnd() * (endNs - 5_000) * 4) / 4 + 500);
@@ -82,11 +89,13 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     const r = migrateAt(sc, t, ref);
     if (r.ok) ok++;
     else failures.push(`t=${t}: ${r.why}`);
+    if (r.sourceOk) sourceOk++;
+    else sourceDiffs.push(`t=${t}: ${r.sourceWhy}`);
     if (r.where.includes('handler')) inHandler++;
     if (r.where.includes('wfi')) inWfi++;
     if (r.pending.lpi) lpi++;
     if (r.pending.fifo) fifo++;
-    details.push({ t, where: r.where, lpi: r.pending.lpi, fifo: r.pending.fifo, ok: r.ok });
+    details.push({ t, where: r.where, lpi: r.pending.lpi, fifo: r.pending.fifo, ok: r.ok, sourceOk: r.sourceOk });
   }
-  return { irqchip: o.irqchip, points: times.length, ok, details, inHandler, inWfi, lpiPending: lpi, fifoPending: fifo, failures, ms: Date.now() - start };
+  return { irqchip: o.irqchip, points: times.length, ok, sourceOk, sourceDiffs, details, inHandler, inWfi, lpiPending: lpi, fifoPending: fifo, failures, ms: Date.now() - start };
 }

@@ -26,7 +26,7 @@ import { Errno, fail, KVM_DEV_TYPE, MSI_VALID_DEVID, type HostIrq, type RoutingE
 import { itsVmOf, type ItsVm } from '../its/its-vm';
 import type { Vgic } from '../vgic';
 import { registerV4Hooks, v4HooksOf, type V4Hooks } from './v4-hooks';
-import { Vpe, type VlpiConfig } from './vpe';
+import { Vpe, type SavedVpeArrivals, type VlpiConfig } from './vpe';
 
 /** Host GIC generation with direct injection. */
 export type GicV4Version = '4' | '4.1';
@@ -255,6 +255,19 @@ export class GicV4 implements V4Hooks, VlpiConfig {
   isPending(intid: number): boolean {
     const map = this.byIntid.get(intid);
     return map !== undefined && this.vpes[map.vcpu]?.isVlpiPending(intid) === true;
+  }
+
+  /** Snapshot: each vPE's arrival times ({@link Vpe.saveArrivals}), by vCPU index (null: no vPE). */
+  saveRunLoop(): (SavedVpeArrivals | null)[] {
+    return this.vm.vcpus.map((_, i) => this.vpes[i]?.saveArrivals() ?? null);
+  }
+
+  /** Snapshot restore: {@link saveRunLoop}'s times back into the vPEs (after the attributes made them pending). */
+  restoreRunLoop(saved: unknown): void {
+    if (!Array.isArray(saved)) return;
+    saved.forEach((a, i) => {
+      if (a !== null && i < this.vm.vcpus.length) this.vpe(i)?.restoreArrivals(a as SavedVpeArrivals);
+    });
   }
 
   /** Drops every mapping and pending bit (VM teardown). */

@@ -35,6 +35,13 @@ export interface V4Hooks {
   redirectPending(intid: number, vcpuIndex: number): boolean;
   /** Whether forwarded vLPI `intid` is pending in its vPE's virtual pending table (SAVE_PENDING_TABLES). */
   isPending(intid: number): boolean;
+  /**
+   * Snapshot: the model's part of the vPEs that no attribute carries (when each pending vLPI/vSGI reaches its
+   * vCPU under causal delivery), per vCPU index; plain data.
+   */
+  saveRunLoop(): unknown;
+  /** Snapshot restore, after the attributes: puts {@link saveRunLoop}'s part back (malformed input is ignored). */
+  restoreRunLoop(saved: unknown): void;
 }
 
 /** A VM's slot for its GICv4 hooks: empty until a GICv4 host registers, then filled for the VM's life. */

@@ -50,6 +50,14 @@ export interface VpeStats {
   acked: number;
 }
 
+/** {@link Vpe.saveArrivals}: (vINTID, arrival time) of each pending vLPI and vSGI. */
+export interface SavedVpeArrivals {
+  /** Pending vLPIs. */
+  readonly vlpis: readonly (readonly [intid: number, at: number])[];
+  /** Pending vSGIs. */
+  readonly sgis: readonly (readonly [intid: number, at: number])[];
+}
+
 /** One vPE. */
 export class Vpe implements VirtualPendingSource {
   /** Resident on the redistributor (between load/unblocking and put/blocking). */
@@ -222,6 +230,31 @@ export class Vpe implements VirtualPendingSource {
       v.vm.scheduler.signalTime = next;
       v.postLines();
     }
+  }
+
+  /**
+   * Snapshot (the model's run-loop position; no KVM attribute carries it): when each pending vLPI and vSGI
+   * reaches the vCPU. The pending bits themselves travel through the ABI (pending tables, GICR_ISPENDR0).
+   */
+  saveArrivals(): SavedVpeArrivals {
+    const sgis: [number, number][] = [];
+    for (let id = 0; id < VGIC_NR_SGIS; id++) if (this.sgiPending & (1 << id)) sgis.push([id, this.sgiAt[id]]);
+    return { vlpis: this.pendingVlpis.map((id, k) => [id, this.vlpiAt[k]] as const), sgis };
+  }
+
+  /**
+   * Puts back {@link saveArrivals}' times for the entries that are pending again after the restore (they were
+   * made pending at the restore's instant); others are ignored. Malformed input changes nothing.
+   */
+  restoreArrivals(saved: SavedVpeArrivals): void {
+    const ok = (l: unknown): l is readonly (readonly [number, number])[] =>
+      Array.isArray(l) && l.every((e) => Array.isArray(e) && Number.isInteger(e[0]) && typeof e[1] === 'number');
+    if (saved === null || typeof saved !== 'object' || !ok(saved.vlpis) || !ok(saved.sgis)) return;
+    for (const [id, at] of saved.vlpis) {
+      const k = this.pendingVlpis.indexOf(id);
+      if (k >= 0) this.vlpiAt[k] = at;
+    }
+    for (const [id, at] of saved.sgis) if (id >= 0 && id < VGIC_NR_SGIS && this.sgiPending & (1 << id)) this.sgiAt[id] = at;
   }
 
   /** Drops every pending and active bit (guest reboot / vPE teardown). */

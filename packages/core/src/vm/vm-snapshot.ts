@@ -112,6 +112,13 @@ export interface VcpuSnapshot {
   readonly inWfi: boolean;
   /** Host side: what the vCPU's next exit charges on top of its cost (the fold the save did for it; see saveVm). */
   readonly deferredExitNs: number;
+  /**
+   * Host side: the second part of the last exit's cost, paid when the vCPU re-enters the guest (EXIT_ENTRY_FRACTION;
+   * non-zero while it is blocked or out in userspace).
+   */
+  readonly reentryNs: number;
+  /** Host side: simulated ns charged so far per cost component (CostComponent order), so the breakdown continues. */
+  readonly costBy: readonly number[];
   /** Run-loop position: request bits another vCPU or the host posted (a kick, an exit request) still in flight. */
   readonly posted: number;
   /** Run-loop position: when {@link posted} arrives (ns; +Infinity when nothing is in flight). */
@@ -205,6 +212,10 @@ export function saveVm(vm: Vm): VmSnapshot {
   // and after the save back into the guest (flush). Neither is charged now; the vCPU's next real exit charges
   // what its fold would have cost less what the refill did (list registers the guest had consumed are gone), so
   // it costs what it would have without the save.
+  // Like the restore, the save is the VMM's work, not the guest's: its fold and refill are not traced (the
+  // controllers' LR and counter records would otherwise appear in the source's trace and nowhere else).
+  const traceOn = vm.trace.on;
+  vm.trace.on = false;
   const syncNs = new Map<Vcpu, number>();
   for (const v of inGuest) syncNs.set(v, asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)));
   // Where the devices are read (and written back on restore): the time up to which host events have fired. A
@@ -246,6 +257,8 @@ export function saveVm(vm: Vm): VmSnapshot {
         requests: v.requests,
         inWfi: v.inWfi,
         deferredExitNs: 0, // filled in below, once the refill is known
+        reentryNs: v.reentryNs,
+        costBy: Array.from(v.costBy),
         posted: 0, // the run-loop position: filled in below, after the refill
         postedAt: Infinity,
         linesAt: Infinity,
@@ -260,6 +273,7 @@ export function saveVm(vm: Vm): VmSnapshot {
     vm.scheduler.time = time;
     // back into the guest, as the vCPU thread re-entering KVM_RUN
     for (const v of inGuest) v.deferredExitNs += syncNs.get(v)! - asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
+    vm.trace.on = traceOn;
   }
   // the run-loop position as the source goes on from: after the refill (a signal it posts is part of it)
   return {
@@ -303,6 +317,10 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
     const time = (x: unknown): boolean => typeof x === 'number' && !Number.isNaN(x);
     if (
       !Number.isInteger(s?.posted) ||
+      !(typeof s.reentryNs === 'number' && Number.isFinite(s.reentryNs) && s.reentryNs >= 0) ||
+      !Array.isArray(s.costBy) ||
+      s.costBy.length !== vm.vcpus[i].costBy.length ||
+      !s.costBy.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
       s.posted < 0 ||
       !time(s.postedAt) ||
       !time(s.linesAt) ||
@@ -384,6 +402,9 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
     }
     v.requests = s.requests;
     v.deferredExitNs = s.deferredExitNs;
+    // after the restore's own guest entry, which paid the fresh vCPU's (zero) re-entry part
+    v.reentryNs = s.reentryNs;
+    v.costBy.set(s.costBy);
   });
   // the run-loop position last: what the restore's own calls posted is replaced by what was in flight at the source
   vm.vcpus.forEach((v, i) => {

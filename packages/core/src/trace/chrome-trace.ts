@@ -121,6 +121,8 @@ export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, str
   const threads = new Set<string>();
   /** Per track: where the current guest-running span started (end of the last exit or the wake), or undefined. */
   const guestFrom = new Map<string, number>();
+  /** Per track: the last exit slice (shortened when the vCPU blocks before the exit's cost is all paid). */
+  const lastExit = new Map<string, ChromeTraceEvent>();
   /** Per target track: flow ids of causes waiting for the target's next IRQ. */
   const waiting = new Map<string, number[]>();
   let flowId = 0;
@@ -161,13 +163,20 @@ export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, str
       case TraceKind.Exit: {
         const from = guestFrom.get(key);
         if (from !== undefined && e.t > from) ev.push({ name: 'guest', cat: 'guest', ph: 'X', ts: from / 1000, dur: (e.t - from) / 1000, pid, tid });
-        ev.push({ name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`, cat: 'exit', ph: 'X', ts, dur: e.b / 1000, pid, tid, args: { reason: EXIT_REASON_NAMES[e.a] ?? e.a, costNs: e.b } });
+        const x: ChromeTraceEvent = { name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`, cat: 'exit', ph: 'X', ts, dur: e.b / 1000, pid, tid, args: { reason: EXIT_REASON_NAMES[e.a] ?? e.a, costNs: e.b } };
+        ev.push(x);
+        lastExit.set(key, x);
         guestFrom.set(key, e.t + e.b);
         continue;
       }
-      case TraceKind.Block:
+      case TraceKind.Block: {
         guestFrom.delete(key);
+        // An exit's cost is paid partly on leaving the guest and the rest on re-entry (EXIT_ENTRY_FRACTION): a
+        // vCPU that blocks meanwhile is blocked from here, so its exit slice ends where the blocked time starts.
+        const x = lastExit.get(key);
+        if (x !== undefined && x.ts + x.dur! > ts) x.dur = Math.max(0, ts - x.ts);
         continue;
+      }
       case TraceKind.Wake:
         ev.push({ name: 'blocked', cat: 'blocked', ph: 'X', ts: (e.t - e.b) / 1000, dur: e.b / 1000, pid, tid, args: { ns: e.b } });
         guestFrom.set(key, e.t);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { GuestAsm, MSI_VALID_DEVID, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Msi, type Vcpu, type Vm } from '@irqflow/core';
+import { type GuestAsm, MSI_VALID_DEVID, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Msi, type Vcpu, type Vm } from '@irqflow/core';
 import { GITS, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE } from './its';
 import { VGIC_ADDR_TYPE, VGIC_CTRL, VGIC_GRP, VgicDevice } from './vgic-kvm-device';
 import { GICV3_REDIST_SIZE, SGI_BASE } from './vgic-mmio-v3';

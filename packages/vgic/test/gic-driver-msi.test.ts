@@ -1,4 +1,4 @@
-import { GuestAsm, type Msi } from '@irqflow/core';
+import { type GuestAsm, type Msi } from '@irqflow/core';
 import { GIC_BOARD, GIC_ITS_RAM, type ItsKvmDevice } from '@irqflow/vgic';
 import { gicVm, loggingGuest } from './helpers';
 

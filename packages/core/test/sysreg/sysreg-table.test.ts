@@ -1,5 +1,5 @@
 /** System-register encodings and the per-VM table. */
-import { decodeSysreg, Errno, GuestAsm, Hypervisor, KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
+import { decodeSysreg, Errno, GuestAsm, Hypervisor, type KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
 
 describe('encodings', () => {
   it('pack and unpack Op0/Op1/CRn/CRm/Op2 as the CPU_SYSREGS attribute does', () => {

@@ -69,7 +69,7 @@ export async function runOnQueue(url: string, points: readonly SweepPoint[], plu
       if (--left === 0) finish();
     };
     events.on('completed', ({ jobId, returnvalue }) =>
-      settle(jobId, () => (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as SweepRow),
+      settle(jobId, () => typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue),
     );
     events.on('failed', ({ jobId, failedReason }) =>
       settle(jobId, (p) => ({ ...p, status: 'error', message: `worker: ${failedReason}`, sent: 0, interrupts: 0, exits: 0, exitsPerInterrupt: 0, simNsPerInterrupt: 0, exitsByReason: {} })),

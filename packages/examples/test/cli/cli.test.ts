@@ -188,11 +188,11 @@ describe('irqflow CLI', () => {
     [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
     [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, sweep, worker, bench\)/],
   ])('spawned: exit code 2 and one line for %j', (args, re) => {
-    const r = irqflow(args as string[]);
+    const r = irqflow(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(re as RegExp);
+    expect(r.stderr).toMatch(re);
   });
 
   it.each([
@@ -224,13 +224,13 @@ describe('irqflow CLI', () => {
     const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
     const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (outp.push(String(s)), true));
     try {
-      expect(await main(args as string[])).toBe(2);
+      expect(await main(args)).toBe(2);
     } finally {
       e.mockRestore();
       o.mockRestore();
     }
     expect(outp.join('')).toBe('');
     expect(err.join('').trim().split('\n')).toHaveLength(1);
-    expect(err.join('')).toMatch(re as RegExp);
+    expect(err.join('')).toMatch(re);
   });
 });

@@ -11,7 +11,7 @@
  * @module
  */
 import { Errno, fail, KvmError } from '../errno';
-import type { IrqchipRoute, RoutingEntry } from '../flow/irqchip-flow';
+import type { RoutingEntry } from '../flow/irqchip-flow';
 import { MSI_VALID_DEVID } from '../flow/irqchip-flow';
 import type { Vm } from '../vm/vm';
 import type { IrqBypassConsumer } from '../host/irq-bypass';

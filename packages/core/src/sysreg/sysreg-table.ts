@@ -102,7 +102,7 @@ export class SysregEntry {
 
 /** System registers of one VM. */
 export class SysregTable {
-  private readonly entries: (SysregEntry | undefined)[] = new Array(65536);
+  private readonly entries: (SysregEntry | undefined)[] = new Array<SysregEntry | undefined>(65536);
 
   /** @param costOf - resolves a cost primitive to ns under the VM's profile */
   constructor(private readonly costOf: (k: keyof CostPrimitives) => number) {}

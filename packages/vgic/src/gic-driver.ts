@@ -91,7 +91,7 @@ function gicV3Msi(vm: Vm) {
       if (!rd.done) st32(a, GIC_BOARD.REDIST + rd.value * GICV3_REDIST_SIZE + 0xa0, intid);
     },
     msiIrqs: { first: 8192, count: 65536 - 8192 },
-    emitMsiSetup(a: GuestAsm, spec: { devid: number; event: number; intid: number; target: number }): Msi {
+    emitMsiSetup(this: void, a: GuestAsm, spec: { devid: number; event: number; intid: number; target: number }): Msi {
       const { devid, event, intid, target } = spec;
       ensureRam();
       if (!rds.has(target)) {

@@ -56,7 +56,7 @@ describe('gic-v3 irqchip: MSIs through the board ITS (emitMsiSetup)', () => {
 
   it('with msi: false the board has no ITS and the driver offers no MSIs', () => {
     const { vm, drv } = gicVm('gic-v3', 1, { msi: false } as never);
-    expect(drv.emitMsiSetup).toBeUndefined();
+    expect(typeof drv.emitMsiSetup).toBe('undefined');
     expect(vm.devices.some((d) => d.type === 8)).toBe(false);
   });
 });

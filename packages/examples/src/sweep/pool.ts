@@ -25,7 +25,8 @@ const THREAD_FILE = path.join(__dirname, 'thread.js');
 export function createRunner(threads: number): PointRunner {
   if (threads <= 0 || !fs.existsSync(THREAD_FILE)) {
     return {
-      run: async (point, plugins) => runPoint(point, plugins),
+      // a promise as from the pool: the executor runs now, and a throw becomes a rejection (as from an async function)
+      run: (point, plugins) => new Promise((resolve) => resolve(runPoint(point, plugins))),
       close: async () => {},
     };
   }

@@ -46,9 +46,9 @@ export class IpiPingPong implements Component {
     private readonly rounds: number,
     private readonly maxThink = 64,
   ) {
-    const ipi = need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.ipi);
-    need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.emitSendIpi);
-    this.intids = [ipi.call(ctx.driver, 0)];
+    const drv = ctx.driver;
+    if (drv.ipi === undefined || drv.emitSendIpi === undefined) throw new Error(`${ctx.irqchip.name}'s guest driver has no IPIs (ipi/emitSendIpi)`);
+    this.intids = [drv.ipi(0)];
     const pairs = ctx.vcpus >>> 1;
     this.pairSent = new Array<number>(pairs).fill(0);
     this.planned = pairs * rounds * 2;

@@ -24,6 +24,13 @@ import type { GuestIrqDriver } from './plugin';
 import type { Vcpu } from './vm/vcpu';
 import type { Vm } from './vm/vm';
 
+/** A guest driver with IPIs (both optional IPI members present). */
+type IpiDriver = GuestIrqDriver & Required<Pick<GuestIrqDriver, 'ipi' | 'emitSendIpi'>>;
+
+function hasIpis(drv: GuestIrqDriver): drv is IpiDriver {
+  return drv.ipi !== undefined && drv.emitSendIpi !== undefined;
+}
+
 /** A benchmark workload built once and run in repetitions. */
 export interface BenchShape {
   /** The VM under test. */
@@ -143,10 +150,8 @@ export function pingPongShape(hv: Hypervisor, irqchip: string, vcpus: number, o:
   const vm = hv.createVm();
   for (let i = 0; i < vcpus; i++) vm.createVcpu();
   const drv = hv.irqchip(irqchip).setup(vm, {});
-  const ipi = drv.ipi;
-  const sendIpi = drv.emitSendIpi;
-  if (ipi === undefined || sendIpi === undefined) throw new RangeError(`${irqchip} has no IPIs: a ping-pong needs ipi/emitSendIpi`);
-  const sgi = ipi.call(drv, 1);
+  if (!hasIpis(drv)) throw new RangeError(`${irqchip} has no IPIs: a ping-pong needs ipi/emitSendIpi`);
+  const sgi = drv.ipi(1);
   const kick = drv.deviceIrqs.first;
   let handled = 0;
   let stopAt = 0;
@@ -165,7 +170,7 @@ export function pingPongShape(hv: Hypervisor, irqchip: string, vcpus: number, o:
     if (me === 0) a.beqi(9, kick, 'send');
     a.callb(() => ++handled >= stopAt, 'out');
     a.label('send');
-    sendIpi.call(drv, a, 11, 1);
+    drv.emitSendIpi(a, 11, 1);
     a.label('out').eret();
     return a;
   };

@@ -66,6 +66,7 @@ export function loadPlugin(spec: string, cwd = process.cwd()): IrqflowPlugin {
   const file = resolvePlugin(spec, cwd);
   let mod: Record<string, unknown>;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plugin is a module path known only at run time, loaded synchronously
     mod = require(file) as Record<string, unknown>;
   } catch (e) {
     throw new PluginLoadError(spec, `loading ${file} failed: ${String((e as Error).message ?? e).split('\n')[0]}`);

@@ -57,6 +57,7 @@ describe.each(EXAMPLES)('@example %s', (name, src, decl) => {
     const spy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.map(String).join(' ')));
     try {
       jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs each example file, found at run time, in isolation
         require(file);
       });
     } finally {

@@ -66,7 +66,7 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
 
   return (vcpu: Vcpu, fid: number): void => {
     const self = rvic.cpu(vcpu);
-    const n = fid - RVIC_FN_BASE;
+    const n = (fid - RVIC_FN_BASE) as RvicCall;
     if (self === undefined) {
       vcpu.setX(0, SMCCC_RET_NOT_SUPPORTED);
       return;
@@ -76,7 +76,7 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
         ret(vcpu, OK, RVIC_VERSION);
         return;
       case RvicCall.INFO: {
-        const key = vcpu.x(1);
+        const key = vcpu.x(1) as RvicInfoKey;
         if (key === RvicInfoKey.NR_TRUSTED) ret(vcpu, OK, rvic.nrTrusted);
         else if (key === RvicInfoKey.NR_UNTRUSTED) ret(vcpu, OK, rvic.nrUntrusted);
         else ret(vcpu, BAD_ARG0);

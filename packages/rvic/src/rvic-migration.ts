@@ -40,6 +40,11 @@ export interface SavedRvic {
   readonly cpus: readonly SavedRvicCpu[];
 }
 
+/** Array.isArray without its type guard: the guard would narrow a readonly typed array to `any[]`. */
+function isArray(v: unknown): boolean {
+  return Array.isArray(v);
+}
+
 function sizes(nrIrqs: bigint): { trusted: number; total: number } {
   return { trusted: Number(nrIrqs & 0xffffn), total: Number((nrIrqs >> 16n) & 0xffffn) };
 }
@@ -73,7 +78,7 @@ export function saveRvic(vm: Vm, dev: KvmDevice): SavedRvic {
  * @throws KvmError EINVAL for another sizing, other vCPUs or a state of another shape; what the attribute calls throw
  */
 export function restoreRvic(vm: Vm, dev: KvmDevice, saved: SavedRvic): void {
-  if (saved === null || typeof saved !== 'object' || !Array.isArray(saved.rvid) || !Array.isArray(saved.cpus)) fail(Errno.EINVAL, 'not a saved rVIC');
+  if (saved === null || typeof saved !== 'object' || !isArray(saved.rvid) || !isArray(saved.cpus)) fail(Errno.EINVAL, 'not a saved rVIC');
   const nrIrqs = dev.getAttr({ group: KVM_DEV_ARM_RVIC_GRP_NR_IRQS, attr: 0n });
   if (nrIrqs !== saved.nrIrqs) fail(Errno.EINVAL, `NR_IRQS 0x${nrIrqs.toString(16)} differs from the saved 0x${String(saved.nrIrqs)}`);
   if (saved.cpus.length !== vm.vcpus.length || saved.cpus.some((c, i) => c.mpidr !== vm.vcpus[i].mpidr))

@@ -48,7 +48,7 @@ export function rvidHandler(rvic: Rvic): HypercallHandler {
       vcpu.setX(0, SMCCC_RET_NOT_SUPPORTED);
       return;
     }
-    switch (fid - RVID_FN_BASE) {
+    switch ((fid - RVID_FN_BASE) as RvidCall) {
       case RvidCall.VERSION:
         ret(vcpu, OK, RVIC_VERSION);
         return;

@@ -14,7 +14,8 @@ function fresh(vcpus = 1) {
   for (let i = 0; i < vcpus; i++) vm.createVcpu();
   return { hv, vm, dev: vm.createDevice(KVM_DEV_TYPE_ARM_RVIC) };
 }
-const errno = (code: string) => expect.objectContaining({ code });
+/** jest's asymmetric matcher for a thrown KvmError with this symbolic code, typed for `toThrow`. */
+const errno = (code: string): Error => expect.objectContaining({ code }) as Error;
 
 describe('kvm-arm-rvic device', () => {
   it.each([

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { GuestAsm, MSI_VALID_DEVID, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Msi, type Vcpu, type Vm } from '@irqflow/core';
+import { type GuestAsm, MSI_VALID_DEVID, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Msi, type Vcpu, type Vm } from '@irqflow/core';
 import { GITS, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE } from './its';
 import { VGIC_ADDR_TYPE, VGIC_CTRL, VGIC_GRP, VgicDevice } from './vgic-kvm-device';
 import { GICV3_REDIST_SIZE, SGI_BASE } from './vgic-mmio-v3';
@@ -91,7 +91,7 @@ function gicV3Msi(vm: Vm) {
       if (!rd.done) st32(a, GIC_BOARD.REDIST + rd.value * GICV3_REDIST_SIZE + 0xa0, intid);
     },
     msiIrqs: { first: 8192, count: 65536 - 8192 },
-    emitMsiSetup(a: GuestAsm, spec: { devid: number; event: number; intid: number; target: number }): Msi {
+    emitMsiSetup(this: void, a: GuestAsm, spec: { devid: number; event: number; intid: number; target: number }): Msi {
       const { devid, event, intid, target } = spec;
       ensureRam();
       if (!rds.has(target)) {

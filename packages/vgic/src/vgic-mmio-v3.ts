@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { VgicCpu } from './vgic-cpu';
+import { type VgicCpu } from './vgic-cpu';
 import {
   VgicRegisterTable,
   W,

@@ -1,4 +1,4 @@
-import { GuestAsm, type Msi } from '@irqflow/core';
+import { type GuestAsm, type Msi } from '@irqflow/core';
 import { GIC_BOARD, GIC_ITS_RAM, type ItsKvmDevice } from '@irqflow/vgic';
 import { gicVm, loggingGuest } from './helpers';
 
@@ -56,7 +56,7 @@ describe('gic-v3 irqchip: MSIs through the board ITS (emitMsiSetup)', () => {
 
   it('with msi: false the board has no ITS and the driver offers no MSIs', () => {
     const { vm, drv } = gicVm('gic-v3', 1, { msi: false } as never);
-    expect(drv.emitMsiSetup).toBeUndefined();
+    expect(typeof drv.emitMsiSetup).toBe('undefined');
     expect(vm.devices.some((d) => d.type === 8)).toBe(false);
   });
 });

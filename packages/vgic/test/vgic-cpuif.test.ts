@@ -66,7 +66,7 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s deep preemption', (name) => {
       expect(s.acked).toBe(N);
       expect(s.completed).toBe(N);
       // Nothing stays active or pending afterwards.
-      expect(vm.dump()).not.toMatch(/^SPI.* 1      1  /m);
+      expect(vm.dump()).not.toMatch(/^SPI.* 1 {6}1 {2}/m);
     });
   }
 });

@@ -39,7 +39,7 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom(0, 1, 2, 3, 4, 6), fc.constantFrom(...addrs)).map(([t, value]): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: BigInt(t), value })) },
   { weight: 3, arbitrary: region.map((value): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: 5n, value })) },
   { weight: 2, arbitrary: fc.constantFrom(0n, 3n, 7n).map((attr): Call => ({ k: 'set', group: VGIC_GRP.CTRL, attr, value: 0n })) },
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('set', 'get', 'has') as fc.Arbitrary<'set' | 'get' | 'has'>, regAttr, u32).map(([k, a, value]): Call => ({ k, ...a, value })) },
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom<'set' | 'get' | 'has'>('set', 'get', 'has'), regAttr, u32).map(([k, a, value]): Call => ({ k, ...a, value })) },
   {
     weight: 4,
     arbitrary: fc

@@ -12,7 +12,7 @@ function probe(name: 'gic-v3' | 'gic-v2', body: (a: GuestAsm, rec: (r: number) =
   drv.emitCpuInit(a);
   body(a, (r) => a.call((v: Vcpu) => void out.push(v.xBig(r))));
   a.label('end').wfi().b('end');
-  a.label('sync').call((v: Vcpu) => void out.push(-1n)).eret();
+  a.label('sync').call(() => void out.push(-1n)).eret();
   vm.vcpus[0].setProgram(a.build());
   vm.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
   vm.run({ until: 100_000 });

@@ -1,4 +1,4 @@
-import { EventFd, GuestAsm } from '@irqflow/core';
+import { EventFd, type GuestAsm } from '@irqflow/core';
 import { gicVm, loggingGuest, ppiLine, spiLine } from './helpers';
 
 

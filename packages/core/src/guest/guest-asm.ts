@@ -237,7 +237,7 @@ export class GuestAsm {
   build(): GuestImage {
     const n = this.insns.length;
     const code = new Int32Array(n * INSN_WORDS);
-    const fn: (GuestHook | null)[] = new Array(n).fill(null);
+    const fn: (GuestHook | null)[] = new Array<GuestHook | null>(n).fill(null);
     this.insns.forEach((ins, i) => {
       const w = i * INSN_WORDS;
       code[w + Insn.Op] = ins.op;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Vcpu } from '../vm/vcpu';
 
 /** Opcodes. */
 export const enum Op {
@@ -60,7 +61,7 @@ export const XZR = 31;
 export const DAIF = { D: 8, A: 4, I: 2, F: 1 } as const;
 
 /** A guest hook: synchronous TypeScript run by the vCPU. `callb` branches when it returns true. */
-export type GuestHook = (cpu: import('../vm/vcpu').Vcpu) => boolean | void;
+export type GuestHook = (cpu: Vcpu) => boolean | void;
 
 /** Words per instruction in {@link GuestImage.code} (a power of two: the interpreter shifts the PC by 3). */
 export const INSN_WORDS = 8;

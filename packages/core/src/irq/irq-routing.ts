@@ -11,7 +11,7 @@
  * @module
  */
 import { Errno, fail, KvmError } from '../errno';
-import type { IrqchipRoute, RoutingEntry } from '../flow/irqchip-flow';
+import type { RoutingEntry } from '../flow/irqchip-flow';
 import { MSI_VALID_DEVID } from '../flow/irqchip-flow';
 import type { Vm } from '../vm/vm';
 import type { IrqBypassConsumer } from '../host/irq-bypass';
@@ -287,7 +287,7 @@ export class IrqRouting {
     let n = 0;
     for (const r of rs) {
       if (r.type === 'irqchip') {
-        this.vm.flow.irqfdSetIrq(this.vm, r as IrqchipRoute, level);
+        this.vm.flow.irqfdSetIrq(this.vm, r, level);
         n++;
       } else if (level) {
         n += this.vm.flow.setMsi(this.vm, r.msi) > 0 ? 1 : 0;

@@ -31,6 +31,7 @@ class PageLines {
   /** The only vCPU that touched the page, or SHARED. */
   owner: number;
   /** While private: the owner's latest store. */
+  // eslint-disable-next-line no-loss-of-precision -- +Infinity written as a literal on purpose (see Scheduler.run)
   lastStore = -1e999;
   /** Once shared: per line, the time of the latest store by a vCPU. */
   at: Float64Array | null = null;

@@ -51,6 +51,7 @@ export class EventQueue {
 
   /** Time of the earliest armed event, or +Infinity (written `1e999`: see Scheduler.run). */
   peekTime(): number {
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity written as a literal on purpose (see Scheduler.run)
     return this.heap.length ? this.heap[0].time : 1e999;
   }
 

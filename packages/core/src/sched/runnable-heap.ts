@@ -42,7 +42,9 @@ export class RunnableHeap<T extends Schedulable> {
   secondClock(): number {
     const t = this.t;
     const w = t[1];
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity written as a literal on purpose (see Scheduler.run)
     if (w === null || this.n < 2) return 1e999;
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity written as a literal on purpose (see Scheduler.run)
     let m = 1e999;
     for (let i = w.heapPos; i > 1; i >>= 1) {
       const s = t[i ^ 1];

@@ -45,10 +45,10 @@ export interface SysregHandler {
    * only what runs per interrupt. Default `false`.
    */
   readonly hot?: boolean;
-  /** Read: returns bits [31:0]; bits [63:32] go in `vcpu.sysHi` (zeroed before the call). Absent = write-only (UNDEF on read). */
-  read?(vcpu: Vcpu): number;
-  /** Write of the 64-bit value (lo, hi). Absent = read-only (UNDEF on write). */
-  write?(vcpu: Vcpu, lo: number, hi: number): void;
+  /** Read: returns bits [31:0]; bits [63:32] go in `vcpu.sysHi` (zeroed before the call). Absent = write-only (UNDEF on read). Called with the handler as `this`. */
+  read?: (vcpu: Vcpu) => number;
+  /** Write of the 64-bit value (lo, hi). Absent = read-only (UNDEF on write). Called with the handler as `this`. */
+  write?: (vcpu: Vcpu, lo: number, hi: number) => void;
 }
 
 /** Hot readers (and, separately, hot writers) per VM that get their own interpreter call site. */
@@ -105,7 +105,7 @@ export class SysregEntry {
 
 /** System registers of one VM. */
 export class SysregTable {
-  private readonly entries: (SysregEntry | undefined)[] = new Array(65536);
+  private readonly entries: (SysregEntry | undefined)[] = new Array<SysregEntry | undefined>(65536);
 
   /** @param costOf - resolves a cost primitive to ns under the VM's profile */
   constructor(private readonly costOf: (k: keyof CostPrimitives) => number) {}

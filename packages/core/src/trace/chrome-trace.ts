@@ -16,7 +16,7 @@
  * @module
  */
 import { EXIT_REASON_NAMES } from '../stats/counters';
-import { TraceBuffer, TraceCounter, TraceKind, TRACE_KIND_NAMES } from './trace';
+import { type TraceBuffer, TraceKind, TRACE_KIND_NAMES } from './trace';
 
 /** One Chrome trace event. */
 export interface ChromeTraceEvent {

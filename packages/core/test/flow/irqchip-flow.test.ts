@@ -68,7 +68,7 @@ function call(d: FlowDispatch, m: (typeof MEMBERS)[number], vm: Vm, v: Vcpu): un
 describe('FlowDispatch', () => {
   it.each(MEMBERS)('%s: a provided callback is called with the arguments and its result returned', (m) => {
     const { vm, v } = fixture();
-    const fn = jest.fn((..._args: unknown[]) => 7);
+    const fn = jest.fn<number, unknown[]>(() => 7);
     const flow = { [m]: fn } as unknown as IrqchipFlow;
     const d = new FlowDispatch(flow, 'probe');
     const r = call(d, m, vm, v);

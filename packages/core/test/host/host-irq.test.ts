@@ -1,5 +1,5 @@
 /** The host interrupt model. */
-import { Errno, HostIrqModel, IrqchipState, KvmError } from '../../src';
+import { Errno, HostIrqModel, IrqchipState, type KvmError } from '../../src';
 
 describe('HostIrqModel', () => {
   it('raise runs the handler once and leaves the IRQ active; raises while active stay pending until deactivation', () => {

@@ -1,5 +1,8 @@
 import { EventFd, Hypervisor, IrqchipState, KvmError, Errno, type IrqchipFlow, type RoutingEntry, type Msi } from '@irqflow/core';
 
+/** jest's asymmetric matcher for a thrown KvmError with these fields, typed for `toThrow`. */
+const kvmError = (fields: { code?: string; errno?: number }): Error => expect.objectContaining(fields) as Error;
+
 /** A controller recording bypass calls and software MSIs; refuses forwarding for data 99. */
 function recordingFlow(log: string[]): IrqchipFlow {
   return {
@@ -97,10 +100,10 @@ describe('irq bypass (kvm_arch_irq_bypass_*)', () => {
     const { hv, vm, dev } = setup();
     const fd = new EventFd();
     dev.setTrigger(0, fd);
-    expect(() => hv.irqBypass.registerProducer({ token: fd, irq: 1 })).toThrow(expect.objectContaining({ errno: Errno.EBUSY }));
+    expect(() => hv.irqBypass.registerProducer({ token: fd, irq: 1 })).toThrow(kvmError({ errno: Errno.EBUSY }));
     vm.irqfd({ fd, gsi: 3 });
     expect(() => hv.irqBypass.registerConsumer({ token: fd, addProducer: () => {}, delProducer: () => {} })).toThrow(
-      expect.objectContaining({ errno: Errno.EBUSY }),
+      kvmError({ errno: Errno.EBUSY }),
     );
   });
 });

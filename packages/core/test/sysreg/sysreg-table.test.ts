@@ -1,5 +1,5 @@
 /** System-register encodings and the per-VM table. */
-import { decodeSysreg, Errno, GuestAsm, Hypervisor, KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
+import { decodeSysreg, Errno, GuestAsm, Hypervisor, type KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
 
 describe('encodings', () => {
   it('pack and unpack Op0/Op1/CRn/CRm/Op2 as the CPU_SYSREGS attribute does', () => {
@@ -44,19 +44,16 @@ describe('SysregTable', () => {
     const v = vm.createVcpu();
     const n = SYSREG_HOT_LANES + 2;
     const written: [number, number, number][] = [];
-    class Reg {
-      constructor(readonly k: number) {}
-      read(): number {
-        return 100 + this.k;
-      }
-      write(_v: unknown, lo: number, hi: number): void {
-        written.push([this.k, lo, hi]);
-      }
+    // accessors reading this.k: they see the handler object only if they are called with it as this
+    function read(this: { k: number }): number {
+      return 100 + this.k;
+    }
+    function write(this: { k: number }, _v: unknown, lo: number, hi: number): void {
+      written.push([this.k, lo, hi]);
     }
     const regs = Array.from({ length: n + 1 }, (_, k) => sysregEncoding(3, 0, 15, 0, k));
     regs.forEach((enc, k) => {
-      const r = new Reg(k);
-      vm.sysregs.register(enc, { trapped: false, hot: k < n, read: r.read, write: r.write, k } as never); // methods reading this.k
+      vm.sysregs.register(enc, { trapped: false, hot: k < n, read, write, k } as never);
     });
     const lanes = regs.map((e) => [vm.sysregs.get(e)!.readLane, vm.sysregs.get(e)!.writeLane]);
     expect(lanes.filter(([r]) => r >= 0)).toHaveLength(SYSREG_HOT_LANES);

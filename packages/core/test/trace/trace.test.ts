@@ -70,7 +70,7 @@ describe('Chrome trace export', () => {
       [1, 'alpha'],
       [2, 'beta'],
     ]);
-    const threads = meta.filter((e) => e.name === 'thread_name').map((e) => `${e.pid}:${e.tid}:${e.args?.name}`);
+    const threads = meta.filter((e) => e.name === 'thread_name').map((e) => `${e.pid}:${e.tid}:${String(e.args?.name)}`);
     expect(threads.sort()).toEqual(['1:1:vcpu0', '1:2:vcpu1', '2:1:vcpu0', '2:2:vcpu1']);
     const exits = ct.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'exit');
     expect(exits).toHaveLength(8); // two HVCs per vCPU

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runPoint, type SweepPoint, type SweepRow } from './point';
+import type * as PiscinaModule from 'piscina';
 import type { PointTask } from './thread';
 
 /** Something that runs points. */
@@ -24,12 +25,13 @@ const THREAD_FILE = path.join(__dirname, 'thread.js');
 export function createRunner(threads: number): PointRunner {
   if (threads <= 0 || !fs.existsSync(THREAD_FILE)) {
     return {
-      run: async (point, plugins) => runPoint(point, plugins),
+      // a promise as from the pool: the executor runs now, and a throw becomes a rejection (as from an async function)
+      run: (point, plugins) => new Promise((resolve) => resolve(runPoint(point, plugins))),
       close: async () => {},
     };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Piscina } = require('piscina') as typeof import('piscina');
+  const { Piscina } = require('piscina') as typeof PiscinaModule;
   const pool = new Piscina({ filename: THREAD_FILE, name: 'runPointTask', minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
   return {
     run: (point, plugins) => pool.run({ point, plugins } satisfies PointTask) as Promise<SweepRow>,

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../cli/options';
 import { pointKey, type SweepPoint, type SweepRow } from './point';
+import type * as BullMQ from 'bullmq';
 import type { PointRunner } from './pool';
 
 /** The queue's name. */
@@ -38,9 +39,9 @@ export function parseQueueUrl(url: string): { host: string; port: number; db: nu
 }
 
 // bullmq is loaded lazily: only queue sweeps and workers need it (and ioredis).
-function bullmq(): typeof import('bullmq') {
+function bullmq(): typeof BullMQ {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('bullmq') as typeof import('bullmq');
+  return require('bullmq') as typeof BullMQ;
 }
 
 /**
@@ -69,7 +70,7 @@ export async function runOnQueue(url: string, points: readonly SweepPoint[], plu
       if (--left === 0) finish();
     };
     events.on('completed', ({ jobId, returnvalue }) =>
-      settle(jobId, () => (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as unknown as SweepRow),
+      settle(jobId, () => (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as SweepRow),
     );
     events.on('failed', ({ jobId, failedReason }) =>
       settle(jobId, (p) => ({ ...p, status: 'error', message: `worker: ${failedReason}`, sent: 0, interrupts: 0, exits: 0, exitsPerInterrupt: 0, simNsPerInterrupt: 0, exitsByReason: {} })),

@@ -50,7 +50,7 @@ export function appendRow(dir: string, row: SweepRow): void {
   io(`writing ${file}`, () => fs.appendFileSync(file, JSON.stringify(row) + '\n'));
 }
 
-function csvCell(v: unknown): string {
+function csvCell(v: string | number | null | undefined): string {
   if (v === undefined || v === null) return '';
   const s = typeof v === 'number' ? String(+v.toPrecision(12)) : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -60,12 +60,11 @@ function csvCell(v: unknown): string {
 export function toCsv(rows: readonly SweepRow[]): string {
   const reasons = [...new Set(rows.flatMap((r) => Object.keys(r.exitsByReason ?? {})))].sort();
   const costs = [...new Set(rows.flatMap((r) => Object.keys(r.costBreakdown ?? {})))].sort();
-  const head = ['irqchip', 'workload', 'profile', 'vcpus', 'lrs', 'seed', 'durationNs', 'status', 'sent', 'interrupts', 'exits', 'exitsPerInterrupt', 'simNsPerInterrupt', 'message'];
+  const head = ['irqchip', 'workload', 'profile', 'vcpus', 'lrs', 'seed', 'durationNs', 'status', 'sent', 'interrupts', 'exits', 'exitsPerInterrupt', 'simNsPerInterrupt', 'message'] as const satisfies readonly (keyof SweepRow)[];
   const lines = [[...head, ...reasons.map((r) => `exits.${r}`), ...costs.map((c) => `cost.${c}`)].join(',')];
   for (const r of rows) {
-    const rec = r as unknown as Record<string, unknown>;
     lines.push(
-      [...head.map((h) => csvCell(rec[h])), ...reasons.map((k) => csvCell(r.exitsByReason?.[k] ?? 0)), ...costs.map((k) => csvCell(r.costBreakdown?.[k]))].join(','),
+      [...head.map((h) => csvCell(r[h])), ...reasons.map((k) => csvCell(r.exitsByReason?.[k] ?? 0)), ...costs.map((k) => csvCell(r.costBreakdown?.[k]))].join(','),
     );
   }
   return lines.join('\n') + '\n';

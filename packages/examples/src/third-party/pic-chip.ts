@@ -17,6 +17,7 @@ import {
   type GetInputLevel,
   type IrqchipFlow,
   type IrqchipRoute,
+  type MmioDevice,
   type Msi,
   type RoutingEntry,
   type Vcpu,
@@ -320,7 +321,7 @@ export class PicChip implements IrqchipFlow {
   }
 
   /** @internal the MMIO device (set by the device at INIT). */
-  frame!: import('@irqflow/core').MmioDevice;
+  frame!: MmioDevice;
 
   /** A state dump. */
   dump(): string {

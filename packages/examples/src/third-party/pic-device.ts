@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Errno, fail, type DeviceAttr, type DeviceTypeRegistration, type KvmDevice, type Vm } from '@irqflow/core';
+import { Errno, fail, type DeviceAttr, type DeviceTypeRegistration, type KvmDevice, type Vcpu, type Vm } from '@irqflow/core';
 import {
   KVM_DEV_TYPE_IRQFLOW_PIC,
   PIC_CTRL_INIT,
@@ -112,7 +112,7 @@ export class PicDevice implements KvmDevice {
     }
   }
 
-  private userReg(attr: DeviceAttr): { vcpu: import('@irqflow/core').Vcpu; offset: number; reg: NonNullable<ReturnType<typeof lookupPicRegister>> } {
+  private userReg(attr: DeviceAttr): { vcpu: Vcpu; offset: number; reg: NonNullable<ReturnType<typeof lookupPicRegister>> } {
     if (!this.chip.initialized) fail(Errno.EBUSY, 'pic: not initialised');
     const offset = Number(attr.attr & 0xffffffffn);
     const reg = lookupPicRegister(offset);

@@ -137,7 +137,7 @@ export interface PicRegisterHit {
 
 /** Offset → decoded register, built once from the table so an access is one array load (no scan). */
 const DECODE: (PicRegisterHit | undefined)[] = (() => {
-  const d: (PicRegisterHit | undefined)[] = new Array(PIC_FRAME_SIZE);
+  const d: (PicRegisterHit | undefined)[] = new Array<PicRegisterHit | undefined>(PIC_FRAME_SIZE);
   for (const reg of PIC_REGISTERS) for (let i = 0; i < reg.count; i++) d[reg.offset + i * reg.width] = { reg, index: i };
   return d;
 })();

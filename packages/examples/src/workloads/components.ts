@@ -46,11 +46,11 @@ export class IpiPingPong implements Component {
     private readonly rounds: number,
     private readonly maxThink = 64,
   ) {
-    const ipi = need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.ipi);
-    need(ctx, 'IPIs (ipi/emitSendIpi)', ctx.driver.emitSendIpi);
-    this.intids = [ipi.call(ctx.driver, 0)];
+    const drv = ctx.driver;
+    if (drv.ipi === undefined || drv.emitSendIpi === undefined) throw new Error(`${ctx.irqchip.name}'s guest driver has no IPIs (ipi/emitSendIpi)`);
+    this.intids = [drv.ipi(0)];
     const pairs = ctx.vcpus >>> 1;
-    this.pairSent = new Array(pairs).fill(0);
+    this.pairSent = new Array<number>(pairs).fill(0);
     this.planned = pairs * rounds * 2;
   }
 
@@ -98,7 +98,7 @@ export class TimerTick implements Component {
   ) {
     this.intids = [need(ctx, 'timer interrupts (timerIntids)', ctx.driver.timerIntids).virt];
     this.levelIntids = this.intids;
-    this.armed = new Array(ctx.vcpus).fill(0);
+    this.armed = new Array<number>(ctx.vcpus).fill(0);
     this.planned = ticks * ctx.vcpus;
   }
 

@@ -185,7 +185,7 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
   const usesIpi = comps.some((c) => c.usesIpi);
   const usesThink = comps.some((c) => c.usesIpi);
   const unexpected: string[] = [];
-  const snaps: (Snapshot | null)[] = new Array(n).fill(null);
+  const snaps: (Snapshot | null)[] = new Array<Snapshot | null>(n).fill(null);
   const thinkNs = new Float64Array(n);
   const thinkFrom = new Float64Array(n);
   let arrived1 = 0;

@@ -1,12 +1,12 @@
 // #region doc
-import { DAIF, GuestAsm, Hypervisor, IrqType, PSCI, type IrqchipFlow, type Vcpu } from '@irqflow/core';
+import { DAIF, GuestAsm, Hypervisor, IrqType, PSCI, type IrqchipFlow, type Vcpu, type Vm } from '@irqflow/core';
 
 // A one-line interrupt controller: SPI lines drive vCPU 0's IRQ input.
 class OneLine implements IrqchipFlow {
   level = false;
   vcpuPendingIrq = (): boolean => this.level;
   vcpuFlushHwstate = (v: Vcpu): void => void (v.virq = this.level);
-  injectUserspaceIrq(vm: import('@irqflow/core').Vm, type: IrqType, _cpu: number, _intid: number, level: boolean): void {
+  injectUserspaceIrq(vm: Vm, type: IrqType, _cpu: number, _intid: number, level: boolean): void {
     this.level = level;
     if (level) vm.kickVcpu(vm.vcpus[0]);
   }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
+import { parseJson, type BenchDoc, type ChromeTrace, type CompareDoc, type ListDoc, type RunDoc } from '../support/cli-json';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
@@ -33,13 +34,13 @@ describe('irqflow CLI', () => {
   it('list --json names controllers, workloads and profiles', () => {
     const r = irqflow(['list', '--json']);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
-    irqchips = doc.irqchips.map((d: { name: string }) => d.name);
+    const doc = parseJson<ListDoc>(r.stdout);
+    irqchips = doc.irqchips.map((d) => d.name);
     expect(irqchips).toContain('pic');
-    expect(doc.workloads.map((w: { name: string }) => w.name)).toEqual(
+    expect(doc.workloads.map((w) => w.name)).toEqual(
       expect.arrayContaining(['ipi-pingpong', 'timer-tick', 'virtio-msi', 'level-intx', 'passthrough', 'mixed']),
     );
-    expect(doc.profiles.map((p: { name: string }) => p.name)).toContain('gicv3-vhe');
+    expect(doc.profiles.map((p) => p.name)).toContain('gicv3-vhe');
     const human = irqflow(['list']);
     expect(human.stdout).toMatch(/Interrupt controllers[\s\S]*pic/);
   });
@@ -49,17 +50,17 @@ describe('irqflow CLI', () => {
     const r = irqflow(['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--profile', 'gicv2-nonvhe', '--seed', '3', '--duration', '10ms', '--json', '--trace', trace, '--dump']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseJson<RunDoc>(r.stdout);
     expect(doc).toMatchObject({ irqchip: 'pic', workload: 'ipi-pingpong', profile: 'gicv2-nonvhe', vcpus: 2, seed: 3, status: 'ok', interrupts: 400, sent: 400 });
     expect(doc.durationNs).toBe(10_000_000);
     expect(typeof doc.exitsPerInterrupt).toBe('number');
     expect(typeof doc.simNsPerInterrupt).toBe('number');
     expect(doc.exitsByReason['mmio-kernel']).toBeGreaterThan(0);
     expect(doc.dump).toMatch(/pic: base=/);
-    const t = JSON.parse(fs.readFileSync(trace, 'utf8'));
+    const t = parseJson<ChromeTrace>(fs.readFileSync(trace, 'utf8'));
     expect(Array.isArray(t.traceEvents)).toBe(true);
-    const threads = t.traceEvents.filter((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name);
-    expect(threads.filter((n: string) => n.startsWith('vcpu')).sort()).toEqual(['vcpu0', 'vcpu1']);
+    const threads = t.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args?.name);
+    expect(threads.filter((n) => typeof n === 'string' && n.startsWith('vcpu')).sort()).toEqual(['vcpu0', 'vcpu1']);
     for (const e of t.traceEvents) {
       expect(typeof e.ts).toBe('number');
       expect(['X', 'i', 'M', 'C', 's', 'f']).toContain(e.ph);
@@ -68,8 +69,8 @@ describe('irqflow CLI', () => {
 
   it('run --lookahead sets the VM lookahead (0 = lockstep, units accepted) and reports it', () => {
     const args = ['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--duration', '2ms', '--json'];
-    const lockstep = JSON.parse(irqflow([...args, '--lookahead', '0']).stdout);
-    const ahead = JSON.parse(irqflow([...args, '--lookahead', '1.5us']).stdout);
+    const lockstep = parseJson<RunDoc>(irqflow([...args, '--lookahead', '0']).stdout);
+    const ahead = parseJson<RunDoc>(irqflow([...args, '--lookahead', '1.5us']).stdout);
     expect(lockstep).toMatchObject({ status: 'ok', lookaheadNs: 0 });
     expect(ahead).toMatchObject({ status: 'ok', lookaheadNs: 1500 });
     expect(ahead.interrupts).toBe(lockstep.interrupts);
@@ -89,13 +90,13 @@ describe('irqflow CLI', () => {
     const dir = path.join(tmp, 'report');
     const r = irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--vcpus', '2', '--json', '--report', dir]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseJson<CompareDoc>(r.stdout);
     expect(doc.rows.length).toBeGreaterThan(0);
     for (const row of doc.rows) {
       expect(Object.keys(row).sort()).toEqual(['exitsByReason', 'exitsPerInterrupt', 'interrupts', 'irqchip', 'profile', 'simNsPerInterrupt', 'vcpus', 'workload']);
       expect(row.interrupts).toBe(400);
     }
-    expect(doc.rows.map((x: { irqchip: string }) => x.irqchip)).toContain('pic');
+    expect(doc.rows.map((x) => x.irqchip)).toContain('pic');
     const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
     const svgs = fs.readdirSync(dir).filter((f) => f.endsWith('.svg'));
     expect(svgs.sort()).toEqual(['ipi-pingpong-exits-per-interrupt.svg', 'ipi-pingpong-ns-per-interrupt.svg']);
@@ -132,7 +133,7 @@ describe('irqflow CLI', () => {
       ],
     });
     const some = irqflow(['bench', '--json', '--filter', 'three'], { IRQFLOW_BENCH_ROOT: fake });
-    expect(JSON.parse(some.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['y/three']);
+    expect(parseJson<BenchDoc>(some.stdout).benchmarks.map((b) => b.name)).toEqual(['y/three']);
     const human = irqflow(['bench', '--filter', 'y/'], { IRQFLOW_BENCH_ROOT: fake });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/y\/three\s+2\s+1 – 3\s+ns\s+2\s+1\S*\s+lower/);
@@ -143,7 +144,7 @@ describe('irqflow CLI', () => {
     );
     const byFile = irqflow(['bench', '--json', '--filter', 'packages/a/'], { IRQFLOW_BENCH_ROOT: fake });
     expect(byFile.code).toBe(0);
-    expect(JSON.parse(byFile.stdout).benchmarks.map((b: { name: string }) => b.name)).toEqual(['x/one']);
+    expect(parseJson<BenchDoc>(byFile.stdout).benchmarks.map((b) => b.name)).toEqual(['x/one']);
   });
 
   it('no arguments: exit code 2 and the help on stderr, nothing on stdout', () => {
@@ -159,7 +160,7 @@ describe('irqflow CLI', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ irqchip: 'gic-v3', status: 'ok' });
     const v2 = irqflow(['run', '--irqchip', 'gicv2', '--workload', 'ipi-pingpong', '--duration', '2ms', '--json']);
-    expect(JSON.parse(v2.stdout).irqchip).toBe('gic-v2');
+    expect(parseJson<RunDoc>(v2.stdout).irqchip).toBe('gic-v2');
   });
 
   it('a compare in which nothing ran exits with code 4 and says why', () => {
@@ -191,11 +192,11 @@ describe('irqflow CLI', () => {
     [['compare', '--bogus'], /unknown option '--bogus' \(valid: --workload/],
     [['frobnicate'], /unknown command 'frobnicate' \(valid: list, run, compare, sweep, worker, bench, microbench\)/],
   ])('spawned: exit code 2 and one line for %j', (args, re) => {
-    const r = irqflow(args as string[]);
+    const r = irqflow(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(re as RegExp);
+    expect(r.stderr).toMatch(re);
   });
 
   it.each([
@@ -227,13 +228,13 @@ describe('irqflow CLI', () => {
     const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
     const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (outp.push(String(s)), true));
     try {
-      expect(await main(args as string[])).toBe(2);
+      expect(await main(args)).toBe(2);
     } finally {
       e.mockRestore();
       o.mockRestore();
     }
     expect(outp.join('')).toBe('');
     expect(err.join('').trim().split('\n')).toHaveLength(1);
-    expect(err.join('')).toMatch(re as RegExp);
+    expect(err.join('')).toMatch(re);
   });
 });

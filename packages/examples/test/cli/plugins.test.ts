@@ -8,8 +8,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { IrqflowPlugin } from '@irqflow/core';
 import { createHypervisor, findWorkload, loadPlugin, PluginLoadError, runWorkload, setProcessPluginModules } from '@irqflow/examples';
 import { buildProgram } from '../../src/cli';
+import { parseJson, type CompareDoc, type ListDoc, type PackageJson, type RunDoc, type SweepRow } from '../support/cli-json';
 import { ensureBuilt, irqflow, ROOT } from '../support/spawn-cli';
 
 jest.setTimeout(120_000);
@@ -32,17 +34,17 @@ describe('--plugin: a controller from outside the project', () => {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('npx irqflow --version and run --plugin ./my-chip.js from a temporary directory', () => {
-    const bin = JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).bin.irqflow;
+    const bin = parseJson<PackageJson>(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).bin.irqflow;
     expect(fs.statSync(path.join(ROOT, 'packages', 'examples', bin)).mode & 0o111).not.toBe(0);
     const npx = (args: string[], cwd: string) =>
       spawnSync('npx', ['--prefix', ROOT, 'irqflow', ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 120_000 });
     const v = npx(['--version'], ROOT);
     expect(v.status).toBe(0);
-    expect(v.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).version);
+    expect(v.stdout.trim()).toBe(parseJson<PackageJson>(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).version);
     const r = npx(['run', '--plugin', './my-chip.js', '--irqchip', 'mine', '--workload', 'ipi-pingpong', '--json'], tmp);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseJson<RunDoc>(r.stdout);
     expect(doc).toMatchObject({ irqchip: 'mine', workload: 'ipi-pingpong', status: 'ok', sent: 400, interrupts: 400 });
     expect(doc.traps['mine.ACK']).toBe(400);
   });
@@ -50,15 +52,15 @@ describe('--plugin: a controller from outside the project', () => {
   it('compare --plugin (absolute path) runs the third-party controller next to the built-in ones', () => {
     const r = irqflow(['compare', '--plugin', path.join(tmp, 'my-chip.js'), '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--json']);
     expect(r.code).toBe(0);
-    const chips = JSON.parse(r.stdout).rows.map((x: { irqchip: string }) => x.irqchip);
+    const chips = parseJson<CompareDoc>(r.stdout).rows.map((x) => x.irqchip);
     expect(chips).toEqual(expect.arrayContaining(['gic-v3', 'rvic', 'pic', 'mine']));
   });
 
   it('sweep --plugin: worker threads load the controller too', () => {
     const r = irqflow(['sweep', '--plugin', './my-chip.js', '--irqchip', 'mine', '--workload', 'ipi-pingpong', '--vcpus', '2', '--seeds', '2', '--jobs', '2', '--out', 'sw', '--json'], { cwd: tmp });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ points: 2, ok: 2 });
-    const rows = fs.readFileSync(path.join(tmp, 'sw', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(parseJson<unknown>(r.stdout)).toMatchObject({ points: 2, ok: 2 });
+    const rows = fs.readFileSync(path.join(tmp, 'sw', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson<SweepRow>(l));
     expect(rows.map((x) => [x.irqchip, x.seed, x.interrupts])).toEqual([
       ['mine', 1, 400],
       ['mine', 2, 400],
@@ -68,8 +70,8 @@ describe('--plugin: a controller from outside the project', () => {
   it('a package name resolves from the working directory; list shows its controller', () => {
     const r = irqflow(['list', '--json', '--plugin', 'my-chip-pkg'], { cwd: tmp });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).irqchips.map((d: { name: string }) => d.name)).toContain('mine');
-    expect(JSON.parse(r.stdout).plugins).toContain('my-chip');
+    expect(parseJson<ListDoc>(r.stdout).irqchips.map((d) => d.name)).toContain('mine');
+    expect(parseJson<ListDoc>(r.stdout).plugins).toContain('my-chip');
   });
 
   it.each([
@@ -93,13 +95,14 @@ describe('loadPlugin and optional capabilities (in-process)', () => {
   });
 
   it('a controller without IPIs runs the workloads that need none; ones that need IPIs are unsupported', () => {
-    const { noIpiPlugin } = require(FIXTURE) as { noIpiPlugin: import('@irqflow/core').IrqflowPlugin };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain-JS fixture loaded by path, as the CLI loads plugins
+    const { noIpiPlugin } = require(FIXTURE) as { noIpiPlugin: IrqflowPlugin };
     const { hv } = createHypervisor({ traceCapacity: 1 }, [noIpiPlugin]);
     const r = runWorkload(hv, findWorkload('virtio-msi')!, { irqchip: 'mine-noipi' });
     expect(r.message).toBeUndefined();
     expect(r).toMatchObject({ status: 'ok', path: 'spi-irqfd', interrupts: 200 });
     expect(runWorkload(hv, findWorkload('ipi-pingpong')!, { irqchip: 'mine-noipi' }).status).toBe('unsupported');
-    expect(hv.irqchip('mine-noipi').setup).toBeDefined();
+    expect(typeof hv.irqchip('mine-noipi').setup).toBe('function');
   });
 });
 
@@ -120,7 +123,7 @@ describe('--plugin reaches every command, also ones that only call createHypervi
 
   it('compare --seed changes the arrival times and so the numbers', () => {
     const run = (seed: string) =>
-      JSON.parse(irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--seed', seed, '--json']).stdout).rows.find((r: { irqchip: string }) => r.irqchip === 'gic-v3');
-    expect(run('1').simNsPerInterrupt).not.toBe(run('2').simNsPerInterrupt);
+      parseJson<CompareDoc>(irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--seed', seed, '--json']).stdout).rows.find((r) => r.irqchip === 'gic-v3');
+    expect(run('1')?.simNsPerInterrupt).not.toBe(run('2')?.simNsPerInterrupt);
   });
 });

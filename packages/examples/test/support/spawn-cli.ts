@@ -39,8 +39,8 @@ export function irqflow(args: string[], opts: { cwd?: string; env?: NodeJS.Proce
 export function irqflowBackground(args: string[], opts: { cwd?: string } = {}): { child: ChildProcess; output: () => string; exited: Promise<number> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout!.on('data', (d) => (text += String(d)));
-  child.stderr!.on('data', (d) => (text += String(d)));
+  child.stdout.on('data', (d) => (text += String(d)));
+  child.stderr.on('data', (d) => (text += String(d)));
   const exited = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : -1))));
   return { child, output: () => text, exited };
 }

@@ -75,7 +75,7 @@ describe('progress bar', () => {
       const p = new Progress(false, 0);
       p.update(0.5, '6/12 points');
       p.done();
-      expect(writes[0]).toMatch(/^\r\[#{15}\.{15}\]  50% 6\/12 points/);
+      expect(writes[0]).toMatch(/^\r\[#{15}\.{15}\] {2}50% 6\/12 points/);
       writes.length = 0;
       new Progress(true, 0).update(0.5, 'quiet');
       process.stderr.isTTY = false;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseJson, type SweepRow } from '../support/cli-json';
 import { ensureBuilt, irqflow } from '../support/spawn-cli';
 
 jest.setTimeout(180_000);
@@ -27,7 +28,7 @@ describe('irqflow sweep', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ points: 12, ran: 12, ok: 12, failed: 0 });
     const jsonl = fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8');
-    const rows = jsonl.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = jsonl.trim().split('\n').map((l) => parseJson<SweepRow>(l));
     expect(rows).toHaveLength(12);
     const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(13);
@@ -73,7 +74,7 @@ describe('irqflow sweep', () => {
     expect(b.code).toBe(0);
     const rows = fs.readFileSync(path.join(tmp, 'b', 'results.jsonl'), 'utf8');
     expect(rows).toBe(fs.readFileSync(path.join(tmp, 'c', 'results.jsonl'), 'utf8'));
-    expect(rows.trim().split('\n').map((l) => JSON.parse(l).lrs)).toEqual([1, 4]);
+    expect(rows.trim().split('\n').map((l) => parseJson<SweepRow>(l).lrs)).toEqual([1, 4]);
     expect(fs.readdirSync(path.join(tmp, 'b')).filter((f) => f.endsWith('.svg'))).toHaveLength(4);
   });
 });

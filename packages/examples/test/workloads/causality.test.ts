@@ -82,7 +82,7 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
 function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean, passthrough = false): [number, number, Vm] {
   const { vm, drv } = twoVcpus(chip, lookaheadNs);
   const useMsi = drv.emitMsiSetup !== undefined && drv.msiIrqs !== undefined && hv.irqchip(chip).features.includes('msi');
-  const intid = useMsi ? drv.msiIrqs!.first : drv.deviceIrqs.first;
+  const intid = useMsi ? drv.msiIrqs.first : drv.deviceIrqs.first;
   let msi: Msi | null = null;
   const s = new GuestAsm();
   s.label('main');

@@ -28,7 +28,7 @@ const NR = 32;
 class TestCpu {
   readonly line = new Uint8Array(NR);
   readonly active = new Uint8Array(NR);
-  readonly mapped: (GetInputLevel | null)[] = new Array(NR).fill(null);
+  readonly mapped: (GetInputLevel | null)[] = new Array<GetInputLevel | null>(NR).fill(null);
   readonly hostIrq = new Int32Array(NR).fill(-1);
   readonly owner: unknown[] = new Array(NR).fill(null);
   acks = 0;

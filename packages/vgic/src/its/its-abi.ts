@@ -464,7 +464,8 @@ export function restoreTables(its: VgicIts): void {
   // is held back until the ITTs of the devices before it are restored: an ITT error of an earlier device wins, as
   // in KVM's device-by-device restore.
   const devs: StagedDevice[] = [];
-  let dteError: unknown = undefined;
+  let dteFailed = false;
+  let dteError: unknown;
   const restoreDte = (id: number, addr: number): number => {
     readEntry(its, addr, E);
     if ((E[1] & 0x80000000) === 0) return 1;
@@ -490,6 +491,7 @@ export function restoreTables(its: VgicIts): void {
           return scan(mem, l2, SZ_64K, DTE_SIZE, l1 * L2_DTES_PER_PAGE, restoreDte) === 0 ? 0 : 1;
         });
     } catch (e) {
+      dteFailed = true;
       dteError = e;
     }
   }
@@ -508,7 +510,7 @@ export function restoreTables(its: VgicIts): void {
       return next;
     });
   }
-  if (dteError !== undefined) throw dteError;
+  if (dteFailed) throw dteError;
   // Commit (cannot fail: every check is done).
   for (const c of cols.values()) its.collections.set(c.icid, c);
   for (const d of devs) {

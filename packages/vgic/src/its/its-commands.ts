@@ -15,9 +15,9 @@ import { CostComponent, TraceKind } from '@irqflow/core';
 import { COLLECTION_NOT_MAPPED, ITS_CMD_SIZE, ITS_IDBITS, ItsCmd, LPI_MIN_INTID } from './gits-regs';
 import { cbaserAddr, cbaserBytes } from './its-tables';
 import { peToVcpuIndex } from './lpi-host';
-import type { ItsStats, VgicIts } from './vgic-its';
+import type { VgicIts } from './vgic-its';
 
-/** Command outcome: 0 = done, 1 = failed (skipped; counted in {@link ItsStats.commandErrors}). */
+/** Command outcome: 0 = done, 1 = failed (skipped; counted in `commandErrors` of {@link VgicIts.stats}). */
 export type CmdResult = 0 | 1;
 const CmdResult = { Ok: 0, Error: 1 } as const;
 

@@ -28,7 +28,7 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env)
   if (r.status !== 0) throw new Error(`${file} exit ${r.status ?? r.signal}: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   expect(lines).toHaveLength(1); // one JSON document and nothing else
-  return { code: r.status, doc: JSON.parse(lines[0]), stderr: r.stderr };
+  return { code: r.status, doc: JSON.parse(lines[0]) as Record<string, unknown> & { benchmarks: Row[] }, stderr: r.stderr };
 }
 
 function expectRows(rows: Row[]): void {

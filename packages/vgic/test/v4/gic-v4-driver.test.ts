@@ -27,14 +27,14 @@ describe('the "gic-v4" and "gic-v4.1" irqchips', () => {
     expect(vgicDeviceOf(vm3)!.vgic.cpus[0].cpuif.vpe).toBeNull();
   });
 
-  it('VM teardown drops the vPEs\' virtual pending state', () => {
+  it('VM teardown drops the vPEs\' virtual pending state', async () => {
     const hv = new Hypervisor().use(VgicPlugin);
     const vm = hv.createVm();
     vm.createVcpu();
     hv.irqchip('gic-v4').setup(vm, { msi: false });
     const v4 = gicV4Of(vm)!;
     v4.vpes[0].setVlpiPending(8192);
-    vm.destroy();
+    await vm.destroy();
     expect(v4.vpes[0].pendingVlpis).toEqual([]);
   });
 });

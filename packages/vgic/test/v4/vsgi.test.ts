@@ -1,4 +1,4 @@
-import { GuestAsm, Hypervisor, type Vm } from '@irqflow/core';
+import { type GuestAsm, Hypervisor, type Vm } from '@irqflow/core';
 import { enableGicV4, gicV4Of, VGIC_GRP, VgicPlugin, vgicDeviceOf, type GicV4Version, type VgicDevice } from '@irqflow/vgic';
 import { exits, guest } from './support';
 

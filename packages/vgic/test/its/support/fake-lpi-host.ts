@@ -60,7 +60,7 @@ export class FakeLpiHost implements LpiHost {
     }
     if (!want) return;
     let m = this.queued.get(v);
-    if (!m) this.queued.set(v, (m = new Map()));
+    if (!m) this.queued.set(v, (m = new Map<number, number>()));
     if (this.queuedOn.get(id) === v) {
       m.set(id, lpi.priority);
       return;

@@ -49,14 +49,14 @@ export function restoreInto(src: ItsTestVm, regs: Map<number, bigint>, vcpus: nu
     t.host.pendbaser[i] = src.host.pendbaser[i];
     t.host.setLpis(i, src.host.enabled[i] === true);
   }
-  t.dev.setAttr(REG(GITS.CBASER), regs.get(GITS.CBASER)!);
-  for (const off of [GITS.IIDR, GITS.BASER, GITS.BASER + 8, GITS.CREADR, GITS.CWRITER]) t.dev.setAttr(REG(off), regs.get(off)!);
+  t.dev.setAttr(REG(GITS.CBASER), regs.get(GITS.CBASER));
+  for (const off of [GITS.IIDR, GITS.BASER, GITS.BASER + 8, GITS.CREADR, GITS.CWRITER]) t.dev.setAttr(REG(off), regs.get(off));
   let error: unknown;
   try {
     t.dev.setAttr({ group: ITS_GRP.CTRL, attr: 2n });
   } catch (e) {
     error = e;
   }
-  t.dev.setAttr(REG(GITS.CTLR), regs.get(GITS.CTLR)!);
+  t.dev.setAttr(REG(GITS.CTLR), regs.get(GITS.CTLR));
   return { t, error };
 }

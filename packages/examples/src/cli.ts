@@ -38,6 +38,7 @@ const irqchipNames = (hv: Hypervisor): string[] => hv.irqchipDescriptors.map((d)
 const profileNames = (hv: Hypervisor): string[] => hv.costProfiles.map((p) => p.name);
 
 /** The package version (`irqflow --version`). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json sits outside rootDir: read at run time, not compiled in
 const VERSION: string = (require('../package.json') as { version: string }).version;
 
 /** Exit code of the last command (set by actions). */
@@ -469,7 +470,7 @@ export function buildProgram(argv: readonly string[]): Command {
   program.exitOverride(fail(program)).configureOutput({ outputError: () => {} });
 
   const list = program.command('list').description('registered controllers, workloads and cost profiles').option('--json', 'one JSON document');
-  list.action((o) => cmdList(o));
+  list.action((o: CommonOpts & { json?: boolean }) => cmdList(o));
 
   const lookaheadOpt = (): Option =>
     new Option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)").argParser(parsed(parseLookahead));
@@ -525,7 +526,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .addOption(new Option('--queue <url>', 'redis://HOST:PORT').makeOptionMandatory().argParser(queueArg))
     .addOption(new Option('--jobs <n>', 'worker threads, and points taken at a time (default 1)').argParser(intIn('--jobs', 1, 256)))
     .option('--quiet', 'no messages');
-  worker.action((o) => cmdWorker(o));
+  worker.action((o: CommonOpts & { queue: string; jobs?: number; quiet?: boolean }) => cmdWorker(o));
 
   const bench = program
     .command('bench')
@@ -533,7 +534,7 @@ export function buildProgram(argv: readonly string[]): Command {
     .option('--json', 'one JSON document')
     .option('--filter <name>', 'only benchmarks whose name contains this')
     .option('--quiet', 'no progress bar');
-  bench.action((o) => cmdBench(o));
+  bench.action((o: { json?: boolean; filter?: string; quiet?: boolean }) => cmdBench(o));
 
   // microbench (its own module); its exit handling and --plugin come from the loop below like every command's
   registerMicrobenchCommand(program, () => createHypervisor({ traceCapacity: 1 }).hv, out, () => {});
@@ -544,7 +545,7 @@ export function buildProgram(argv: readonly string[]): Command {
     if (!c.options.some((x) => x.long === '--plugin')) addPluginOption(c);
     c.exitOverride(fail(c)).configureOutput({ outputError: () => {} });
   }
-  program.hook('preAction', (_p, action) => setProcessPluginModules((action.opts() as CommonOpts).plugin ?? []));
+  program.hook('preAction', (_p, action) => setProcessPluginModules(action.opts<CommonOpts>().plugin ?? []));
   return program;
 }
 

@@ -135,14 +135,14 @@ export class LineClock {
     if (!Array.isArray(saved)) fail(Errno.EINVAL, 'line clock: not a saved line clock');
     const pages = new Map<number, PageLines>();
     for (const e of saved) {
-      const [pn, owner, lastStore, at, by] = Array.isArray(e) ? e : [];
+      const [pn, owner, lastStore, at, by] = Array.isArray(e) ? (e as unknown[]) : [];
       const shared = owner === SHARED;
-      if (!Number.isInteger(pn) || !Number.isInteger(owner) || owner < SHARED || typeof lastStore !== 'number' || pages.has(pn as number))
+      if (!Number.isInteger(pn) || !Number.isInteger(owner) || (owner as number) < SHARED || typeof lastStore !== 'number' || pages.has(pn as number))
         fail(Errno.EINVAL, 'line clock: bad page entry');
       if (shared ? !(at instanceof Float64Array && at.length === LINES && by instanceof Int32Array && by.length === LINES) : at != null || by != null)
         fail(Errno.EINVAL, `line clock: page ${String(pn)} has bad line arrays`);
       const p = new PageLines(owner as number);
-      p.lastStore = lastStore as number;
+      p.lastStore = lastStore;
       if (shared) {
         p.at = (at as Float64Array).slice();
         p.by = (by as Int32Array).slice();

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { EventQueue } from '../sched/event-queue';
+import { type EventQueue } from '../sched/event-queue';
 import { RunnableHeap } from '../sched/runnable-heap';
 import { KvmExitReason, type KvmRun } from './kvm-run';
 import { MpState, SliceEnd, type Vcpu } from './vcpu';
@@ -148,6 +148,7 @@ export class Scheduler {
    * @throws KvmError from a controller's first-run checks
    */
   run(all: readonly Vcpu[], opts: RunOptions = {}): RunResult {
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     let until = opts.until ?? 1e999;
     const only = opts.only;
     for (const v of only ? [only] : all) {
@@ -167,9 +168,11 @@ export class Scheduler {
       }
       let v = heap.peek();
       if (only !== undefined) v = only.heapPos >= 0 ? only : undefined;
+      // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
       const tv = v !== undefined ? v.clock : 1e999;
       const tEv = events.peekTime();
       if (tEv <= tv) {
+        // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
         if (tEv === 1e999) return { reason: 'idle', time: this.time };
         if (tEv > until) {
           if (until > this.time) this.time = until;
@@ -200,6 +203,7 @@ export class Scheduler {
         }
         return { reason: 'limit', time: this.time };
       }
+      // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
       const second = only !== undefined ? 1e999 : heap.secondClock();
       let limit = second;
       let ahead = second + this.lookaheadNs;

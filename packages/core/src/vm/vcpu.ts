@@ -326,9 +326,11 @@ export class Vcpu {
     if (clock >= this.postedAt) {
       this.requests |= this.posted;
       this.posted = 0;
+      // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
       this.postedAt = 1e999;
     }
     if (clock >= this.linesAt) {
+      // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
       this.linesAt = 1e999;
       this.vm.flow.vcpuSignalled(this);
     }
@@ -389,9 +391,10 @@ export class Vcpu {
    * ```
    */
   setMpState(state: number): void {
+    const requested: number = state; // for the error message: the checks below narrow `state`
     const was = this.mp;
     if (state !== KvmMpState.RUNNABLE && state !== KvmMpState.STOPPED && state !== KvmMpState.HALTED && state !== KvmMpState.SUSPENDED)
-      fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${state} is not a state an arm64 vCPU can be put in`);
+      fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${requested} is not a state an arm64 vCPU can be put in`);
     if (state !== KvmMpState.RUNNABLE && this.inGuest) {
       // KVM changes the state of a vCPU outside KVM_RUN: leave the guest as its exit to userspace would have
       const flow = this.vm.flow;
@@ -421,7 +424,7 @@ export class Vcpu {
         this.suspended = state === KvmMpState.SUSPENDED;
         break;
       default:
-        fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${state} is not a state an arm64 vCPU can be put in`);
+        fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${requested} is not a state an arm64 vCPU can be put in`);
     }
     if (this.mp === MpState.Runnable) {
       if (was !== MpState.Runnable) this.vm.scheduler.runnable(this);
@@ -607,7 +610,7 @@ export class Vcpu {
         return this.internalError(`PC ${pc} is outside the program`);
       }
       const p = pc << INSN_SHIFT;
-      const o = code[p + Insn.Op];
+      const o = code[p + Insn.Op] as Op;
       // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
       // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
       if (ORDERED_OPS[o] === 1 && executed > 0 && clock >= this.sliceLimit) {
@@ -814,7 +817,7 @@ export class Vcpu {
    * The operations that go through `this` (accesses, hypercalls, WFI, hooks, faults), out of the loop's hot
    * body. Returns -1 to continue, WAIT if the operation must wait for exact order, else how the slice ends.
    */
-  private slowOp(img: GuestImage, o: number, pc: number, exact: boolean): number {
+  private slowOp(img: GuestImage, o: Op, pc: number, exact: boolean): number {
     switch (o) {
       case Op.LDR:
       case Op.STR:
@@ -935,6 +938,7 @@ export class Vcpu {
     this.blockStart = this.clock;
     this.stats.blocks++;
     // a signal posted before the block and not yet delivered wakes it when it arrives (an IPI reaching an idle pCPU)
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     if (this.postedAt < 1e999 || this.linesAt < 1e999) this.vm.armSignalWake(this);
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Block, this.vm.id, this.index, this.clock, 0, 0);
     return SliceEnd.Blocked;

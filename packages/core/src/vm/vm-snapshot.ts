@@ -188,7 +188,7 @@ function asVcpu(v: Vcpu, fn: () => void): number {
   const clock = v.clock;
   const prev = s.current;
   s.current = v;
-  let charged = 0;
+  let charged: number;
   try {
     fn();
   } finally {

@@ -12,7 +12,7 @@ import type { CostPrimitives, CostProfile } from '../cost/cost-profile';
 import type { DeviceAttr, KvmDevice } from '../device/kvm-device';
 import { Errno, fail } from '../errno';
 import { FlowDispatch, IrqType, NO_IRQCHIP_FLOW, type IrqchipFlow, type Msi, type RoutingEntry } from '../flow/irqchip-flow';
-import type { CreateVmOptions, Hypervisor } from '../hypervisor';
+import type { Hypervisor } from '../hypervisor';
 import { HypercallTable, type SmcccFilterAction } from '../hypercall/smccc';
 import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
@@ -73,7 +73,7 @@ export interface VmConfig {
   readonly cost: CostProfile;
   /** Seed for workload randomness. */
   readonly seed: number;
-  /** Conservative lookahead (ns), resolved by {@link Hypervisor.createVm}; see {@link CreateVmOptions.lookaheadNs}. */
+  /** Conservative lookahead (ns), resolved by {@link Hypervisor.createVm}; see {@link @irqflow/core!CreateVmOptions.lookaheadNs | CreateVmOptions.lookaheadNs}. */
   readonly lookaheadNs: number;
   /** IPA size in bits (KVM_VM_TYPE_ARM_IPA_SIZE; {@link KVM_DEFAULT_IPA_BITS} unless asked otherwise). */
   readonly ipaBits?: number;
@@ -125,7 +125,7 @@ export class Vm {
   readonly rng: Rng;
   /**
    * Conservative lookahead (ns): how far a vCPU may run ahead of the furthest-behind vCPU doing vCPU-local
-   * operations ({@link CreateVmOptions.lookaheadNs}).
+   * operations ({@link @irqflow/core!CreateVmOptions.lookaheadNs | CreateVmOptions.lookaheadNs}).
    */
   readonly lookaheadNs: number;
   /**
@@ -345,7 +345,7 @@ export class Vm {
     const vcpuIdx = ((irq >>> 16) & 0xff) + ((irq >>> 28) & 0xf) * 256;
     const id = irq & 0xffff;
     const lvl = level === true || (typeof level === 'number' && level !== 0);
-    switch (type) {
+    switch (type as IrqType) {
       case IrqType.Cpu: {
         // KVM: type CPU drives the vCPU's IRQ/FIQ inputs directly, which an in-kernel irqchip owns: ENXIO
         if (this.hasIrqchip) fail(Errno.ENXIO, 'KVM_ARM_IRQ_TYPE_CPU needs a VM without an in-kernel irqchip');

@@ -104,7 +104,7 @@ describe('cost profiles', () => {
       v1.setProgram(img, blocked ? 'idle' : 'main');
       v0.setProgram(img, 'kicker');
       vm.run();
-      const ev = hv.trace.events().filter((e) => e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && e.a === ExitReason.Irq));
+      const ev = hv.trace.events().filter((e) => e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && (e.a as ExitReason) === ExitReason.Irq));
       expect(ev).toHaveLength(1);
       // the kick to a vCPU in the guest leaves once the sender has paid kickSend (effects leave when they are
       // produced); a blocked one is woken at once, without the sender's IPI write

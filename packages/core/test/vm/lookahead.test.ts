@@ -4,7 +4,7 @@
  * keeps exact simulated-time order, so results never depend on the lookahead, only wall-clock speed and the
  * arrival time of asynchronous signals (within the lookahead) do.
  */
-import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, type SysregHandler, type Vcpu, type Vm } from '../../src';
+import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, type Vcpu, type Vm } from '../../src';
 import { errno } from '../support/errno';
 import { tinyVm } from '../support/tiny-controller';
 
@@ -106,7 +106,7 @@ describe('conservative lookahead', () => {
         return decide;
       },
       write: (v: Vcpu) => void log.push([v.index, v.clock]),
-    } as SysregHandler);
+    });
     const handler = vm.sysregs.get(SHARED_REG)!.handler;
     const a = new GuestAsm();
     a.label('main').movi(5, 0).label('l').work(20).msr(SHARED_REG, 5).addi(5, 5, 1).bloi(5, 100, 'l').label('e').wfi().b('e');

@@ -186,12 +186,11 @@ describe('system registers', () => {
     const a = new GuestAsm();
     a.label('main').mrs(1, 'ICC_IAR1_EL1').call(() => void (t1 = v.clock)).msr('ICC_EOIR1_EL1', 1).call(() => void (t2 = v.clock));
     systemOff(a);
-    let t0 = 0;
+    const t0 = 0;
     let t1 = 0;
     let t2 = 0;
     v.setProgram(a.build());
     ctl.queue(v, 42);
-    t0 = 0;
     vm.run();
     expect(v.x(1)).toBe(42);
     expect(t1 - t0).toBeCloseTo(vm.costNs.cpuifAccess, 9);

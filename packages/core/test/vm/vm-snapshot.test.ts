@@ -7,7 +7,7 @@ import {
   DAIF,
   Errno,
   GuestAsm,
-  Hypervisor,
+  type Hypervisor,
   KvmMpState,
   REQ_KICK,
   restoreVm,

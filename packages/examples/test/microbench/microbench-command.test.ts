@@ -15,13 +15,24 @@ beforeAll(() => {
 });
 jest.setTimeout(60_000);
 
+/** What `irqflow microbench --json` prints (the parts these tests read). */
+interface MicrobenchDoc {
+  rows: { test: string; irqchip: string; profile: string; status: string; costBreakdown: Record<string, number> }[];
+  calibration: { error: number }[];
+}
+/** What `irqflow run --json` prints (the parts these tests read). */
+interface RunDoc {
+  costBreakdown: Record<string, number>;
+  simNsPerInterrupt: number;
+}
+
 describe('irqflow microbench', () => {
   it('--json: one row per test × controller × profile, with the calibration check of the rows that ran', () => {
     const r = irqflow(['microbench', '--profile', 'seattle-vhe', '--irqchip', 'gic-v2', '--json']);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = JSON.parse(r.stdout) as MicrobenchDoc;
     expect(doc.rows.map((x: { test: string }) => x.test)).toEqual(['hvc', 'mmio_read_user', 'mmio_read_vgic', 'eoi', 'ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms']);
-    const ipi = doc.rows.find((x: { test: string }) => x.test === 'ipi');
+    const ipi = doc.rows.find((x: { test: string }) => x.test === 'ipi')!;
     expect(ipi).toMatchObject({ irqchip: 'gic-v2', profile: 'seattle-vhe', status: 'ok' });
     expect(ipi.costBreakdown.mmioKernel).toBeGreaterThan(0);
     expect(doc.rows.find((x: { test: string }) => x.test === 'lpi')).toMatchObject({ status: 'unsupported' });
@@ -42,7 +53,7 @@ describe('irqflow microbench', () => {
   it('run --json reports simulated ns per interrupt by named component; the busy ones add up', () => {
     const r = irqflow(['run', '--irqchip', 'gic-v3', '--workload', 'ipi-pingpong', '--json', '--quiet']);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = JSON.parse(r.stdout) as RunDoc;
     const b: Record<string, number> = doc.costBreakdown;
     for (const k of ['sysregTrap', 'sgiDispatch', 'hostIrq', 'wfiWake', 'guest']) expect(b[k]).toBeGreaterThan(0);
     const busy = Object.entries(b).filter(([k]) => k !== 'ipiLatency').reduce((s, [, v]) => s + v, 0);

@@ -217,6 +217,7 @@ export class Vpe implements VirtualPendingSource {
     const v = this.vcpu;
     if (this.resident && v.inGuest) this.cpu.cpuif.updateLines();
     const clock = v.clock;
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     let next = 1e999;
     const at = this.vlpiAt;
     for (let k = 0; k < at.length; k++) if (at[k] > clock && at[k] < next) next = at[k];
@@ -226,6 +227,7 @@ export class Vpe implements VirtualPendingSource {
       sgis &= sgis - 1;
       if (this.sgiAt[id] > clock && this.sgiAt[id] < next) next = this.sgiAt[id];
     }
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     if (next < 1e999) {
       v.vm.scheduler.signalTime = next;
       v.postLines();
@@ -369,6 +371,7 @@ export class Vpe implements VirtualPendingSource {
    */
   hasPending(arrived = true): boolean {
     const hw = this.cpu.cpuif;
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     return this.best(arrived ? this.vcpu.clock : 1e999) >= 0 && hw.eng1 && this.hppiPrio < hw.pmr;
   }
 }

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { TraceKind } from '@irqflow/core';
-import { migrateAt, type MigrationResult, type MigrationScenario, type RunRecord } from './migration-harness';
+import { saveVm, TraceKind, type VmSnapshot } from '@irqflow/core';
+import { buildMigrationVm, migrateAt, type MigrationResult, type MigrationScenario, type RunRecord } from './migration-harness';
 
 /** Candidate times (ns, quarter-ns offsets so that they never coincide with whole-ns costs), in trace order. */
 export interface MigrationCandidates {
@@ -74,4 +74,15 @@ export function findPoints(sc: MigrationScenario, ref: RunRecord, times: readonl
     if (fits(r)) out.push({ t, r });
   }
   return out;
+}
+
+/**
+ * The snapshot {@link migrateAt} would take at `t`, without restoring or running on: a cheap way to scan many
+ * candidates for a condition on the saved state before checking the few that fit with {@link migrateAt}.
+ */
+export function snapshotAt(sc: MigrationScenario, t: number): VmSnapshot {
+  const src = buildMigrationVm(sc);
+  src.scheduleHost(-1);
+  src.vm.run({ until: t });
+  return saveVm(src.vm);
 }

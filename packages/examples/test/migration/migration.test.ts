@@ -1,8 +1,10 @@
 /**
  * Migration at any instant (the CI subset of `migrate-fuzz`): per controller, migration points inside interrupt
- * handlers, in WFI and with LPIs / rVIC FIFO entries pending, plus a few random ones. At each, the VM is saved with
- * saveVm, restored with restoreVm into a fresh VM of a fresh Hypervisor, and both run on: the restored trace and
- * counters must equal the source's from the point on, and the saved source's whole trace the never-saved run's.
+ * handlers, in WFI and with LPIs / rVIC FIFO entries pending (found in the never-saved run's own trace, see
+ * migration-points.ts, so they do not depend on the cost profile's exact timing), plus a few random ones. At each,
+ * the VM is saved with saveVm, restored with restoreVm into a fresh VM of a fresh Hypervisor, and both run on: the
+ * restored trace and counters must equal the source's from the point on, and on gic-v2 and the rVIC the saved
+ * source's whole trace the never-saved run's.
  * Every controller runs at the profile's default lookahead: under causal delivery traces (in canonical order) do
  * not depend on the lookahead or on how `vm.run()` is sliced.
  */

@@ -3,8 +3,8 @@
  * handlers, in WFI and with LPIs / rVIC FIFO entries pending (found in the never-saved run's own trace, see
  * migration-points.ts, so they do not depend on the cost profile's exact timing), plus a few random ones. At each,
  * the VM is saved with saveVm, restored with restoreVm into a fresh VM of a fresh Hypervisor, and both run on: the
- * restored trace and counters must equal the source's from the point on, and on gic-v2 and the rVIC the saved
- * source's whole trace the never-saved run's.
+ * restored trace and counters must equal the source's from the point on, and on the rVIC the saved source's
+ * whole trace the never-saved run's.
  * Every controller runs at the profile's default lookahead: under causal delivery traces (in canonical order) do
  * not depend on the lookahead or on how `vm.run()` is sliced.
  */
@@ -19,11 +19,12 @@ const END = 150_000;
  * Per controller, the points are found in the never-saved run itself (its trace's Ack, Block..Wake and MSI records
  * give the candidates, the harness's own classification of each picks them), so that they stay in a handler, in
  * WFI and with an LPI / a FIFO entry pending however the cost profile moves the timing. `sourceExact`: the
- * controller's saved source runs as the never-saved one at these points (on the GICv3 vgics the fold's sync side
- * effects, migration guide "Known limits", show at most points; the restored VM still follows its source).
+ * controller's saved source runs as the never-saved one at every point (the rVIC: 300/300 with `migrate-fuzz
+ * --points 300` at seeds 1 and 3). On the vgics the fold's sync side effects (migration guide, "Known limits")
+ * show at some points (gic-v2 3/300 at seed 3, gic-v3 33/300), where the restored VM still follows its source.
  */
 const CASES = [
-  { irqchip: 'gic-v2', lpi: false, fifo: false, sourceExact: true },
+  { irqchip: 'gic-v2', lpi: false, fifo: false, sourceExact: false },
   { irqchip: 'gic-v3', lpi: true, fifo: false, sourceExact: false },
   { irqchip: 'gic-v4.1', lpi: true, fifo: false, sourceExact: false },
   { irqchip: 'rvic', lpi: false, fifo: true, sourceExact: true },

@@ -113,7 +113,11 @@ export interface InterleaveOptions {
  * Warms `model` and `reference` up, then measures them alternately (model, reference, model, …) so machine
  * noise hits both alike. @returns both lists of results, in measurement order
  */
-export function interleaved(model: () => number, reference: () => number, o: InterleaveOptions = {}): { model: number[]; reference: number[] } {
+export function interleaved(
+  model: () => number,
+  reference: () => number,
+  o: InterleaveOptions = {},
+): { model: number[]; reference: number[] } {
   const reps = o.reps ?? 5;
   warmUp(model, o.warmUp);
   warmUp(reference, o.warmUp);
@@ -217,7 +221,9 @@ export function formatRows(rows: readonly BenchmarkEntry[]): string {
   const lines = [`${'benchmark'.padEnd(w)}  ${'median [min – max]'.padEnd(34)}  ${'baseline'.padEnd(18)}  ratio`];
   for (const r of rows) {
     const v = `${fmt(r.median)} [${fmt(r.min)} – ${fmt(r.max)}] ${r.unit}`;
-    lines.push(`${r.name.padEnd(w)}  ${v.padEnd(34)}  ${`${fmt(r.baseline)} ${r.unit}`.padEnd(18)}  ${r.ratio.toPrecision(3)} (${r.better} is better)`);
+    lines.push(
+      `${r.name.padEnd(w)}  ${v.padEnd(34)}  ${`${fmt(r.baseline)} ${r.unit}`.padEnd(18)}  ${r.ratio.toPrecision(3)} (${r.better} is better)`,
+    );
   }
   return lines.join('\n');
 }
@@ -243,7 +249,11 @@ export function printBench(args: BenchArgs, rows: readonly BenchmarkEntry[], ext
  * const rows = only !== undefined ? runScenario(only) : [0, 1, 2].flatMap((i) => scenarioInChild(__filename, i));
  */
 export function scenarioInChild(file: string, i: number, args: readonly string[] = []): BenchmarkEntry[] {
-  const r = spawnSync(process.execPath, [file, `--scenario=${i}`, '--json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [file, `--scenario=${i}`, '--json', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`scenario ${i} failed (${r.signal ?? `exit ${r.status}`})`);
   return (JSON.parse(r.stdout) as { benchmarks: BenchmarkEntry[] }).benchmarks;
 }

@@ -130,7 +130,8 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
       primed = true;
       const r = vm.run();
       const ns = Number(process.hrtime.bigint() - t);
-      if (r.reason !== 'exit' || handled !== pauseAt) throw new Error(`${irqchip}: ${handled - h0} of ${irqs} interrupts handled (${r.reason})`);
+      if (r.reason !== 'exit' || handled !== pauseAt)
+        throw new Error(`${irqchip}: ${handled - h0} of ${irqs} interrupts handled (${r.reason})`);
       return ns / (handled - h0);
     },
   };
@@ -251,7 +252,11 @@ export function scalingRows(hv: Hypervisor, irqchip: string, f: ScalingFamily, o
   for (const x of f.points) {
     const s = make(x);
     const irqs = calibrate(s, ms);
-    const r = interleaved(() => s.rep(irqs), () => ref.rep(refIrqs), { reps: o.reps ?? 5, warmUp: o.warmUp });
+    const r = interleaved(
+      () => s.rep(irqs),
+      () => ref.rep(refIrqs),
+      { reps: o.reps ?? 5, warmUp: o.warmUp },
+    );
     rows.push(benchRow(`scaling ${irqchip} ${what} ${x} vs ${refPoint}`, 'ns/irq', 'lower', r.model, spread(r.reference).median));
   }
   return rows;

@@ -9,7 +9,7 @@ const TWO32 = 4294967296;
 
 /** Low 32 bits of a non-negative integer `v` (exact for v < 2^53). */
 export function lo32(v: number): number {
-  return v >>> 0 === v ? v : v % TWO32 >>> 0;
+  return v >>> 0 === v ? v : (v % TWO32) >>> 0;
 }
 
 /** High 32 bits of a non-negative integer `v` (exact for v < 2^53). */
@@ -50,5 +50,5 @@ export function u64(v: bigint): bigint {
 /** Extracts bits [hi:lo] of a 32-bit number. */
 export function field32(v: number, hi: number, lo: number): number {
   const width = hi - lo + 1;
-  return width >= 32 ? v >>> 0 : (v >>> lo) & ((1 << width) - 1) >>> 0;
+  return width >= 32 ? v >>> 0 : (v >>> lo) & (((1 << width) - 1) >>> 0);
 }

@@ -214,7 +214,8 @@ export class Hypervisor {
     const desc = opts.irqchip === undefined ? undefined : this.irqchip(opts.irqchip);
     const nVcpus = opts.vcpus ?? 1;
     if (opts.vcpus !== undefined && desc === undefined) fail(Errno.EINVAL, 'createVm: vcpus needs irqchip (else call vm.createVcpu)');
-    if (desc && (!Number.isInteger(nVcpus) || nVcpus < 1 || nVcpus > desc.maxVcpus)) fail(Errno.EINVAL, `${desc.name} supports 1..${desc.maxVcpus} vCPUs, not ${nVcpus}`);
+    if (desc && (!Number.isInteger(nVcpus) || nVcpus < 1 || nVcpus > desc.maxVcpus))
+      fail(Errno.EINVAL, `${desc.name} supports 1..${desc.maxVcpus} vCPUs, not ${nVcpus}`);
     const id = this.nextVmId++;
     const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);

@@ -74,7 +74,13 @@ describe('createVm({ irqchip })', () => {
 
   it('a setup that throws leaves no VM behind and the error reaches the caller', () => {
     const hv = new Hypervisor();
-    hv.registerIrqchip(desc('bad', { setup: () => { throw new Error('board refused'); } }));
+    hv.registerIrqchip(
+      desc('bad', {
+        setup: () => {
+          throw new Error('board refused');
+        },
+      }),
+    );
     expect(() => hv.createVm({ irqchip: 'bad', vcpus: 1 })).toThrow('board refused');
     expect(hv.vms).toHaveLength(0);
   });

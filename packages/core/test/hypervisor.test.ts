@@ -26,7 +26,6 @@ class PerVmState {
   counter = 0;
 }
 
-
 describe('two VMs in one hypervisor', () => {
   it('with different controllers share no state', () => {
     const hv = new Hypervisor();
@@ -129,7 +128,11 @@ describe('registries', () => {
     expect(errno(() => hv.irqchip('nope'))).toBe(Errno.ENOENT);
     expect(() => hv.irqchip('nope')).toThrow(/valid: tiny/);
     expect(hv.irqchipDescriptors).toEqual([desc]);
-    const type = { type: 0x1234, name: 't', create: () => ({ type: 0x1234, name: 't', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false }) };
+    const type = {
+      type: 0x1234,
+      name: 't',
+      create: () => ({ type: 0x1234, name: 't', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false }),
+    };
     hv.registerDeviceType(type);
     expect(errno(() => hv.registerDeviceType(type))).toBe(Errno.EEXIST);
     hv.registerExtension({ name: 'ext' });
@@ -143,7 +146,11 @@ describe('registries', () => {
     const hv = new Hypervisor();
     const vm = hv.createVm();
     expect(errno(() => vm.createDevice(99))).toBe(Errno.ENODEV);
-    hv.registerDeviceType({ type: 99, name: 'd', create: () => ({ type: 99, name: 'd', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false, dump: () => 'dev-d' }) });
+    hv.registerDeviceType({
+      type: 99,
+      name: 'd',
+      create: () => ({ type: 99, name: 'd', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false, dump: () => 'dev-d' }),
+    });
     const d = vm.createDevice(99);
     expect(vm.devices).toEqual([d]);
     expect(vm.dump()).toMatch(/dev-d/);

@@ -7,7 +7,10 @@ it('README example: a timed IRQ line raise wakes the guest, which counts it and 
   const vcpu = vm.createVcpu();
   const a = new GuestAsm();
   a.label('main').daifclr(DAIF.I).label('wait').cbz(20, 'sleep').movi(0, PSCI.SYSTEM_OFF).hvc().label('sleep').wfi().b('wait');
-  a.label('irq').addi(20, 20, 1).call((cpu) => cpu.vm.irqLine(0, 0)).eret();
+  a.label('irq')
+    .addi(20, 20, 1)
+    .call((cpu) => cpu.vm.irqLine(0, 0))
+    .eret();
   vcpu.setProgram(a.build());
   vm.at(10_000, () => vm.irqLine(0, 1));
   const r = vm.run();

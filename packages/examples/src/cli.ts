@@ -63,13 +63,21 @@ function cmdList(o: CommonOpts & { json?: boolean }): void {
   const setup = setupFor(o);
   const { hv } = setup;
   const doc = {
-    irqchips: hv.irqchipDescriptors.map((d) => ({ name: d.name, aliases: [...(d.aliases ?? [])], description: d.description, features: [...d.features], maxVcpus: d.maxVcpus })),
+    irqchips: hv.irqchipDescriptors.map((d) => ({
+      name: d.name,
+      aliases: [...(d.aliases ?? [])],
+      description: d.description,
+      features: [...d.features],
+      maxVcpus: d.maxVcpus,
+    })),
     workloads: WORKLOADS.map((w) => ({
       name: w.name,
       description: w.description,
       needs: [...w.needs, ...(w.needsExtensions ?? [])],
       defaultVcpus: w.defaultVcpus,
-      supportedBy: hv.irqchipDescriptors.filter((d) => !unsupportedReason(hv, d, w, Math.min(w.defaultVcpus, d.maxVcpus))).map((d) => d.name),
+      supportedBy: hv.irqchipDescriptors
+        .filter((d) => !unsupportedReason(hv, d, w, Math.min(w.defaultVcpus, d.maxVcpus)))
+        .map((d) => d.name),
     })),
     profiles: hv.costProfiles.map((p) => ({ name: p.name, description: p.description })),
     extensions: hv.extensions.map((e) => e.name),
@@ -85,9 +93,19 @@ function cmdList(o: CommonOpts & { json?: boolean }): void {
     ),
   );
   out('\nWorkloads');
-  out(table(['name', 'needs', 'runs on', 'description'], doc.workloads.map((w) => [w.name, w.needs.join(',') || '-', w.supportedBy.join(',') || '-', w.description])));
+  out(
+    table(
+      ['name', 'needs', 'runs on', 'description'],
+      doc.workloads.map((w) => [w.name, w.needs.join(',') || '-', w.supportedBy.join(',') || '-', w.description]),
+    ),
+  );
   out('\nCost profiles');
-  out(table(['name', 'description'], doc.profiles.map((p) => [p.name, p.description])));
+  out(
+    table(
+      ['name', 'description'],
+      doc.profiles.map((p) => [p.name, p.description]),
+    ),
+  );
   out(`\nVM extensions: ${doc.extensions.join(', ') || 'none'}`);
   out(`Plugins: ${doc.plugins.join(', ')}`);
   for (const m of setup.missing) out(`not available: ${m.name} (${m.reason})`);
@@ -121,7 +139,9 @@ function cmdRun(o: RunOpts): void {
   const why = unsupportedReason(hv, desc, workload, vcpus);
   if (why) {
     const ok = runnableOn(hv, workload, vcpus);
-    throw new UsageError(`workload '${workload.name}' cannot run on '${irqchip}' with ${vcpus} vCPUs: ${why} (valid irqchips: ${ok.join(', ') || 'none'})`);
+    throw new UsageError(
+      `workload '${workload.name}' cannot run on '${irqchip}' with ${vcpus} vCPUs: ${why} (valid irqchips: ${ok.join(', ') || 'none'})`,
+    );
   }
   if (o.trace) {
     const file = o.trace;
@@ -159,9 +179,18 @@ function cmdRun(o: RunOpts): void {
   if (o.json) {
     const { vm: _vm, ...rest } = r;
     void _vm;
-    return json({ ...rest, seed, durationNs, lookaheadNs: lookahead, ...(traceInfo ? { trace: traceInfo } : {}), ...(dump !== undefined ? { dump } : {}) });
+    return json({
+      ...rest,
+      seed,
+      durationNs,
+      lookaheadNs: lookahead,
+      ...(traceInfo ? { trace: traceInfo } : {}),
+      ...(dump !== undefined ? { dump } : {}),
+    });
   }
-  out(`irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${+lookahead.toPrecision(4)} ns` : ''}`);
+  out(
+    `irqflow run: ${r.irqchip} · ${r.workload} · profile ${r.profile} · ${r.vcpus} vCPUs · seed ${seed}${lookahead !== undefined ? ` · lookahead ${+lookahead.toPrecision(4)} ns` : ''}`,
+  );
   out(
     table(
       ['metric', 'value'],
@@ -177,19 +206,39 @@ function cmdRun(o: RunOpts): void {
       ],
     ),
   );
-  const top = Object.entries(r.costBreakdown).sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const top = Object.entries(r.costBreakdown)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6);
   if (top.length) {
     out('\nWhere the time goes (top cost components, simulated ns per interrupt)');
-    out(table(['component', 'ns/irq'], top.map(([k, v]) => [k, fmt(v, 1)])));
+    out(
+      table(
+        ['component', 'ns/irq'],
+        top.map(([k, v]) => [k, fmt(v, 1)]),
+      ),
+    );
   }
   out('\nExits by reason');
-  out(table(['reason', 'count', 'per irq'], Object.entries(r.exitsByReason).map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)])));
+  out(
+    table(
+      ['reason', 'count', 'per irq'],
+      Object.entries(r.exitsByReason).map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)]),
+    ),
+  );
   const traps = Object.entries(r.traps).sort((a, b) => b[1] - a[1]);
   if (traps.length) {
     out('\nTraps (system registers and hypercalls)');
-    out(table(['trap', 'count', 'per irq'], traps.map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)])));
+    out(
+      table(
+        ['trap', 'count', 'per irq'],
+        traps.map(([k, v]) => [k, String(v), fmt(r.interrupts ? v / r.interrupts : 0)]),
+      ),
+    );
   }
-  if (traceInfo) out(`\ntrace: ${traceInfo.events} events written to ${traceInfo.file} (open in ui.perfetto.dev)${traceInfo.dropped ? `; ${traceInfo.dropped} events dropped (buffer full)` : ''}`);
+  if (traceInfo)
+    out(
+      `\ntrace: ${traceInfo.events} events written to ${traceInfo.file} (open in ui.perfetto.dev)${traceInfo.dropped ? `; ${traceInfo.dropped} events dropped (buffer full)` : ''}`,
+    );
   if (dump !== undefined) out(`\n${dump}`);
 }
 
@@ -273,7 +322,9 @@ function cmdCompare(o: CompareOpts, argv: readonly string[]): void {
         exitsByReason: r.exitsByReason,
         simNsPerInterrupt: r.simNsPerInterrupt,
       })),
-      unsupported: results.filter((r) => r.status === 'unsupported').map((r) => ({ irqchip: r.irqchip, workload: r.workload, profile: r.profile, reason: r.message })),
+      unsupported: results
+        .filter((r) => r.status === 'unsupported')
+        .map((r) => ({ irqchip: r.irqchip, workload: r.workload, profile: r.profile, reason: r.message })),
       errors: errors.map((r) => ({ irqchip: r.irqchip, workload: r.workload, profile: r.profile, status: r.status, message: r.message })),
       ...(o.report ? { report: reportFiles } : {}),
     });
@@ -287,7 +338,18 @@ function cmdCompare(o: CompareOpts, argv: readonly string[]): void {
           ['irqchip', 'vCPUs', 'interrupts', 'exits/irq', 'ns/irq', 'exits by reason', 'path', 'status'],
           rows.map((r) =>
             r.status === 'ok'
-              ? [r.irqchip, String(r.vcpus), String(r.interrupts), fmt(r.exitsPerInterrupt), fmt(r.simNsPerInterrupt, 0), Object.entries(r.exitsByReason).map(([k, v]) => `${k}=${v}`).join(' '), r.path, 'ok']
+              ? [
+                  r.irqchip,
+                  String(r.vcpus),
+                  String(r.interrupts),
+                  fmt(r.exitsPerInterrupt),
+                  fmt(r.simNsPerInterrupt, 0),
+                  Object.entries(r.exitsByReason)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' '),
+                  r.path,
+                  'ok',
+                ]
               : [r.irqchip, String(r.vcpus), '-', '-', '-', '', r.path || '-', `${r.status}: ${r.message ?? ''}`],
           ),
         ),
@@ -336,10 +398,21 @@ async function cmdSweep(o: SweepOpts): Promise<void> {
   const ok = s.rows.filter((r) => r.status === 'ok');
   if (failed.length) exitCode = EXIT.FAILED;
   else if (!ok.length) exitCode = EXIT.NOTHING_RAN;
-  const summary = { points: s.points, ran: s.ran, resumed: s.points - s.ran, ok: ok.length, unsupported: s.rows.length - ok.length - failed.length, failed: failed.length, files: s.files };
+  const summary = {
+    points: s.points,
+    ran: s.ran,
+    resumed: s.points - s.ran,
+    ok: ok.length,
+    unsupported: s.rows.length - ok.length - failed.length,
+    failed: failed.length,
+    files: s.files,
+  };
   if (o.json) return json(summary);
-  out(`irqflow sweep: ${s.points} points (${s.ran} run now, ${summary.resumed} already in ${o.out}): ${ok.length} ok, ${summary.unsupported} unsupported, ${failed.length} failed`);
-  for (const r of failed.slice(0, 10)) out(`failed: ${r.irqchip} ${r.workload} ${r.profile} ${r.vcpus} vCPUs seed ${r.seed}: ${r.status} ${r.message ?? ''}`);
+  out(
+    `irqflow sweep: ${s.points} points (${s.ran} run now, ${summary.resumed} already in ${o.out}): ${ok.length} ok, ${summary.unsupported} unsupported, ${failed.length} failed`,
+  );
+  for (const r of failed.slice(0, 10))
+    out(`failed: ${r.irqchip} ${r.workload} ${r.profile} ${r.vcpus} vCPUs seed ${r.seed}: ${r.status} ${r.message ?? ''}`);
   out(`wrote ${s.files.length} files: ${s.files.map((f) => path.basename(f)).join(', ')}`);
 }
 
@@ -374,14 +447,26 @@ function cmdBench(o: { json?: boolean; filter?: string; quiet?: boolean }): void
   out(
     table(
       ['benchmark', 'value', 'min – max', 'unit', 'baseline', 'ratio', 'better'],
-      rep.benchmarks.map((b) => [b.name, num(b.value), b.min === undefined ? '-' : `${num(b.min)} – ${num(b.max)}`, b.unit, num(b.baseline), fmt(b.ratio), b.better ?? '-']),
+      rep.benchmarks.map((b) => [
+        b.name,
+        num(b.value),
+        b.min === undefined ? '-' : `${num(b.min)} – ${num(b.max)}`,
+        b.unit,
+        num(b.baseline),
+        fmt(b.ratio),
+        b.better ?? '-',
+      ]),
     ),
   );
   for (const e of rep.errors) out(`failed: ${e.file}: ${e.message}`);
 }
 
 /** argParser: one name of `choices` (aliases mapped by `canon`), with the usual one-line message. */
-function oneOf(what: string, choices: () => readonly string[], canon: (v: string) => string | undefined = (v) => (choices().includes(v) ? v : undefined)) {
+function oneOf(
+  what: string,
+  choices: () => readonly string[],
+  canon: (v: string) => string | undefined = (v) => (choices().includes(v) ? v : undefined),
+) {
   return (v: string): string => {
     const c = canon(v.trim());
     if (c === undefined) throw new InvalidArgumentError(`unknown ${what} '${v}' (valid: ${choices().join(', ') || 'none registered'})`);
@@ -392,7 +477,10 @@ function oneOf(what: string, choices: () => readonly string[], canon: (v: string
 /** argParser: a comma-separated list, each item parsed by `item`. */
 function listOf<T>(item: (v: string) => T) {
   return (v: string): T[] => {
-    const parts = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const parts = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
     if (!parts.length) throw new InvalidArgumentError(`empty list '${v}'`);
     return [...new Set(parts.map(item))];
   };
@@ -449,35 +537,53 @@ export function buildProgram(argv: readonly string[]): Command {
     .version(VERSION, '-V, --version', 'print the irqflow version')
     .showSuggestionAfterError(false);
   const valid = (cmd: Command): string =>
-    cmd.options.map((o) => o.long).filter((x): x is string => !!x).join(', ');
-  const fail = (cmd: Command) => (err: CommanderError): never => {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
-    const msg = err.message.replace(/^error: /, '').split('\n')[0];
-    if (err.code === 'commander.unknownCommand') throw new UsageError(`${msg} (valid: ${program.commands.map((c) => c.name()).join(', ')})`);
-    if (err.code === 'commander.invalidArgument') {
-      const m = /^option '(--[\w-]+)[^']*' argument '([^']*)' is invalid\. (.*)$/.exec(msg);
-      if (m) {
-        const allowed = /^Allowed choices are (.*)\.$/.exec(m[3]);
-        throw new UsageError(allowed ? `unknown ${m[1].slice(2)} '${m[2]}' (valid: ${allowed[1]})` : m[3]);
+    cmd.options
+      .map((o) => o.long)
+      .filter((x): x is string => !!x)
+      .join(', ');
+  const fail =
+    (cmd: Command) =>
+    (err: CommanderError): never => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') throw err;
+      const msg = err.message.replace(/^error: /, '').split('\n')[0];
+      if (err.code === 'commander.unknownCommand')
+        throw new UsageError(`${msg} (valid: ${program.commands.map((c) => c.name()).join(', ')})`);
+      if (err.code === 'commander.invalidArgument') {
+        const m = /^option '(--[\w-]+)[^']*' argument '([^']*)' is invalid\. (.*)$/.exec(msg);
+        if (m) {
+          const allowed = /^Allowed choices are (.*)\.$/.exec(m[3]);
+          throw new UsageError(allowed ? `unknown ${m[1].slice(2)} '${m[2]}' (valid: ${allowed[1]})` : m[3]);
+        }
+        throw new UsageError(msg);
       }
-      throw new UsageError(msg);
-    }
-    const flag = /'(--[\w-]+)/.exec(msg)?.[1];
-    if ((err.code === 'commander.optionMissingArgument' || err.code === 'commander.missingMandatoryOptionValue') && flag && valuesOf[flag])
-      throw new UsageError(`${msg} (valid: ${valuesOf[flag]().join(', ')})`);
-    throw new UsageError(`${msg} (valid: ${valid(cmd)})`);
-  };
+      const flag = /'(--[\w-]+)/.exec(msg)?.[1];
+      if (
+        (err.code === 'commander.optionMissingArgument' || err.code === 'commander.missingMandatoryOptionValue') &&
+        flag &&
+        valuesOf[flag]
+      )
+        throw new UsageError(`${msg} (valid: ${valuesOf[flag]().join(', ')})`);
+      throw new UsageError(`${msg} (valid: ${valid(cmd)})`);
+    };
   program.exitOverride(fail(program)).configureOutput({ outputError: () => {} });
 
-  const list = program.command('list').description('registered controllers, workloads and cost profiles').option('--json', 'one JSON document');
+  const list = program
+    .command('list')
+    .description('registered controllers, workloads and cost profiles')
+    .option('--json', 'one JSON document');
   list.action((o: CommonOpts & { json?: boolean }) => cmdList(o));
 
   const lookaheadOpt = (): Option =>
-    new Option('--lookahead <simtime>', "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)").argParser(parsed(parseLookahead));
+    new Option(
+      '--lookahead <simtime>',
+      "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)",
+    ).argParser(parsed(parseLookahead));
   const run = program
     .command('run')
     .description('run one workload on one VM')
-    .addOption(new Option('--irqchip <name>', 'controller (name or alias, e.g. gic-v3 / gicv3)').makeOptionMandatory().argParser(irqchipArg))
+    .addOption(
+      new Option('--irqchip <name>', 'controller (name or alias, e.g. gic-v3 / gicv3)').makeOptionMandatory().argParser(irqchipArg),
+    )
     .addOption(new Option('--workload <name>', 'workload').makeOptionMandatory().choices(workloads))
     .addOption(new Option('--vcpus <n>', 'vCPU count').argParser(intIn('--vcpus', 1, 512)))
     .addOption(new Option('--profile <name>', 'cost profile').argParser(profileArg))
@@ -505,16 +611,30 @@ export function buildProgram(argv: readonly string[]): Command {
 
   const sweep = program
     .command('sweep')
-    .description('run the cross product of controllers, workloads, profiles, vCPUs, LRs and seeds in parallel; write results.csv, results.jsonl and charts')
+    .description(
+      'run the cross product of controllers, workloads, profiles, vCPUs, LRs and seeds in parallel; write results.csv, results.jsonl and charts',
+    )
     .requiredOption('--out <dir>', 'output directory (an interrupted sweep resumes from it)')
     .addOption(new Option('--irqchip <list>', 'controllers, comma-separated (default: all registered)').argParser(listOf(irqchipArg)))
-    .addOption(new Option('--workload <list>', `workloads, comma-separated (default ${DEFAULT_WORKLOAD})`).argParser(listOf(oneOf('workload', () => workloads))))
+    .addOption(
+      new Option('--workload <list>', `workloads, comma-separated (default ${DEFAULT_WORKLOAD})`).argParser(
+        listOf(oneOf('workload', () => workloads)),
+      ),
+    )
     .addOption(new Option('--profile <list>', 'cost profiles, comma-separated (default: the first)').argParser(listOf(profileArg)))
     .addOption(new Option('--vcpus <list>', 'vCPU counts, comma-separated (default 2,4)').argParser(listOf(intIn('--vcpus', 1, 512))))
-    .addOption(new Option('--lrs <list>', 'list-register counts (nrLrs board option), comma-separated (default: the controller’s)').argParser(listOf(intIn('--lrs', 1, 16))))
+    .addOption(
+      new Option('--lrs <list>', 'list-register counts (nrLrs board option), comma-separated (default: the controller’s)').argParser(
+        listOf(intIn('--lrs', 1, 16)),
+      ),
+    )
     .addOption(new Option('--seeds <n>', 'seeds 1..N per point (default 1)').argParser(intIn('--seeds', 1, 10_000)))
     .addOption(new Option('--duration <simtime>', 'simulated-time limit per point (default 1s)').argParser(parsed(parseDuration)))
-    .addOption(new Option('--jobs <n>', 'worker threads (0: run in this thread; default: the CPU count, at most 8)').argParser(intIn('--jobs', 0, 256)))
+    .addOption(
+      new Option('--jobs <n>', 'worker threads (0: run in this thread; default: the CPU count, at most 8)').argParser(
+        intIn('--jobs', 0, 256),
+      ),
+    )
     .addOption(new Option('--queue <url>', 'redis://HOST:PORT: put the points on a BullMQ queue for `irqflow worker`s').argParser(queueArg))
     .option('--json', 'one JSON summary document')
     .option('--quiet', 'no progress bar');
@@ -537,7 +657,12 @@ export function buildProgram(argv: readonly string[]): Command {
   bench.action((o: { json?: boolean; filter?: string; quiet?: boolean }) => cmdBench(o));
 
   // microbench (its own module); its exit handling and --plugin come from the loop below like every command's
-  registerMicrobenchCommand(program, () => createHypervisor({ traceCapacity: 1 }).hv, out, () => {});
+  registerMicrobenchCommand(
+    program,
+    () => createHypervisor({ traceCapacity: 1 }).hv,
+    out,
+    () => {},
+  );
 
   // Every command — including ones registered above this line later — gets --plugin and the one-line errors,
   // and before its action runs the --plugin modules become process defaults, so createHypervisor() loads them.

@@ -72,7 +72,11 @@ export function loadPlugin(spec: string, cwd = process.cwd()): IrqflowPlugin {
     throw new PluginLoadError(spec, `loading ${file} failed: ${String((e as Error).message ?? e).split('\n')[0]}`);
   }
   const p = asPlugin(mod?.default) ?? asPlugin(mod?.plugin);
-  if (!p) throw new PluginLoadError(spec, `${file} exports no IrqflowPlugin (expected a default export or an export named 'plugin' with a name and register(hv))`);
+  if (!p)
+    throw new PluginLoadError(
+      spec,
+      `${file} exports no IrqflowPlugin (expected a default export or an export named 'plugin' with a name and register(hv))`,
+    );
   return p;
 }
 

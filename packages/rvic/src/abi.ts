@@ -54,8 +54,17 @@ export enum RvidCall {
 
 /** Display names of the rVIC calls (counters, traces). */
 export const RVIC_CALL_NAMES: readonly string[] = [
-  'VERSION', 'INFO', 'ENABLE', 'DISABLE', 'SET_MASKED', 'CLEAR_MASKED', 'IS_PENDING', 'SIGNAL', 'CLEAR_PENDING',
-  'ACKNOWLEDGE', 'RESAMPLE',
+  'VERSION',
+  'INFO',
+  'ENABLE',
+  'DISABLE',
+  'SET_MASKED',
+  'CLEAR_MASKED',
+  'IS_PENDING',
+  'SIGNAL',
+  'CLEAR_PENDING',
+  'ACKNOWLEDGE',
+  'RESAMPLE',
 ];
 /** Display names of the rVID calls. */
 export const RVID_CALL_NAMES: readonly string[] = ['VERSION', 'MAP', 'UNMAP'];

@@ -32,7 +32,8 @@ export function dumpRvic(rvic: Rvic): string {
   const t = rvic.rvid;
   if (t !== null) {
     out.push(`rVID inputs=${t.nrInputs} wired=0..${t.nrWired - 1} msi=${t.msiFirst}..${t.nrInputs - 1}`);
-    for (const [input, vi, intid] of t.entries()) out.push(`  input ${input} -> vcpu${vi} intid ${intid}${t.level[input] ? ' (line high)' : ''}`);
+    for (const [input, vi, intid] of t.entries())
+      out.push(`  input ${input} -> vcpu${vi} intid ${intid}${t.level[input] ? ' (line high)' : ''}`);
   }
   return out.join('\n');
 }

@@ -8,16 +8,7 @@
  * @module
  */
 import { CostComponent, SMCCC_RET_NOT_SUPPORTED, TraceKind, type HypercallHandler, type HypercallRange, type Vcpu } from '@irqflow/core';
-import {
-  RVIC_CALL_NAMES,
-  RVIC_FN_BASE,
-  RVIC_VERSION,
-  RVIx_FN_WINDOW,
-  RvicCall,
-  RvicInfoKey,
-  RvicStatus,
-  rvicStatus,
-} from './abi';
+import { RVIC_CALL_NAMES, RVIC_FN_BASE, RVIC_VERSION, RVIx_FN_WINDOW, RvicCall, RvicInfoKey, RvicStatus, rvicStatus } from './abi';
 import type { Rvic } from './rvic';
 import type { RvicCpu } from './rvic-cpu';
 

@@ -6,7 +6,13 @@
  * @module
  */
 import { KVM_MAX_VCPUS, Vm, type IrqchipDescriptor, type IrqchipSetupOptions } from '@irqflow/core';
-import { KVM_DEV_ARM_RVIC_CTRL_INIT, KVM_DEV_ARM_RVIC_GRP_CTRL, KVM_DEV_ARM_RVIC_GRP_NR_IRQS, KVM_DEV_TYPE_ARM_RVIC, rvicNrIrqs } from './abi';
+import {
+  KVM_DEV_ARM_RVIC_CTRL_INIT,
+  KVM_DEV_ARM_RVIC_GRP_CTRL,
+  KVM_DEV_ARM_RVIC_GRP_NR_IRQS,
+  KVM_DEV_TYPE_ARM_RVIC,
+  rvicNrIrqs,
+} from './abi';
 import { RvicGuestDriver } from './guest/rvic-guest-driver';
 
 /** Default trusted interrupts of the "rvic" board. */

@@ -55,7 +55,8 @@ export function saveRvic(vm: Vm, dev: KvmDevice): SavedRvic {
   const { trusted, total } = sizes(nrIrqs);
   const rvid: bigint[] = [];
   for (let i = 0; i < total - trusted; i++) rvid.push(dev.getAttr({ group: KVM_DEV_ARM_RVIC_GRP_RVID, attr: BigInt(i) }));
-  const st = (mpidr: number, kind: number, index: number): bigint => dev.getAttr({ group: KVM_DEV_ARM_RVIC_GRP_VCPU_STATE, attr: rvicStateAttr(mpidr, kind, index) });
+  const st = (mpidr: number, kind: number, index: number): bigint =>
+    dev.getAttr({ group: KVM_DEV_ARM_RVIC_GRP_VCPU_STATE, attr: rvicStateAttr(mpidr, kind, index) });
   const cpus = vm.vcpus.map((v): SavedRvicCpu => {
     const irqs: bigint[] = [];
     for (let i = 0; i < total; i++) irqs.push(st(v.mpidr, RVIC_STATE_IRQ, i));

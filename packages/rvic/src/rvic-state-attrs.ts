@@ -49,7 +49,8 @@ interface StateAttr {
 }
 
 function decodeState(rvic: Rvic, attr: bigint): StateAttr {
-  if (attr < 0n || attr > 0xffff_ffff_ffff_ffffn || (attr & 0x00ff_0000n) !== 0n) fail(Errno.ENXIO, `rVIC state attribute 0x${attr.toString(16)} has reserved bits set`);
+  if (attr < 0n || attr > 0xffff_ffff_ffff_ffffn || (attr & 0x00ff_0000n) !== 0n)
+    fail(Errno.ENXIO, `rVIC state attribute 0x${attr.toString(16)} has reserved bits set`);
   const kind = Number((attr >> 24n) & 0xffn);
   const index = Number(attr & 0xffffn);
   if (kind === RVIC_STATE_ENABLE ? index !== 0 : kind === RVIC_STATE_IRQ || kind === RVIC_STATE_FIFO ? index >= rvic.nrTotal : true)
@@ -105,7 +106,10 @@ export function setRvicState(rvic: Rvic, attr: bigint, value: bigint): void {
     if ((b & RVIC_IRQ_LINE) !== 0 && index < RVIC_NR_IPIS) fail(Errno.EINVAL, `interrupt ${index} is an IPI: it has no line`);
     c.restoreState(
       index,
-      ((b & RVIC_IRQ_PENDING) !== 0 ? F_PENDING : 0) | ((b & RVIC_IRQ_MASKED) !== 0 ? F_MASKED : 0) | ((b & RVIC_IRQ_LINE) !== 0 ? F_LINE : 0) | ((b & RVIC_IRQ_ACKED) !== 0 ? F_ACKED : 0),
+      ((b & RVIC_IRQ_PENDING) !== 0 ? F_PENDING : 0) |
+        ((b & RVIC_IRQ_MASKED) !== 0 ? F_MASKED : 0) |
+        ((b & RVIC_IRQ_LINE) !== 0 ? F_LINE : 0) |
+        ((b & RVIC_IRQ_ACKED) !== 0 ? F_ACKED : 0),
     );
   } else {
     if (index !== 0) fail(Errno.EINVAL, 'a FIFO write takes position 0 (it appends)');
@@ -158,7 +162,8 @@ export function setRvidEntry(rvic: Rvic, attr: bigint, value: bigint): void {
     target = rvic.vm.vcpuByMpidr(mpidr);
     c = target === undefined ? undefined : rvic.cpu(target);
     if (c === undefined) fail(Errno.EINVAL, `no vCPU with MPIDR 0x${mpidr.toString(16)}`);
-    if (intid < rvic.nrTrusted || intid >= rvic.nrTotal) fail(Errno.EINVAL, `interrupt ${intid} is not untrusted (${rvic.nrTrusted}..${rvic.nrTotal - 1})`);
+    if (intid < rvic.nrTrusted || intid >= rvic.nrTotal)
+      fail(Errno.EINVAL, `interrupt ${intid} is not untrusted (${rvic.nrTrusted}..${rvic.nrTotal - 1})`);
     const other = c.inputOf[intid];
     if (other >= 0 && other !== i) fail(Errno.EINVAL, `interrupt ${intid} is already fed by rVID input ${other}`);
   }

@@ -93,7 +93,13 @@ export function ipiPingPong(plugins: readonly IrqflowPlugin[], irqchip: string, 
 }
 
 /** Device MSIs: `count` MSIs, one every `periodNs`, through an MSI route + irqfd to vCPU0. */
-export function deviceMsi(plugins: readonly IrqflowPlugin[], irqchip: string, profile: string, count: number, periodNs = 20_000): WorkloadResult {
+export function deviceMsi(
+  plugins: readonly IrqflowPlugin[],
+  irqchip: string,
+  profile: string,
+  count: number,
+  periodNs = 20_000,
+): WorkloadResult {
   const { vm, drv } = vmWith(plugins, irqchip, profile, 1);
   if (!drv.emitMsiSetup || !drv.msiIrqs) throw new Error(`${irqchip} has no MSI support`);
   let handled = 0;

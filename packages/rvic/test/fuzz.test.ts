@@ -11,7 +11,11 @@ describe('hypercall fuzzing', () => {
       fc.constantFrom(0n, 1n, 0x80000001n, 0xffffffffn, 1n << 32n),
     );
     const callArb = fc.record({
-      fid: fc.oneof(fc.integer({ min: 0, max: 0xff }).map((n) => RVIC_FN_BASE + n), fc.integer({ min: 0, max: 12 }).map((n) => RVIC_FN_BASE + n), fc.integer({ min: 0, max: 4 }).map((n) => RVID_FN_BASE + n)),
+      fid: fc.oneof(
+        fc.integer({ min: 0, max: 0xff }).map((n) => RVIC_FN_BASE + n),
+        fc.integer({ min: 0, max: 12 }).map((n) => RVIC_FN_BASE + n),
+        fc.integer({ min: 0, max: 4 }).map((n) => RVID_FN_BASE + n),
+      ),
       args: fc.tuple(argArb, argArb, argArb),
     });
     fc.assert(

@@ -35,7 +35,10 @@ describe('IPIs between vCPUs', () => {
     emitCpuBringUp(rx, 128);
     emitSelfMpidr(rx, 7);
     emitUnmask(rx, { r: 7 }, 5);
-    rx.daifclr(2).label('spin').work(100).callb(() => seen.length === 0, 'spin');
+    rx.daifclr(2)
+      .label('spin')
+      .work(100)
+      .callb(() => seen.length === 0, 'spin');
     off(rx);
     irqHandler(rx, seen);
     const tx = new GuestAsm();

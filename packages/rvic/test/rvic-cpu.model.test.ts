@@ -105,7 +105,8 @@ describe('rVIC state machine (model-based)', () => {
         const a = new GuestAsm();
         a.label('main');
         for (const c of cmds) {
-          if (c.call === RvicCall.ENABLE || c.call === RvicCall.DISABLE || c.call === RvicCall.ACKNOWLEDGE) callLog(a, log, rvicFid(c.call));
+          if (c.call === RvicCall.ENABLE || c.call === RvicCall.DISABLE || c.call === RvicCall.ACKNOWLEDGE)
+            callLog(a, log, rvicFid(c.call));
           else callLog(a, log, rvicFid(c.call), 0, c.intid);
         }
         off(a);

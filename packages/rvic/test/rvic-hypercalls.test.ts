@@ -1,12 +1,4 @@
-import {
-  RVIC_FN_BASE,
-  RVIC_VERSION,
-  RVID_FN_BASE,
-  RvicCall,
-  RvicStatus,
-  emitCpuBringUp,
-  rvicFid,
-} from '@irqflow/rvic';
+import { RVIC_FN_BASE, RVIC_VERSION, RVID_FN_BASE, RvicCall, RvicStatus, emitCpuBringUp, rvicFid } from '@irqflow/rvic';
 import { callLog, GuestAsm, makeVm, off, st, type Ret } from './helpers';
 
 const F = rvicFid;
@@ -27,12 +19,17 @@ function runOn(n: number, body: (a: GuestAsm, log: Ret[]) => void, cpuIndex = 0,
 
 describe('rVIC hypercalls', () => {
   it('VERSION is 0.3 and INFO reports the sizing; a bad INFO key is ERROR_PARAMETER on argument 0', () => {
-    const { log } = runOn(1, (a, log) => {
-      callLog(a, log, F(RvicCall.VERSION));
-      callLog(a, log, F(RvicCall.INFO), 0);
-      callLog(a, log, F(RvicCall.INFO), 1);
-      callLog(a, log, F(RvicCall.INFO), 2);
-    }, 0, { trusted: 64, total: 256 });
+    const { log } = runOn(
+      1,
+      (a, log) => {
+        callLog(a, log, F(RvicCall.VERSION));
+        callLog(a, log, F(RvicCall.INFO), 0);
+        callLog(a, log, F(RvicCall.INFO), 1);
+        callLog(a, log, F(RvicCall.INFO), 2);
+      },
+      0,
+      { trusted: 64, total: 256 },
+    );
     expect(log[0]).toEqual({ x0: 0, x1: RVIC_VERSION });
     expect(RVIC_VERSION).toBe(0x3);
     expect(log[1]).toEqual({ x0: 0, x1: 64 });

@@ -79,7 +79,15 @@ describe('rVIC GRP_VCPU_STATE', () => {
     expect(dev.hasAttr(at(0, IRQ, 127))).toBe(true);
     expect(dev.hasAttr(at(0, IRQ, 128))).toBe(false);
     let inside: string | undefined;
-    vm.vcpus[0].setProgram(new GuestAsm().label('main').call(() => void (inside = code(() => dev.getAttr(at(0, ENABLE, 0))))).label('l').wfi().b('l').build());
+    vm.vcpus[0].setProgram(
+      new GuestAsm()
+        .label('main')
+        .call(() => void (inside = code(() => dev.getAttr(at(0, ENABLE, 0)))))
+        .label('l')
+        .wfi()
+        .b('l')
+        .build(),
+    );
     vm.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
     vm.run({ until: 1000 });
     expect(inside).toBe('EBUSY');
@@ -87,7 +95,7 @@ describe('rVIC GRP_VCPU_STATE', () => {
 });
 
 describe('rVIC GRP_RVID', () => {
-  it('reads and writes routes and line levels with MAP\'s checks; no edge, no change to the interrupt', () => {
+  it("reads and writes routes and line levels with MAP's checks; no edge, no change to the interrupt", () => {
     const { dev } = makeVm(2);
     dev.setAttr(Vm.attr(RVID, 5), rvidEntry(true, true, 1, 40));
     expect(dev.getAttr(Vm.attr(RVID, 5))).toBe(rvidEntry(true, true, 1, 40));

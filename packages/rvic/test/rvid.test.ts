@@ -1,5 +1,16 @@
 import { EventFd, IrqType, Vm } from '@irqflow/core';
-import { KVM_DEV_ARM_RVIC_CTRL_INIT, KVM_DEV_ARM_RVIC_GRP_CTRL, RVID_MSI_DOORBELL, RvicCall, RvicStatus, RvidCall, emitCpuBringUp, emitMove, rvicFid, rvidFid } from '@irqflow/rvic';
+import {
+  KVM_DEV_ARM_RVIC_CTRL_INIT,
+  KVM_DEV_ARM_RVIC_GRP_CTRL,
+  RVID_MSI_DOORBELL,
+  RvicCall,
+  RvicStatus,
+  RvidCall,
+  emitCpuBringUp,
+  emitMove,
+  rvicFid,
+  rvidFid,
+} from '@irqflow/rvic';
 import { callLog, GuestAsm, idleLoop, irqHandler, makeVm, off, st, type Ret } from './helpers';
 
 /** jest's asymmetric matcher for a thrown KvmError with these fields, typed for `toThrow`. */
@@ -98,7 +109,9 @@ describe('rVID', () => {
     const b = new GuestAsm();
     b.label('main');
     emitCpuBringUp(b, 128);
-    b.label('w').work(1000).callb(() => log.length < 5, 'w');
+    b.label('w')
+      .work(1000)
+      .callb(() => log.length < 5, 'w');
     off(b);
     vm.vcpus[0].setProgram(a.build());
     vm.vcpus[1].setProgram(b.build());
@@ -130,9 +143,11 @@ describe('moving an untrusted interrupt with the guest driver sequence', () => {
     }); // a later edge goes straight to vCPU1
     a.work(1_000_000);
     off(a);
-    a.label('irq').call((cpu) => {
-      seen.push({ cpu: cpu.index, intid: -1, t: 0 });
-    }).eret();
+    a.label('irq')
+      .call((cpu) => {
+        seen.push({ cpu: cpu.index, intid: -1, t: 0 });
+      })
+      .eret();
     const b = new GuestAsm();
     idleLoop(b, (s) => emitCpuBringUp(s, 128));
     irqHandler(b, seen);
@@ -150,9 +165,12 @@ describe('moving an untrusted interrupt with the guest driver sequence', () => {
     const before = vm.routing.routes;
     expect(before).toHaveLength(48); // INIT's default routing validated
     for (const pin of [48, 60, 95]) {
-      expect(() => vm.setGsiRouting([{ gsi: 0, type: 'irqchip', irqchip: 0, pin: 1 }, { gsi: 1, type: 'irqchip', irqchip: 0, pin }])).toThrow(
-        kvmError({ code: 'EINVAL' }),
-      );
+      expect(() =>
+        vm.setGsiRouting([
+          { gsi: 0, type: 'irqchip', irqchip: 0, pin: 1 },
+          { gsi: 1, type: 'irqchip', irqchip: 0, pin },
+        ]),
+      ).toThrow(kvmError({ code: 'EINVAL' }));
     }
     expect(vm.routing.routes).toBe(before);
     vm.setGsiRouting([{ gsi: 0, type: 'irqchip', irqchip: 0, pin: 47 }]);
@@ -164,7 +182,11 @@ describe('moving an untrusted interrupt with the guest driver sequence', () => {
     const before = vm.routing.routes;
     const fd = new EventFd();
     vm.irqfd({ fd, gsi: 3 });
-    for (const msi of [{ address: 0x8090000, data: 50 }, { address: RVID_MSI_DOORBELL, data: 47 }, { address: RVID_MSI_DOORBELL, data: 96 }]) {
+    for (const msi of [
+      { address: 0x8090000, data: 50 },
+      { address: RVID_MSI_DOORBELL, data: 47 },
+      { address: RVID_MSI_DOORBELL, data: 96 },
+    ]) {
       expect(() => vm.setGsiRouting([{ gsi: 3, type: 'msi', msi }])).toThrow(kvmError({ code: 'EINVAL' }));
     }
     expect(vm.routing.routes).toBe(before);
@@ -176,9 +198,7 @@ describe('moving an untrusted interrupt with the guest driver sequence', () => {
 
   it('before INIT, routes are checked against the widest sizing and kept by INIT', () => {
     const { vm, dev } = makeVm(1, { init: false, total: 256 });
-    expect(() => vm.setGsiRouting([{ gsi: 0, type: 'msi', msi: { address: 0x1000, data: 200 } }])).toThrow(
-      kvmError({ code: 'EINVAL' }),
-    );
+    expect(() => vm.setGsiRouting([{ gsi: 0, type: 'msi', msi: { address: 0x1000, data: 200 } }])).toThrow(kvmError({ code: 'EINVAL' }));
     const routes = [
       { gsi: 0, type: 'irqchip' as const, irqchip: 0, pin: 100 },
       { gsi: 1, type: 'msi' as const, msi: { address: RVID_MSI_DOORBELL, data: 200 } },

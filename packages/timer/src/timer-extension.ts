@@ -42,7 +42,14 @@ function dumpTimer(name: string, t: ArchTimer): string {
  * The timer registers a VMM migrates, in restore order: the counters first (they set the VM-wide offsets the
  * compare values are judged against), then CVAL, then CTL (enabling with the right compare value in place).
  */
-const SNAPSHOT_REGS = [KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CVAL, KVM_REG_ARM_PTIMER_CVAL, KVM_REG_ARM_TIMER_CTL, KVM_REG_ARM_PTIMER_CTL];
+const SNAPSHOT_REGS = [
+  KVM_REG_ARM_TIMER_CNT,
+  KVM_REG_ARM_PTIMER_CNT,
+  KVM_REG_ARM_TIMER_CVAL,
+  KVM_REG_ARM_PTIMER_CVAL,
+  KVM_REG_ARM_TIMER_CTL,
+  KVM_REG_ARM_PTIMER_CTL,
+];
 
 /** The arch timer extension. */
 export const archTimerExtension: VmExtension = {

@@ -23,7 +23,10 @@ import { TIMER_SLOT } from './vcpu-timers';
 function ctlReg(kind: TimerKind): OneRegHandler {
   return {
     get: (v: Vcpu) => BigInt(TIMER_SLOT.get(v).timer(kind).readCtl(v.vm.now)),
-    set: (v: Vcpu, value: bigint) => TIMER_SLOT.get(v).timer(kind).writeCtl(Number(value & 0xffffffffn)),
+    set: (v: Vcpu, value: bigint) =>
+      TIMER_SLOT.get(v)
+        .timer(kind)
+        .writeCtl(Number(value & 0xffffffffn)),
   };
 }
 

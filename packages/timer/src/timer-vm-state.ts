@@ -8,12 +8,7 @@
  */
 import type { Vm } from '@irqflow/core';
 import type { VcpuTimers } from './vcpu-timers';
-import {
-  DEFAULT_HPTIMER_PPI,
-  DEFAULT_HVTIMER_PPI,
-  DEFAULT_PTIMER_PPI,
-  DEFAULT_VTIMER_PPI,
-} from './timer-constants';
+import { DEFAULT_HPTIMER_PPI, DEFAULT_HVTIMER_PPI, DEFAULT_PTIMER_PPI, DEFAULT_VTIMER_PPI } from './timer-constants';
 
 /** VM-wide timer state. One per VM, created when the VM is. */
 export class TimerVmState {

@@ -19,15 +19,14 @@ import { TimerGuest } from './support/timer-guest';
 const TWO64 = 1n << 64n;
 const u64 = (v: bigint): bigint => ((v % TWO64) + TWO64) % TWO64;
 
-type Op =
-  | { k: 'cnt'; v: bigint }
-  | { k: 'cval'; rel: bigint }
-  | { k: 'ctl'; v: number }
-  | { k: 'run'; dt: number };
+type Op = { k: 'cnt'; v: bigint } | { k: 'cval'; rel: bigint } | { k: 'ctl'; v: number } | { k: 'run'; dt: number };
 
 const near = fc.oneof(fc.bigInt(-300_000n, 300_000n), fc.bigInt(-(1n << 33n), 1n << 33n));
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ k: fc.constant('cnt' as const), v: fc.oneof(fc.bigInt(0n, TWO64 - 1n), fc.bigInt(TWO64 - 400_000n, TWO64 - 1n), fc.bigInt(0n, 400_000n)) }),
+  fc.record({
+    k: fc.constant('cnt' as const),
+    v: fc.oneof(fc.bigInt(0n, TWO64 - 1n), fc.bigInt(TWO64 - 400_000n, TWO64 - 1n), fc.bigInt(0n, 400_000n)),
+  }),
   fc.record({ k: fc.constant('cval' as const), rel: near }),
   fc.record({ k: fc.constant('ctl' as const), v: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ k: fc.constant('run' as const), dt: fc.integer({ min: 0, max: 200_000 }) }),

@@ -26,7 +26,10 @@ function intidsOf(v: Vcpu): { virt: number; phys: number } {
   };
 }
 
-function setup(c: (typeof CONTROLLERS)[number], onIrq: 'disable' | 'mask' | 'nothing' = 'disable'): { h: Harness; g: TimerGuest; v: Vcpu; ids: { virt: number; phys: number } } {
+function setup(
+  c: (typeof CONTROLLERS)[number],
+  onIrq: 'disable' | 'mask' | 'nothing' = 'disable',
+): { h: Harness; g: TimerGuest; v: Vcpu; ids: { virt: number; phys: number } } {
   const h = makeHarness(c);
   const v = h.vcpus[0];
   const ids = intidsOf(v);
@@ -46,7 +49,12 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('arch timer on %s', 
       const { h, g, v, ids } = setup(c);
       g.unmask();
       const deltas = [10_000, 250_000, 1 * MS];
-      deltas.forEach((d, k) => g.program(regs, mode, d).capture(regs.cval).waitIrqs(k + 1));
+      deltas.forEach((d, k) =>
+        g
+          .program(regs, mode, d)
+          .capture(regs.cval)
+          .waitIrqs(k + 1),
+      );
       g.load(v);
       h.vm.run({ until: 20 * MS });
       expect(g.irqs).toHaveLength(3);
@@ -92,7 +100,10 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('arch timer on %s', 
 
     it('fires when userspace moves the counter ahead past CVAL', () => {
       const { h, g, v } = setup(c);
-      g.unmask().program(regs, 'cval', 10 * MS).capture(regs.cval).waitIrqs(1);
+      g.unmask()
+        .program(regs, 'cval', 10 * MS)
+        .capture(regs.cval)
+        .waitIrqs(1);
       g.load(v);
       h.vm.at(1 * MS, () => v.setOneReg(cntReg, v.getOneReg(cntReg) + BigInt(20 * MS)));
       h.vm.run({ until: 5 * MS });
@@ -107,7 +118,10 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('arch timer on %s', 
       let moved = false;
       // after the move the guest exits once (as a vCPU does for userspace to set a register), so the
       // controller folds any state it had loaded for the guest
-      g.mask().program(regs, 'cval', 1 * MS).capture(regs.cval).waitUntil(() => moved);
+      g.mask()
+        .program(regs, 'cval', 1 * MS)
+        .capture(regs.cval)
+        .waitUntil(() => moved);
       g.a.movi(0, SMCCC_VERSION).hvc();
       g.unmask().waitUntil(() => g.timerIrqs.length >= 1);
       g.load(v);
@@ -200,7 +214,10 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('arch timer on %s', 
 
     it('wakes a vCPU blocked in WFI at expiry', () => {
       const { h, g, v } = setup(c);
-      g.unmask().program(regs, 'tval', 2 * MS).capture(regs.cval).waitIrqs(1);
+      g.unmask()
+        .program(regs, 'tval', 2 * MS)
+        .capture(regs.cval)
+        .waitIrqs(1);
       g.load(v);
       h.vm.run({ until: 1 * MS });
       expect(v.blocked).toBe(true);
@@ -218,7 +235,10 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('arch timer on %s', 
     const ids = intidsOf(h.vcpus[0]);
     const guests = h.vcpus.map((v, i) => {
       const g = new TimerGuest(h.driver, ids);
-      g.unmask().program(VREGS, 'tval', (i + 1) * 100_000).program(PREGS, 'tval', (i + 1) * 150_000).waitIrqs(2);
+      g.unmask()
+        .program(VREGS, 'tval', (i + 1) * 100_000)
+        .program(PREGS, 'tval', (i + 1) * 150_000)
+        .waitIrqs(2);
       g.load(v);
       return g;
     });

@@ -65,7 +65,9 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer ONE_REGs on %
     expect(b.getOneReg(KVM_REG_ARM_PTIMER_CNT)).toBe(0n);
     const g = new TimerGuest(h.driver, { virt: 27, phys: 30 });
     let t0 = 0;
-    g.hook((x) => (t0 = x.clock)).capture('CNTVCT_EL0').capture('CNTPCT_EL0');
+    g.hook((x) => (t0 = x.clock))
+      .capture('CNTVCT_EL0')
+      .capture('CNTPCT_EL0');
     g.load(b);
     h.vm.run({ until: 1 * MS, only: b });
     const t = BigInt(Math.floor(t0));
@@ -98,13 +100,23 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer ONE_REGs on %
 
   it('save/restore: a running VM and its restored copy fire their timers at identical simulated times', () => {
     const T = 3 * MS;
-    const regs = [KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_TIMER_CVAL, KVM_REG_ARM_TIMER_CTL, KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_PTIMER_CVAL, KVM_REG_ARM_PTIMER_CTL];
+    const regs = [
+      KVM_REG_ARM_TIMER_CNT,
+      KVM_REG_ARM_TIMER_CVAL,
+      KVM_REG_ARM_TIMER_CTL,
+      KVM_REG_ARM_PTIMER_CNT,
+      KVM_REG_ARM_PTIMER_CVAL,
+      KVM_REG_ARM_PTIMER_CTL,
+    ];
     // source: programs both timers, then only waits; one extra programming after the first two interrupts
     const src = makeHarness(c);
     const sv = src.vcpus[0];
     sv.setOneReg(KVM_REG_ARM_TIMER_CNT, 123_456_789n);
     const gs = new TimerGuest(src.driver, { virt: 27, phys: 30 });
-    gs.program(VREGS, 'tval', 5 * MS).program(PREGS, 'cval', 7 * MS).unmask().waitIrqs(2);
+    gs.program(VREGS, 'tval', 5 * MS)
+      .program(PREGS, 'cval', 7 * MS)
+      .unmask()
+      .waitIrqs(2);
     gs.load(sv);
     src.vm.run({ until: T });
     expect(gs.irqs).toHaveLength(0);

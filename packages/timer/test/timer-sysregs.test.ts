@@ -44,7 +44,10 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer system regist
     const { h, g } = guest();
     let t0 = 0;
     let t1 = 0;
-    g.capture('CNTFRQ_EL0').hook((v) => (t0 = v.clock)).capture('CNTVCT_EL0').work(3_000_000);
+    g.capture('CNTFRQ_EL0')
+      .hook((v) => (t0 = v.clock))
+      .capture('CNTVCT_EL0')
+      .work(3_000_000);
     g.hook((v) => (t1 = v.clock)).capture('CNTPCT_EL0');
     g.load(h.vcpus[0]);
     h.vm.run({ until: 2 * MS });
@@ -126,7 +129,7 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer system regist
     expect(c0).toBeGreaterThan(TWO64 - 50_000n);
     // CVAL = counter + 100,000 mod 2^64: just past the wrap
     expect(cval).toBeGreaterThanOrEqual((c0 + 100_000n) % TWO64);
-    expect(cval).toBeLessThan((c0 + 100_000n) % TWO64 + 20n);
+    expect(cval).toBeLessThan(((c0 + 100_000n) % TWO64) + 20n);
     // TVAL still shows the (positive) distance, but counter >= CVAL holds: ISTATUS and an interrupt at once
     // (taken between the reads: the IRQ exit with its host IRQ handling and the timer's host handler, ~1 µs)
     expect(tval).toBeGreaterThan(98_000n);
@@ -144,7 +147,9 @@ describe.each(CONTROLLERS.map((c) => [c.name, c] as const))('timer system regist
     g.ctl(VREGS, 1);
     const samples: { t: number; ctl: bigint; pending?: boolean }[] = [];
     const sample = (): void => {
-      g.capture('CNTV_CTL_EL0').hook((v) => samples.push({ t: v.clock, ctl: g.captured[g.captured.length - 1], pending: h.pending?.(v, 27) }));
+      g.capture('CNTV_CTL_EL0').hook((v) =>
+        samples.push({ t: v.clock, ctl: g.captured[g.captured.length - 1], pending: h.pending?.(v, 27) }),
+      );
     };
     g.work(80_000 * 3); // 80 µs later: counter 2^64 - 20,000 (met)
     sample();

@@ -11,7 +11,16 @@
  *
  * @module
  */
-import { type GuestAsm, MSI_VALID_DEVID, type GuestIrqDriver, type IrqchipDescriptor, type IrqchipSetupOptions, type Msi, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  type GuestAsm,
+  MSI_VALID_DEVID,
+  type GuestIrqDriver,
+  type IrqchipDescriptor,
+  type IrqchipSetupOptions,
+  type Msi,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
 import { GITS, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE } from './its';
 import { VGIC_ADDR_TYPE, VGIC_CTRL, VGIC_GRP, VgicDevice } from './vgic-kvm-device';
 import { GICV3_REDIST_SIZE, SGI_BASE } from './vgic-mmio-v3';
@@ -26,7 +35,17 @@ export const GIC_BOARD = { DIST: 0x08000000, REDIST: 0x080a0000, CPU: 0x08010000
  * each: 256 events, handed out in the order devices are first set up, at most 384), pending tables from +16 MiB
  * (64 KiB per redistributor, up to 512).
  */
-export const GIC_ITS_RAM = { BASE: 0x40000000, SIZE: 0x04000000, PROP: 0, CMDQ: 0x10000, DT: 0x20000, CT: 0x30000, ITT: 0x40000, ITT_SIZE: 0x800, PEND: 0x01000000 } as const;
+export const GIC_ITS_RAM = {
+  BASE: 0x40000000,
+  SIZE: 0x04000000,
+  PROP: 0,
+  CMDQ: 0x10000,
+  DT: 0x20000,
+  CT: 0x30000,
+  ITT: 0x40000,
+  ITT_SIZE: 0x800,
+  PEND: 0x01000000,
+} as const;
 
 /** EventID bits of every device the "gic-v3" guest driver maps (MAPD Size + 1). */
 const ITS_EVENT_BITS = 8;
@@ -146,7 +165,9 @@ export function gicV3Driver(nrIrqs: number, vm?: Vm): GuestIrqDriver {
       const wait = a.fresh('waker');
       a.mrs(0, 'ICC_SRE_EL1').orri(0, 0, 1).msr('ICC_SRE_EL1', 0);
       a.call((v) => v.setX(1, rdOf(v))).work(20);
-      a.ldr(2, 1, 0x14).andi(2, 2, ~2 >>> 0).str(2, 1, 0x14);
+      a.ldr(2, 1, 0x14)
+        .andi(2, 2, ~2 >>> 0)
+        .str(2, 1, 0x14);
       a.label(wait).ldr(2, 1, 0x14).andi(2, 2, 4).cbnz(2, wait);
       a.movi(0, 0xf0).msr('ICC_PMR_EL1', 0);
       a.movi(0, 0).msr('ICC_BPR1_EL1', 0);
@@ -173,7 +194,9 @@ export function gicV3Driver(nrIrqs: number, vm?: Vm): GuestIrqDriver {
       if (opts.level) a.andi(0, 0, ~bit >>> 0);
       else a.orri(0, 0, bit >>> 0);
       a.stra(0, cfg);
-      a.mrs(0, 'MPIDR_EL1').andi(0, 0, 0xffffff).stra(0, D + 0x6000 + 8 * intid, 8);
+      a.mrs(0, 'MPIDR_EL1')
+        .andi(0, 0, 0xffffff)
+        .stra(0, D + 0x6000 + 8 * intid, 8);
       a.movi(0, (1 << (intid & 31)) >>> 0).stra(0, D + 0x100 + (intid >> 5) * 4);
     },
     emitAck(a: GuestAsm, rd: number): void {
@@ -223,7 +246,11 @@ export function gicV2Driver(nrIrqs: number): GuestIrqDriver {
     },
     emitAck(a: GuestAsm, rd: number): void {
       const skip = a.fresh('spur');
-      a.ldra(7, C + 0x0c).andi(rd, 7, 0x3ff).bhsi(rd, 1020, skip).push(7).label(skip);
+      a.ldra(7, C + 0x0c)
+        .andi(rd, 7, 0x3ff)
+        .bhsi(rd, 1020, skip)
+        .push(7)
+        .label(skip);
     },
     emitEoi(a: GuestAsm): void {
       a.pop(7).stra(7, C + 0x10);

@@ -5,7 +5,18 @@
  *
  * @module
  */
-import { Errno, fail, IrqType, type GetInputLevel, type IrqchipFlow, type IrqchipRoute, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  Errno,
+  fail,
+  IrqType,
+  type GetInputLevel,
+  type IrqchipFlow,
+  type IrqchipRoute,
+  type Msi,
+  type RoutingEntry,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
 import { itsSetIrqInatomicOn, itsSetMsiOn, itsValidateRoute, itsVmOf, type ItsVm } from './its/its-vm';
 import { VGIC_DEFAULT_NR_IRQS, type Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';

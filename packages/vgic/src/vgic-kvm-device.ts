@@ -21,7 +21,15 @@ import { vgicDump } from './vgic-debug';
 import { checkUserIidr } from './vgic-iidr';
 import { VgicFlow } from './vgic-flow';
 import { VgicFrame, type VgicAccess, type VgicRegisterTable } from './vgic-mmio';
-import { checkGiccUserOffset, GICC_DIR_TABLE, GICC_USER_OFFSETS, GICC_TABLE, GICD_V2_TABLE, GICV2_CPU_SIZE, GICV2_DIST_SIZE } from './vgic-mmio-v2';
+import {
+  checkGiccUserOffset,
+  GICC_DIR_TABLE,
+  GICC_USER_OFFSETS,
+  GICC_TABLE,
+  GICD_V2_TABLE,
+  GICV2_CPU_SIZE,
+  GICV2_DIST_SIZE,
+} from './vgic-mmio-v2';
 import { GICD_V3_TABLE, GICR_TABLE, GICV3_DIST_SIZE, GICV3_REDIST_SIZE } from './vgic-mmio-v3';
 import { assignAllRedists, ioRangeErrno, redistBase, redistBaseOk } from './vgic-redist';
 import { getCpuSysreg, hasCpuSysreg, registerIccSysregs, setCpuSysreg, unregisterIccSysregs } from './vgic-sys-regs-v3';
@@ -68,7 +76,11 @@ export class VgicDevice implements KvmDevice {
     this.type = v2 ? KVM_DEV_TYPE.ARM_VGIC_V2 : KVM_DEV_TYPE.ARM_VGIC_V3;
     this.name = v2 ? 'kvm-arm-vgic-v2' : 'kvm-arm-vgic-v3';
     this.vgic = new Vgic(vm, v2);
-    const flow = new VgicFlow(this.vgic, () => this.mapResources(), () => this.teardown());
+    const flow = new VgicFlow(
+      this.vgic,
+      () => this.mapResources(),
+      () => this.teardown(),
+    );
     vm.setIrqchip(flow, this.name);
     if (!v2) registerIccSysregs(this.vgic);
   }
@@ -105,15 +117,18 @@ export class VgicDevice implements KvmDevice {
     const vg = this.vgic;
     if (vg.ready) return;
     if (this.v2) {
-      if (vg.distBase === VGIC_ADDR_UNSET || vg.cpuBase === VGIC_ADDR_UNSET) fail(Errno.ENXIO, 'GICv2 distributor or CPU interface address not set');
-      if (overlaps(vg.distBase, GICV2_DIST_SIZE, vg.cpuBase, GICV2_CPU_SIZE)) fail(Errno.EINVAL, 'GICv2 distributor and CPU interface overlap');
+      if (vg.distBase === VGIC_ADDR_UNSET || vg.cpuBase === VGIC_ADDR_UNSET)
+        fail(Errno.ENXIO, 'GICv2 distributor or CPU interface address not set');
+      if (overlaps(vg.distBase, GICV2_DIST_SIZE, vg.cpuBase, GICV2_CPU_SIZE))
+        fail(Errno.EINVAL, 'GICv2 distributor and CPU interface overlap');
       if (!vg.initialized) vg.init();
       this.frames.push(new VgicFrame('GICD', GICD_V2_TABLE, vg, null));
       this.frames.push(new VgicFrame('GICV', GICC_TABLE, vg, null, 'cpuifAccess'));
       this.frames.push(new VgicFrame('GICV_DIR', GICC_DIR_TABLE, vg, null));
       this.mapFrames([vg.distBase, vg.cpuBase, vg.cpuBase + SZ_4K], [GICV2_DIST_SIZE, SZ_4K, SZ_4K]);
     } else {
-      for (const c of vg.cpus) if (c.rdRegion === null) fail(Errno.ENXIO, `vCPU ${c.vcpu.id} has no redistributor: the regions hold too few`);
+      for (const c of vg.cpus)
+        if (c.rdRegion === null) fail(Errno.ENXIO, `vCPU ${c.vcpu.id} has no redistributor: the regions hold too few`);
       if (vg.distBase === VGIC_ADDR_UNSET) fail(Errno.ENXIO, 'GICv3 distributor address not set');
       if (!redistBaseOk(vg)) fail(Errno.EINVAL, 'the redistributors overlap the distributor, wrap around or leave the IPA space');
       if (!vg.initialized) fail(Errno.EBUSY, 'the GICv3 must be initialised (KVM_DEV_ARM_VGIC_CTRL_INIT) before running');
@@ -252,7 +267,9 @@ export class VgicDevice implements KvmDevice {
     const vg = this.vgic;
     if (this.vm.anyVcpuRan) fail(Errno.EBUSY, 'a vCPU has run');
     const T = VGIC_ADDR_TYPE;
-    const valid = this.v2 ? type === T.V2_DIST || type === T.V2_CPU : type === T.V3_DIST || type === T.V3_REDIST || type === T.V3_REDIST_REGION;
+    const valid = this.v2
+      ? type === T.V2_DIST || type === T.V2_CPU
+      : type === T.V3_DIST || type === T.V3_REDIST || type === T.V3_REDIST_REGION;
     if (!valid) fail(Errno.ENXIO, `address type ${type} is not valid for ${this.name}`);
     if (type === T.V3_REDIST_REGION) return this.addRedistRegion(addr);
     if (type === T.V3_REDIST) return this.setLegacyRedist(addr);
@@ -260,7 +277,8 @@ export class VgicDevice implements KvmDevice {
     const align = this.v2 ? SZ_4K : SZ_64K;
     const size = type === T.V2_DIST ? GICV2_DIST_SIZE : type === T.V2_CPU ? GICV2_CPU_SIZE : GICV3_DIST_SIZE;
     const isDist = type === T.V2_DIST || type === T.V3_DIST;
-    if ((isDist ? vg.distBase : vg.cpuBase) !== VGIC_ADDR_UNSET) fail(Errno.EEXIST, `the ${isDist ? 'distributor' : 'CPU interface'} address is already set`);
+    if ((isDist ? vg.distBase : vg.cpuBase) !== VGIC_ADDR_UNSET)
+      fail(Errno.EEXIST, `the ${isDist ? 'distributor' : 'CPU interface'} address is already set`);
     this.checkIoRange(addr, align, size);
     if (isDist) vg.distBase = base;
     else vg.cpuBase = base;
@@ -269,8 +287,10 @@ export class VgicDevice implements KvmDevice {
   /** vgic_check_iorange's alignment / wrap-around (EINVAL) and IPA size (E2BIG) checks. */
   private checkIoRange(addr: bigint, align: number, size: number): void {
     const e = ioRangeErrno(this.vgic, Number(addr), align, size);
-    if (e === Errno.EINVAL) fail(e, `address 0x${addr.toString(16)} (size 0x${size.toString(16)}) is not ${align / 1024} KiB aligned or wraps around`);
-    if (e === Errno.E2BIG) fail(e, `address 0x${addr.toString(16)} + 0x${size.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA range`);
+    if (e === Errno.EINVAL)
+      fail(e, `address 0x${addr.toString(16)} (size 0x${size.toString(16)}) is not ${align / 1024} KiB aligned or wraps around`);
+    if (e === Errno.E2BIG)
+      fail(e, `address 0x${addr.toString(16)} + 0x${size.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA range`);
   }
 
   /**
@@ -283,8 +303,13 @@ export class VgicDevice implements KvmDevice {
     const vg = this.vgic;
     const base = Number(addr);
     const size = this.vm.vcpus.length * GICV3_REDIST_SIZE;
-    if (vg.redistRegions.length) fail(vg.legacyRedist ? Errno.EEXIST : Errno.EINVAL, vg.legacyRedist ? 'the redistributor address is already set' : 'REDIST cannot be mixed with REDIST_REGION');
-    if (vg.distBase !== VGIC_ADDR_UNSET && overlaps(base, size, vg.distBase, GICV3_DIST_SIZE)) fail(Errno.EINVAL, 'the redistributor overlaps the distributor');
+    if (vg.redistRegions.length)
+      fail(
+        vg.legacyRedist ? Errno.EEXIST : Errno.EINVAL,
+        vg.legacyRedist ? 'the redistributor address is already set' : 'REDIST cannot be mixed with REDIST_REGION',
+      );
+    if (vg.distBase !== VGIC_ADDR_UNSET && overlaps(base, size, vg.distBase, GICV3_DIST_SIZE))
+      fail(Errno.EINVAL, 'the redistributor overlaps the distributor');
     this.checkIoRange(addr, SZ_64K, size);
     this.addRegion({ index: 0, base, count: 0, freeIndex: 0 }, true);
   }
@@ -306,7 +331,8 @@ export class VgicDevice implements KvmDevice {
     if (vg.legacyRedist) fail(Errno.EINVAL, 'REDIST_REGION cannot be mixed with REDIST');
     if (index !== vg.redistRegions.length) fail(Errno.EINVAL, `REDIST_REGION index ${index}: the next index is ${vg.redistRegions.length}`);
     const size = count * GICV3_REDIST_SIZE;
-    for (const r of vg.redistRegions) if (overlaps(base, size, r.base, r.count * GICV3_REDIST_SIZE)) fail(Errno.EINVAL, `REDIST_REGION overlaps region ${r.index}`);
+    for (const r of vg.redistRegions)
+      if (overlaps(base, size, r.base, r.count * GICV3_REDIST_SIZE)) fail(Errno.EINVAL, `REDIST_REGION overlaps region ${r.index}`);
     this.checkIoRange(BigInt(base), SZ_64K, size);
     this.addRegion({ index, base, count, freeIndex: 0 }, false);
   }
@@ -328,7 +354,9 @@ export class VgicDevice implements KvmDevice {
     const vg = this.vgic;
     const T = VGIC_ADDR_TYPE;
     const undef = BigInt.asUintN(64, -1n);
-    const valid = this.v2 ? type === T.V2_DIST || type === T.V2_CPU : type === T.V3_DIST || type === T.V3_REDIST || type === T.V3_REDIST_REGION;
+    const valid = this.v2
+      ? type === T.V2_DIST || type === T.V2_CPU
+      : type === T.V3_DIST || type === T.V3_REDIST || type === T.V3_REDIST_REGION;
     if (!valid) fail(Errno.ENXIO, `address type ${type} is not valid for ${this.name}`);
     if (type === T.V2_DIST || type === T.V3_DIST) return vg.distBase < 0 ? undef : BigInt(vg.distBase);
     if (type === T.V2_CPU) return vg.cpuBase < 0 ? undef : BigInt(vg.cpuBase);
@@ -379,7 +407,9 @@ export class VgicDevice implements KvmDevice {
     const vg = this.vgic;
     const g = attr.group;
     const G = VGIC_GRP;
-    const known = this.v2 ? g === G.DIST_REGS || g === G.CPU_REGS : g === G.DIST_REGS || g === G.REDIST_REGS || g === G.CPU_SYSREGS || g === G.LEVEL_INFO;
+    const known = this.v2
+      ? g === G.DIST_REGS || g === G.CPU_REGS
+      : g === G.DIST_REGS || g === G.REDIST_REGS || g === G.CPU_SYSREGS || g === G.LEVEL_INFO;
     if (!known) fail(Errno.ENXIO, `attribute group ${g} is not supported by ${this.name}`);
     const c = this.attrCpu(g, attr.attr);
     const off = Number(attr.attr & 0xffffffffn);
@@ -405,7 +435,8 @@ export class VgicDevice implements KvmDevice {
     const table = this.tableOf(g);
     const acc: VgicAccess = { vg, cpu: c, user: true };
     const val: MmioValue = { lo: Number(value & 0xffffffffn), hi: 0 };
-    if (table.find(off) === undefined || !table.access(acc, off, 4, val, isWrite)) fail(Errno.ENXIO, `no register at offset 0x${off.toString(16)}`);
+    if (table.find(off) === undefined || !table.access(acc, off, 4, val, isWrite))
+      fail(Errno.ENXIO, `no register at offset 0x${off.toString(16)}`);
     return isWrite ? 0n : BigInt(val.lo >>> 0);
   }
 

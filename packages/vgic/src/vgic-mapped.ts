@@ -48,7 +48,8 @@ export function resetMappedIrq(vg: Vgic, vcpu: Vcpu, intid: number): void {
 
 /** kvm_vgic_set_owner. @throws KvmError EINVAL for a non-PPI/invalid SPI, EBUSY for another owner */
 export function setOwner(vg: Vgic, vcpu: Vcpu, intid: number, owner: unknown): void {
-  if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS + vg.nrSpis) fail(Errno.EINVAL, `INTID ${intid} is neither a PPI nor a valid SPI`);
+  if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS + vg.nrSpis)
+    fail(Errno.EINVAL, `INTID ${intid} is neither a PPI nor a valid SPI`);
   const irq = vg.irq(vg.slot.get(vcpu), intid)!;
   if (irq.owner !== null && irq.owner !== owner) fail(Errno.EBUSY, `INTID ${intid} already has an owner`);
   irq.owner = owner;

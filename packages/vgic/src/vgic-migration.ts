@@ -114,7 +114,8 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   for (let i = 0; i < vm.vcpus.length; i++) {
     const k = cpuKey(i);
     if (v3) {
-      for (const [set, , bpi] of BLOCKS) for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.REDIST_REGS, k | BigInt(0x10000 + set + (id * bpi) / 8));
+      for (const [set, , bpi] of BLOCKS)
+        for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.REDIST_REGS, k | BigInt(0x10000 + set + (id * bpi) / 8));
       keep(VGIC_GRP.REDIST_REGS, k | 0x14n);
       for (const enc of V3_CPU_SYSREGS) keep(VGIC_GRP.CPU_SYSREGS, k | BigInt(enc));
       keep(VGIC_GRP.LEVEL_INFO, k | 0n);
@@ -123,7 +124,9 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
       keep(VGIC_GRP.REDIST_REGS, k | BigInt(GICR_PENDBASER));
       keep(VGIC_GRP.REDIST_REGS, k | BigInt(GICR_CTLR));
     } else {
-      if (i > 0) for (const [set, , bpi] of BLOCKS) for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, k | BigInt(set + (id * bpi) / 8));
+      if (i > 0)
+        for (const [set, , bpi] of BLOCKS)
+          for (let id = 0; id < 32; id += 32 / bpi) keep(VGIC_GRP.DIST_REGS, k | BigInt(set + (id * bpi) / 8));
       for (const off of [0xf20, 0xf24, 0xf28, 0xf2c]) keep(VGIC_GRP.DIST_REGS, k | BigInt(off));
       for (const off of [0x00, 0x04, 0x08, 0x1c, 0xd0, 0xe0]) keep(VGIC_GRP.CPU_REGS, k | BigInt(off));
     }

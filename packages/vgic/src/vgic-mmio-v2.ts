@@ -108,24 +108,37 @@ export const GICD_V2_TABLE = new VgicRegisterTable([
   itargetsr,
   configReg(0xc00, 0x100, false),
   razwi('GICD_NSACR', 0xe00, 0x100),
-  reg32('GICD_SGIR', 0xf00, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
-    const src = a.cpu;
-    if (src === null) return;
-    // KVM's SGIR handler decodes the value, looks the targets up and queues (vgic_mmio_write_sgir)
-    const d = a.vg.vm.costNs.sgiDispatch;
-    src.vcpu.clock += d;
-    src.vcpu.costBy[CostComponent.SgiDispatch] += d;
-    const intid = v.lo & 0xf;
-    const filter = (v.lo >>> 24) & 3;
-    const list = (v.lo >>> 16) & 0xff;
-    for (const c of a.vg.cpus) {
-      const hit = filter === 0 ? ((list >>> c.index) & 1) !== 0 : filter === 1 ? c !== src : filter === 2 ? c === src : false;
-      if (hit) a.vg.sendSgi(c, intid, src.index);
-    }
-  }),
+  reg32(
+    'GICD_SGIR',
+    0xf00,
+    (a, o, l, v) => (v.lo = 0),
+    (a, o, l, v) => {
+      const src = a.cpu;
+      if (src === null) return;
+      // KVM's SGIR handler decodes the value, looks the targets up and queues (vgic_mmio_write_sgir)
+      const d = a.vg.vm.costNs.sgiDispatch;
+      src.vcpu.clock += d;
+      src.vcpu.costBy[CostComponent.SgiDispatch] += d;
+      const intid = v.lo & 0xf;
+      const filter = (v.lo >>> 24) & 3;
+      const list = (v.lo >>> 16) & 0xff;
+      for (const c of a.vg.cpus) {
+        const hit = filter === 0 ? ((list >>> c.index) & 1) !== 0 : filter === 1 ? c !== src : filter === 2 ? c === src : false;
+        if (hit) a.vg.sendSgi(c, intid, src.index);
+      }
+    },
+  ),
   sgiSources('GICD_CPENDSGIR', 0xf10, false),
   sgiSources('GICD_SPENDSGIR', 0xf20, true),
-  { name: 'PIDR', offset: 0xfd0, length: 0x30, bpi: 0, widths: W.W, read: (a, off, len, v) => (v.lo = off === 0xfe8 ? 0x2b : 0), write: () => {} },
+  {
+    name: 'PIDR',
+    offset: 0xfd0,
+    length: 0x30,
+    bpi: 0,
+    widths: W.W,
+    read: (a, off, len, v) => (v.lo = off === 0xfe8 ? 0x2b : 0),
+    write: () => {},
+  },
 ]);
 
 const ctlrRead = (c: VgicCpu): number => {
@@ -150,66 +163,120 @@ const bankedAll = (regs: VgicRegister[]): VgicRegister[] => regs.map((r) => ({ .
  * The GICv2 CPU interface (GICV page 0, untrapped) register table, with the userspace CPU_REGS variants. A bus
  * access with no CPU reaches no CPU interface: RAZ/WI.
  */
-export const GICC_TABLE = new VgicRegisterTable(bankedAll([
-  reg32('GICC_CTLR', 0x00, (a, o, l, v) => (v.lo = ctlrRead(cpuOf(a))), (a, o, l, v) => ctlrWrite(cpuOf(a), v.lo)),
-  reg32('GICC_PMR', 0x04, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr), (a, o, l, v) => cpuOf(a).cpuif.setPmr(v.lo), {
-    uread: (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr >>> 3),
-    uwrite: (a, o, l, v) => cpuOf(a).cpuif.setPmr((v.lo & 0x1f) << 3),
-  }),
-  reg32('GICC_BPR', 0x08, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr0), (a, o, l, v) => {
-    cpuOf(a).cpuif.bpr0 = Math.max(2, v.lo & 7);
-    cpuOf(a).cpuif.refresh();
-  }),
-  reg32('GICC_IAR', 0x0c, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(-1)), () => {}, { uread: (a, o, l, v) => (v.lo = 0) }),
-  reg32('GICC_EOIR', 0x10, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo), { uwrite: () => {} }),
-  reg32('GICC_RPR', 0x14, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.rpr())),
-  reg32('GICC_HPPIR', 0x18, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(-1))),
-  reg32('GICC_ABPR', 0x1c, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr1), (a, o, l, v) => {
-    cpuOf(a).cpuif.bpr1 = Math.max(3, v.lo & 7);
-    cpuOf(a).cpuif.refresh();
-  }),
-  reg32('GICC_AIAR', 0x20, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(1)), () => {}, { uread: (a, o, l, v) => (v.lo = 0) }),
-  reg32('GICC_AEOIR', 0x24, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo), { uwrite: () => {} }),
-  reg32('GICC_AHPPIR', 0x28, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(1))),
-  {
-    name: 'GICC_APR',
-    offset: 0xd0,
-    length: 0x10,
-    bpi: 0,
-    widths: W.W,
-    read: (a, off, len, v) => (v.lo = off === 0xd0 ? cpuOf(a).cpuif.ap0r : 0),
-    write: (a, off, len, v) => {
-      if (off !== 0xd0) return;
-      cpuOf(a).cpuif.ap0r = v.lo >>> 0;
-      cpuOf(a).cpuif.refresh();
+export const GICC_TABLE = new VgicRegisterTable(
+  bankedAll([
+    reg32(
+      'GICC_CTLR',
+      0x00,
+      (a, o, l, v) => (v.lo = ctlrRead(cpuOf(a))),
+      (a, o, l, v) => ctlrWrite(cpuOf(a), v.lo),
+    ),
+    reg32(
+      'GICC_PMR',
+      0x04,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr),
+      (a, o, l, v) => cpuOf(a).cpuif.setPmr(v.lo),
+      {
+        uread: (a, o, l, v) => (v.lo = cpuOf(a).cpuif.pmr >>> 3),
+        uwrite: (a, o, l, v) => cpuOf(a).cpuif.setPmr((v.lo & 0x1f) << 3),
+      },
+    ),
+    reg32(
+      'GICC_BPR',
+      0x08,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr0),
+      (a, o, l, v) => {
+        cpuOf(a).cpuif.bpr0 = Math.max(2, v.lo & 7);
+        cpuOf(a).cpuif.refresh();
+      },
+    ),
+    reg32(
+      'GICC_IAR',
+      0x0c,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(-1)),
+      () => {},
+      { uread: (a, o, l, v) => (v.lo = 0) },
+    ),
+    reg32(
+      'GICC_EOIR',
+      0x10,
+      (a, o, l, v) => (v.lo = 0),
+      (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo),
+      { uwrite: () => {} },
+    ),
+    reg32('GICC_RPR', 0x14, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.rpr())),
+    reg32('GICC_HPPIR', 0x18, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(-1))),
+    reg32(
+      'GICC_ABPR',
+      0x1c,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr1),
+      (a, o, l, v) => {
+        cpuOf(a).cpuif.bpr1 = Math.max(3, v.lo & 7);
+        cpuOf(a).cpuif.refresh();
+      },
+    ),
+    reg32(
+      'GICC_AIAR',
+      0x20,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(1)),
+      () => {},
+      { uread: (a, o, l, v) => (v.lo = 0) },
+    ),
+    reg32(
+      'GICC_AEOIR',
+      0x24,
+      (a, o, l, v) => (v.lo = 0),
+      (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo),
+      { uwrite: () => {} },
+    ),
+    reg32('GICC_AHPPIR', 0x28, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(1))),
+    {
+      name: 'GICC_APR',
+      offset: 0xd0,
+      length: 0x10,
+      bpi: 0,
+      widths: W.W,
+      read: (a, off, len, v) => (v.lo = off === 0xd0 ? cpuOf(a).cpuif.ap0r : 0),
+      write: (a, off, len, v) => {
+        if (off !== 0xd0) return;
+        cpuOf(a).cpuif.ap0r = v.lo >>> 0;
+        cpuOf(a).cpuif.refresh();
+      },
     },
-  },
-  {
-    name: 'GICC_NSAPR',
-    offset: 0xe0,
-    length: 0x10,
-    bpi: 0,
-    widths: W.W,
-    read: (a, off, len, v) => (v.lo = off === 0xe0 ? cpuOf(a).cpuif.ap1r : 0),
-    write: (a, off, len, v) => {
-      if (off !== 0xe0) return;
-      cpuOf(a).cpuif.ap1r = v.lo >>> 0;
-      cpuOf(a).cpuif.refresh();
+    {
+      name: 'GICC_NSAPR',
+      offset: 0xe0,
+      length: 0x10,
+      bpi: 0,
+      widths: W.W,
+      read: (a, off, len, v) => (v.lo = off === 0xe0 ? cpuOf(a).cpuif.ap1r : 0),
+      write: (a, off, len, v) => {
+        if (off !== 0xe0) return;
+        cpuOf(a).cpuif.ap1r = v.lo >>> 0;
+        cpuOf(a).cpuif.refresh();
+      },
     },
-  },
-  reg32('GICC_IIDR', 0xfc, (a, o, l, v) => (v.lo = GICC_IIDR)),
-]));
+    reg32('GICC_IIDR', 0xfc, (a, o, l, v) => (v.lo = GICC_IIDR)),
+  ]),
+);
 
 /** GICV page 1: GICC_DIR, trapped (deactivation by INTID; SGIs carry the source CPU in bits [12:10]). */
-export const GICC_DIR_TABLE = new VgicRegisterTable(bankedAll([
-  reg32('GICC_DIR', 0x0, (a, o, l, v) => (v.lo = 0), (a, o, l, v) => {
-    const c = cpuOf(a);
-    if (!c.cpuif.eoim) return;
-    const id = v.lo & 0x3ff;
-    const irq = a.vg.irq(c, id);
-    if (irq) a.vg.deactivate(irq, id < VGIC_NR_SGIS ? (v.lo >>> 10) & 7 : 0);
-  }),
-]));
+export const GICC_DIR_TABLE = new VgicRegisterTable(
+  bankedAll([
+    reg32(
+      'GICC_DIR',
+      0x0,
+      (a, o, l, v) => (v.lo = 0),
+      (a, o, l, v) => {
+        const c = cpuOf(a);
+        if (!c.cpuif.eoim) return;
+        const id = v.lo & 0x3ff;
+        const irq = a.vg.irq(c, id);
+        if (irq) a.vg.deactivate(irq, id < VGIC_NR_SGIS ? (v.lo >>> 10) & 7 : 0);
+      },
+    ),
+  ]),
+);
 
 /** Userspace CPU_REGS offsets KVM exposes. */
 export const GICC_USER_OFFSETS = new Set([0x00, 0x04, 0x08, 0x1c, 0xd0, 0xd4, 0xd8, 0xdc, 0xe0, 0xe4, 0xe8, 0xec, 0xfc]);

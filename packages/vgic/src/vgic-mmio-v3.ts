@@ -35,7 +35,15 @@ export const GICV3_REDIST_SIZE = 0x20000;
 export const SGI_BASE = 0x10000;
 
 const idregs = (): VgicRegister[] => [
-  { name: 'PIDR', offset: 0xffd0, length: 0x30, bpi: 0, widths: W.W, read: (a, off, len, v) => (v.lo = off === 0xffe8 ? GICV3_PIDR2 : 0), write: wi },
+  {
+    name: 'PIDR',
+    offset: 0xffd0,
+    length: 0x30,
+    bpi: 0,
+    widths: W.W,
+    read: (a, off, len, v) => (v.lo = off === 0xffe8 ? GICV3_PIDR2 : 0),
+    write: wi,
+  },
 ];
 
 /** The GICv3 distributor register table. */
@@ -61,7 +69,9 @@ export const GICD_V3_TABLE = new VgicRegisterTable([
     v.lo = (((a.vg.nrIrqs >> 5) - 1) | (9 << 19) | (a.vg.lpiSupport ? (15 << 19) | (1 << 17) : 0)) >>> 0;
   }),
   reg32('GICD_IIDR', 0x0008, readIidr, wi, { uwrite: userWriteIidr }), // Revision: src/vgic-iidr.ts
-  reg32('GICD_TYPER2', 0x000c, (a, o, l, v) => (v.lo = readTyper2(a.vg)), wi, { uwrite: (a, o, l, v) => userWriteTyper2(a.vg, v.lo >>> 0) }),
+  reg32('GICD_TYPER2', 0x000c, (a, o, l, v) => (v.lo = readTyper2(a.vg)), wi, {
+    uwrite: (a, o, l, v) => userWriteTyper2(a.vg, v.lo >>> 0),
+  }),
   reg32('GICD_STATUSR', 0x0010, raz),
   razwi('GICD_SETSPI_NSR..CLRSPI_SR', 0x0040, 0x20),
   ...stateRegs(0, 0x80, true),
@@ -185,8 +195,18 @@ export const GICR_TABLE = new VgicRegisterTable([
       cpuOf(a).processorSleep = (v.lo & 2) !== 0;
     },
   ),
-  baser('GICR_PROPBASER', 0x0070, (a) => a.vg.lpiHost.propBaserValue, (a, v) => (a.vg.lpiHost.propBaserValue = v)),
-  baser('GICR_PENDBASER', 0x0078, (a) => a.vg.lpiHost.pendBaser(cpuOf(a).index), (a, v) => (a.vg.lpiHost.pendBasers[cpuOf(a).index] = v)),
+  baser(
+    'GICR_PROPBASER',
+    0x0070,
+    (a) => a.vg.lpiHost.propBaserValue,
+    (a, v) => (a.vg.lpiHost.propBaserValue = v),
+  ),
+  baser(
+    'GICR_PENDBASER',
+    0x0078,
+    (a) => a.vg.lpiHost.pendBaser(cpuOf(a).index),
+    (a, v) => (a.vg.lpiHost.pendBasers[cpuOf(a).index] = v),
+  ),
   invReg('GICR_INVLPIR', 0x00a0, (a, lo) => a.vg.lpiHost.invalidateLpi(cpuOf(a).index, lo)),
   invReg('GICR_INVALLR', 0x00b0, (a) => a.vg.lpiHost.invalidateAll(cpuOf(a).index)),
   reg32('GICR_SYNCR', 0x00c0, raz), // Busy = 0: invalidation is synchronous

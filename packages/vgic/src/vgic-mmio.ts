@@ -277,23 +277,67 @@ export function groupReg(offset: number, length: number, privateRaz: boolean): V
 export function stateRegs(base: number, length: number, privateRaz: boolean): VgicRegister[] {
   return [
     groupReg(base + 0x080, length, privateRaz),
-    bitReg('ISENABLER', base + 0x100, length, privateRaz, (_a, i) => i.enabled, (a, i) => {
-      i.enabled = true;
-      a.vg.queue(i);
-    }),
-    bitReg('ICENABLER', base + 0x180, length, privateRaz, (_a, i) => i.enabled, (_a, i) => {
-      i.enabled = false;
-    }),
-    bitReg('ISPENDR', base + 0x200, length, privateRaz, (a, i) => a.vg.isPending(i), (a, i) => a.vg.setPending(i, a.user), {
-      // GICv3: the latch only (line levels travel in LEVEL_INFO); GICv2 has no LEVEL_INFO: latch OR line.
-      get: (a, i) => (i.level && !a.vg.v2 ? i.pendingLatch : a.vg.isPending(i)),
-    }),
-    bitReg('ICPENDR', base + 0x280, length, privateRaz, (a, i) => a.vg.isPending(i), (a, i) => a.vg.clearPending(i), {
-      get: () => false,
-      set: null,
-    }),
-    bitReg('ISACTIVER', base + 0x300, length, privateRaz, (a, i) => a.vg.isActive(i), (a, i) => a.vg.setActive(i, true, a.user)),
-    bitReg('ICACTIVER', base + 0x380, length, privateRaz, (a, i) => a.vg.isActive(i), (a, i) => a.vg.setActive(i, false, a.user)),
+    bitReg(
+      'ISENABLER',
+      base + 0x100,
+      length,
+      privateRaz,
+      (_a, i) => i.enabled,
+      (a, i) => {
+        i.enabled = true;
+        a.vg.queue(i);
+      },
+    ),
+    bitReg(
+      'ICENABLER',
+      base + 0x180,
+      length,
+      privateRaz,
+      (_a, i) => i.enabled,
+      (_a, i) => {
+        i.enabled = false;
+      },
+    ),
+    bitReg(
+      'ISPENDR',
+      base + 0x200,
+      length,
+      privateRaz,
+      (a, i) => a.vg.isPending(i),
+      (a, i) => a.vg.setPending(i, a.user),
+      {
+        // GICv3: the latch only (line levels travel in LEVEL_INFO); GICv2 has no LEVEL_INFO: latch OR line.
+        get: (a, i) => (i.level && !a.vg.v2 ? i.pendingLatch : a.vg.isPending(i)),
+      },
+    ),
+    bitReg(
+      'ICPENDR',
+      base + 0x280,
+      length,
+      privateRaz,
+      (a, i) => a.vg.isPending(i),
+      (a, i) => a.vg.clearPending(i),
+      {
+        get: () => false,
+        set: null,
+      },
+    ),
+    bitReg(
+      'ISACTIVER',
+      base + 0x300,
+      length,
+      privateRaz,
+      (a, i) => a.vg.isActive(i),
+      (a, i) => a.vg.setActive(i, true, a.user),
+    ),
+    bitReg(
+      'ICACTIVER',
+      base + 0x380,
+      length,
+      privateRaz,
+      (a, i) => a.vg.isActive(i),
+      (a, i) => a.vg.setActive(i, false, a.user),
+    ),
   ];
 }
 
@@ -370,7 +414,13 @@ export function configReg(offset: number, length: number, privateRaz: boolean): 
 }
 
 /** A plain 32-bit register. */
-export function reg32(name: string, offset: number, read: RegHandler, write: RegHandler = wi, extra: Partial<VgicRegister> = {}): VgicRegister {
+export function reg32(
+  name: string,
+  offset: number,
+  read: RegHandler,
+  write: RegHandler = wi,
+  extra: Partial<VgicRegister> = {},
+): VgicRegister {
   return { name, offset, length: 4, bpi: 0, widths: W.W, read, write, ...extra };
 }
 

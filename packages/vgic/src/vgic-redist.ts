@@ -69,7 +69,8 @@ function freeSlot(vg: Vgic): RedistRegion | undefined {
  * @throws KvmError EINVAL when a free slot exists but the regions fail {@link redistBaseOk}
  */
 export function checkNewVcpuRedist(vg: Vgic): void {
-  if (freeSlot(vg) !== undefined && !redistBaseOk(vg)) fail(Errno.EINVAL, 'the redistributor regions overlap the distributor or leave the IPA space');
+  if (freeSlot(vg) !== undefined && !redistBaseOk(vg))
+    fail(Errno.EINVAL, 'the redistributor regions overlap the distributor or leave the IPA space');
 }
 
 /** Gives `c` the next free redistributor if it has none (callers checked {@link redistBaseOk}). */
@@ -88,7 +89,8 @@ export function assignRedist(vg: Vgic, c: VgicCpu): void {
  */
 export function assignAllRedists(vg: Vgic): void {
   const waiting = vg.cpus.some((c) => c.rdRegion === null);
-  if (waiting && freeSlot(vg) !== undefined && !redistBaseOk(vg)) fail(Errno.EINVAL, 'the redistributor regions overlap the distributor or leave the IPA space');
+  if (waiting && freeSlot(vg) !== undefined && !redistBaseOk(vg))
+    fail(Errno.EINVAL, 'the redistributor regions overlap the distributor or leave the IPA space');
   for (const c of vg.cpus) assignRedist(vg, c);
 }
 

@@ -140,7 +140,12 @@ export function registerIccSysregs(vg: Vgic): void {
     set(c, lo);
     c.cpuif.refresh();
   };
-  s.register(SYSREGS.ICC_BPR0_EL1, { trapped: false, local: true, read: (v) => hw(v).bpr0, write: vmcr((c, lo) => (c.cpuif.bpr0 = Math.max(2, lo & 7))) });
+  s.register(SYSREGS.ICC_BPR0_EL1, {
+    trapped: false,
+    local: true,
+    read: (v) => hw(v).bpr0,
+    write: vmcr((c, lo) => (c.cpuif.bpr0 = Math.max(2, lo & 7))),
+  });
   s.register(SYSREGS.ICC_BPR1_EL1, {
     trapped: false,
     local: true,
@@ -159,10 +164,30 @@ export function registerIccSysregs(vg: Vgic): void {
     }),
   });
   s.register(SYSREGS.ICC_SRE_EL1, { trapped: false, local: true, read: () => 7, write: () => {} });
-  s.register(SYSREGS.ICC_IGRPEN0_EL1, { trapped: false, local: true, read: (v) => (hw(v).eng0 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng0 = (lo & 1) !== 0)) });
-  s.register(SYSREGS.ICC_IGRPEN1_EL1, { trapped: false, local: true, read: (v) => (hw(v).eng1 ? 1 : 0), write: vmcr((c, lo) => (c.cpuif.eng1 = (lo & 1) !== 0)) });
-  s.register(SYSREGS.ICC_AP0R0_EL1, { trapped: false, local: true, read: (v) => hw(v).ap0r, write: vmcr((c, lo) => (c.cpuif.ap0r = lo >>> 0)) });
-  s.register(SYSREGS.ICC_AP1R0_EL1, { trapped: false, local: true, read: (v) => hw(v).ap1r, write: vmcr((c, lo) => (c.cpuif.ap1r = lo >>> 0)) });
+  s.register(SYSREGS.ICC_IGRPEN0_EL1, {
+    trapped: false,
+    local: true,
+    read: (v) => (hw(v).eng0 ? 1 : 0),
+    write: vmcr((c, lo) => (c.cpuif.eng0 = (lo & 1) !== 0)),
+  });
+  s.register(SYSREGS.ICC_IGRPEN1_EL1, {
+    trapped: false,
+    local: true,
+    read: (v) => (hw(v).eng1 ? 1 : 0),
+    write: vmcr((c, lo) => (c.cpuif.eng1 = (lo & 1) !== 0)),
+  });
+  s.register(SYSREGS.ICC_AP0R0_EL1, {
+    trapped: false,
+    local: true,
+    read: (v) => hw(v).ap0r,
+    write: vmcr((c, lo) => (c.cpuif.ap0r = lo >>> 0)),
+  });
+  s.register(SYSREGS.ICC_AP1R0_EL1, {
+    trapped: false,
+    local: true,
+    read: (v) => hw(v).ap1r,
+    write: vmcr((c, lo) => (c.cpuif.ap1r = lo >>> 0)),
+  });
   s.register(SYSREGS.ICC_DIR_EL1, {
     trapped: true,
     write: (v, lo) => {

@@ -234,7 +234,16 @@ export class Vgic {
     if (level && irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
     if (level && !irq.enabled) this.earlyIrq(irq);
     const tr = this.vm.trace;
-    if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, level ? 1 : 0, 0);
+    if (tr.on)
+      tr.emit(
+        TraceKind.Inject,
+        this.vm.id,
+        irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index,
+        this.vm.now,
+        irq.intid,
+        level ? 1 : 0,
+        0,
+      );
     this.queue(irq);
     return true;
   }
@@ -508,7 +517,7 @@ export class Vgic {
           irq.source |= 1 << hw.lrSource[i];
           irq.pendingLatch = true;
         }
-      } else if (!irq.level && (s & LR_PENDING)) irq.setLatchInLr(true);
+      } else if (!irq.level && s & LR_PENDING) irq.setLatchInLr(true);
       // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
       if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
       if (irq.mappedLevel) {

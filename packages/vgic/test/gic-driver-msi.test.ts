@@ -47,7 +47,9 @@ describe('gic-v3 irqchip: MSIs through the board ITS (emitMsiSetup)', () => {
     );
     vm.run({ until: 50_000 });
     expect(vm.memory.readU8(GIC_ITS_RAM.BASE + 9000 - 8192)).toBe(0x81);
-    const irq = (vm.devices.find((d) => d.type === 7) as unknown as { vgic: { lpis: Map<number, { priority: number }> } }).vgic.lpis.get(9000)!;
+    const irq = (vm.devices.find((d) => d.type === 7) as unknown as { vgic: { lpis: Map<number, { priority: number }> } }).vgic.lpis.get(
+      9000,
+    )!;
     expect(irq.priority).toBe(0x80); // re-read through GICR_INVLPIR
     expect(vm.signalMsi(m)).toBe(1);
     vm.run({ until: 100_000 });

@@ -73,12 +73,29 @@ describe('GICv3 group 0 is signalled as vFIQ', () => {
     drv.emitCpuInit(a);
     drv.emitEnable(a, 40);
     drv.emitEnable(a, 41);
-    a.ldra(0, 0x08000000 + 0x84).andi(0, 0, ~(1 << 8) >>> 0).stra(0, 0x08000000 + 0x84); // SPI 40 → group 0
+    a.ldra(0, 0x08000000 + 0x84)
+      .andi(0, 0, ~(1 << 8) >>> 0)
+      .stra(0, 0x08000000 + 0x84); // SPI 40 → group 0
     a.movi(0, 0x13).stra(0, 0x08000000); // EnableGrp0 | EnableGrp1A | ARE
     a.movi(0, 1).msr('ICC_IGRPEN0_EL1', 0);
-    a.daifclr(DAIF.I | DAIF.F).label('l').wfi().b('l');
-    a.label('irq').mrs(9, 'ICC_IAR1_EL1').bhsi(9, 1020, 'o1').call((v: Vcpu) => void irqs.push(v.x(9))).msr('ICC_EOIR1_EL1', 9).label('o1').eret();
-    a.label('fiq').mrs(9, 'ICC_IAR0_EL1').bhsi(9, 1020, 'o0').call((v: Vcpu) => void fiqs.push(v.x(9))).msr('ICC_EOIR0_EL1', 9).label('o0').eret();
+    a.daifclr(DAIF.I | DAIF.F)
+      .label('l')
+      .wfi()
+      .b('l');
+    a.label('irq')
+      .mrs(9, 'ICC_IAR1_EL1')
+      .bhsi(9, 1020, 'o1')
+      .call((v: Vcpu) => void irqs.push(v.x(9)))
+      .msr('ICC_EOIR1_EL1', 9)
+      .label('o1')
+      .eret();
+    a.label('fiq')
+      .mrs(9, 'ICC_IAR0_EL1')
+      .bhsi(9, 1020, 'o0')
+      .call((v: Vcpu) => void fiqs.push(v.x(9)))
+      .msr('ICC_EOIR0_EL1', 9)
+      .label('o0')
+      .eret();
     vm.vcpus[0].setProgram(a.build());
     vm.run({ until: 10_000 });
     for (const id of [40, 41]) {

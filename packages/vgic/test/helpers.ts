@@ -2,7 +2,11 @@ import { DAIF, GuestAsm, Hypervisor, type GuestIrqDriver, type Vcpu, type Vm } f
 import { VgicPlugin, vgicDeviceOf, type VgicDevice } from '@irqflow/vgic';
 
 /** A VM with `n` vCPUs and the named GIC set up through its descriptor. */
-export function gicVm(name: 'gic-v3' | 'gic-v2', n = 1, opts: { nrIrqs?: number; nrLrs?: number } = {}): { vm: Vm; drv: GuestIrqDriver; dev: VgicDevice; hv: Hypervisor } {
+export function gicVm(
+  name: 'gic-v3' | 'gic-v2',
+  n = 1,
+  opts: { nrIrqs?: number; nrLrs?: number } = {},
+): { vm: Vm; drv: GuestIrqDriver; dev: VgicDevice; hv: Hypervisor } {
   const hv = new Hypervisor().use(VgicPlugin);
   const vm = hv.createVm();
   for (let i = 0; i < n; i++) vm.createVcpu();

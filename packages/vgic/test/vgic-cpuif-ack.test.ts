@@ -10,7 +10,13 @@ import { Hypervisor, REQ_EXIT, Rng, type Vcpu } from '@irqflow/core';
 import { VgicCpuIf, type VirtualPendingSource } from '../src';
 
 /** A vPE that never presents anything: routes ack() to the general path without changing its outcome. */
-const silentVpe: VirtualPendingSource = { hppi: () => -1, hppiPrio: 0xff, acknowledge: () => {}, deactivate: () => false, hasPending: () => false };
+const silentVpe: VirtualPendingSource = {
+  hppi: () => -1,
+  hppiPrio: 0xff,
+  acknowledge: () => {},
+  deactivate: () => false,
+  hasPending: () => false,
+};
 
 function randomize(h: VgicCpuIf, r: Rng): void {
   const n = 1 + r.int(h.nrLrs);

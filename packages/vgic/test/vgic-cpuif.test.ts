@@ -34,7 +34,8 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s deep preemption', (name) => {
       a.call((v: Vcpu) => {
         const id = v.x(9);
         entered.push(id);
-        if (id < 32 + N - 1) vm.at(v.clock + 100, () => {
+        if (id < 32 + N - 1)
+          vm.at(v.clock + 100, () => {
             vm.irqLine(spiLine(id + 1), 1);
             vm.irqLine(spiLine(id + 1), 0);
           });

@@ -21,7 +21,9 @@ const errno = (f: () => unknown): Errno | 'ok' => {
 function guestReads(vm: Vm, v3: boolean): bigint[] {
   const out: bigint[] = [];
   const a = new GuestAsm();
-  a.label('main').movi(0, 0).stra(0, D + 8);
+  a.label('main')
+    .movi(0, 0)
+    .stra(0, D + 8);
   a.ldra(1, D + 8).call((v: Vcpu) => void out.push(v.xBig(1)));
   if (v3) a.ldra(1, R + 4).call((v: Vcpu) => void out.push(v.xBig(1)));
   a.label('end').wfi().b('end');

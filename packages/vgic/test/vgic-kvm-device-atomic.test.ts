@@ -17,33 +17,78 @@ type Call =
 
 const IDLE = new GuestAsm().label('main').label('l').wfi().b('l').build();
 
-const addrs = [0n, 0x1000n, 0x800n, 0x08000000n, 0x08001000n, 0x08010000n, 0x080a0000n, 0x080c0000n, (1n << 40n) - 0x10000n, (1n << 40n) - 0x40000n, 1n << 40n];
+const addrs = [
+  0n,
+  0x1000n,
+  0x800n,
+  0x08000000n,
+  0x08001000n,
+  0x08010000n,
+  0x080a0000n,
+  0x080c0000n,
+  (1n << 40n) - 0x10000n,
+  (1n << 40n) - 0x40000n,
+  1n << 40n,
+];
 const region = fc
-  .record({ index: fc.integer({ min: 0, max: 2 }), base: fc.constantFrom(...addrs), count: fc.integer({ min: 0, max: 3 }), flags: fc.constantFrom(0, 0, 0, 1) })
+  .record({
+    index: fc.integer({ min: 0, max: 2 }),
+    base: fc.constantFrom(...addrs),
+    count: fc.integer({ min: 0, max: 3 }),
+    flags: fc.constantFrom(0, 0, 0, 1),
+  })
   .map((r) => (BigInt(r.count) << 52n) | ((r.base >> 16n) << 16n) | (BigInt(r.flags) << 12n) | BigInt(r.index));
 const cpuField = fc.constantFrom(0n, 1n, 2n, 3n, 5n, 0x999n);
-const offsets = [0x0, 0x4, 0x8, 0xc, 0x80, 0x100, 0x104, 0x180, 0x200, 0x300, 0x400, 0x404, 0x800, 0x820, 0xc00, 0xc04, 0xd0, 0xe0, 0xf10, 0xf20, 0xf30, 0x102, 0x14, 0x6100, 0xffe8, 0x10100, 0x10200];
+const offsets = [
+  0x0, 0x4, 0x8, 0xc, 0x80, 0x100, 0x104, 0x180, 0x200, 0x300, 0x400, 0x404, 0x800, 0x820, 0xc00, 0xc04, 0xd0, 0xe0, 0xf10, 0xf20, 0xf30,
+  0x102, 0x14, 0x6100, 0xffe8, 0x10100, 0x10200,
+];
 const sysregs = [0xc230, 0xc643, 0xc663, 0xc664, 0xc665, 0xc667, 0xc644, 0xc645, 0xc649, 0xc660];
 const levelInfo = [0, 32, 33, 64, 96, 992, 1024, 2080];
-const u32 = fc.oneof(fc.constantFrom(0n, 1n, 0xffffffffn, 0x402n, 0x100n, 0x4b00243bn, 0x4b00343bn, 0x407n), fc.bigInt({ min: 0n, max: 0xffffffffn }));
+const u32 = fc.oneof(
+  fc.constantFrom(0n, 1n, 0xffffffffn, 0x402n, 0x100n, 0x4b00243bn, 0x4b00343bn, 0x407n),
+  fc.bigInt({ min: 0n, max: 0xffffffffn }),
+);
 
 const regAttr = fc.oneof(
-  fc.tuple(fc.constantFrom(VGIC_GRP.DIST_REGS, VGIC_GRP.CPU_REGS, VGIC_GRP.REDIST_REGS), cpuField, fc.constantFrom(...offsets)).map(([group, c, off]) => ({ group, attr: (c << 32n) | BigInt(off) })),
+  fc
+    .tuple(fc.constantFrom(VGIC_GRP.DIST_REGS, VGIC_GRP.CPU_REGS, VGIC_GRP.REDIST_REGS), cpuField, fc.constantFrom(...offsets))
+    .map(([group, c, off]) => ({ group, attr: (c << 32n) | BigInt(off) })),
   fc.tuple(cpuField, fc.constantFrom(...sysregs)).map(([c, enc]) => ({ group: VGIC_GRP.CPU_SYSREGS, attr: (c << 32n) | BigInt(enc) })),
   fc.tuple(cpuField, fc.constantFrom(...levelInfo)).map(([c, off]) => ({ group: VGIC_GRP.LEVEL_INFO, attr: (c << 32n) | BigInt(off) })),
 );
 
 const call: fc.Arbitrary<Call> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(0, 1, 2, 3, 9).map((id): Call => ({ k: 'vcpu', id })) },
-  { weight: 2, arbitrary: fc.constantFrom(0n, 32n, 64n, 100n, 128n, 256n, 1024n, 1056n).map((value): Call => ({ k: 'set', group: VGIC_GRP.NR_IRQS, attr: 0n, value })) },
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(0, 1, 2, 3, 4, 6), fc.constantFrom(...addrs)).map(([t, value]): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: BigInt(t), value })) },
-  { weight: 3, arbitrary: region.map((value): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: 5n, value })) },
-  { weight: 2, arbitrary: fc.constantFrom(0n, 3n, 7n).map((attr): Call => ({ k: 'set', group: VGIC_GRP.CTRL, attr, value: 0n })) },
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom<'set' | 'get' | 'has'>('set', 'get', 'has'), regAttr, u32).map(([k, a, value]): Call => ({ k, ...a, value })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom(0n, 32n, 64n, 100n, 128n, 256n, 1024n, 1056n)
+      .map((value): Call => ({ k: 'set', group: VGIC_GRP.NR_IRQS, attr: 0n, value })),
+  },
   {
     weight: 4,
     arbitrary: fc
-      .tuple(fc.constantFrom(0, 1, 2, 3), fc.constantFrom(0, 1, 2, 5), fc.constantFrom(0, 1, 5, 16, 27, 31, 32, 40, 100, 255, 256, 300, 1019, 1020), fc.constantFrom(0, 1))
+      .tuple(fc.constantFrom(0, 1, 2, 3, 4, 6), fc.constantFrom(...addrs))
+      .map(([t, value]): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: BigInt(t), value })),
+  },
+  { weight: 3, arbitrary: region.map((value): Call => ({ k: 'set', group: VGIC_GRP.ADDR, attr: 5n, value })) },
+  { weight: 2, arbitrary: fc.constantFrom(0n, 3n, 7n).map((attr): Call => ({ k: 'set', group: VGIC_GRP.CTRL, attr, value: 0n })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.constantFrom<'set' | 'get' | 'has'>('set', 'get', 'has'), regAttr, u32)
+      .map(([k, a, value]): Call => ({ k, ...a, value })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(0, 1, 2, 3),
+        fc.constantFrom(0, 1, 2, 5),
+        fc.constantFrom(0, 1, 5, 16, 27, 31, 32, 40, 100, 255, 256, 300, 1019, 1020),
+        fc.constantFrom(0, 1),
+      )
       .map(([type, cpu, id, level]): Call => ({ k: 'irq', line: (type << 24) | (cpu << 16) | id, level })),
   },
   { weight: 1, arbitrary: fc.constant<Call>({ k: 'run' }) },
@@ -156,4 +201,3 @@ describe('vgic device calls: a failed call changes nothing', () => {
     );
   });
 });
-

@@ -12,7 +12,8 @@ const errno = (f: () => unknown): Errno | 'ok' => {
     throw e;
   }
 };
-const region = (index: number, base: bigint, count: number, flags = 0) => (BigInt(count) << 52n) | base | (BigInt(flags) << 12n) | BigInt(index);
+const region = (index: number, base: bigint, count: number, flags = 0) =>
+  (BigInt(count) << 52n) | base | (BigInt(flags) << 12n) | BigInt(index);
 
 function vmWith(n: number): { hv: Hypervisor; vm: Vm } {
   const hv = new Hypervisor().use(VgicPlugin);
@@ -126,7 +127,8 @@ describe('GICv3 ADDR group', () => {
     const typers: bigint[] = [];
     const a = new GuestAsm();
     a.label('main');
-    for (const base of [0x0a000000, 0x0c000000, 0x0c020000, 0x0c040000]) a.ldra(1, base + 8, 8).call((v: Vcpu) => void typers.push(v.xBig(1)));
+    for (const base of [0x0a000000, 0x0c000000, 0x0c020000, 0x0c040000])
+      a.ldra(1, base + 8, 8).call((v: Vcpu) => void typers.push(v.xBig(1)));
     a.label('l').wfi().b('l');
     vm.vcpus[0].setProgram(a.build());
     for (const v of vm.vcpus.slice(1)) v.setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
@@ -179,7 +181,7 @@ describe('NR_IRQS and CTRL', () => {
   it('GICv2: lazy init for register access and IRQ_LINE; CPU_REGS decode by vCPU index', () => {
     const { vm } = vmWith(2);
     const dev = vm.createDevice(5);
-    expect(dev.getAttr(attr(VGIC_GRP.DIST_REGS, 0x4)) & 0xffn).toBe((7n) | (1n << 5n));
+    expect(dev.getAttr(attr(VGIC_GRP.DIST_REGS, 0x4)) & 0xffn).toBe(7n | (1n << 5n));
     expect(errno(() => dev.getAttr(attr(VGIC_GRP.CPU_REGS, (5n << 32n) | 4n)))).toBe(Errno.EINVAL);
     expect(errno(() => dev.getAttr(attr(VGIC_GRP.CPU_REGS, 0x0c)))).toBe(Errno.ENXIO);
     dev.setAttr(attr(VGIC_GRP.CPU_REGS, (1n << 32n) | 4n), 0x1en);

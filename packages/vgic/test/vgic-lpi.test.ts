@@ -160,7 +160,7 @@ describe('GICR_INVLPIR / GICR_INVALLR (GICv3.1 direct LPI invalidation)', () => 
     return { vm, logs, gicr, gicrRead, g, dev };
   }
 
-  it('INVLPIR re-reads one LPI\'s property byte; INVALLR every LPI targeting that redistributor', () => {
+  it("INVLPIR re-reads one LPI's property byte; INVALLR every LPI targeting that redistributor", () => {
     const { vm, logs, gicr, gicrRead } = setup();
     expect(gicrRead(0, 0x0) & 6).toBe(6); // GICR_CTLR.IR | CES advertise the registers
     gicr(0, 0xa0, 8200);

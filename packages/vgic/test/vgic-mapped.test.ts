@@ -29,7 +29,9 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s asymmetric deactivation', (name
     drv.emitCpuInit(g1);
     if (v2) g1.movi(0, 0x201).stra(0, 0x08010000);
     else g1.movi(0, 2).msr('ICC_CTLR_EL1', 0);
-    g1.label('poll').work(200).callb(() => mailbox < 0, 'poll');
+    g1.label('poll')
+      .work(200)
+      .callb(() => mailbox < 0, 'poll');
     g1.call((v: Vcpu) => {
       v.setX(1, mailbox);
       mailbox = -1;

@@ -37,7 +37,6 @@ function program(vm: Vm, log: number[], v2 = false) {
   return a.build();
 }
 
-
 describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore round trip mid-run', (chip) => {
   const v2 = chip === 'gic-v2';
   it('a running VM saved through the attribute groups continues identically in a fresh VM', () => {
@@ -64,7 +63,11 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore round trip mid-run
 
     // save: GIC through the device attributes, vCPU registers through ONE_REG
     const saved = saveVgic(src, vgicDeviceOf(src)!);
-    const regs = src.vcpus.map((v) => [...Array.from({ length: 31 }, (_, i) => v.getOneReg(coreRegId(i))), v.getOneReg(KVM_REG_PC), v.getOneReg(KVM_REG_PSTATE)]);
+    const regs = src.vcpus.map((v) => [
+      ...Array.from({ length: 31 }, (_, i) => v.getOneReg(coreRegId(i))),
+      v.getOneReg(KVM_REG_PC),
+      v.getOneReg(KVM_REG_PSTATE),
+    ]);
     // the pending/active/line state is visible in the saved attributes
     const get = (attr: bigint) => saved.regs.find(([g, a]) => g === 1 && a === attr)![2];
     expect(get(0x204n) & (1n << 8n)).toBe(0n); // ISPENDR1: 40 is active, not pending
@@ -133,7 +136,7 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s save/restore with vCPU ids that
 });
 
 describe('saveVgic with LPIs (GICv3)', () => {
-  it('saves each redistributor\'s GICR_PROPBASER and GICR_PENDBASER before its GICR_CTLR, and restores them', () => {
+  it("saves each redistributor's GICR_PROPBASER and GICR_PENDBASER before its GICR_CTLR, and restores them", () => {
     const hv = new Hypervisor().use(VgicPlugin);
     const src = hv.createVm();
     src.createVcpu();
@@ -147,7 +150,8 @@ describe('saveVgic with LPIs (GICv3)', () => {
     src.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
     src.run({ until: 200_000 });
     const saved = saveVgic(src, vgicDeviceOf(src)!);
-    const rd = (i: number, off: number) => saved.regs.findIndex(([g, at]) => g === 5 && at === ((BigInt(src.vcpus[i].mpidr) << 32n) | BigInt(off)));
+    const rd = (i: number, off: number) =>
+      saved.regs.findIndex(([g, at]) => g === 5 && at === ((BigInt(src.vcpus[i].mpidr) << 32n) | BigInt(off)));
     const value = (i: number, off: number) => saved.regs[rd(i, off)][2];
     for (const off of [0x70, 0x78, 0x0]) expect(rd(1, off)).toBeGreaterThanOrEqual(0);
     expect(rd(1, 0x70)).toBeLessThan(rd(1, 0x0));

@@ -12,7 +12,9 @@ function probe(name: 'gic-v3' | 'gic-v2', body: (a: GuestAsm, rec: (r: number) =
   drv.emitCpuInit(a);
   body(a, (r) => a.call((v: Vcpu) => void out.push(v.xBig(r))));
   a.label('end').wfi().b('end');
-  a.label('sync').call(() => void out.push(-1n)).eret();
+  a.label('sync')
+    .call(() => void out.push(-1n))
+    .eret();
   vm.vcpus[0].setProgram(a.build());
   vm.vcpus[1].setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build());
   vm.run({ until: 100_000 });
@@ -173,7 +175,10 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s: bus accesses with no vCPU (vcp
     vm.vcpus.forEach((v) => v.setProgram(new GuestAsm().label('main').label('l').wfi().b('l').build()));
     vm.run({ until: 1000 });
     const frames = vm.mmio.devices.filter((r) => /^GIC/.test(r.dev.name));
-    const cpuRegs = () => (name === 'gic-v2' ? [0n, 1n].flatMap((i) => [0x00n, 0x04n, 0x08n, 0xd0n].map((o) => dev.getAttr({ group: 2, attr: (i << 32n) | o }))) : []);
+    const cpuRegs = () =>
+      name === 'gic-v2'
+        ? [0n, 1n].flatMap((i) => [0x00n, 0x04n, 0x08n, 0xd0n].map((o) => dev.getAttr({ group: 2, attr: (i << 32n) | o })))
+        : [];
     const before = cpuRegs();
     for (const r of frames) {
       for (let off = 0; off < r.size; off += off < 0x1000 ? 4 : 0x40) {

@@ -8,7 +8,10 @@ describe('gic-v3 SGIs', () => {
     for (let i = 0; i < 3; i++) {
       const a = loggingGuest(drv, [3], logs[i], {
         before: (g) => {
-          if (i === 0) g.movi(11, 2).call(() => {}).daifset(DAIF.I);
+          if (i === 0)
+            g.movi(11, 2)
+              .call(() => {})
+              .daifset(DAIF.I);
           if (i === 0) drv.emitSendIpi!(g, 11, 3);
         },
       });
@@ -156,7 +159,9 @@ describe('gic-v3 priority mask', () => {
       before: (g) => {
         g.movi(0, 0x80).msr('ICC_PMR_EL1', 0);
         g.daifclr(DAIF.I).work(30_000);
-        g.mrs(1, 'ICC_HPPIR1_EL1').mrs(2, 'ICC_RPR_EL1').call((v: Vcpu) => void seen.push(v.x(1), v.x(2)));
+        g.mrs(1, 'ICC_HPPIR1_EL1')
+          .mrs(2, 'ICC_RPR_EL1')
+          .call((v: Vcpu) => void seen.push(v.x(1), v.x(2)));
         g.movi(0, 0xf0).msr('ICC_PMR_EL1', 0);
       },
     });

@@ -1,7 +1,6 @@
 import { EventFd, type GuestAsm } from '@irqflow/core';
 import { gicVm, loggingGuest, ppiLine, spiLine } from './helpers';
 
-
 describe.each(['gic-v3', 'gic-v2'] as const)('%s injection methods', (name) => {
   const eoiModes = [0, 1];
   /** Adds EOImode 1 setup to the guest and the matching DIR after EOIR. */
@@ -82,36 +81,39 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s injection methods', (name) => {
     });
 
     for (const level of [false, true]) {
-    it(`ISPENDR from the guest and from userspace, ${level ? 'level' : 'edge'}, EOImode ${eoimode}`, () => {
-      const log: number[] = [];
-      const { vm, dev } = guest(log, [44, 45], level, eoimode, {
-        // the guest's handler of 44 makes 45 pending itself through GICD_ISPENDR1 (bit 13)
-        handler: (g) => {
-          const skip = g.fresh('s');
-          g.bnei(9, 44, skip).movi(0, 1 << 13).stra(0, 0x08000204).label(skip);
-        },
+      it(`ISPENDR from the guest and from userspace, ${level ? 'level' : 'edge'}, EOImode ${eoimode}`, () => {
+        const log: number[] = [];
+        const { vm, dev } = guest(log, [44, 45], level, eoimode, {
+          // the guest's handler of 44 makes 45 pending itself through GICD_ISPENDR1 (bit 13)
+          handler: (g) => {
+            const skip = g.fresh('s');
+            g.bnei(9, 44, skip)
+              .movi(0, 1 << 13)
+              .stra(0, 0x08000204)
+              .label(skip);
+          },
+        });
+        // userspace: DIST_REGS ISPENDR1 (SPI 44 = bit 12 of word 1) reaches the latch
+        dev.setAttr({ group: 1, attr: 0x204n }, 1n << 12n);
+        vm.run({ until: 40_000 });
+        // a pending latch is consumed once, edge or level (the lines stay low)
+        expect(log).toEqual([44, 45]);
       });
-      // userspace: DIST_REGS ISPENDR1 (SPI 44 = bit 12 of word 1) reaches the latch
-      dev.setAttr({ group: 1, attr: 0x204n }, 1n << 12n);
-      vm.run({ until: 40_000 });
-      // a pending latch is consumed once, edge or level (the lines stay low)
-      expect(log).toEqual([44, 45]);
-    });
 
-    it(`ISACTIVER restore: an active ${level ? 'level' : 'edge'} SPI, then pending, is delivered after ICACTIVER, EOImode ${eoimode}`, () => {
-      const log: number[] = [];
-      const { vm, dev } = guest(log, [46], level, eoimode, { handler: (g) => g.call(() => vm.irqLine(spiLine(46), 0)) });
-      dev.setAttr({ group: 1, attr: 0x304n }, 1n << 14n); // ISACTIVER1: SPI 46 active
-      expect(dev.getAttr({ group: 1, attr: 0x304n }) & (1n << 14n)).toBe(1n << 14n);
-      vm.irqLine(spiLine(46), 1); // pending while active: not delivered until deactivated
-      vm.run({ until: 40_000 });
-      expect(log).toEqual([]);
-      dev.setAttr({ group: 1, attr: 0x384n }, 1n << 14n); // ICACTIVER1
-      vm.irqLine(spiLine(46), 0);
-      vm.irqLine(spiLine(46), 1);
-      vm.run({ until: 60_000 });
-      expect(log).toEqual([46]);
-    });
+      it(`ISACTIVER restore: an active ${level ? 'level' : 'edge'} SPI, then pending, is delivered after ICACTIVER, EOImode ${eoimode}`, () => {
+        const log: number[] = [];
+        const { vm, dev } = guest(log, [46], level, eoimode, { handler: (g) => g.call(() => vm.irqLine(spiLine(46), 0)) });
+        dev.setAttr({ group: 1, attr: 0x304n }, 1n << 14n); // ISACTIVER1: SPI 46 active
+        expect(dev.getAttr({ group: 1, attr: 0x304n }) & (1n << 14n)).toBe(1n << 14n);
+        vm.irqLine(spiLine(46), 1); // pending while active: not delivered until deactivated
+        vm.run({ until: 40_000 });
+        expect(log).toEqual([]);
+        dev.setAttr({ group: 1, attr: 0x384n }, 1n << 14n); // ICACTIVER1
+        vm.irqLine(spiLine(46), 0);
+        vm.irqLine(spiLine(46), 1);
+        vm.run({ until: 60_000 });
+        expect(log).toEqual([46]);
+      });
     }
   }
 
@@ -142,7 +144,6 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s injection methods', (name) => {
     expect(log).toEqual([50]);
   });
 });
-
 
 describe('per-vCPU state across VMs', () => {
   it('a vCPU of the hundredth VM has as many state slots as one of the first', () => {

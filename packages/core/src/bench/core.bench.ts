@@ -16,7 +16,17 @@ import { DAIF } from '../guest/guest-isa';
 import { PSCI } from '../hypercall/smccc';
 import { Hypervisor } from '../hypervisor';
 import { HostEvent } from '../sched/event-queue';
-import { benchArgs, benchRow, elapsedSeconds, interleaved, minimalIrqRate, MINIMAL_LOOP_IRQS, printBench, spread, type BenchmarkEntry } from '../bench-kit';
+import {
+  benchArgs,
+  benchRow,
+  elapsedSeconds,
+  interleaved,
+  minimalIrqRate,
+  MINIMAL_LOOP_IRQS,
+  printBench,
+  spread,
+  type BenchmarkEntry,
+} from '../bench-kit';
 import { BenchFifoController } from './support/bench-controller';
 
 /** One benchmark figure (see {@link BenchmarkEntry}). */

@@ -72,7 +72,8 @@ export interface CostPrimitives {
 }
 
 /** The structural costs: never entered into a profile, always derived by {@link STRUCTURAL_RULES}. */
-export type StructuralCostName = 'hostIrq' | 'timerIrq' | 'sgiDispatch' | 'itsCommand' | 'ipiLatency' | 'cacheLineTransfer' | 'wfiWake' | 'vpeResidency';
+export type StructuralCostName =
+  'hostIrq' | 'timerIrq' | 'sgiDispatch' | 'itsCommand' | 'ipiLatency' | 'cacheLineTransfer' | 'wfiWake' | 'vpeResidency';
 
 /** The primitives a profile states (measured, or an estimate it says it is). */
 export type PrimitiveCosts = Omit<CostPrimitives, StructuralCostName>;
@@ -117,9 +118,17 @@ export const STRUCTURAL_RULES: readonly StructuralRule[] = [
     rule: '0.7 × hvc + 0.04 × Hc (taking the host IRQ ≈ 0.7 of an exception round trip, plus the run loop re-entry checks)',
     derive: (p) => 0.7 * p.hvc + 0.04 * hostContextWork(p),
   },
-  { name: 'timerIrq', rule: '3 × W (timer handler, vgic injection of the mapped PPI, host GIC active state)', derive: (p) => 3 * kernelWork(p) },
+  {
+    name: 'timerIrq',
+    rule: '3 × W (timer handler, vgic injection of the mapped PPI, host GIC active state)',
+    derive: (p) => 3 * kernelWork(p),
+  },
   { name: 'sgiDispatch', rule: 'W / 16 (decode the SGI register, look the targets up, queue)', derive: (p) => kernelWork(p) / 16 },
-  { name: 'itsCommand', rule: '2 × W per command (read it from guest memory, walk device/ITT tables, inject)', derive: (p) => 2 * kernelWork(p) },
+  {
+    name: 'itsCommand',
+    rule: '2 × W per command (read it from guest memory, walk device/ITT tables, inject)',
+    derive: (p) => 2 * kernelWork(p),
+  },
   { name: 'ipiLatency', rule: '100 cycles (a physical SGI between cores)', derive: (p) => 100 * p.cycle },
   { name: 'cacheLineTransfer', rule: '50 cycles (a modified line moving to another core)', derive: (p) => 50 * p.cycle },
   {
@@ -304,7 +313,8 @@ const pc = (cycles: number): number => cycles / PHYTIUM_GHZ;
 export const PHYTIUM_S2500: CostProfile = {
   name: 'phytium-s2500',
   description: 'GICv3 server (Phytium S2500, 2.1 GHz) — calibration row',
-  source: 'kvm-unit-tests arm/micro-bench on Phytium S2500 (references §6.1): hvc 1536 ns, mmio_read_vgic 2150 ns, mmio_read_user 7214 ns, eoi 45 ns',
+  source:
+    'kvm-unit-tests arm/micro-bench on Phytium S2500 (references §6.1): hvc 1536 ns, mmio_read_vgic 2150 ns, mmio_read_user 7214 ns, eoi 45 ns',
   clockGhz: PHYTIUM_GHZ,
   sources: {
     ...GICV3_ESTIMATES,
@@ -377,7 +387,14 @@ export const SEATTLE_SPLIT: CostProfile = seattle('split', 6413, 8034, 10012);
 export const SEATTLE_VHE: CostProfile = seattle('vhe', 752, 1604, 7630);
 
 /** The built-in profiles, first one is the default. */
-export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [GICV3_VHE_ALTRA, GICV3_VHE_KUNPENG, GICV2_NONVHE_XGENE, PHYTIUM_S2500, SEATTLE_SPLIT, SEATTLE_VHE];
+export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [
+  GICV3_VHE_ALTRA,
+  GICV3_VHE_KUNPENG,
+  GICV2_NONVHE_XGENE,
+  PHYTIUM_S2500,
+  SEATTLE_SPLIT,
+  SEATTLE_VHE,
+];
 
 /**
  * The default conservative lookahead of a VM under a profile: the smallest delivery latency of an asynchronous

@@ -87,7 +87,10 @@ export const MSI_VALID_DEVID = 1;
  * vm.setIrqchip(new OneLine(), 'one-line');
  * const a = new GuestAsm();
  * a.label('main').daifclr(DAIF.I).label('idle').wfi().b('idle');
- * a.label('irq').call((cpu) => cpu.vm.irqLine((IrqType.Spi << 24) | 32, 0)).movi(0, PSCI.SYSTEM_OFF).hvc();
+ * a.label('irq')
+ *   .call((cpu) => cpu.vm.irqLine((IrqType.Spi << 24) | 32, 0))
+ *   .movi(0, PSCI.SYSTEM_OFF)
+ *   .hvc();
  * vcpu.setProgram(a.build());
  * vm.at(20_000, () => vm.irqLine((IrqType.Spi << 24) | 32, 1));
  * console.log(vm.run().reason, vcpu.stats.irqsTaken);

@@ -24,7 +24,13 @@ const LINES = 1 << (PAGE_SHIFT - LINE_SHIFT);
 const SHARED = -1;
 
 /** {@link LineClock.save}: per page (number, owner or -1 when shared, owner's latest store, line times, line writers). */
-export type SavedLineClock = readonly (readonly [page: number, owner: number, lastStore: number, at: Float64Array | null, by: Int32Array | null])[];
+export type SavedLineClock = readonly (readonly [
+  page: number,
+  owner: number,
+  lastStore: number,
+  at: Float64Array | null,
+  by: Int32Array | null,
+])[];
 
 /** Coherence state of one 64 KiB page. */
 class PageLines {
@@ -137,9 +143,19 @@ export class LineClock {
     for (const e of saved) {
       const [pn, owner, lastStore, at, by] = Array.isArray(e) ? (e as unknown[]) : [];
       const shared = owner === SHARED;
-      if (!Number.isInteger(pn) || !Number.isInteger(owner) || (owner as number) < SHARED || typeof lastStore !== 'number' || pages.has(pn as number))
+      if (
+        !Number.isInteger(pn) ||
+        !Number.isInteger(owner) ||
+        (owner as number) < SHARED ||
+        typeof lastStore !== 'number' ||
+        pages.has(pn as number)
+      )
         fail(Errno.EINVAL, 'line clock: bad page entry');
-      if (shared ? !(at instanceof Float64Array && at.length === LINES && by instanceof Int32Array && by.length === LINES) : at != null || by != null)
+      if (
+        shared
+          ? !(at instanceof Float64Array && at.length === LINES && by instanceof Int32Array && by.length === LINES)
+          : at != null || by != null
+      )
         fail(Errno.EINVAL, `line clock: page ${String(pn)} has bad line arrays`);
       const p = new PageLines(owner as number);
       p.lastStore = lastStore;

@@ -93,7 +93,10 @@ export class MmioBus {
       fail(Errno.EINVAL, `bad MMIO range base=${base} size=${size}`);
     for (const r of this.regions) {
       if (base < r.base + r.size && r.base < base + size)
-        fail(Errno.EEXIST, `${dev.name} [0x${base.toString(16)}+0x${size.toString(16)}) overlaps ${r.dev.name} at 0x${r.base.toString(16)}`);
+        fail(
+          Errno.EEXIST,
+          `${dev.name} [0x${base.toString(16)}+0x${size.toString(16)}) overlaps ${r.dev.name} at 0x${r.base.toString(16)}`,
+        );
     }
     for (const e of this.ioeventfds) {
       if (e.addr < base + size && base < e.addr + Math.max(e.len, 1))

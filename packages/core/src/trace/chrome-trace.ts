@@ -162,8 +162,18 @@ export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, str
     switch (e.kind) {
       case TraceKind.Exit: {
         const from = guestFrom.get(key);
-        if (from !== undefined && e.t > from) ev.push({ name: 'guest', cat: 'guest', ph: 'X', ts: from / 1000, dur: (e.t - from) / 1000, pid, tid });
-        const x: ChromeTraceEvent = { name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`, cat: 'exit', ph: 'X', ts, dur: e.b / 1000, pid, tid, args: { reason: EXIT_REASON_NAMES[e.a] ?? e.a, costNs: e.b } };
+        if (from !== undefined && e.t > from)
+          ev.push({ name: 'guest', cat: 'guest', ph: 'X', ts: from / 1000, dur: (e.t - from) / 1000, pid, tid });
+        const x: ChromeTraceEvent = {
+          name: `exit:${EXIT_REASON_NAMES[e.a] ?? e.a}`,
+          cat: 'exit',
+          ph: 'X',
+          ts,
+          dur: e.b / 1000,
+          pid,
+          tid,
+          args: { reason: EXIT_REASON_NAMES[e.a] ?? e.a, costNs: e.b },
+        };
         ev.push(x);
         lastExit.set(key, x);
         guestFrom.set(key, e.t + e.b);
@@ -182,7 +192,15 @@ export function toChromeTrace(buf: TraceBuffer, vmNames: ReadonlyMap<number, str
         guestFrom.set(key, e.t);
         continue;
       case TraceKind.Counter:
-        ev.push({ name: `vcpu${e.vcpu} ${COUNTER_NAMES[e.a] ?? `counter ${e.a}`}`, cat: 'counter', ph: 'C', ts, pid, tid: 0, args: { value: e.b } });
+        ev.push({
+          name: `vcpu${e.vcpu} ${COUNTER_NAMES[e.a] ?? `counter ${e.a}`}`,
+          cat: 'counter',
+          ph: 'C',
+          ts,
+          pid,
+          tid: 0,
+          args: { value: e.b },
+        });
         continue;
       case TraceKind.IrqTaken: {
         ev.push({ name: 'irq', cat: 'irq', ph: 'X', ts, dur: 0, pid, tid, args: { vcpu: e.vcpu } });

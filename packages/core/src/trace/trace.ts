@@ -208,7 +208,9 @@ export class TraceBuffer {
   canonicalEvents(): TraceEvent[] {
     const idx = Array.from({ length: this.n }, (_, i) => i);
     const { ts, vcpus, kinds, as, bs, vms } = this;
-    idx.sort((x, y) => ts[x] - ts[y] || vms[x] - vms[y] || vcpus[x] - vcpus[y] || kinds[x] - kinds[y] || as[x] - as[y] || bs[x] - bs[y] || x - y);
+    idx.sort(
+      (x, y) => ts[x] - ts[y] || vms[x] - vms[y] || vcpus[x] - vcpus[y] || kinds[x] - kinds[y] || as[x] - as[y] || bs[x] - bs[y] || x - y,
+    );
     return idx.map((i) => this.at(i));
   }
 

@@ -98,7 +98,6 @@ export class Scheduler {
     else this.signalTime = this.time + this.signalLatencyNs;
   }
 
-
   /**
    * Current simulated time as seen by whoever is executing: the running vCPU's clock, the firing time of the
    * host event being handled, or else the latest time reached.

@@ -54,7 +54,12 @@ export function memAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean
   if (!exact) {
     // only an untrapped frame's vCPU-local access may run ahead; memory and exits wait for exact order
     const rg = vm.mmio.find(addr);
-    if (rg === undefined || rg.dev.untrapped === undefined || rg.dev.localAccess === undefined || !rg.dev.localAccess(v, addr - rg.base, isWrite))
+    if (
+      rg === undefined ||
+      rg.dev.untrapped === undefined ||
+      rg.dev.localAccess === undefined ||
+      !rg.dev.localAccess(v, addr - rg.base, isWrite)
+    )
       return WAIT;
   }
   if (mem.isRam(addr, width)) {
@@ -192,7 +197,12 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
     if (trapped) return WAIT;
     const lf = entry.localFn;
     // a hot writer's own site for its per-access decision too (an EOI is local unless it reaches the host)
-    const local = lf === null ? entry.localAlways : isWrite && entry.writeLane === 0 ? (entry.handler.local as SysregDecision)(v, true) : lf.call(entry.handler, v, isWrite);
+    const local =
+      lf === null
+        ? entry.localAlways
+        : isWrite && entry.writeLane === 0
+          ? (entry.handler.local as SysregDecision)(v, true)
+          : lf.call(entry.handler, v, isWrite);
     if (!local) return WAIT;
   }
   if (trapped) {

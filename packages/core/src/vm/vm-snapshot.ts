@@ -217,7 +217,11 @@ export function saveVm(vm: Vm): VmSnapshot {
   const traceOn = vm.trace.on;
   vm.trace.on = false;
   const syncNs = new Map<Vcpu, number>();
-  for (const v of inGuest) syncNs.set(v, asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)));
+  for (const v of inGuest)
+    syncNs.set(
+      v,
+      asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)),
+    );
   // Where the devices are read (and written back on restore): the time up to which host events have fired. A
   // vCPU may have run past a timer's expiry that is still queued (the expiry fires next, back in the past);
   // read at the vCPUs' time, the timer would already show it expired and the restore would fire it silently.
@@ -268,7 +272,17 @@ export function saveVm(vm: Vm): VmSnapshot {
     });
     const devices = vm.devices.map((d) => d.saveState!());
     const lines = vm.lines.save();
-    snap = { format: VM_SNAPSHOT_FORMAT, version: VM_SNAPSHOT_VERSION, config: configOf(vm), time, deviceTime, memory, vcpus, devices, lines };
+    snap = {
+      format: VM_SNAPSHOT_FORMAT,
+      version: VM_SNAPSHOT_VERSION,
+      config: configOf(vm),
+      time,
+      deviceTime,
+      memory,
+      vcpus,
+      devices,
+      lines,
+    };
   } finally {
     vm.scheduler.time = time;
     // back into the guest, as the vCPU thread re-entering KVM_RUN
@@ -310,7 +324,11 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
   const have = snap.config;
   for (const k of Object.keys(want) as (keyof VmSnapshotConfig)[])
     if (!same(want[k], have?.[k]))
-      throw new VmSnapshotError('config', Errno.EINVAL, `${k} differs: snapshot ${JSON.stringify(have?.[k])}, this VM ${JSON.stringify(want[k])}`);
+      throw new VmSnapshotError(
+        'config',
+        Errno.EINVAL,
+        `${k} differs: snapshot ${JSON.stringify(have?.[k])}, this VM ${JSON.stringify(want[k])}`,
+      );
   if (snap.vcpus.length !== vm.vcpus.length || snap.devices.length !== vm.devices.length)
     throw new VmSnapshotError('config', Errno.EINVAL, 'vCPU or device count differs from the snapshot configuration');
   snap.vcpus.forEach((s, i) => {

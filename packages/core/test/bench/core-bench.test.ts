@@ -5,7 +5,10 @@ import * as path from 'node:path';
 jest.setTimeout(120_000);
 
 it('core.bench --quick --json: guest ops and interrupts, each beside its hand-written loop', () => {
-  const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'dist', 'bench', 'core.bench.js'), '--quick', '--json'], { encoding: 'utf8', timeout: 110_000 });
+  const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'dist', 'bench', 'core.bench.js'), '--quick', '--json'], {
+    encoding: 'utf8',
+    timeout: 110_000,
+  });
   expect(r.status).toBe(0);
   const rows = (JSON.parse(r.stdout) as { benchmarks: Record<string, number | string>[] }).benchmarks;
   expect(rows.map((x) => [x.name, x.unit, x.better])).toEqual([

@@ -1,16 +1,36 @@
 /** Cost profiles: exits are charged per the VM's profile; composite latencies follow from the primitives. */
-import { BUILTIN_COST_PROFILES, CostComponent, costBreakdown, ExitReason, STRUCTURAL_RULES, TraceKind, withStructuralCosts, GICV2_NONVHE_XGENE, GICV3_VHE_ALTRA, GuestAsm, Hypervisor } from '../../src';
+import {
+  BUILTIN_COST_PROFILES,
+  CostComponent,
+  costBreakdown,
+  ExitReason,
+  STRUCTURAL_RULES,
+  TraceKind,
+  withStructuralCosts,
+  GICV2_NONVHE_XGENE,
+  GICV3_VHE_ALTRA,
+  GuestAsm,
+  Hypervisor,
+} from '../../src';
 import { systemOff } from '../support/programs';
 import { tinyVm } from '../support/tiny-controller';
 import { runWorkload } from '../support/workload';
 
 describe('cost profiles', () => {
   it('the built-in profiles name their public source and have positive primitives', () => {
-    expect(BUILTIN_COST_PROFILES.map((p) => p.name)).toEqual(['gicv3-vhe', 'gicv3-vhe-kunpeng', 'gicv2-nonvhe', 'phytium-s2500', 'seattle-split', 'seattle-vhe']);
+    expect(BUILTIN_COST_PROFILES.map((p) => p.name)).toEqual([
+      'gicv3-vhe',
+      'gicv3-vhe-kunpeng',
+      'gicv2-nonvhe',
+      'phytium-s2500',
+      'seattle-split',
+      'seattle-vhe',
+    ]);
     for (const p of BUILTIN_COST_PROFILES) {
       expect(p.source).toMatch(/references §6|ISCA|kvm-unit-tests/);
       // every stated primitive names its source (a measurement, or says it is derived / an estimate)
-      for (const k of Object.keys(p.ns)) if (!STRUCTURAL_RULES.some((r) => r.name === k)) expect(p.sources?.[k as keyof typeof p.sources]).toMatch(/./);
+      for (const k of Object.keys(p.ns))
+        if (!STRUCTURAL_RULES.some((r) => r.name === k)) expect(p.sources?.[k as keyof typeof p.sources]).toMatch(/./);
       for (const v of Object.values(p.ns)) expect(v).toBeGreaterThan(0);
     }
     expect(new Hypervisor().createVm().cost).toBe(GICV3_VHE_ALTRA);
@@ -69,11 +89,13 @@ describe('cost profiles', () => {
     let after = 0;
     const a = new GuestAsm();
     a.label('main').label('spin').work(3).b('spin');
-    a.label('kicker').work(30).call((v) => {
-      before = v.clock;
-      v.vm.kickVcpu(v1);
-      after = v.clock;
-    });
+    a.label('kicker')
+      .work(30)
+      .call((v) => {
+        before = v.clock;
+        v.vm.kickVcpu(v1);
+        after = v.clock;
+      });
     a.work(3000);
     systemOff(a);
     const img = a.build();
@@ -94,17 +116,24 @@ describe('cost profiles', () => {
       const a = new GuestAsm();
       a.label('main').label('spin').work(3).b('spin');
       a.label('idle').wfi().b('idle');
-      a.label('kicker').work(3000).call((v) => {
-        sent = v.clock;
-        v.vm.kickVcpu(v1);
-      });
+      a.label('kicker')
+        .work(3000)
+        .call((v) => {
+          sent = v.clock;
+          v.vm.kickVcpu(v1);
+        });
       a.work(3000);
       systemOff(a);
       const img = a.build();
       v1.setProgram(img, blocked ? 'idle' : 'main');
       v0.setProgram(img, 'kicker');
       vm.run();
-      const ev = hv.trace.events().filter((e) => e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && (e.a as ExitReason) === ExitReason.Irq));
+      const ev = hv.trace
+        .events()
+        .filter(
+          (e) =>
+            e.vcpu === 1 && (blocked ? e.kind === TraceKind.Wake : e.kind === TraceKind.Exit && (e.a as ExitReason) === ExitReason.Irq),
+        );
       expect(ev).toHaveLength(1);
       // the kick to a vCPU in the guest leaves once the sender has paid kickSend (effects leave when they are
       // produced); a blocked one is woken at once, without the sender's IPI write
@@ -148,7 +177,9 @@ describe('cost profiles', () => {
     }
     const b = costBreakdown(slots, busy);
     expect(b.hvc ?? 0).toBeGreaterThan(0);
-    const sum = Object.entries(b).filter(([k]) => k !== 'ipiLatency').reduce((s, [, x]) => s + x, 0);
+    const sum = Object.entries(b)
+      .filter(([k]) => k !== 'ipiLatency')
+      .reduce((s, [, x]) => s + x, 0);
     expect(sum).toBeCloseTo(busy, 3);
     // exits are attributed at their full price: hvc = exits × primitive
     const hvcs = w.vm.vcpus.reduce((s, v) => s + v.stats.exits[ExitReason.Hvc] + v.stats.exits[ExitReason.Smc], 0);

@@ -1,5 +1,16 @@
 /** FlowDispatch: each irqchip_flow callback is called when present and defaulted when absent. */
-import { Errno, FlowDispatch, GuestAsm, Hypervisor, IrqType, KvmError, NO_IRQCHIP_FLOW, type IrqchipFlow, type Vcpu, type Vm } from '../../src';
+import {
+  Errno,
+  FlowDispatch,
+  GuestAsm,
+  Hypervisor,
+  IrqType,
+  KvmError,
+  NO_IRQCHIP_FLOW,
+  type IrqchipFlow,
+  type Vcpu,
+  type Vm,
+} from '../../src';
 import { systemOff } from '../support/programs';
 
 const MEMBERS = [
@@ -113,10 +124,7 @@ describe('the run loop calls the flow in KVM order', () => {
     const vm = new Hypervisor({ traceCapacity: 1024 }).createVm();
     const v = vm.createVcpu();
     const log: string[] = [];
-    const rec =
-      (name: string) =>
-      (): void =>
-        void log.push(name);
+    const rec = (name: string) => (): void => void log.push(name);
     vm.setIrqchip(
       {
         vcpuFirstRun: rec('firstRun'),

@@ -94,7 +94,16 @@ describe('branches', () => {
   });
 
   it('callb branches on the hook result; call hooks take no simulated time', () => {
-    const v = run((a) => a.callb(() => true, 'y').movi(1, 1).label('y').callb(() => false, 'z').movi(2, 2).label('z').call(() => undefined));
+    const v = run((a) =>
+      a
+        .callb(() => true, 'y')
+        .movi(1, 1)
+        .label('y')
+        .callb(() => false, 'z')
+        .movi(2, 2)
+        .label('z')
+        .call(() => undefined),
+    );
     expect(v.x(1)).toBe(0);
     expect(v.x(2)).toBe(2);
   });
@@ -121,7 +130,11 @@ describe('exceptions', () => {
     const v = vm.createVcpu();
     const a = new GuestAsm();
     a.label('main').movi(1, 1).movi(2, 2).daifclr(DAIF.I).label('unmasked').movi(3, 3).mrs(6, 'DAIF').movi(0, PSCI.SYSTEM_OFF).hvc();
-    a.label('irq').mrs(4, 'ELR_EL1').mrs(5, 'DAIF').call((c) => c.vm.irqLine(0, 0)).eret();
+    a.label('irq')
+      .mrs(4, 'ELR_EL1')
+      .mrs(5, 'DAIF')
+      .call((c) => c.vm.irqLine(0, 0))
+      .eret();
     const img = a.build();
     v.setProgram(img);
     vm.irqLine(0, 1); // KVM_IRQ_LINE type CPU, IRQ asserted before the guest starts (masked at reset)
@@ -175,7 +188,10 @@ describe('exceptions', () => {
     const v = vm.createVcpu();
     const a = new GuestAsm();
     a.label('main').daifclr(DAIF.I).movi(1, 1).daifclr(DAIF.F).movi(2, 2).movi(0, PSCI.SYSTEM_OFF).hvc();
-    a.label('fiq').mov(7, 1).call((c) => c.vm.irqLine(1, 0)).eret();
+    a.label('fiq')
+      .mov(7, 1)
+      .call((c) => c.vm.irqLine(1, 0))
+      .eret();
     v.setProgram(a.build());
     vm.irqLine(1, 1);
     vm.run();
@@ -189,7 +205,14 @@ describe('memory', () => {
     vm.setUserMemoryRegion({ slot: 0, guestPhysAddr: 0x4000_0000, size: 0x1_0000 });
     const v = vm.createVcpu();
     const a = new GuestAsm();
-    a.label('main').movi(1, 0x4000_0000).movi(2, 0x8877_6655_4433_2211n).str(2, 1, 8, 8).ldr(3, 1, 8, 1).ldr(4, 1, 8, 2).ldr(5, 1, 8, 4).ldr(6, 1, 8, 8);
+    a.label('main')
+      .movi(1, 0x4000_0000)
+      .movi(2, 0x8877_6655_4433_2211n)
+      .str(2, 1, 8, 8)
+      .ldr(3, 1, 8, 1)
+      .ldr(4, 1, 8, 2)
+      .ldr(5, 1, 8, 4)
+      .ldr(6, 1, 8, 8);
     a.str(2, 1, 0x20, 1).ldr(7, 1, 0x20, 8).movi(0, PSCI.SYSTEM_OFF).hvc();
     v.setProgram(a.build());
     vm.run();
@@ -212,7 +235,13 @@ describe('image layout', () => {
     const at = (i: number, f: Insn): number => img.code[i * INSN_WORDS + f];
     expect([at(0, Insn.Op), at(0, Insn.A), at(0, Insn.ImmLo) >>> 0, at(0, Insn.ImmHi) >>> 0]).toEqual([Op.MOVI, 3, 0x76543210, 0xfedcba98]);
     // a negative immediate is its 64-bit two's complement; a label operand resolves to the instruction index
-    expect([at(1, Insn.Op), at(1, Insn.A), at(1, Insn.C), at(1, Insn.ImmLo) >>> 0, at(1, Insn.ImmHi) >>> 0]).toEqual([Op.BHSI, 4, 1, 0xfffffffe, 0xffffffff]);
+    expect([at(1, Insn.Op), at(1, Insn.A), at(1, Insn.C), at(1, Insn.ImmLo) >>> 0, at(1, Insn.ImmHi) >>> 0]).toEqual([
+      Op.BHSI,
+      4,
+      1,
+      0xfffffffe,
+      0xffffffff,
+    ]);
     expect(at(2, Insn.Op)).toBe(Op.WFI);
   });
 

@@ -29,7 +29,11 @@ function setup() {
   return { hv, vm, log, dev };
 }
 
-const msiRoute = (gsi: number, data: number): RoutingEntry => ({ gsi, type: 'msi', msi: { address: 0x8090040, data, devid: 0x10, flags: 1 } });
+const msiRoute = (gsi: number, data: number): RoutingEntry => ({
+  gsi,
+  type: 'msi',
+  msi: { address: 0x8090040, data, devid: 0x10, flags: 1 },
+});
 
 describe('irq bypass (kvm_arch_irq_bypass_*)', () => {
   test('producer and irqfd consumer with the same eventfd connect in either order', () => {

@@ -2,7 +2,6 @@
 import { Errno, HypercallTable } from '../../src';
 import { errno } from '../support/errno';
 
-
 describe('HypercallTable', () => {
   it('finds ranges, names calls, refuses overlaps (EEXIST) and unregisters by name', () => {
     const t = new HypercallTable();

@@ -4,9 +4,12 @@ import { handleN } from '../support/programs';
 import { tinyVm } from '../support/tiny-controller';
 import { errno } from '../support/errno';
 
-
 const chip = (gsi: number, pin: number, irqchip = 0): RoutingEntry => ({ gsi, type: 'irqchip', irqchip, pin });
-const msi = (gsi: number, data: number): RoutingEntry => ({ gsi, type: 'msi', msi: { address: 0x8010040, data, devid: 3, flags: MSI_VALID_DEVID } });
+const msi = (gsi: number, data: number): RoutingEntry => ({
+  gsi,
+  type: 'msi',
+  msi: { address: 0x8010040, data, devid: 3, flags: MSI_VALID_DEVID },
+});
 
 describe('KVM_SET_GSI_ROUTING validation', () => {
   const good = [chip(0, 0), chip(1, 5), msi(2, 8192)];

@@ -9,7 +9,6 @@ function bus(): MmioBus {
   return new Hypervisor({ traceCapacity: 16 }).createVm().mmio;
 }
 
-
 describe('device registration', () => {
   it('refuses overlapping ranges with EEXIST and keeps the first registration', () => {
     const b = bus();
@@ -51,21 +50,25 @@ describe('device registration', () => {
 
   it('find agrees with a linear scan for random non-overlapping layouts', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 8 })), { maxLength: 20 }), fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 40 }), (specs, probes) => {
-        const b = bus();
-        const placed: [number, number, MmioDevice][] = [];
-        for (const [slot, size] of specs) {
-          const base = slot * 10;
-          const d = dev(`d${slot}`);
-          const overlaps = placed.some(([pb, ps]) => base < pb + ps && pb < base + size);
-          expect(errno(() => b.register(base, size, d))).toBe(overlaps ? Errno.EEXIST : 'ok');
-          if (!overlaps) placed.push([base, size, d]);
-        }
-        for (const p of probes) {
-          const want = placed.find(([pb, ps]) => p >= pb && p < pb + ps)?.[2];
-          expect(b.find(p)?.dev).toBe(want);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 8 })), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 40 }),
+        (specs, probes) => {
+          const b = bus();
+          const placed: [number, number, MmioDevice][] = [];
+          for (const [slot, size] of specs) {
+            const base = slot * 10;
+            const d = dev(`d${slot}`);
+            const overlaps = placed.some(([pb, ps]) => base < pb + ps && pb < base + size);
+            expect(errno(() => b.register(base, size, d))).toBe(overlaps ? Errno.EEXIST : 'ok');
+            if (!overlaps) placed.push([base, size, d]);
+          }
+          for (const p of probes) {
+            const want = placed.find(([pb, ps]) => p >= pb && p < pb + ps)?.[2];
+            expect(b.find(p)?.dev).toBe(want);
+          }
+        },
+      ),
     );
   });
 });

@@ -1,5 +1,17 @@
 /** System-register encodings and the per-VM table. */
-import { decodeSysreg, Errno, GuestAsm, Hypervisor, type KvmError, PSCI, SYSREG_HOT_LANES, SYSREGS, sysregEncoding, sysregName, sysregOf } from '../../src';
+import {
+  decodeSysreg,
+  Errno,
+  GuestAsm,
+  Hypervisor,
+  type KvmError,
+  PSCI,
+  SYSREG_HOT_LANES,
+  SYSREGS,
+  sysregEncoding,
+  sysregName,
+  sysregOf,
+} from '../../src';
 
 describe('encodings', () => {
   it('pack and unpack Op0/Op1/CRn/CRm/Op2 as the CPU_SYSREGS attribute does', () => {
@@ -60,7 +72,12 @@ describe('SysregTable', () => {
     expect(lanes[n]).toEqual([-1, -1]); // not hot
     const a = new GuestAsm();
     a.label('main');
-    regs.forEach((enc, k) => a.mrs(1 + k, enc).movi(0, 7 * k + 1).msr(enc, 0));
+    regs.forEach((enc, k) =>
+      a
+        .mrs(1 + k, enc)
+        .movi(0, 7 * k + 1)
+        .msr(enc, 0),
+    );
     a.movi(0, PSCI.SYSTEM_OFF).hvc();
     v.setProgram(a.build());
     expect(vm.run().reason).toBe('shutdown');

@@ -14,7 +14,16 @@ describe('TraceBuffer', () => {
   it('when on, records exits, blocks, wakes, kicks, IRQs taken, acks and EOIs', () => {
     const r = runWorkload({ trace: true, irqs: 5 });
     const kinds = new Set(r.hv.trace.events().map((e) => e.kind));
-    for (const k of [TraceKind.Exit, TraceKind.Block, TraceKind.Wake, TraceKind.Kick, TraceKind.IrqTaken, TraceKind.Ack, TraceKind.Eoi, TraceKind.Inject])
+    for (const k of [
+      TraceKind.Exit,
+      TraceKind.Block,
+      TraceKind.Wake,
+      TraceKind.Kick,
+      TraceKind.IrqTaken,
+      TraceKind.Ack,
+      TraceKind.Eoi,
+      TraceKind.Inject,
+    ])
       expect(kinds.has(k)).toBe(true);
   });
 
@@ -56,7 +65,12 @@ describe('Chrome trace export', () => {
       for (let i = 0; i < 2; i++) {
         const v = vm.createVcpu();
         const a = new GuestAsm();
-        a.label('main').work(3000 * (i + 1)).movi(0, 0x80000000).hvc().movi(0, 0x84000002).hvc();
+        a.label('main')
+          .work(3000 * (i + 1))
+          .movi(0, 0x80000000)
+          .hvc()
+          .movi(0, 0x84000002)
+          .hvc();
         v.setProgram(a.build());
       }
       vm.run();

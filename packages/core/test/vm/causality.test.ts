@@ -18,7 +18,11 @@ const modes = [0, undefined] as const;
 function receiverProgram(a: GuestAsm, taken: number[]): void {
   a.label('spin').daifclr(2).label('s').work(1).b('s');
   a.label('idle').daifclr(2).label('w').wfi().b('w');
-  a.label('irq').call((v) => void taken.push(v.clock)).mrs(0, 'ICC_IAR1_EL1').msr('ICC_EOIR1_EL1', 0).eret();
+  a.label('irq')
+    .call((v) => void taken.push(v.clock))
+    .mrs(0, 'ICC_IAR1_EL1')
+    .msr('ICC_EOIR1_EL1', 0)
+    .eret();
 }
 
 interface Sent {
@@ -59,7 +63,7 @@ function trappedSend(lookaheadNs: number | undefined, receiverAt: 'spin' | 'idle
 }
 
 describe.each(['spin', 'idle'] as const)('receiver %s', (receiverAt) => {
-  it('a kick from a trapped access reaches the receiver no earlier than the handler\'s instant in the trap (+ kickSend) plus ipiLatency', () => {
+  it("a kick from a trapped access reaches the receiver no earlier than the handler's instant in the trap (+ kickSend) plus ipiLatency", () => {
     const seen = modes.map((l) => {
       const r = trappedSend(l, receiverAt, (to, ctl) => ctl.queue(to, 40));
       const c = r.vm.costNs;
@@ -85,7 +89,8 @@ describe('signals other than a kick', () => {
     const seen = modes.map((l) => {
       let exitAt = -1;
       const r = trappedSend(l, 'spin', (to) => to.requestExit());
-      for (const e of r.vm.trace.events()) if (e.kind === TraceKind.Exit && e.vcpu === 1 && exitAt < 0 && e.t >= r.producedAt - 400) exitAt = e.t;
+      for (const e of r.vm.trace.events())
+        if (e.kind === TraceKind.Exit && e.vcpu === 1 && exitAt < 0 && e.t >= r.producedAt - 400) exitAt = e.t;
       expect(exitAt).toBeGreaterThanOrEqual(r.producedAt + r.vm.costNs.ipiLatency);
       return exitAt;
     });
@@ -100,10 +105,12 @@ describe('signals other than a kick', () => {
       flow.vcpuSignalled = (v) => void signalled.push(v.clock);
       let sentAt = -1;
       const a = new GuestAsm();
-      a.label('main').work(30_000).call((v) => {
-        sentAt = v.clock;
-        vm.signalVcpu(vcpus[1]);
-      });
+      a.label('main')
+        .work(30_000)
+        .call((v) => {
+          sentAt = v.clock;
+          vm.signalVcpu(vcpus[1]);
+        });
       a.label('e').wfi().b('e');
       a.label('spin').label('s').work(1).b('s');
       const img = a.build();
@@ -148,10 +155,12 @@ describe('signals other than a kick', () => {
     const taken: number[] = [];
     const a = new GuestAsm();
     a.label('main').daifclr(2).label('s').work(1).b('s');
-    a.label('irq').call((v) => {
-      taken.push(v.clock);
-      v.vm.irqLine(0, 0);
-    }).eret();
+    a.label('irq')
+      .call((v) => {
+        taken.push(v.clock);
+        v.vm.irqLine(0, 0);
+      })
+      .eret();
     vcpus[0].setProgram(a.build());
     vm.run({ until: 3_000 });
     vm.irqLine(0, 1); // userspace, at the VM's time
@@ -171,9 +180,19 @@ describe('shared memory', () => {
     let storedAt = -1;
     let seenAt = -1;
     const a = new GuestAsm();
-    a.label('main').movi(1, RAM).movi(2, 1).work(30_000).call((v) => void (storedAt = v.clock)).str(2, 1, 0);
+    a.label('main')
+      .movi(1, RAM)
+      .movi(2, 1)
+      .work(30_000)
+      .call((v) => void (storedAt = v.clock))
+      .str(2, 1, 0);
     a.label('e').wfi().b('e');
-    a.label('poll').movi(1, RAM).label('p').ldr(3, 1, 0).cbz(3, 'p').call((v) => void (seenAt = v.clock));
+    a.label('poll')
+      .movi(1, RAM)
+      .label('p')
+      .ldr(3, 1, 0)
+      .cbz(3, 'p')
+      .call((v) => void (seenAt = v.clock));
     a.label('done').wfi().b('done');
     const img = a.build();
     vcpus[0].setProgram(img);

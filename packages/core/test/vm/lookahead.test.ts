@@ -61,7 +61,16 @@ describe('conservative lookahead', () => {
     const log: [number, number][] = [];
     vm.sysregs.register(local ? LOCAL_REG : SHARED_REG, { trapped: false, local, read: (v: Vcpu) => (log.push([v.index, v.clock]), 0) });
     const a = new GuestAsm();
-    a.label('main').movi(5, 0).label('l').work(20).mrs(3, local ? LOCAL_REG : SHARED_REG).addi(5, 5, 1).bloi(5, 100, 'l').label('e').wfi().b('e');
+    a.label('main')
+      .movi(5, 0)
+      .label('l')
+      .work(20)
+      .mrs(3, local ? LOCAL_REG : SHARED_REG)
+      .addi(5, 5, 1)
+      .bloi(5, 100, 'l')
+      .label('e')
+      .wfi()
+      .b('e');
     const img = a.build();
     vcpus.forEach((v) => v.setProgram(img));
     vcpus[1].charge(5); // out of phase
@@ -134,13 +143,21 @@ describe('conservative lookahead', () => {
     let sentAt = -1;
     let takenAt = -1;
     const a = new GuestAsm();
-    a.label('main').work(15_000).call((v) => {
-      sentAt = v.clock;
-      ctl.queue(vcpus[1], 40);
-    });
+    a.label('main')
+      .work(15_000)
+      .call((v) => {
+        sentAt = v.clock;
+        ctl.queue(vcpus[1], 40);
+      });
     a.label('e').wfi().b('e');
     a.label('busy').daifclr(2).label('spin').work(7).b('spin');
-    a.label('irq').call((v) => void (takenAt = v.clock)).mrs(0, 'ICC_IAR1_EL1').msr('ICC_EOIR1_EL1', 0).label('halt').wfi().b('halt');
+    a.label('irq')
+      .call((v) => void (takenAt = v.clock))
+      .mrs(0, 'ICC_IAR1_EL1')
+      .msr('ICC_EOIR1_EL1', 0)
+      .label('halt')
+      .wfi()
+      .b('halt');
     const img = a.build();
     vcpus[0].setProgram(img);
     vcpus[1].setProgram(img, 'busy');

@@ -44,7 +44,13 @@ describe('MMIO handled in the kernel', () => {
     const dev = recorder();
     vm.mmio.register(DEV, 0x1000, dev);
     const a = new GuestAsm();
-    a.label('main').ldra(1, DEV + 8, 4).ldra(2, DEV + 16, 8).ldra(3, DEV + 2, 2).movi(4, 0x1_2345_6789n).stra(4, DEV + 0x20, 8).stra(4, DEV + 0x30, 1);
+    a.label('main')
+      .ldra(1, DEV + 8, 4)
+      .ldra(2, DEV + 16, 8)
+      .ldra(3, DEV + 2, 2)
+      .movi(4, 0x1_2345_6789n)
+      .stra(4, DEV + 0x20, 8)
+      .stra(4, DEV + 0x30, 1);
     systemOff(a);
     vcpus[0].setProgram(a.build());
     const r = vm.run();
@@ -65,7 +71,9 @@ describe('MMIO handled in the kernel', () => {
     const { vm, vcpus } = tinyVm(1);
     vm.mmio.register(DEV, 0x1000, recorder());
     const a = new GuestAsm();
-    a.label('main').movi(1, 77).ldra(1, DEV + 0xff0);
+    a.label('main')
+      .movi(1, 77)
+      .ldra(1, DEV + 0xff0);
     systemOff(a);
     a.label('sync').movi(9, 0xdead).eret();
     vcpus[0].setProgram(a.build());
@@ -98,7 +106,11 @@ describe('MMIO exits to userspace', () => {
   it('a write exits with the value little-endian in data, and onExit handlers resume the vCPU', () => {
     const { vm, vcpus } = tinyVm(1);
     const a = new GuestAsm();
-    a.label('main').movi(3, 0x1122334455667788n).stra(3, USER, 8).stra(3, USER + 8, 2).ldra(4, USER + 0x10, 1);
+    a.label('main')
+      .movi(3, 0x1122334455667788n)
+      .stra(3, USER, 8)
+      .stra(3, USER + 8, 2)
+      .ldra(4, USER + 0x10, 1);
     systemOff(a);
     const v = vcpus[0];
     v.setProgram(a.build());
@@ -142,7 +154,10 @@ describe('ioeventfd', () => {
     const fd = new EventFd();
     vm.ioeventfd({ addr: USER + 0x100, len: 4, fd });
     const a = new GuestAsm();
-    a.label('main').movi(1, 3).stra(1, USER + 0x100, 4).stra(1, USER + 0x100, 4);
+    a.label('main')
+      .movi(1, 3)
+      .stra(1, USER + 0x100, 4)
+      .stra(1, USER + 0x100, 4);
     systemOff(a);
     vcpus[0].setProgram(a.build());
     expect(vm.run().reason).toBe('shutdown');
@@ -156,7 +171,12 @@ describe('ioeventfd', () => {
     const fd = new EventFd();
     vm.ioeventfd({ addr: USER + 0x200, len: 4, datamatch: 7, fd });
     const a = new GuestAsm();
-    a.label('main').movi(1, 7).stra(1, USER + 0x200).movi(1, 8).stra(1, USER + 0x200).stra(1, USER + 0x200, 2);
+    a.label('main')
+      .movi(1, 7)
+      .stra(1, USER + 0x200)
+      .movi(1, 8)
+      .stra(1, USER + 0x200)
+      .stra(1, USER + 0x200, 2);
     systemOff(a);
     vcpus[0].setProgram(a.build());
     const exits: number[] = [];
@@ -184,7 +204,11 @@ describe('system registers', () => {
     const { vm, vcpus, ctl } = tinyVm(1);
     const v = vcpus[0];
     const a = new GuestAsm();
-    a.label('main').mrs(1, 'ICC_IAR1_EL1').call(() => void (t1 = v.clock)).msr('ICC_EOIR1_EL1', 1).call(() => void (t2 = v.clock));
+    a.label('main')
+      .mrs(1, 'ICC_IAR1_EL1')
+      .call(() => void (t1 = v.clock))
+      .msr('ICC_EOIR1_EL1', 1)
+      .call(() => void (t2 = v.clock));
     systemOff(a);
     const t0 = 0;
     let t1 = 0;
@@ -235,9 +259,19 @@ describe('hypercalls', () => {
 
   function hvcVm() {
     const t = tinyVm(1);
-    t.vm.hypercalls.register({ base: BASE, count: 4, name: 'T', callNames: ['A', 'B'], handler: (v, fid) => v.setX(0, 100 + fid - BASE + v.x(1)) });
+    t.vm.hypercalls.register({
+      base: BASE,
+      count: 4,
+      name: 'T',
+      callNames: ['A', 'B'],
+      handler: (v, fid) => v.setX(0, 100 + fid - BASE + v.x(1)),
+    });
     const a = new GuestAsm();
-    a.label('main').movi(0, BASE + 1).movi(1, 10).hvc().mov(19, 0);
+    a.label('main')
+      .movi(0, BASE + 1)
+      .movi(1, 10)
+      .hvc()
+      .mov(19, 0);
     systemOff(a);
     t.vcpus[0].setProgram(a.build());
     return t;
@@ -324,7 +358,11 @@ describe('PSCI', () => {
     const b = new GuestAsm();
     b.label('main').movi(0, PSCI.CPU_OFF).hvc();
     b.label('boot0').label('poll').movi(0, PSCI.AFFINITY_INFO_64).movi(1, 1).hvc().beqi(0, 0, 'poll');
-    b.movi(0, PSCI.CPU_ON_64).movi(1, 1).movi(2, 1000).call((v) => void (calledAt = v.clock)).hvc();
+    b.movi(0, PSCI.CPU_ON_64)
+      .movi(1, 1)
+      .movi(2, 1000)
+      .call((v) => void (calledAt = v.clock))
+      .hvc();
     b.label('spin').wfi().b('spin');
     while (b.here < 1000) b.nop();
     b.call((v) => void (startedAt = v.clock)).work(10_000);
@@ -445,7 +483,10 @@ describe('internal errors and kicks', () => {
     const [v0, v1] = vcpus;
     const a = new GuestAsm();
     a.label('main').label('spin').work(3).b('spin');
-    a.label('kicker').work(30).call((v) => v.vm.kickVcpu(v1)).work(3000);
+    a.label('kicker')
+      .work(30)
+      .call((v) => v.vm.kickVcpu(v1))
+      .work(3000);
     systemOff(a);
     const img = a.build();
     v1.setProgram(img);

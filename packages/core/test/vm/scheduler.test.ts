@@ -30,8 +30,26 @@ describe('scheduling order', () => {
     const { vm, vcpus } = tinyVm(3);
     const seen: number[] = [];
     const a = new GuestAsm();
-    a.label('main').movi(5, 0).label('l').work(7).call((v) => void seen.push(v.clock)).addi(5, 5, 1).bloi(5, 50, 'l').label('s').wfi().b('s');
-    a.label('slow').movi(5, 0).label('l2').work(13).call((v) => void seen.push(v.clock)).addi(5, 5, 1).bloi(5, 50, 'l2').label('s2').wfi().b('s2');
+    a.label('main')
+      .movi(5, 0)
+      .label('l')
+      .work(7)
+      .call((v) => void seen.push(v.clock))
+      .addi(5, 5, 1)
+      .bloi(5, 50, 'l')
+      .label('s')
+      .wfi()
+      .b('s');
+    a.label('slow')
+      .movi(5, 0)
+      .label('l2')
+      .work(13)
+      .call((v) => void seen.push(v.clock))
+      .addi(5, 5, 1)
+      .bloi(5, 50, 'l2')
+      .label('s2')
+      .wfi()
+      .b('s2');
     const img = a.build();
     vcpus[0].setProgram(img);
     vcpus[1].setProgram(img, 'slow');

@@ -82,7 +82,9 @@ describe('saveVm / restoreVm', () => {
     expect(b.vm.lines.save()).toEqual(a.vm.lines.save());
     a.vm.run({ until: 9000 });
     b.vm.run({ until: 9000 });
-    expect(b.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock])).toEqual(a.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock]));
+    expect(b.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock])).toEqual(
+      a.vm.vcpus.map((v: Vcpu) => [v.stats.kicks, [...v.stats.exits], v.clock]),
+    );
     expect(a.vm.vcpus[0].stats.kicks).toBe(1);
   });
 
@@ -139,7 +141,15 @@ describe('saveVm / restoreVm', () => {
   it('refuses to save from inside vm.run (EBUSY) and a device without save hooks (EOPNOTSUPP)', () => {
     const { vm } = build(1);
     let inside: unknown;
-    vm.vcpus[0].setProgram(new GuestAsm().label('main').call(() => void (inside = thrown(() => saveVm(vm)))).label('l').wfi().b('l').build());
+    vm.vcpus[0].setProgram(
+      new GuestAsm()
+        .label('main')
+        .call(() => void (inside = thrown(() => saveVm(vm))))
+        .label('l')
+        .wfi()
+        .b('l')
+        .build(),
+    );
     vm.run({ until: 1000 });
     expect((inside as VmSnapshotError).errno).toBe(Errno.EBUSY);
     vm.devices.push({ type: 0x7777, name: 'no-hooks', setAttr: () => undefined, getAttr: () => 0n, hasAttr: () => false });

@@ -4,7 +4,6 @@ import { systemOff } from '../support/programs';
 import { TinyController, tinyVm } from '../support/tiny-controller';
 import { errno } from '../support/errno';
 
-
 const irq = (type: IrqType, vcpu: number, id: number): number => ((vcpu >> 8) << 28) | (type << 24) | ((vcpu & 0xff) << 16) | id;
 
 describe('createVcpu', () => {

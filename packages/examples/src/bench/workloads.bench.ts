@@ -93,6 +93,9 @@ if (require.main === module) {
   else {
     const pass = [...(args.quick ? ['--quick'] : []), ...(args.filter ? [`--filter=${args.filter}`] : [])];
     const wanted = (c: string): boolean => !args.filter || benchWorkloads().some((w) => rowName(w, c).includes(args.filter!));
-    printBench(args, chips.flatMap((c, i) => (wanted(c) ? scenarioInChild(__filename, i, pass) : [])));
+    printBench(
+      args,
+      chips.flatMap((c, i) => (wanted(c) ? scenarioInChild(__filename, i, pass) : [])),
+    );
   }
 }

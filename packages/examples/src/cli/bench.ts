@@ -69,7 +69,17 @@ export function runBenches(root: string, filter?: string, onFile?: (file: string
       if (!Array.isArray(doc.benchmarks)) throw new Error('no "benchmarks" array');
       for (const b of doc.benchmarks) {
         if (filter && !b.name.includes(filter) && !rel.includes(filter)) continue;
-        report.benchmarks.push({ name: b.name, value: b.value, unit: b.unit, baseline: b.baseline, ratio: b.ratio, better: b.better, min: b.min, median: b.median, max: b.max });
+        report.benchmarks.push({
+          name: b.name,
+          value: b.value,
+          unit: b.unit,
+          baseline: b.baseline,
+          ratio: b.ratio,
+          better: b.better,
+          min: b.min,
+          median: b.median,
+          max: b.max,
+        });
       }
     } catch (e) {
       report.errors.push({ file: rel, message: `invalid JSON output: ${(e as Error).message}` });

@@ -14,12 +14,15 @@ export class UsageError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
 
 /** Parses a simulated duration into ns. @throws UsageError */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/.exec(text.trim());
-  if (!m || Number(m[1]) <= 0) throw new UsageError(`invalid --duration '${text}' (valid: a positive number with a unit ns, us, ms or s, e.g. 10ms, 500us, 1000000ns)`);
+  if (!m || Number(m[1]) <= 0)
+    throw new UsageError(
+      `invalid --duration '${text}' (valid: a positive number with a unit ns, us, ms or s, e.g. 10ms, 500us, 1000000ns)`,
+    );
   return Number(m[1]) * UNITS[m[2]];
 }
 
@@ -29,7 +32,10 @@ export function parseDuration(text: string): number {
  */
 export function parseLookahead(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid --lookahead '${text}' (valid: 0 for lockstep, or a number of ns or with a unit ns, us, ms or s, e.g. 306ns, 1us)`);
+  if (!m)
+    throw new UsageError(
+      `invalid --lookahead '${text}' (valid: 0 for lockstep, or a number of ns or with a unit ns, us, ms or s, e.g. 306ns, 1us)`,
+    );
   return Number(m[1]) * UNITS[m[2] ?? 'ns'];
 }
 

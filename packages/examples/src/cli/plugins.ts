@@ -14,7 +14,11 @@ function collect(value: string, prev: string[] | undefined): string[] {
 
 /** Adds the repeatable `--plugin <path-or-package>` option to `cmd` and returns it. */
 export function addPluginOption(cmd: Command): Command {
-  return cmd.addOption(new Option('--plugin <path-or-package>', 'load an IrqflowPlugin module (repeatable): its default export or export `plugin`').argParser(collect));
+  return cmd.addOption(
+    new Option('--plugin <path-or-package>', 'load an IrqflowPlugin module (repeatable): its default export or export `plugin`').argParser(
+      collect,
+    ),
+  );
 }
 
 /** The `--plugin` values in a command line (before commander has parsed it): `--plugin X` and `--plugin=X`. */
@@ -28,4 +32,3 @@ export function scanPluginArgs(argv: readonly string[]): string[] {
   }
   return out;
 }
-

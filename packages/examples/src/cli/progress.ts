@@ -25,7 +25,9 @@ export class Progress {
     const f = Math.max(0, Math.min(1, fraction));
     const width = 30;
     const full = Math.round(f * width);
-    process.stderr.write(`\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}% ${label}`.slice(0, 100).padEnd(100));
+    process.stderr.write(
+      `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}% ${label}`.slice(0, 100).padEnd(100),
+    );
     this.shown = true;
   }
 

@@ -13,13 +13,15 @@ import { runWorkload, type WorkloadResult } from '../workloads/harness';
 export function twoVms(a?: string, b = 'pic'): WorkloadResult[] {
   const { hv } = createHypervisor({ traceCapacity: 1 });
   const names = hv.irqchipDescriptors.map((d) => d.name);
-  const first = a ?? (names.includes('gic-v3') ? 'gic-v3' : names.find((n) => n !== b) ?? b);
+  const first = a ?? (names.includes('gic-v3') ? 'gic-v3' : (names.find((n) => n !== b) ?? b));
   return [first, b].map((irqchip) => runWorkload(hv, IPI_PINGPONG, { irqchip, keepVm: true }));
 }
 
 /** Prints the two VMs' statistics side by side. */
 export function printTwoVms(rows: readonly WorkloadResult[], out: (s: string) => void = console.log): void {
-  out(`${'VM'.padEnd(24)}${'irqchip'.padEnd(10)}${'irqs'.padStart(6)}${'exits'.padStart(8)}${'exits/irq'.padStart(11)}${'ns/irq'.padStart(10)}  status`);
+  out(
+    `${'VM'.padEnd(24)}${'irqchip'.padEnd(10)}${'irqs'.padStart(6)}${'exits'.padStart(8)}${'exits/irq'.padStart(11)}${'ns/irq'.padStart(10)}  status`,
+  );
   for (const r of rows) {
     const s = r.vm?.stats();
     out(

@@ -26,9 +26,27 @@ export interface PublishedComposite {
 export const PUBLISHED_COMPOSITES: readonly PublishedComposite[] = [
   { profile: 'phytium-s2500', irqchip: 'gic-v3', test: 'ipi', ns: 4979, source: 'kvm-unit-tests micro-bench, Phytium S2500 (Nov 2023)' },
   { profile: 'phytium-s2500', irqchip: 'gic-v3', test: 'lpi', ns: 5481, source: 'kvm-unit-tests micro-bench, Phytium S2500 (Nov 2023)' },
-  { profile: 'phytium-s2500', irqchip: 'gic-v3', test: 'timer_10ms', ns: 4968, source: 'kvm-unit-tests micro-bench, Phytium S2500 (Nov 2023)' },
-  { profile: 'seattle-split', irqchip: 'gic-v2', test: 'ipi', ns: 13121 / 2, source: 'Dall et al. ATC 2017, virtual IPI 13,121 cycles (split-mode) at 2.0 GHz' },
-  { profile: 'seattle-vhe', irqchip: 'gic-v2', test: 'ipi', ns: 2526 / 2, source: 'Dall et al. ATC 2017, virtual IPI 2,526 cycles (VHE-style) at 2.0 GHz' },
+  {
+    profile: 'phytium-s2500',
+    irqchip: 'gic-v3',
+    test: 'timer_10ms',
+    ns: 4968,
+    source: 'kvm-unit-tests micro-bench, Phytium S2500 (Nov 2023)',
+  },
+  {
+    profile: 'seattle-split',
+    irqchip: 'gic-v2',
+    test: 'ipi',
+    ns: 13121 / 2,
+    source: 'Dall et al. ATC 2017, virtual IPI 13,121 cycles (split-mode) at 2.0 GHz',
+  },
+  {
+    profile: 'seattle-vhe',
+    irqchip: 'gic-v2',
+    test: 'ipi',
+    ns: 2526 / 2,
+    source: 'Dall et al. ATC 2017, virtual IPI 2,526 cycles (VHE-style) at 2.0 GHz',
+  },
 ];
 
 /** A prediction next to its published value. */

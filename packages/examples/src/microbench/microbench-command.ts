@@ -41,16 +41,24 @@ export function microbenchReport(hv: Hypervisor, o: MicrobenchOpts): { json: unk
     out.push(
       table(
         ['test', ...usedChips],
-        tests.map((t) => [t, ...usedChips.map((c) => {
-          const r = rows.find((x) => x.test === t && x.irqchip === c && x.profile === p);
-          return r?.status === 'ok' ? fmt(r.ns, 0) : r?.status === 'error' ? 'error' : '-';
-        })]),
+        tests.map((t) => [
+          t,
+          ...usedChips.map((c) => {
+            const r = rows.find((x) => x.test === t && x.irqchip === c && x.profile === p);
+            return r?.status === 'ok' ? fmt(r.ns, 0) : r?.status === 'error' ? 'error' : '-';
+          }),
+        ]),
       ),
     );
   }
   if (calibration.length) {
     out.push('\nPredicted vs published (references §6.1 calibration rows)');
-    out.push(table(['profile', 'irqchip', 'test', 'published', 'predicted', 'error'], calibration.map((c) => [c.profile, c.irqchip, c.test, fmt(c.ns, 0), fmt(c.predicted, 0), `${fmt(100 * c.error, 1)}%`])));
+    out.push(
+      table(
+        ['profile', 'irqchip', 'test', 'published', 'predicted', 'error'],
+        calibration.map((c) => [c.profile, c.irqchip, c.test, fmt(c.ns, 0), fmt(c.predicted, 0), `${fmt(100 * c.error, 1)}%`]),
+      ),
+    );
   }
   const errors = rows.filter((r) => r.status === 'error');
   for (const e of errors) out.push(`error: ${e.test} on ${e.irqchip} (${e.profile}): ${e.reason}`);
@@ -64,7 +72,12 @@ export function microbenchReport(hv: Hypervisor, o: MicrobenchOpts): { json: unk
  * @param print - writes a line to stdout
  * @param failWith - the program's usage-error handler for this command
  */
-export function registerMicrobenchCommand(program: Command, hvOf: () => Hypervisor, print: (s: string) => void, failWith: (cmd: Command) => void): void {
+export function registerMicrobenchCommand(
+  program: Command,
+  hvOf: () => Hypervisor,
+  print: (s: string) => void,
+  failWith: (cmd: Command) => void,
+): void {
   const mb = program
     .command('microbench')
     .description('the kvm-unit-tests arm/micro-bench set as guest programs, on every controller and profile')

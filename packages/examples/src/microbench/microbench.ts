@@ -62,11 +62,19 @@ export function runMicrobench(hv: Hypervisor, opts: MicrobenchOptions = {}): Mic
   const tests = opts.tests ?? MICROBENCH_TESTS;
   const rows: MicrobenchRow[] = [];
   for (const test of tests)
-    for (const profile of profiles) for (const irqchip of chips) rows.push(runOne(hv, test, irqchip, profile, opts.iterations ?? 32, opts.lookaheadNs));
+    for (const profile of profiles)
+      for (const irqchip of chips) rows.push(runOne(hv, test, irqchip, profile, opts.iterations ?? 32, opts.lookaheadNs));
   return rows;
 }
 
-function runOne(hv: Hypervisor, test: MicrobenchTest, irqchip: string, profile: string, iters: number, lookaheadNs: number | undefined): MicrobenchRow {
+function runOne(
+  hv: Hypervisor,
+  test: MicrobenchTest,
+  irqchip: string,
+  profile: string,
+  iters: number,
+  lookaheadNs: number | undefined,
+): MicrobenchRow {
   const iterations = test === 'timer_10ms' ? Math.max(2, iters >> 2) : iters;
   const row: MicrobenchRow = { test, irqchip, profile, status: 'ok', iterations, ns: 0, costBreakdown: {} };
   const desc = hv.irqchip(irqchip);

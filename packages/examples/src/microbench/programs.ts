@@ -25,7 +25,17 @@ import { rvicFid, RvicCall } from '@irqflow/rvic';
 import { GIC_BOARD, GIC_ITS_RAM, GITS } from '@irqflow/vgic';
 
 /** The micro-bench tests. */
-export const MICROBENCH_TESTS = ['hvc', 'mmio_read_user', 'mmio_read_vgic', 'eoi', 'ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'] as const;
+export const MICROBENCH_TESTS = [
+  'hvc',
+  'mmio_read_user',
+  'mmio_read_vgic',
+  'eoi',
+  'ipi',
+  'ipi_wfi',
+  'ipi_hw',
+  'lpi',
+  'timer_10ms',
+] as const;
 /** A micro-bench test name. */
 export type MicrobenchTest = (typeof MICROBENCH_TESTS)[number];
 
@@ -123,14 +133,18 @@ export function buildTest(vm: Vm, irqchip: string, d: GuestIrqDriver, test: Micr
     const a = new GuestAsm();
     a.label('main');
     d.emitCpuInit(a);
-    if (cpu === 1 || test === 'timer_10ms') d.emitEnable(a, test === 'timer_10ms' ? d.timerIntids!.virt : test === 'lpi' ? 8192 : d.ipi!(0));
+    if (cpu === 1 || test === 'timer_10ms')
+      d.emitEnable(a, test === 'timer_10ms' ? d.timerIntids!.virt : test === 'lpi' ? 8192 : d.ipi!(0));
     let msiOk = true;
     if (cpu === 0 && test === 'lpi') {
       const msi = d.emitMsiSetup!(a, { devid: 1, event: 0, intid: 8192, target: 1 });
       msiOk = msi.address === GIC_BOARD.ITS + GITS.TRANSLATER;
     }
     if (!msiOk) throw new Error('the MSI does not go through the ITS');
-    a.call(() => void arrived++).label('bar').work(30).callb(() => arrived < n, 'bar');
+    a.call(() => void arrived++)
+      .label('bar')
+      .work(30)
+      .callb(() => arrived < n, 'bar');
     if (cpu === 1) {
       a.daifclr(DAIF.I);
       if (test === 'ipi_wfi') a.label('idle').wfi().b('idle');
@@ -171,7 +185,8 @@ function emitTimed(a: GuestAsm, irqchip: string, d: GuestIrqDriver, test: Microb
       a.movi(9, d.spurious);
       if (v2) a.movi(7, 1023);
       cnt(a, 22);
-      if (v2) a.stra(7, GIC_BOARD.CPU + 0x10); // GICC_EOIR (the GICV frame: no trap)
+      if (v2)
+        a.stra(7, GIC_BOARD.CPU + 0x10); // GICC_EOIR (the GICV frame: no trap)
       else d.emitEoi(a, 9);
       cnt(a, 23);
       return;
@@ -209,7 +224,9 @@ function emitTimed(a: GuestAsm, irqchip: string, d: GuestIrqDriver, test: Microb
       cnt(a, 0).call((v) => v.setX(22, v.x(0) + TEN_MS)); // x22 = the deadline
       a.msr('CNTV_CVAL_EL0', 22).movi(0, 1).msr('CNTV_CTL_EL0', 0);
       a.daifclr(DAIF.I);
-      a.label(coarse).work(COARSE).callb((v) => v.x(22) - v.vm.now > 4 * COARSE, coarse);
+      a.label(coarse)
+        .work(COARSE)
+        .callb((v) => v.x(22) - v.vm.now > 4 * COARSE, coarse);
       a.call(openWindow).label(fine).ldra(1, MB_RAM.FLAG).cbz(1, fine);
       a.daifset(DAIF.I); // x23 = the counter the handler read
       return;

@@ -51,7 +51,14 @@ export interface MigrationFuzzResult {
   /** Points with an rVIC FIFO entry pending. */
   readonly fifoPending: number;
   /** Each point: its time, what the vCPUs were doing, what was pending, whether it continued identically. */
-  readonly details: readonly { readonly t: number; readonly where: readonly string[]; readonly lpi: boolean; readonly fifo: boolean; readonly ok: boolean; readonly sourceOk: boolean }[];
+  readonly details: readonly {
+    readonly t: number;
+    readonly where: readonly string[];
+    readonly lpi: boolean;
+    readonly fifo: boolean;
+    readonly ok: boolean;
+    readonly sourceOk: boolean;
+  }[];
   /** `t=…: why` of each point whose restored VM diverged from the source. */
   readonly failures: readonly string[];
   /** `t=…: why` of each point whose saved source diverged from the never-saved run. */
@@ -97,5 +104,18 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     if (r.pending.fifo) fifo++;
     details.push({ t, where: r.where, lpi: r.pending.lpi, fifo: r.pending.fifo, ok: r.ok, sourceOk: r.sourceOk });
   }
-  return { irqchip: o.irqchip, points: times.length, ok, sourceOk, sourceDiffs, details, inHandler, inWfi, lpiPending: lpi, fifoPending: fifo, failures, ms: Date.now() - start };
+  return {
+    irqchip: o.irqchip,
+    points: times.length,
+    ok,
+    sourceOk,
+    sourceDiffs,
+    details,
+    inHandler,
+    inWfi,
+    lpiPending: lpi,
+    fifoPending: fifo,
+    failures,
+    ms: Date.now() - start,
+  };
 }

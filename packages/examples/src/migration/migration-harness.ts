@@ -125,7 +125,9 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
     for (let k = 0; k < NR_MSIS; k++) msis.push(d.emitMsiSetup!(a, { devid: MSI_DEVID, event: k, intid: first + k, target: k % vcpus }));
     for (let k = 0; k < NR_MSIS; k++) d.emitEnable(a, first + k, { priority: 0x40 + 8 * k });
   }
-  a.movi(22, (cpu + 1) % vcpus).movi(24, 9000 + 3713 * cpu).movi(25, cpu);
+  a.movi(22, (cpu + 1) % vcpus)
+    .movi(24, 9000 + 3713 * cpu)
+    .movi(25, cpu);
   if (hasTimer) a.msr('CNTV_TVAL_EL0', 24).movi(0, 1).msr('CNTV_CTL_EL0', 0);
   a.daifclr(DAIF.I);
   const oneWay = oneWayIpis(d);
@@ -133,7 +135,10 @@ function program(d: GuestIrqDriver, cpu: number, vcpus: number, hasTimer: boolea
     a.work(3000);
     d.emitSendIpi!(a, 22, 0);
   }
-  a.label('idle').work(120 + 37 * cpu).wfi().b('idle');
+  a.label('idle')
+    .work(120 + 37 * cpu)
+    .wfi()
+    .b('idle');
 
   a.label('irq').push(9).push(10).push(11).push(12);
   d.emitAck(a, 9);
@@ -223,13 +228,32 @@ export interface RunRecord {
 function counters(vm: Vm): number[][] {
   return vm.vcpus.map((v) => {
     const s = v.stats;
-    return [...s.exits, s.ops, s.injected, s.acked, s.completed, s.irqsTaken, s.kicks, s.blocks, s.blockedNs, s.faults, s.untrappedMmio, v.clock];
+    return [
+      ...s.exits,
+      s.ops,
+      s.injected,
+      s.acked,
+      s.completed,
+      s.irqsTaken,
+      s.kicks,
+      s.blocks,
+      s.blockedNs,
+      s.faults,
+      s.untrappedMmio,
+      v.clock,
+    ];
   });
 }
 
 /** Counters equal; blockedNs (a sum of clock differences) to rounding. */
 function sameCounters(a: readonly number[][], b: readonly number[][]): boolean {
-  return a.length === b.length && a.every((row, i) => row.length === b[i].length && row.every((x, k) => x === b[i][k] || Math.abs(x - b[i][k]) <= 1e-6 * Math.max(1, Math.abs(x))));
+  return (
+    a.length === b.length &&
+    a.every(
+      (row, i) =>
+        row.length === b[i].length && row.every((x, k) => x === b[i][k] || Math.abs(x - b[i][k]) <= 1e-6 * Math.max(1, Math.abs(x))),
+    )
+  );
 }
 
 function diff(a: number[][], b: number[][]): number[][] {
@@ -346,5 +370,13 @@ export function migrateAt(sc: MigrationScenario, t: number, ref: RunRecord): Mig
     (!sameCounters(counters(src.vm), ref.counters) ? 'source counters differ from the never-saved run' : undefined);
   // no vm.destroy(): it is asynchronous, and a caller looping over points without yielding would keep every
   // pending teardown (and its VM) alive; both hypervisors are dropped here and collected whole
-  return { ok: why === undefined, why, sourceOk: sourceWhy === undefined, sourceWhy, where, pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) }, snapshot };
+  return {
+    ok: why === undefined,
+    why,
+    sourceOk: sourceWhy === undefined,
+    sourceWhy,
+    where,
+    pending: { lpi: lpiPending(snapshot), fifo: fifoPending(snapshot) },
+    snapshot,
+  };
 }

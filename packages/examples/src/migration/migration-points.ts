@@ -65,7 +65,13 @@ export interface FoundPoint {
  * Checks `times` in order with {@link migrateAt} and returns the first `n` whose result satisfies `fits` (fewer
  * when the candidates run out).
  */
-export function findPoints(sc: MigrationScenario, ref: RunRecord, times: readonly number[], fits: (r: MigrationResult) => boolean, n: number): FoundPoint[] {
+export function findPoints(
+  sc: MigrationScenario,
+  ref: RunRecord,
+  times: readonly number[],
+  fits: (r: MigrationResult) => boolean,
+  n: number,
+): FoundPoint[] {
   const out: FoundPoint[] = [];
   for (const t of times) {
     if (out.length >= n) break;

@@ -46,9 +46,13 @@ export function lineChartSvg(title: string, yLabel: string, xs: readonly number[
   const height = top + h + 56;
   const all = series.flatMap((s) => [...s.points.values()].flat());
   const y = valueAxis(Math.min(0, ...all), Math.max(0, ...all), top + h, top);
-  const x = scalePoint<number>().domain([...xs]).range([left + 20, left + w - 20]);
+  const x = scalePoint<number>()
+    .domain([...xs])
+    .range([left + 20, left + w - 20]);
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   o.push(`<title>${esc(title)}</title>`);
   o.push(`<rect width="100%" height="100%" fill="white"/>`);
   o.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
@@ -62,14 +66,18 @@ export function lineChartSvg(title: string, yLabel: string, xs: readonly number[
   o.push(`<text x="${left + w / 2}" y="${top + h + 36}" text-anchor="middle">vCPUs</text>`);
   series.forEach((s, si) => {
     const c = COLORS[si % COLORS.length];
-    const pts = xs.filter((v) => (s.points.get(v) ?? []).length > 0).map((v) => {
-      const vals = s.points.get(v)!;
-      return { v, mean: vals.reduce((a, b) => a + b, 0) / vals.length, lo: Math.min(...vals), hi: Math.max(...vals), vals };
-    });
+    const pts = xs
+      .filter((v) => (s.points.get(v) ?? []).length > 0)
+      .map((v) => {
+        const vals = s.points.get(v)!;
+        return { v, mean: vals.reduce((a, b) => a + b, 0) / vals.length, lo: Math.min(...vals), hi: Math.max(...vals), vals };
+      });
     if (!pts.length) return;
     const band = [...pts.map((p) => `${x(p.v)},${y.at(p.hi)}`), ...pts.reverse().map((p) => `${x(p.v)},${y.at(p.lo)}`)].join(' ');
     pts.reverse();
-    o.push(`<polygon points="${band}" fill="${c}" fill-opacity="0.18" stroke="none"><title>${esc(s.name)}: spread across seeds</title></polygon>`);
+    o.push(
+      `<polygon points="${band}" fill="${c}" fill-opacity="0.18" stroke="none"><title>${esc(s.name)}: spread across seeds</title></polygon>`,
+    );
     o.push(`<polyline points="${pts.map((p) => `${x(p.v)},${y.at(p.mean)}`).join(' ')}" fill="none" stroke="${c}" stroke-width="2"/>`);
     for (const p of pts) {
       for (const v of p.vals) o.push(`<circle cx="${x(p.v)}" cy="${y.at(v)}" r="2" fill="${c}" fill-opacity="0.6"/>`);

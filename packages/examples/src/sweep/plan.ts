@@ -32,6 +32,7 @@ export function planPoints(plan: SweepPlan): SweepPoint[] {
       for (const lrs of plan.lrs)
         for (const irqchip of plan.irqchips)
           for (const vcpus of plan.vcpus)
-            for (let seed = 1; seed <= plan.seeds; seed++) out.push({ irqchip, workload, profile, vcpus, lrs, seed, durationNs: plan.durationNs });
+            for (let seed = 1; seed <= plan.seeds; seed++)
+              out.push({ irqchip, workload, profile, vcpus, lrs, seed, durationNs: plan.durationNs });
   return out;
 }

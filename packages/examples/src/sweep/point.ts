@@ -70,7 +70,16 @@ export function runPoint(p: SweepPoint, plugins: readonly string[] = []): SweepR
     hypervisors.set(k, hv);
   }
   const w = findWorkload(p.workload);
-  const base: SweepRow = { ...p, status: 'error', sent: 0, interrupts: 0, exits: 0, exitsPerInterrupt: 0, simNsPerInterrupt: 0, exitsByReason: {} };
+  const base: SweepRow = {
+    ...p,
+    status: 'error',
+    sent: 0,
+    interrupts: 0,
+    exits: 0,
+    exitsPerInterrupt: 0,
+    simNsPerInterrupt: 0,
+    exitsByReason: {},
+  };
   if (!w) return { ...base, message: `unknown workload '${p.workload}'` };
   const r = runWorkload(hv, w, {
     irqchip: p.irqchip,

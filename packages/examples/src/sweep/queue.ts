@@ -48,7 +48,12 @@ function bullmq(): typeof BullMQ {
  * Puts `points` on the queue and resolves when every one has come back; `onRow` sees each row. A job that
  * fails comes back as a row with status "error".
  */
-export async function runOnQueue(url: string, points: readonly SweepPoint[], plugins: readonly string[], onRow: (row: SweepRow) => void): Promise<void> {
+export async function runOnQueue(
+  url: string,
+  points: readonly SweepPoint[],
+  plugins: readonly string[],
+  onRow: (row: SweepRow) => void,
+): Promise<void> {
   if (!points.length) return;
   const connection = parseQueueUrl(url);
   const { Queue, QueueEvents } = bullmq();
@@ -73,7 +78,17 @@ export async function runOnQueue(url: string, points: readonly SweepPoint[], plu
       settle(jobId, () => (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as SweepRow),
     );
     events.on('failed', ({ jobId, failedReason }) =>
-      settle(jobId, (p) => ({ ...p, status: 'error', message: `worker: ${failedReason}`, sent: 0, interrupts: 0, exits: 0, exitsPerInterrupt: 0, simNsPerInterrupt: 0, exitsByReason: {} })),
+      settle(jobId, (p) => ({
+        ...p,
+        status: 'error',
+        message: `worker: ${failedReason}`,
+        sent: 0,
+        interrupts: 0,
+        exits: 0,
+        exitsPerInterrupt: 0,
+        simNsPerInterrupt: 0,
+        exitsByReason: {},
+      })),
     );
     await queue.addBulk(
       points.map((point, i) => ({

@@ -60,11 +60,30 @@ function csvCell(v: string | number | null | undefined): string {
 export function toCsv(rows: readonly SweepRow[]): string {
   const reasons = [...new Set(rows.flatMap((r) => Object.keys(r.exitsByReason ?? {})))].sort();
   const costs = [...new Set(rows.flatMap((r) => Object.keys(r.costBreakdown ?? {})))].sort();
-  const head = ['irqchip', 'workload', 'profile', 'vcpus', 'lrs', 'seed', 'durationNs', 'status', 'sent', 'interrupts', 'exits', 'exitsPerInterrupt', 'simNsPerInterrupt', 'message'] as const satisfies readonly (keyof SweepRow)[];
+  const head = [
+    'irqchip',
+    'workload',
+    'profile',
+    'vcpus',
+    'lrs',
+    'seed',
+    'durationNs',
+    'status',
+    'sent',
+    'interrupts',
+    'exits',
+    'exitsPerInterrupt',
+    'simNsPerInterrupt',
+    'message',
+  ] as const satisfies readonly (keyof SweepRow)[];
   const lines = [[...head, ...reasons.map((r) => `exits.${r}`), ...costs.map((c) => `cost.${c}`)].join(',')];
   for (const r of rows) {
     lines.push(
-      [...head.map((h) => csvCell(r[h])), ...reasons.map((k) => csvCell(r.exitsByReason?.[k] ?? 0)), ...costs.map((k) => csvCell(r.costBreakdown?.[k]))].join(','),
+      [
+        ...head.map((h) => csvCell(r[h])),
+        ...reasons.map((k) => csvCell(r.exitsByReason?.[k] ?? 0)),
+        ...costs.map((k) => csvCell(r.costBreakdown?.[k])),
+      ].join(','),
     );
   }
   return lines.join('\n') + '\n';

@@ -55,7 +55,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     appendRow(o.out, row);
     done.set(pointKey(row), row);
     finished++;
-    progress.update(finished / points.length, `${finished}/${points.length} points · ${row.irqchip} ${row.workload} ${row.vcpus} vCPUs seed ${row.seed}`);
+    progress.update(
+      finished / points.length,
+      `${finished}/${points.length} points · ${row.irqchip} ${row.workload} ${row.vcpus} vCPUs seed ${row.seed}`,
+    );
   };
   progress.update(finished / points.length, `${finished}/${points.length} points${o.queue ? ' · waiting for queue workers' : ''}`);
   if (o.queue) {
@@ -71,5 +74,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   progress.done();
   const rows = writeFinal(o.out, points, done);
   const charts = writeSweepCharts(o.out, rows);
-  return { points: points.length, ran: todo.length, rows, files: [path.join(o.out, 'results.jsonl'), path.join(o.out, 'results.csv'), ...charts] };
+  return {
+    points: points.length,
+    ran: todo.length,
+    rows,
+    files: [path.join(o.out, 'results.jsonl'), path.join(o.out, 'results.csv'), ...charts],
+  };
 }

@@ -38,7 +38,9 @@ export class PicCpu {
   /** Host interrupt behind a mapped private interrupt (-1 = not mapped). */
   readonly hostIrq = new Int32Array(32).fill(-1);
   /** Line sampler of a mapped private interrupt. */
-  readonly inputLevel: (((vcpu: Vcpu, intid: number) => boolean) | null)[] = new Array<((vcpu: Vcpu, intid: number) => boolean) | null>(32).fill(null);
+  readonly inputLevel: (((vcpu: Vcpu, intid: number) => boolean) | null)[] = new Array<((vcpu: Vcpu, intid: number) => boolean) | null>(
+    32,
+  ).fill(null);
   /** Owner token of a private interrupt claimed by an in-kernel device. */
   readonly owner: unknown[] = new Array(32).fill(null);
 

@@ -64,7 +64,9 @@ export class PicDriver implements GuestIrqDriver {
 
   /** IPI register = target index << 8 | n. */
   emitSendIpi(a: GuestAsm, rt: number, n: number): void {
-    a.lsli(0, rt, 8).orri(0, 0, n & 0xf).stra(0, this.base + PIC_REG.IPI);
+    a.lsli(0, rt, 8)
+      .orri(0, 0, n & 0xf)
+      .stra(0, this.base + PIC_REG.IPI);
   }
 
   /** Route `intid` to `target` and enable it; the device then writes `intid` to the doorbell. */

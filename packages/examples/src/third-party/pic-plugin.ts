@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { Vm, type GuestIrqDriver, type Hypervisor, type IrqchipDescriptor, type IrqchipSetupOptions, type IrqflowPlugin } from '@irqflow/core';
+import {
+  Vm,
+  type GuestIrqDriver,
+  type Hypervisor,
+  type IrqchipDescriptor,
+  type IrqchipSetupOptions,
+  type IrqflowPlugin,
+} from '@irqflow/core';
 import { KVM_DEV_TYPE_IRQFLOW_PIC, PIC_CTRL_INIT, PIC_DEFAULT_BASE, PIC_DEFAULT_NR_IRQS, PIC_DEV_GRP } from './pic-abi';
 import { PIC_DEVICE_TYPE } from './pic-device';
 import { PicDriver } from './pic-driver';

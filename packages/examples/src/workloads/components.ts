@@ -7,7 +7,16 @@
  *
  * @module
  */
-import { EventFd, HostEvent, MSI_VALID_DEVID, type GuestAsm, type Msi, type PassthroughDevice, type RoutingEntry, type Vcpu } from '@irqflow/core';
+import {
+  EventFd,
+  HostEvent,
+  MSI_VALID_DEVID,
+  type GuestAsm,
+  type Msi,
+  type PassthroughDevice,
+  type RoutingEntry,
+  type Vcpu,
+} from '@irqflow/core';
 import { ActionKind, type Component, type WorkloadContext } from './workload';
 
 /** A driver capability a component needs, or a clear error naming the controller. */
@@ -47,7 +56,8 @@ export class IpiPingPong implements Component {
     private readonly maxThink = 64,
   ) {
     const drv = ctx.driver;
-    if (drv.ipi === undefined || drv.emitSendIpi === undefined) throw new Error(`${ctx.irqchip.name}'s guest driver has no IPIs (ipi/emitSendIpi)`);
+    if (drv.ipi === undefined || drv.emitSendIpi === undefined)
+      throw new Error(`${ctx.irqchip.name}'s guest driver has no IPIs (ipi/emitSendIpi)`);
     this.intids = [drv.ipi(0)];
     const pairs = ctx.vcpus >>> 1;
     this.pairSent = new Array<number>(pairs).fill(0);

@@ -147,7 +147,15 @@ export function runWorkload(hv: Hypervisor, workload: Workload, opts: RunWorkloa
   if (why) return { ...base, status: 'unsupported', message: why };
   let vm: Vm | undefined;
   try {
-    vm = hv.createVm({ name: `${desc.name}/${workload.name}`, costProfile: profile, seed: opts.seed ?? 1, lookaheadNs: opts.lookaheadNs, irqchip: desc.name, vcpus, irqchipOptions: opts.irqchipOptions });
+    vm = hv.createVm({
+      name: `${desc.name}/${workload.name}`,
+      costProfile: profile,
+      seed: opts.seed ?? 1,
+      lookaheadNs: opts.lookaheadNs,
+      irqchip: desc.name,
+      vcpus,
+      irqchipOptions: opts.irqchipOptions,
+    });
     const driver = vm.driver!;
     const queues: Action[][] = Array.from({ length: vcpus }, () => []);
     const ctx: WorkloadContext = {
@@ -227,7 +235,10 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
     const a = new GuestAsm();
     a.label('main');
     driver.emitCpuInit(a);
-    a.call(() => void arrived1++).label('b1').work(30).callb(() => arrived1 < n, 'b1');
+    a.call(() => void arrived1++)
+      .label('b1')
+      .work(30)
+      .callb(() => arrived1 < n, 'b1');
     for (const c of comps) c.emitSetup?.(a, cpu);
     a.call((v) => {
       arrived2++;
@@ -235,7 +246,9 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
       for (const c of comps) c.start?.(v);
       if (arrived2 === n) for (const c of comps) c.hostStart?.(vm.now);
     });
-    a.label('b2').work(30).callb(() => arrived2 < n, 'b2');
+    a.label('b2')
+      .work(30)
+      .callb(() => arrived2 < n, 'b2');
     emitActions(a);
     a.daifclr(DAIF.I).label('idle').wfi().b('idle');
 
@@ -280,7 +293,8 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
       opts.onProgress?.(planned ? delivered() / planned : 0);
       if (rr.reason !== 'limit') {
         reason = rr.reason;
-        if (rr.reason === 'exit') message = `unexpected exit to userspace on vCPU ${rr.vcpu?.index}: ${rr.vcpu?.kvmRun.internalError ?? rr.vcpu?.kvmRun.exitReason}`;
+        if (rr.reason === 'exit')
+          message = `unexpected exit to userspace on vCPU ${rr.vcpu?.index}: ${rr.vcpu?.kvmRun.internalError ?? rr.vcpu?.kvmRun.exitReason}`;
         break;
       }
       if (rr.time >= limit) break;
@@ -305,7 +319,12 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
   let busy = 0;
   const slots = new Float64Array(COST_COMPONENT_COUNT);
   end.forEach((e, i) => {
-    const s = snaps[i] ?? { busy: 0, costBy: new Float64Array(COST_COMPONENT_COUNT), exits: new Float64Array(e.exits.length), traps: new Map() };
+    const s = snaps[i] ?? {
+      busy: 0,
+      costBy: new Float64Array(COST_COMPONENT_COUNT),
+      exits: new Float64Array(e.exits.length),
+      traps: new Map(),
+    };
     busy += e.busy - s.busy - thinkNs[i];
     for (let k = 0; k < COST_COMPONENT_COUNT; k++) slots[k] += e.costBy[k] - s.costBy[k];
     e.exits.forEach((x, k) => {
@@ -357,5 +376,10 @@ function execute(vm: Vm, ctx: WorkloadContext, comps: Component[], queues: Actio
 }
 
 function snapshot(v: Vcpu): Snapshot {
-  return { busy: v.clock - v.stats.blockedNs, costBy: Float64Array.from(v.costBy), exits: Float64Array.from(v.stats.exits), traps: new Map(v.stats.traps) };
+  return {
+    busy: v.clock - v.stats.blockedNs,
+    costBy: Float64Array.from(v.costBy),
+    exits: Float64Array.from(v.stats.exits),
+    traps: new Map(v.stats.traps),
+  };
 }

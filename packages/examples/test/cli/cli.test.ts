@@ -12,12 +12,18 @@ const root = path.resolve(__dirname, '..', '..', '..', '..');
 const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
 
 function irqflow(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', ...env },
+    timeout: 60_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(cli)) spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
+  if (!fs.existsSync(cli))
+    spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
 });
 
 jest.setTimeout(60_000);
@@ -47,11 +53,38 @@ describe('irqflow CLI', () => {
 
   it('run --json with every option: counts, trace with one track per vCPU, dump', () => {
     const trace = path.join(tmp, 'trace.json');
-    const r = irqflow(['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--profile', 'gicv2-nonvhe', '--seed', '3', '--duration', '10ms', '--json', '--trace', trace, '--dump']);
+    const r = irqflow([
+      'run',
+      '--irqchip',
+      'pic',
+      '--workload',
+      'ipi-pingpong',
+      '--vcpus',
+      '2',
+      '--profile',
+      'gicv2-nonvhe',
+      '--seed',
+      '3',
+      '--duration',
+      '10ms',
+      '--json',
+      '--trace',
+      trace,
+      '--dump',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = parseJson<RunDoc>(r.stdout);
-    expect(doc).toMatchObject({ irqchip: 'pic', workload: 'ipi-pingpong', profile: 'gicv2-nonvhe', vcpus: 2, seed: 3, status: 'ok', interrupts: 400, sent: 400 });
+    expect(doc).toMatchObject({
+      irqchip: 'pic',
+      workload: 'ipi-pingpong',
+      profile: 'gicv2-nonvhe',
+      vcpus: 2,
+      seed: 3,
+      status: 'ok',
+      interrupts: 400,
+      sent: 400,
+    });
     expect(doc.durationNs).toBe(10_000_000);
     expect(typeof doc.exitsPerInterrupt).toBe('number');
     expect(typeof doc.simNsPerInterrupt).toBe('number');
@@ -93,7 +126,16 @@ describe('irqflow CLI', () => {
     const doc = parseJson<CompareDoc>(r.stdout);
     expect(doc.rows.length).toBeGreaterThan(0);
     for (const row of doc.rows) {
-      expect(Object.keys(row).sort()).toEqual(['exitsByReason', 'exitsPerInterrupt', 'interrupts', 'irqchip', 'profile', 'simNsPerInterrupt', 'vcpus', 'workload']);
+      expect(Object.keys(row).sort()).toEqual([
+        'exitsByReason',
+        'exitsPerInterrupt',
+        'interrupts',
+        'irqchip',
+        'profile',
+        'simNsPerInterrupt',
+        'vcpus',
+        'workload',
+      ]);
       expect(row.interrupts).toBe(400);
     }
     expect(doc.rows.map((x) => x.irqchip)).toContain('pic');
@@ -113,13 +155,29 @@ describe('irqflow CLI', () => {
 
   it('bench --json merges every *.bench.js suite (rows with better and min/median/max) and --filter narrows it', () => {
     const fake = path.join(tmp, 'fake');
-    for (const [pkg, names] of [['a', ['x/one', 'x/two']], ['b', ['y/three']]] as const) {
+    for (const [pkg, names] of [
+      ['a', ['x/one', 'x/two']],
+      ['b', ['y/three']],
+    ] as const) {
       const d = path.join(fake, 'packages', pkg, 'dist', 'bench');
       fs.mkdirSync(d, { recursive: true });
       const doc = {
-        benchmarks: names.map((name, i) => ({ name, value: 2 + i, unit: 'ns', baseline: 2, ratio: (2 + i) / 2, better: 'lower', min: 1 + i, median: 2 + i, max: 3 + i })),
+        benchmarks: names.map((name, i) => ({
+          name,
+          value: 2 + i,
+          unit: 'ns',
+          baseline: 2,
+          ratio: (2 + i) / 2,
+          better: 'lower',
+          min: 1 + i,
+          median: 2 + i,
+          max: 3 + i,
+        })),
       };
-      fs.writeFileSync(path.join(d, 's.bench.js'), `if (!process.argv.includes('--json')) process.exit(3); console.log(${JSON.stringify(JSON.stringify(doc))});`);
+      fs.writeFileSync(
+        path.join(d, 's.bench.js'),
+        `if (!process.argv.includes('--json')) process.exit(3); console.log(${JSON.stringify(JSON.stringify(doc))});`,
+      );
       // a benchmark's helper module is not a benchmark: were it run, its exit status would fail the command
       fs.writeFileSync(path.join(d, 'helper.js'), 'process.exit(4);');
     }
@@ -216,7 +274,10 @@ describe('irqflow CLI', () => {
     [['bench', '--filter'], /argument missing/],
     [['run', '--workload', 'mixed', '--irqchip'], /--irqchip <name>' argument missing \(valid: gic-v3, gic-v2, .*rvic, pic\)/],
     [['run', '--irqchip', 'pic', '--workload'], /--workload <name>' argument missing \(valid: ipi-pingpong/],
-    [['run', '--irqchip', 'gic-v2', '--workload', 'ipi-pingpong', '--vcpus', '9'], /gic-v2 supports at most 8 vCPUs \(valid irqchips: (?!.*gic-v2).*gic-v3/],
+    [
+      ['run', '--irqchip', 'gic-v2', '--workload', 'ipi-pingpong', '--vcpus', '9'],
+      /gic-v2 supports at most 8 vCPUs \(valid irqchips: (?!.*gic-v2).*gic-v3/,
+    ],
     [['sweep', '--out', '/tmp/x', '--irqchip', 'gic-v3,nope'], /unknown irqchip 'nope' \(valid: gic-v3/],
     [['sweep', '--out', '/tmp/x', '--vcpus', '2,x'], /invalid --vcpus 'x'/],
     [['sweep', '--irqchip', 'pic'], /--out <dir>' not specified/],

@@ -37,10 +37,17 @@ describe('--plugin: a controller from outside the project', () => {
     const bin = parseJson<PackageJson>(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).bin.irqflow;
     expect(fs.statSync(path.join(ROOT, 'packages', 'examples', bin)).mode & 0o111).not.toBe(0);
     const npx = (args: string[], cwd: string) =>
-      spawnSync('npx', ['--prefix', ROOT, 'irqflow', ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 120_000 });
+      spawnSync('npx', ['--prefix', ROOT, 'irqflow', ...args], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, CI: '1' },
+        timeout: 120_000,
+      });
     const v = npx(['--version'], ROOT);
     expect(v.status).toBe(0);
-    expect(v.stdout.trim()).toBe(parseJson<PackageJson>(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).version);
+    expect(v.stdout.trim()).toBe(
+      parseJson<PackageJson>(fs.readFileSync(path.join(ROOT, 'packages', 'examples', 'package.json'), 'utf8')).version,
+    );
     const r = npx(['run', '--plugin', './my-chip.js', '--irqchip', 'mine', '--workload', 'ipi-pingpong', '--json'], tmp);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -50,17 +57,50 @@ describe('--plugin: a controller from outside the project', () => {
   });
 
   it('compare --plugin (absolute path) runs the third-party controller next to the built-in ones', () => {
-    const r = irqflow(['compare', '--plugin', path.join(tmp, 'my-chip.js'), '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--json']);
+    const r = irqflow([
+      'compare',
+      '--plugin',
+      path.join(tmp, 'my-chip.js'),
+      '--workload',
+      'ipi-pingpong',
+      '--profile',
+      'gicv3-vhe',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const chips = parseJson<CompareDoc>(r.stdout).rows.map((x) => x.irqchip);
     expect(chips).toEqual(expect.arrayContaining(['gic-v3', 'rvic', 'pic', 'mine']));
   });
 
   it('sweep --plugin: worker threads load the controller too', () => {
-    const r = irqflow(['sweep', '--plugin', './my-chip.js', '--irqchip', 'mine', '--workload', 'ipi-pingpong', '--vcpus', '2', '--seeds', '2', '--jobs', '2', '--out', 'sw', '--json'], { cwd: tmp });
+    const r = irqflow(
+      [
+        'sweep',
+        '--plugin',
+        './my-chip.js',
+        '--irqchip',
+        'mine',
+        '--workload',
+        'ipi-pingpong',
+        '--vcpus',
+        '2',
+        '--seeds',
+        '2',
+        '--jobs',
+        '2',
+        '--out',
+        'sw',
+        '--json',
+      ],
+      { cwd: tmp },
+    );
     expect(r.code).toBe(0);
     expect(parseJson<unknown>(r.stdout)).toMatchObject({ points: 2, ok: 2 });
-    const rows = fs.readFileSync(path.join(tmp, 'sw', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => parseJson<SweepRow>(l));
+    const rows = fs
+      .readFileSync(path.join(tmp, 'sw', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => parseJson<SweepRow>(l));
     expect(rows.map((x) => [x.irqchip, x.seed, x.interrupts])).toEqual([
       ['mine', 1, 400],
       ['mine', 2, 400],
@@ -123,7 +163,9 @@ describe('--plugin reaches every command, also ones that only call createHypervi
 
   it('compare --seed changes the arrival times and so the numbers', () => {
     const run = (seed: string) =>
-      parseJson<CompareDoc>(irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--seed', seed, '--json']).stdout).rows.find((r) => r.irqchip === 'gic-v3');
+      parseJson<CompareDoc>(
+        irqflow(['compare', '--workload', 'ipi-pingpong', '--profile', 'gicv3-vhe', '--seed', seed, '--json']).stdout,
+      ).rows.find((r) => r.irqchip === 'gic-v3');
     expect(run('1')?.simNsPerInterrupt).not.toBe(run('2')?.simNsPerInterrupt);
   });
 });

@@ -11,7 +11,8 @@ const irqflow = (args: string[]): { code: number; stdout: string; stderr: string
 };
 
 beforeAll(() => {
-  if (!fs.existsSync(cli)) spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
+  if (!fs.existsSync(cli))
+    spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
 });
 jest.setTimeout(60_000);
 
@@ -31,7 +32,17 @@ describe('irqflow microbench', () => {
     const r = irqflow(['microbench', '--profile', 'seattle-vhe', '--irqchip', 'gic-v2', '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as MicrobenchDoc;
-    expect(doc.rows.map((x: { test: string }) => x.test)).toEqual(['hvc', 'mmio_read_user', 'mmio_read_vgic', 'eoi', 'ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms']);
+    expect(doc.rows.map((x: { test: string }) => x.test)).toEqual([
+      'hvc',
+      'mmio_read_user',
+      'mmio_read_vgic',
+      'eoi',
+      'ipi',
+      'ipi_wfi',
+      'ipi_hw',
+      'lpi',
+      'timer_10ms',
+    ]);
     const ipi = doc.rows.find((x: { test: string }) => x.test === 'ipi')!;
     expect(ipi).toMatchObject({ irqchip: 'gic-v2', profile: 'seattle-vhe', status: 'ok' });
     expect(ipi.costBreakdown.mmioKernel).toBeGreaterThan(0);
@@ -56,7 +67,9 @@ describe('irqflow microbench', () => {
     const doc = JSON.parse(r.stdout) as RunDoc;
     const b: Record<string, number> = doc.costBreakdown;
     for (const k of ['sysregTrap', 'sgiDispatch', 'hostIrq', 'wfiWake', 'guest']) expect(b[k]).toBeGreaterThan(0);
-    const busy = Object.entries(b).filter(([k]) => k !== 'ipiLatency').reduce((s, [, v]) => s + v, 0);
+    const busy = Object.entries(b)
+      .filter(([k]) => k !== 'ipiLatency')
+      .reduce((s, [, v]) => s + v, 0);
     expect(busy).toBeCloseTo(doc.simNsPerInterrupt, 0);
   });
 });

@@ -21,7 +21,11 @@ describe('microbench', () => {
   });
 
   it('gives the same figures and breakdowns under lockstep as under the default lookahead (causal delivery)', () => {
-    const opts = { irqchips: ['gic-v3', 'gic-v2', 'gic-v4.1', 'rvic'], profiles: ['gicv3-vhe', 'seattle-vhe'], tests: ['ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'] as const };
+    const opts = {
+      irqchips: ['gic-v3', 'gic-v2', 'gic-v4.1', 'rvic'],
+      profiles: ['gicv3-vhe', 'seattle-vhe'],
+      tests: ['ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'] as const,
+    };
     const lockstep = runMicrobench(hv, { ...opts, tests: [...opts.tests], lookaheadNs: 0 });
     const ahead = runMicrobench(hv, { ...opts, tests: [...opts.tests] });
     expect(lockstep.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(20);
@@ -29,7 +33,11 @@ describe('microbench', () => {
   });
 
   it('measures the primitives back exactly (the counter reads add only their own cost)', () => {
-    const rows = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['gicv3-vhe', 'phytium-s2500'], tests: ['hvc', 'mmio_read_vgic', 'mmio_read_user', 'eoi'] });
+    const rows = runMicrobench(hv, {
+      irqchips: ['gic-v3'],
+      profiles: ['gicv3-vhe', 'phytium-s2500'],
+      tests: ['hvc', 'mmio_read_vgic', 'mmio_read_user', 'eoi'],
+    });
     for (const r of rows) {
       const ns = BUILTIN_COST_PROFILES.find((p) => p.name === r.profile)!.ns;
       const prim = { hvc: ns.hvc, mmio_read_vgic: ns.mmioKernel, mmio_read_user: ns.mmioUser, eoi: ns.cpuifAccess }[r.test as 'hvc'];
@@ -52,7 +60,8 @@ describe('microbench', () => {
   it("attributes an IPI's time to named components, including the structural ones", () => {
     const [r] = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['phytium-s2500'], tests: ['ipi'] });
     const b = r.costBreakdown;
-    for (const k of ['sysregTrap', 'sgiDispatch', 'ipiLatency', 'irqExit', 'hostIrq', 'cacheLineTransfer', 'cpuifAccess']) expect(b[k]).toBeGreaterThan(0);
+    for (const k of ['sysregTrap', 'sgiDispatch', 'ipiLatency', 'irqExit', 'hostIrq', 'cacheLineTransfer', 'cpuifAccess'])
+      expect(b[k]).toBeGreaterThan(0);
     const lpi = runMicrobench(hv, { irqchips: ['gic-v3'], profiles: ['phytium-s2500'], tests: ['lpi', 'timer_10ms'] });
     expect(lpi[0].costBreakdown.itsCommand).toBeCloseTo(hv.costProfile('phytium-s2500').ns.itsCommand, 6);
     expect(lpi[1].costBreakdown.timerIrq).toBeCloseTo(hv.costProfile('phytium-s2500').ns.timerIrq, 6);

@@ -62,17 +62,20 @@ describe.each(CASES)('migration at any instant on $irqchip', (c) => {
 });
 
 describe('the lookahead changes nothing', () => {
-  it.each(['gic-v3', 'rvic'])('%s: the same points give the same outcome in lockstep, at the default lookahead and far beyond it', (irqchip) => {
-    const times = [140696, 117910.75, 68100.25, 42644.5];
-    const outcome = (lookaheadNs?: number) => {
-      const r = fuzzMigration({ irqchip, seed: 3, endNs: END, lookaheadNs, times, points: 0 });
-      return { details: r.details, failures: r.failures, sourceDiffs: r.sourceDiffs };
-    };
-    const ahead = outcome();
-    expect(ahead.failures).toEqual([]);
-    expect(outcome(0)).toEqual(ahead);
-    expect(outcome(1000)).toEqual(ahead);
-  });
+  it.each(['gic-v3', 'rvic'])(
+    '%s: the same points give the same outcome in lockstep, at the default lookahead and far beyond it',
+    (irqchip) => {
+      const times = [140696, 117910.75, 68100.25, 42644.5];
+      const outcome = (lookaheadNs?: number) => {
+        const r = fuzzMigration({ irqchip, seed: 3, endNs: END, lookaheadNs, times, points: 0 });
+        return { details: r.details, failures: r.failures, sourceDiffs: r.sourceDiffs };
+      };
+      const ahead = outcome();
+      expect(ahead.failures).toEqual([]);
+      expect(outcome(0)).toEqual(ahead);
+      expect(outcome(1000)).toEqual(ahead);
+    },
+  );
 });
 
 describe('regressions found by migrate-fuzz', () => {
@@ -82,7 +85,13 @@ describe('regressions found by migrate-fuzz', () => {
     const ref = referenceRun(sc);
     const isactiver1 = (r: MigrationResult) =>
       (r.snapshot.devices[0] as SavedVgic).regs.find(([g, a]) => g === VGIC_GRP.DIST_REGS && (a & 0xffffffffn) === 0x304n)?.[2];
-    const [p] = findPoints(sc, ref, migrationCandidates(ref).acked(1, 33), (r) => r.where[1] === 'handler' && isactiver1(r) === 1n << 1n, 1);
+    const [p] = findPoints(
+      sc,
+      ref,
+      migrationCandidates(ref).acked(1, 33),
+      (r) => r.where[1] === 'handler' && isactiver1(r) === 1n << 1n,
+      1,
+    );
     expect(p).toBeDefined();
     const r = migrateAt(sc, p.t, ref);
     expect(r.why).toBeUndefined();

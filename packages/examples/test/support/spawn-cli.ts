@@ -36,8 +36,15 @@ export function irqflow(args: string[], opts: { cwd?: string; env?: NodeJS.Proce
 }
 
 /** Starts the CLI in the background (e.g. a queue worker); stdout/stderr are collected. */
-export function irqflowBackground(args: string[], opts: { cwd?: string } = {}): { child: ChildProcess; output: () => string; exited: Promise<number> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function irqflowBackground(
+  args: string[],
+  opts: { cwd?: string } = {},
+): { child: ChildProcess; output: () => string; exited: Promise<number> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout.on('data', (d) => (text += String(d)));
   child.stderr.on('data', (d) => (text += String(d)));

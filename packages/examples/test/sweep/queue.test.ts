@@ -23,7 +23,8 @@ function findRedis(): string | null {
 }
 
 const REDIS = findRedis();
-if (!REDIS) console.warn('queue.test.ts: SKIPPED — no redis-server binary found (install Debian’s redis-server: apt-get install -y redis-server)');
+if (!REDIS)
+  console.warn('queue.test.ts: SKIPPED — no redis-server binary found (install Debian’s redis-server: apt-get install -y redis-server)');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,7 +58,9 @@ async function waitForPort(port: number, ms: number): Promise<void> {
     ensureBuilt();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'irqflow-queue-'));
     const port = await freePort();
-    redis = spawn(REDIS!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp], { stdio: 'ignore' });
+    redis = spawn(REDIS!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp], {
+      stdio: 'ignore',
+    });
     await waitForPort(port, 10_000);
     url = `redis://127.0.0.1:${port}`;
   });
@@ -91,6 +94,8 @@ async function waitForPort(port: number, ms: number): Promise<void> {
     const a = fs.readFileSync(path.join(tmp, 'local', 'results.jsonl'), 'utf8');
     expect(a.trim().split('\n')).toHaveLength(12);
     expect(fs.readFileSync(path.join(tmp, 'queued', 'results.jsonl'), 'utf8')).toBe(a);
-    expect(fs.readFileSync(path.join(tmp, 'queued', 'results.csv'), 'utf8')).toBe(fs.readFileSync(path.join(tmp, 'local', 'results.csv'), 'utf8'));
+    expect(fs.readFileSync(path.join(tmp, 'queued', 'results.csv'), 'utf8')).toBe(
+      fs.readFileSync(path.join(tmp, 'local', 'results.csv'), 'utf8'),
+    );
   });
 });

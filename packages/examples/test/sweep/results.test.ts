@@ -31,7 +31,12 @@ const row = (over: Partial<SweepRow>): SweepRow => ({
 
 describe('sweep results', () => {
   it('CSV: one column per exit reason and per cost-breakdown item; missing items are empty; text is quoted', () => {
-    const csv = toCsv([row({ costBreakdown: { trap: 100, lr: 5 } }), row({ seed: 2, status: 'mismatch', message: 'a, "b"', exitsByReason: { hvc: 3 } })]).trim().split('\n');
+    const csv = toCsv([
+      row({ costBreakdown: { trap: 100, lr: 5 } }),
+      row({ seed: 2, status: 'mismatch', message: 'a, "b"', exitsByReason: { hvc: 3 } }),
+    ])
+      .trim()
+      .split('\n');
     const head = csv[0].split(',');
     expect(head.slice(-5)).toEqual(['exits.hvc', 'exits.sysreg', 'exits.wfi', 'cost.lr', 'cost.trap']);
     expect(csv[1].endsWith(',0,400,402,5,100')).toBe(true);
@@ -42,15 +47,37 @@ describe('sweep results', () => {
   it('resume ignores a torn last line; the final files are in plan order', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irqflow-results-'));
     try {
-      const points = planPoints({ irqchips: ['a', 'b'], workloads: ['w'], profiles: ['p'], vcpus: [2, 4], lrs: [null], seeds: 2, durationNs: 1 });
-      expect(points.map((p) => `${p.irqchip}${p.vcpus}s${p.seed}`)).toEqual(['a2s1', 'a2s2', 'a4s1', 'a4s2', 'b2s1', 'b2s2', 'b4s1', 'b4s2']);
+      const points = planPoints({
+        irqchips: ['a', 'b'],
+        workloads: ['w'],
+        profiles: ['p'],
+        vcpus: [2, 4],
+        lrs: [null],
+        seeds: 2,
+        durationNs: 1,
+      });
+      expect(points.map((p) => `${p.irqchip}${p.vcpus}s${p.seed}`)).toEqual([
+        'a2s1',
+        'a2s2',
+        'a4s1',
+        'a4s2',
+        'b2s1',
+        'b2s2',
+        'b4s1',
+        'b4s2',
+      ]);
       const rows = points.map((p) => row(p));
-      fs.writeFileSync(path.join(dir, 'results.jsonl'), [rows[3], rows[0]].map((r) => JSON.stringify(r)).join('\n') + '\n' + JSON.stringify(rows[5]).slice(0, 30));
+      fs.writeFileSync(
+        path.join(dir, 'results.jsonl'),
+        [rows[3], rows[0]].map((r) => JSON.stringify(r)).join('\n') + '\n' + JSON.stringify(rows[5]).slice(0, 30),
+      );
       const done = readFinished(dir);
       expect([...done.keys()]).toEqual([pointKey(points[3]), pointKey(points[0])]);
       const out = writeFinal(dir, points, done);
       expect(out.map((r) => r.seed + r.irqchip + r.vcpus)).toEqual(['1a2', '2a4']);
-      expect(fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8')).toBe([rows[0], rows[3]].map((r) => JSON.stringify(r)).join('\n') + '\n');
+      expect(fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8')).toBe(
+        [rows[0], rows[3]].map((r) => JSON.stringify(r)).join('\n') + '\n',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

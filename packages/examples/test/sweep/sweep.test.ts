@@ -28,12 +28,29 @@ describe('irqflow sweep', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ points: 12, ran: 12, ok: 12, failed: 0 });
     const jsonl = fs.readFileSync(path.join(out, 'results.jsonl'), 'utf8');
-    const rows = jsonl.trim().split('\n').map((l) => parseJson<SweepRow>(l));
+    const rows = jsonl
+      .trim()
+      .split('\n')
+      .map((l) => parseJson<SweepRow>(l));
     expect(rows).toHaveLength(12);
     const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(13);
     const head = csv[0].split(',');
-    expect(head.slice(0, 13)).toEqual(['irqchip', 'workload', 'profile', 'vcpus', 'lrs', 'seed', 'durationNs', 'status', 'sent', 'interrupts', 'exits', 'exitsPerInterrupt', 'simNsPerInterrupt']);
+    expect(head.slice(0, 13)).toEqual([
+      'irqchip',
+      'workload',
+      'profile',
+      'vcpus',
+      'lrs',
+      'seed',
+      'durationNs',
+      'status',
+      'sent',
+      'interrupts',
+      'exits',
+      'exitsPerInterrupt',
+      'simNsPerInterrupt',
+    ]);
     for (const row of rows) {
       expect(row).toMatchObject({ workload: 'ipi-pingpong', status: 'ok', lrs: null });
       expect(row.interrupts).toBe(row.vcpus * 200);
@@ -48,7 +65,10 @@ describe('irqflow sweep', () => {
         const ns = rows.filter((x) => x.irqchip === chip && x.vcpus === v).map((x) => x.simNsPerInterrupt);
         expect(new Set(ns).size).toBeGreaterThan(1);
       }
-    const svgs = fs.readdirSync(out).filter((f) => f.endsWith('.svg')).sort();
+    const svgs = fs
+      .readdirSync(out)
+      .filter((f) => f.endsWith('.svg'))
+      .sort();
     expect(svgs).toEqual(['ipi-pingpong-gicv3-vhe-exits-per-interrupt.svg', 'ipi-pingpong-gicv3-vhe-ns-per-interrupt.svg']);
     const svg = fs.readFileSync(path.join(out, svgs[1]), 'utf8');
     expect(svg).toContain('>gic-v3</text>');
@@ -67,14 +87,32 @@ describe('irqflow sweep', () => {
   });
 
   it('--lrs adds a dimension, --jobs 0 runs in-process and gives the same rows as threads', () => {
-    const base = ['sweep', '--irqchip', 'gic-v3', '--workload', 'ipi-pingpong', '--vcpus', '2', '--lrs', '1,4', '--duration', '5ms', '--quiet'];
+    const base = [
+      'sweep',
+      '--irqchip',
+      'gic-v3',
+      '--workload',
+      'ipi-pingpong',
+      '--vcpus',
+      '2',
+      '--lrs',
+      '1,4',
+      '--duration',
+      '5ms',
+      '--quiet',
+    ];
     const a = irqflow([...base, '--out', path.join(tmp, 'b'), '--jobs', '0']);
     const b = irqflow([...base, '--out', path.join(tmp, 'c'), '--jobs', '2']);
     expect(a.code).toBe(0);
     expect(b.code).toBe(0);
     const rows = fs.readFileSync(path.join(tmp, 'b', 'results.jsonl'), 'utf8');
     expect(rows).toBe(fs.readFileSync(path.join(tmp, 'c', 'results.jsonl'), 'utf8'));
-    expect(rows.trim().split('\n').map((l) => parseJson<SweepRow>(l).lrs)).toEqual([1, 4]);
+    expect(
+      rows
+        .trim()
+        .split('\n')
+        .map((l) => parseJson<SweepRow>(l).lrs),
+    ).toEqual([1, 4]);
     expect(fs.readdirSync(path.join(tmp, 'b')).filter((f) => f.endsWith('.svg'))).toHaveLength(4);
   });
 });

@@ -1,11 +1,5 @@
 import { Errno, Hypervisor, isKvmError, Vm } from '@irqflow/core';
-import {
-  KVM_DEV_TYPE_IRQFLOW_PIC,
-  PIC_CTRL_INIT,
-  PIC_DEV_GRP,
-  PIC_REG,
-  PicPlugin,
-} from '@irqflow/examples';
+import { KVM_DEV_TYPE_IRQFLOW_PIC, PIC_CTRL_INIT, PIC_DEV_GRP, PIC_REG, PicPlugin } from '@irqflow/examples';
 
 function setup(vcpus = 2): { vm: Vm; dev: ReturnType<Vm['createDevice']> } {
   const hv = new Hypervisor({ traceCapacity: 1 }).use(PicPlugin);

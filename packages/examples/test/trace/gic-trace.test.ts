@@ -98,7 +98,12 @@ describe('gic-v3 virtio-msi trace', () => {
     const tr = named(events, 'msi-translate');
     expect(tr.length).toBe(interrupts);
     for (const e of tr) {
-      expect(e.args).toEqual({ devid: 0, eventid: expect.any(Number) as unknown, intid: 8192 + (e.args!.eventid as number), vcpu: e.tid - 1 });
+      expect(e.args).toEqual({
+        devid: 0,
+        eventid: expect.any(Number) as unknown,
+        intid: 8192 + (e.args!.eventid as number),
+        vcpu: e.tid - 1,
+      });
     }
     expect(events.filter((e) => e.ph === 'X' && e.name === 'msi').length).toBe(interrupts);
     expect(named(events, 'ack').length).toBe(interrupts);

@@ -9,7 +9,19 @@
  * its cost paid before the handler, EXIT_ENTRY_FRACTION) plus `ipiLatency`, and
  * never earlier than the device's write plus `ipiLatency`; lockstep and the lookahead give the same instant.
  */
-import { DAIF, EventFd, EXIT_ENTRY_FRACTION, GuestAsm, MSI_VALID_DEVID, TraceKind, type GuestIrqDriver, type Msi, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  DAIF,
+  EventFd,
+  EXIT_ENTRY_FRACTION,
+  GuestAsm,
+  MSI_VALID_DEVID,
+  TraceKind,
+  type GuestIrqDriver,
+  type Msi,
+  type RoutingEntry,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
 import { createHypervisor } from '@irqflow/examples';
 
 const { hv } = createHypervisor({ traceCapacity: 200_000 });
@@ -58,10 +70,17 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
   const s = new GuestAsm();
   s.label('main');
   drv.emitCpuInit(s);
-  s.label('wait').work(30).callb(() => !ready, 'wait');
-  s.work(3_000).movi(9, 1).call((v) => void (before = v.clock));
+  s.label('wait')
+    .work(30)
+    .callb(() => !ready, 'wait');
+  s.work(3_000)
+    .movi(9, 1)
+    .call((v) => void (before = v.clock));
   drv.emitSendIpi!(s, 9, 0);
-  s.call((v) => void (after = v.clock)).label('idle').wfi().b('idle');
+  s.call((v) => void (after = v.clock))
+    .label('idle')
+    .wfi()
+    .b('idle');
   vm.vcpus[0].setProgram(s.build());
   vm.vcpus[1].setProgram(receiver(drv, drv.ipi!(0), spin, () => void (ready = true)).build());
   hv.trace.clear();
@@ -73,7 +92,8 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
   }
   // the send is a trapped access (sysreg, MMIO or hypercall): its handler runs once the world switch out is paid
   let handlerAt = -1;
-  for (const e of hv.trace.events()) if (e.kind === TraceKind.Exit && e.vcpu === 0 && e.t >= before && e.t + e.b <= after) handlerAt = e.t + e.b * EXIT_ENTRY_FRACTION;
+  for (const e of hv.trace.events())
+    if (e.kind === TraceKind.Exit && e.vcpu === 0 && e.t >= before && e.t + e.b <= after) handlerAt = e.t + e.b * EXIT_ENTRY_FRACTION;
   expect(handlerAt).toBeGreaterThan(0);
   return [handlerAt, firstTaken(1), vm];
 }
@@ -88,7 +108,10 @@ function deviceMsi(chip: string, lookaheadNs: number | undefined, spin: boolean,
   s.label('main');
   drv.emitCpuInit(s);
   if (useMsi) msi = drv.emitMsiSetup!(s, { devid: 0, event: 0, intid, target: 1 });
-  s.call((v) => ready(v)).label('idle').wfi().b('idle');
+  s.call((v) => ready(v))
+    .label('idle')
+    .wfi()
+    .b('idle');
   vm.vcpus[0].setProgram(s.build());
   const fd = new EventFd('device');
   let raise = (): void => void fd.signal();
@@ -141,14 +164,23 @@ function polledFlag(chip: string, lookaheadNs: number | undefined): [number, num
   const s = new GuestAsm();
   s.label('main');
   drv.emitCpuInit(s);
-  s.label('wait').work(30).callb(() => !polling, 'wait');
-  s.work(3_000).movi(1, RAM).movi(2, 1).call((v) => void (storedAt = v.clock)).str(2, 1, 0x40);
+  s.label('wait')
+    .work(30)
+    .callb(() => !polling, 'wait');
+  s.work(3_000)
+    .movi(1, RAM)
+    .movi(2, 1)
+    .call((v) => void (storedAt = v.clock))
+    .str(2, 1, 0x40);
   s.label('idle').wfi().b('idle');
   const r = new GuestAsm();
   r.label('main');
   drv.emitCpuInit(r);
   r.movi(1, RAM).call(() => void (polling = true));
-  r.label('p').ldr(3, 1, 0x40).cbz(3, 'p').call((v) => void (seenAt = v.clock));
+  r.label('p')
+    .ldr(3, 1, 0x40)
+    .cbz(3, 'p')
+    .call((v) => void (seenAt = v.clock));
   r.label('idle').wfi().b('idle');
   vm.vcpus[0].setProgram(s.build());
   vm.vcpus[1].setProgram(r.build());
@@ -169,7 +201,7 @@ describe.each(chips)('causal delivery on %s', (chip) => {
   });
 
   describe.each([true, false])('receiver spinning in the guest: %s', (spin) => {
-    it('an IPI is taken no earlier than the sending handler\'s instant plus ipiLatency, identically under lockstep and the lookahead', () => {
+    it("an IPI is taken no earlier than the sending handler's instant plus ipiLatency, identically under lockstep and the lookahead", () => {
       const seen = modes.map((l) => {
         const [sent, taken, vm] = ipi(chip, l, spin);
         expect(taken).toBeGreaterThan(0);

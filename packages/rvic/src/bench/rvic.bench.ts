@@ -36,7 +36,6 @@ import { deviceMsi, ipiPingPong, type WorkloadResult } from '../workloads';
 /** One throughput result (core's bench shape). */
 export type BenchResult = BenchmarkEntry;
 
-
 /** Device interrupt INTID → its rVID input, the KVM_IRQ_LINE line number. */
 const inputOf = (intid: number): number => intid - RVIC_BOARD_TRUSTED;
 

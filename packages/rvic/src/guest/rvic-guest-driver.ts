@@ -93,7 +93,9 @@ export class RvicGuestDriver implements GuestIrqDriver {
   emitMsiSetup(a: GuestAsm, spec: { devid: number; event: number; intid: number; target: number }): Msi {
     const { intid } = spec;
     if (intid < this.msiIrqs.first || intid >= this.msiIrqs.first + this.msiIrqs.count)
-      throw new RangeError(`rVIC: interrupt ${intid} is not in the MSI range ${this.msiIrqs.first}..${this.msiIrqs.first + this.msiIrqs.count - 1}`);
+      throw new RangeError(
+        `rVIC: interrupt ${intid} is not in the MSI range ${this.msiIrqs.first}..${this.msiIrqs.first + this.msiIrqs.count - 1}`,
+      );
     const t = this.vm.vcpus[spec.target];
     if (t === undefined) throw new RangeError(`rVIC: no vCPU ${spec.target}`);
     const input = this.inputOf(intid);

@@ -9,10 +9,14 @@ import * as path from 'node:path';
 jest.setTimeout(180_000);
 
 it('rvic.bench --quick --json: wall-clock and scaling rows, simulated results beside', () => {
-  const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'dist', 'bench', 'rvic.bench.js'), '--quick', '--json', '--n', '100'], {
-    encoding: 'utf8',
-    timeout: 170_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.resolve(__dirname, '..', '..', 'dist', 'bench', 'rvic.bench.js'), '--quick', '--json', '--n', '100'],
+    {
+      encoding: 'utf8',
+      timeout: 170_000,
+    },
+  );
   expect(r.status).toBe(0);
   const doc = JSON.parse(r.stdout) as { benchmarks: Record<string, number | string>[]; simulated: { interrupts: number }[] };
   expect(doc.benchmarks.map((x) => [x.name, x.unit, x.better])).toEqual([

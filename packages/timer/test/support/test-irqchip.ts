@@ -59,7 +59,8 @@ export class TestIrqchip {
         const c = this.slot.get(v);
         for (let i = 16; i < NR; i++) {
           const m = c.mapped[i];
-          if (m !== null && c.hostIrq[i] >= 0 && c.active[i] === 0 && !m(v, i)) this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[i], IrqchipState.Active, false);
+          if (m !== null && c.hostIrq[i] >= 0 && c.active[i] === 0 && !m(v, i))
+            this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[i], IrqchipState.Active, false);
         }
       },
       injectIrq: (vm2, cpu, intid, level, owner) => {
@@ -70,7 +71,8 @@ export class TestIrqchip {
         this.injections.push({ cpu, intid, level, t: vm2.now });
         c.line[intid] = level ? 1 : 0;
         // a reported drop of a mapped line is a resample point too (see vcpuSyncHwstate)
-        if (!level && c.active[intid] === 0 && c.hostIrq[intid] >= 0) this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[intid], IrqchipState.Active, false);
+        if (!level && c.active[intid] === 0 && c.hostIrq[intid] >= 0)
+          this.vm.hv.hostIrqs.setIrqchipState(c.hostIrq[intid], IrqchipState.Active, false);
         v.virq = this.deliverable(v) >= 0;
         if (level) vm2.kickVcpu(v);
       },

@@ -65,7 +65,10 @@ export class TimerGuest {
     a.label('irq');
     d.emitAck(a, 10);
     a.beqi(10, d.spurious, '.irq_out');
-    for (const [regs, intid] of [[VREGS, this.intids.virt], [PREGS, this.intids.phys]] as const) {
+    for (const [regs, intid] of [
+      [VREGS, this.intids.virt],
+      [PREGS, this.intids.phys],
+    ] as const) {
       const skip = `.irq_not_${regs.name}`;
       a.bnei(10, intid, skip);
       a.mrs(11, regs.cnt).mrs(12, regs.cval).mrs(13, regs.ctl).call(rec);

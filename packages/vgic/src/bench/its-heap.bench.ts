@@ -108,7 +108,11 @@ function main(): void {
     process.stdout.write(JSON.stringify(heapPerMappedEvent(devices, events)) + '\n');
     return;
   }
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', __filename, '--measure', `--devices=${devices}`, `--events=${events}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=4096', __filename, '--measure', `--devices=${devices}`, `--events=${events}`],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`heap probe failed: ${r.stderr}`);
   const m = JSON.parse(r.stdout) as { bytesPerEvent: number };
   const row = {

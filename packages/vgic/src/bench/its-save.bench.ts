@@ -19,7 +19,19 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { Hypervisor, type Vm } from '@irqflow/core';
-import { executeCommand, GITS, ITS_GRP, itsDeviceType, itsLpisEnabledChanged, itsSetIrqInatomic, itsSetMsi, itsValidateRoute, KVM_VGIC_ITS_ADDR_TYPE, type ItsKvmDevice, type LpiHost } from '../its';
+import {
+  executeCommand,
+  GITS,
+  ITS_GRP,
+  itsDeviceType,
+  itsLpisEnabledChanged,
+  itsSetIrqInatomic,
+  itsSetMsi,
+  itsValidateRoute,
+  KVM_VGIC_ITS_ADDR_TYPE,
+  type ItsKvmDevice,
+  type LpiHost,
+} from '../its';
 
 const RAM = 0x4000_0000;
 const PROP = RAM;
@@ -96,7 +108,8 @@ export function aliasedIttVm(aliased: boolean, o: Opts): { vm: Vm; dev: ItsKvmDe
   for (let d = 0; d < o.devices; d++) {
     const itt = aliased ? ITT + (d % o.itts) * span : ITT + d * span;
     cmd(dev, 0x08, d, o.bits - 1, 0, itt >>> 0, 0x80000000 | Math.floor(itt / 2 ** 32));
-    for (let e = 0; e < o.events; e++) cmd(dev, 0x0a, d, (e + 1) * Math.floor(2 ** o.bits / o.events) - 1, 8192 + ((d * o.events + e) % 57344), 0);
+    for (let e = 0; e < o.events; e++)
+      cmd(dev, 0x0a, d, (e + 1) * Math.floor(2 ** o.bits / o.events) - 1, 8192 + ((d * o.events + e) % 57344), 0);
   }
   return { vm, dev };
 }
@@ -145,7 +158,10 @@ function runScenario(which: string): [number, number] {
 
 function inChild(which: string): [number, number] {
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--scenario=') && a !== '--json');
-  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', __filename, `--scenario=${which}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', __filename, `--scenario=${which}`, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (r.status !== 0) throw new Error(`scenario ${which} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as [number, number];
 }
@@ -160,7 +176,14 @@ function main(): void {
   const tag = `${o.devices} devices x 2^${o.bits} events (${o.events} mapped)`;
   const [as, ar] = inChild('aliased');
   const [ds, dr] = inChild('distinct');
-  const row = (name: string, value: number, baseline: number): Row => ({ name, value, unit: 's', baseline, ratio: baseline > 0 ? value / baseline : 0, better: 'lower' });
+  const row = (name: string, value: number, baseline: number): Row => ({
+    name,
+    value,
+    unit: 's',
+    baseline,
+    ratio: baseline > 0 ? value / baseline : 0,
+    better: 'lower',
+  });
   const rows: Row[] = [
     row(`its save, ${tag}, ${o.itts} shared ITT(s)`, as, ds),
     row(`its restore, ${tag}, ${o.itts} shared ITT(s)`, ar, dr),
@@ -172,7 +195,8 @@ function main(): void {
     process.stdout.write(JSON.stringify({ benchmarks: rows }) + '\n');
     return;
   }
-  for (const r of rows) console.log(`${r.name.padEnd(84)} ${r.value.toFixed(3)} s   (baseline ${r.baseline.toFixed(3)} s, ratio ${r.ratio.toFixed(2)})`);
+  for (const r of rows)
+    console.log(`${r.name.padEnd(84)} ${r.value.toFixed(3)} s   (baseline ${r.baseline.toFixed(3)} s, ratio ${r.ratio.toFixed(2)})`);
 }
 
 if (require.main === module) main();

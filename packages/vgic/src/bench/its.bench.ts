@@ -195,7 +195,8 @@ export function lpiStressVm(d: number, e: number, v: number, knobs: LpiKnobs = {
     drv.emitCpuInit(a);
     if (i === 0) {
       for (let dev = 0; dev < d; dev++)
-        for (let ev = 0; ev < e; ev++) msis.push(drv.emitMsiSetup!(a, { devid: dev, event: ev, intid: 8192 + dev * e + ev, target: (dev * e + ev) % v }));
+        for (let ev = 0; ev < e; ev++)
+          msis.push(drv.emitMsiSetup!(a, { devid: dev, event: ev, intid: 8192 + dev * e + ev, target: (dev * e + ev) % v }));
     }
     a.movi(5, 0).daifclr(DAIF.I).label('idle').wfi().b('idle');
     a.label('irq').mrs(9, 'ICC_IAR1_EL1').beqi(9, 1023, 'out').msr('ICC_EOIR1_EL1', 9).addi(5, 5, 1).label('out').eret();
@@ -307,13 +308,21 @@ function saveRestore(d: number, e: number): Result[] {
   const populate_ = (t1 - t0) / 1000;
   const r = (name: string, secs: number): Result => benchRow(name, 's', 'lower', [secs], populate_); // one run: 64k devices
   if (vm.memory.allocatedBytes < 0) sink++;
-  return [r(`save ${d} devices x ${e} events`, (t2 - t1) / 1000), r(`restore ${d} devices x ${e} events`, (t4 - t3) / 1000), r(`save + restore ${d} devices x ${e} events`, (t2 - t1 + t4 - t3) / 1000)];
+  return [
+    r(`save ${d} devices x ${e} events`, (t2 - t1) / 1000),
+    r(`restore ${d} devices x ${e} events`, (t4 - t3) / 1000),
+    r(`save + restore ${d} devices x ${e} events`, (t2 - t1 + t4 - t3) / 1000),
+  ];
 }
 
 /** The scenarios, in report order. */
 function scenarios(quick: boolean, knobs: LpiKnobs): (() => Result[])[] {
   const secs = quick ? 0.3 : 1.5;
-  return [() => lpiStressE2e(1, 1, 16, secs, knobs), () => lpiStressE2e(16, 16, 16, secs, knobs), () => saveRestore(quick ? 4096 : 65536, 32)];
+  return [
+    () => lpiStressE2e(1, 1, 16, secs, knobs),
+    () => lpiStressE2e(16, 16, 16, secs, knobs),
+    () => saveRestore(quick ? 4096 : 65536, 32),
+  ];
 }
 
 /** `--name=value` as a number, or undefined when absent. @throws Error for a value that is not a number */

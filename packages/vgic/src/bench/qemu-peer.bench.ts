@@ -23,7 +23,18 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { benchArgs, benchRow, Hypervisor, pendingShape, pingPongShape, printBench, spread, warmUp, type BenchmarkEntry, type BenchShape } from '@irqflow/core';
+import {
+  benchArgs,
+  benchRow,
+  Hypervisor,
+  pendingShape,
+  pingPongShape,
+  printBench,
+  spread,
+  warmUp,
+  type BenchmarkEntry,
+  type BenchShape,
+} from '@irqflow/core';
 import { VgicPlugin } from '../plugin';
 import { QEMU_GUEST_ASM } from './support/qemu-guest';
 
@@ -81,7 +92,8 @@ function runQemu(elf: string, q: QemuShape): QemuRun {
   args.push('-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', elf, '-accel', `tcg,thread=${q.thread}`);
   const r = spawnSync('qemu-system-aarch64', args, { encoding: 'utf8', timeout: 120_000 });
   const m = /IRQFLOW-PEER count=([0-9a-f]+) ticks=([0-9a-f]+) freq=([0-9a-f]+)/.exec(r.stdout ?? '');
-  if (r.status !== 0 || !m) throw new Error(`qemu-system-aarch64 ${r.signal ?? `exit ${r.status}`}: ${(r.stdout + r.stderr).trim().slice(-300)}`);
+  if (r.status !== 0 || !m)
+    throw new Error(`qemu-system-aarch64 ${r.signal ?? `exit ${r.status}`}: ${(r.stdout + r.stderr).trim().slice(-300)}`);
   const [count, ticks, freq] = [m[1], m[2], m[3]].map((h) => parseInt(h, 16));
   return { count, rate: count / (ticks / freq) };
 }

@@ -15,7 +15,16 @@
  * @module
  */
 import 'reflect-metadata';
-import { benchArgs, Hypervisor, printBench, scalingRows, scenarioArg, scenarioInChild, type BenchmarkEntry, type ScalingFamily } from '@irqflow/core';
+import {
+  benchArgs,
+  Hypervisor,
+  printBench,
+  scalingRows,
+  scenarioArg,
+  scenarioInChild,
+  type BenchmarkEntry,
+  type ScalingFamily,
+} from '@irqflow/core';
 import { VgicPlugin } from '../plugin';
 
 /** The scenarios, in report order: each irqchip × each family. */
@@ -39,7 +48,12 @@ export function runScenario(i: number, quick: boolean): BenchmarkEntry[] {
   const s = scenarios(quick)[i];
   if (!s) throw new RangeError(`no scenario ${i}`);
   const hv = new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
-  return scalingRows(hv, s.irqchip, s.family, quick ? { repMs: 10, reps: 3, warmUp: { minMs: 30, maxMs: 300 } } : { warmUp: { minMs: 200, maxMs: 1500 } });
+  return scalingRows(
+    hv,
+    s.irqchip,
+    s.family,
+    quick ? { repMs: 10, reps: 3, warmUp: { minMs: 30, maxMs: 300 } } : { warmUp: { minMs: 200, maxMs: 1500 } },
+  );
 }
 
 function main(argv: readonly string[]): void {

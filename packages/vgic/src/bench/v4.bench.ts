@@ -137,7 +137,14 @@ function run(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs:
   if (busy && doneAt < 0) throw new Error(`${irqchip}: the guest did not finish its work`);
   const exits = v.stats.totalExits() - exits0;
   const busyNs = v.clock - tStart - (v.stats.blockedNs - blocked0);
-  return { exitsPerIrq: irqs ? exits / irqs : exits, nsPerIrq: irqs ? busyNs / irqs : busyNs, irqs: handled, direct: fd.signals === 0 && irqs > 0, doneAt, wallNs };
+  return {
+    exitsPerIrq: irqs ? exits / irqs : exits,
+    nsPerIrq: irqs ? busyNs / irqs : busyNs,
+    irqs: handled,
+    direct: fd.signals === 0 && irqs > 0,
+    doneAt,
+    wallNs,
+  };
 }
 
 function measure(irqchip: 'gic-v3' | 'gic-v4', profile: string, busy: boolean, irqs: number): Run {
@@ -179,10 +186,20 @@ function main(): void {
   // wall clock of the model itself: the idle shape under gicv3-vhe, warmed up, repetitions interleaved
   const wallIrqs = quick ? 200 : 5_000;
   const o = quick ? { reps: 3, warmUp: { minMs: 30, maxMs: 300 } } : { reps: 5, warmUp: { minMs: 300, maxMs: 2000 } };
-  const vs = interleaved(() => wallNsPerIrq('gic-v4', wallIrqs), () => wallNsPerIrq('gic-v3', wallIrqs), o);
-  results.push(benchRow('passthrough idle gicv3-vhe wall ns/irq (gic-v4 vs gic-v3)', 'ns/irq', 'lower', vs.model, spread(vs.reference).median));
+  const vs = interleaved(
+    () => wallNsPerIrq('gic-v4', wallIrqs),
+    () => wallNsPerIrq('gic-v3', wallIrqs),
+    o,
+  );
+  results.push(
+    benchRow('passthrough idle gicv3-vhe wall ns/irq (gic-v4 vs gic-v3)', 'ns/irq', 'lower', vs.model, spread(vs.reference).median),
+  );
   for (const chip of ['gic-v3', 'gic-v4'] as const) {
-    const m = interleaved(() => 1e9 / wallNsPerIrq(chip, wallIrqs), () => minimalIrqRate(MINIMAL_LOOP_IRQS), o);
+    const m = interleaved(
+      () => 1e9 / wallNsPerIrq(chip, wallIrqs),
+      () => minimalIrqRate(MINIMAL_LOOP_IRQS),
+      o,
+    );
     results.push(benchRow(`passthrough idle gicv3-vhe wall ${chip}`, 'irq/s', 'higher', m.model, spread(m.reference).median));
   }
   if (args.json) {
@@ -192,9 +209,14 @@ function main(): void {
   for (const x of results) {
     if (x.unit !== 'ns' && x.unit !== 'exits') continue;
     const f = (n: number) => (x.unit === 'ns' ? n.toFixed(0) : n.toFixed(2));
-    console.log(`${x.name.padEnd(62)} ${f(x.value).padStart(8)} ${x.unit.padEnd(5)} baseline ${f(x.baseline).padStart(8)}  ratio ${x.ratio.toFixed(3)}`);
+    console.log(
+      `${x.name.padEnd(62)} ${f(x.value).padStart(8)} ${x.unit.padEnd(5)} baseline ${f(x.baseline).padStart(8)}  ratio ${x.ratio.toFixed(3)}`,
+    );
   }
-  printBench(args, results.filter((x) => x.unit !== 'ns' && x.unit !== 'exits'));
+  printBench(
+    args,
+    results.filter((x) => x.unit !== 'ns' && x.unit !== 'exits'),
+  );
 }
 
 main();

@@ -95,7 +95,10 @@ export function sgiPingPong(n: number): number {
     drv.emitCpuInit(a);
     drv.emitEnable(a, 1);
     a.movi(11, peer);
-    if (start) a.work(1000).call(() => {}).b('send');
+    if (start)
+      a.work(1000)
+        .call(() => {})
+        .b('send');
     a.daifclr(DAIF.I).label('idle').wfi().b('idle');
     a.label('irq');
     drv.emitAck(a, 9);

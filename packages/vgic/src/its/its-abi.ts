@@ -26,7 +26,18 @@
  * @module
  */
 import { Errno, fail, GUEST_MEMORY_PAGE_SIZE, type GuestMemory } from '@irqflow/core';
-import { COLLECTION_NOT_MAPPED, CTE_SIZE, DTE_MAX_NEXT, DTE_SIZE, ITE_MAX_NEXT, ITE_SIZE, ITS_IDBITS, L2_DTES_PER_PAGE, LPI_MIN_INTID, SZ_64K } from './gits-regs';
+import {
+  COLLECTION_NOT_MAPPED,
+  CTE_SIZE,
+  DTE_MAX_NEXT,
+  DTE_SIZE,
+  ITE_MAX_NEXT,
+  ITE_SIZE,
+  ITS_IDBITS,
+  L2_DTES_PER_PAGE,
+  LPI_MIN_INTID,
+  SZ_64K,
+} from './gits-regs';
 import { baserAddr, baserBytes, baserIndirect, baserValid } from './its-tables';
 import { peToVcpuIndex, vcpuIndexToPe } from './lpi-host';
 import type { ItsCollection, ItsDeviceEntry, VgicIts } from './vgic-its';
@@ -199,8 +210,9 @@ function scrubItts(its: VgicIts, devs: readonly SavedDevice[]): void {
   while (i < n) {
     const lo = devs[order[i]].dev.ittAddr;
     let hi = lo + 2 ** devs[order[i]].dev.eventBits * ITE_SIZE;
-    for (i++; i < n && devs[order[i]].dev.ittAddr <= hi; i++) hi = Math.max(hi, devs[order[i]].dev.ittAddr + 2 ** devs[order[i]].dev.eventBits * ITE_SIZE);
-    for (let p = lo; p < hi; ) {
+    for (i++; i < n && devs[order[i]].dev.ittAddr <= hi; i++)
+      hi = Math.max(hi, devs[order[i]].dev.ittAddr + 2 ** devs[order[i]].dev.eventBits * ITE_SIZE);
+    for (let p = lo; p < hi;) {
       const w = mem.nextWrittenPage(p, hi);
       if (w < 0) break;
       const pageEnd = Math.min(hi, (Math.floor(w / GUEST_MEMORY_PAGE_SIZE) + 1) * GUEST_MEMORY_PAGE_SIZE);
@@ -227,7 +239,8 @@ function planCollectionTable(its: VgicIts): ItsCollection[] | null {
   if (cols.length * CTE_SIZE > size) fail(Errno.EINVAL, `${cols.length} collections do not fit the Collection table`);
   const used = Math.min(size, (cols.length + 1) * CTE_SIZE); // the entries and the terminator
   for (let off = 0; off < used; off += CTE_SIZE)
-    if (!its.vm.memory.isRam(base + off, CTE_SIZE)) fail(Errno.EFAULT, `Collection table entry 0x${(base + off).toString(16)} is not guest RAM`);
+    if (!its.vm.memory.isRam(base + off, CTE_SIZE))
+      fail(Errno.EFAULT, `Collection table entry 0x${(base + off).toString(16)} is not guest RAM`);
   return cols;
 }
 
@@ -363,7 +376,7 @@ class IttWalker {
   private nextInPage(pn: number, a: number, limit: number): number {
     let ps = this.pages.get(pn);
     if (ps === undefined) this.pages.set(pn, (ps = { start: [], end: [], stops: [] }));
-    for (let pos = a; pos < limit; ) {
+    for (let pos = a; pos < limit;) {
       const k = lowerBound(ps.start, pos + 1) - 1; // last range starting at or before pos
       if (k >= 0 && ps.end[k] > pos) {
         const j = lowerBound(ps.stops, pos);
@@ -420,7 +433,7 @@ class IttWalker {
     const mem = this.mem;
     const base = dev.ittAddr;
     const end = base + 2 ** dev.eventBits * ITE_SIZE;
-    for (let p = base; ; ) {
+    for (let p = base; ;) {
       const q = this.next(p, end);
       if (q < 0) return;
       if (!mem.isRam(q, ITE_SIZE)) fail(Errno.EFAULT, `device ${dev.id}: ITT entry 0x${q.toString(16)} is not guest RAM`);
@@ -500,7 +513,8 @@ export function restoreTables(its: VgicIts): void {
   for (const dev of devs) {
     walker.walk(dev, (event, lo, hi) => {
       const intid = ((hi & 0xffff) * 65536 + (lo >>> 16)) >>> 0;
-      if (intid < LPI_MIN_INTID || intid >= 2 ** ITS_IDBITS) fail(Errno.EINVAL, `device ${dev.id} event ${event}: pINTID ${intid} is not an LPI`);
+      if (intid < LPI_MIN_INTID || intid >= 2 ** ITS_IDBITS)
+        fail(Errno.EINVAL, `device ${dev.id} event ${event}: pINTID ${intid} is not an LPI`);
       const next = hi >>> 16;
       if (event + next >= 2 ** dev.eventBits) fail(Errno.EINVAL, `device ${dev.id} event ${event}: next ${next} leaves the event space`);
       const icid = lo & 0xffff;

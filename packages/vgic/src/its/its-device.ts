@@ -18,7 +18,16 @@
  *
  * @module
  */
-import { Errno, fail, isKvmError, KVM_DEV_TYPE, type DeviceAttr, type DeviceTypeRegistration, type KvmDevice, type Vm } from '@irqflow/core';
+import {
+  Errno,
+  fail,
+  isKvmError,
+  KVM_DEV_TYPE,
+  type DeviceAttr,
+  type DeviceTypeRegistration,
+  type KvmDevice,
+  type Vm,
+} from '@irqflow/core';
 import { GITS, ITS_FRAME_ALIGN, ITS_FRAME_SIZE } from './gits-regs';
 import { restoreTables, saveTables } from './its-abi';
 import { restoreIts, saveIts, saveItsToGuestMemory, type SavedIts } from './its-migration';
@@ -81,7 +90,8 @@ export class ItsKvmDevice implements KvmDevice {
   getAttr(attr: DeviceAttr): bigint {
     switch (attr.group) {
       case ITS_GRP.ADDR:
-        if (attr.attr !== BigInt(KVM_VGIC_ITS_ADDR_TYPE)) fail(Errno.ENODEV, `ITS: address type ${attr.attr} is not KVM_VGIC_ITS_ADDR_TYPE`);
+        if (attr.attr !== BigInt(KVM_VGIC_ITS_ADDR_TYPE))
+          fail(Errno.ENODEV, `ITS: address type ${attr.attr} is not KVM_VGIC_ITS_ADDR_TYPE`);
         return this.its.base < 0 ? VGIC_ADDR_UNDEF : BigInt(this.its.base);
       case ITS_GRP.ITS_REGS:
         return this.reg(attr.attr).read(this.its);
@@ -124,7 +134,8 @@ export class ItsKvmDevice implements KvmDevice {
     if (this.its.base >= 0) fail(Errno.EEXIST, `ITS${this.its.index}: the base address is already set`);
     const v = BigInt.asUintN(64, value);
     if (v % BigInt(ITS_FRAME_ALIGN) !== 0n) fail(Errno.EINVAL, `ITS base 0x${v.toString(16)} is not 64 KiB aligned`);
-    if (v + BigInt(ITS_FRAME_SIZE) > BigInt(this.vm.ipaSize)) fail(Errno.E2BIG, `ITS frame at 0x${v.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA space`);
+    if (v + BigInt(ITS_FRAME_SIZE) > BigInt(this.vm.ipaSize))
+      fail(Errno.E2BIG, `ITS frame at 0x${v.toString(16)} is beyond the ${Math.log2(this.vm.ipaSize)}-bit IPA space`);
     const base = Number(v);
     try {
       this.vm.mmio.register(base, ITS_FRAME_SIZE, this.mmio);

@@ -53,7 +53,8 @@ export function restoreIts(dev: KvmDevice, saved: SavedIts): void {
   const base = dev.getAttr({ group: ITS_GRP_ADDR, attr: ITS_ADDR_TYPE });
   if (base !== saved.base) fail(Errno.EINVAL, `ITS base 0x${base.toString(16)} differs from the saved 0x${saved.base.toString(16)}`);
   const byOff = new Map<number, bigint>(saved.regs.map(([o, v]) => [o, v]));
-  for (const off of [GITS.CBASER, ...REGS, GITS.CTLR]) if (typeof byOff.get(off) !== 'bigint') fail(Errno.EINVAL, `saved ITS lacks register 0x${off.toString(16)}`);
+  for (const off of [GITS.CBASER, ...REGS, GITS.CTLR])
+    if (typeof byOff.get(off) !== 'bigint') fail(Errno.EINVAL, `saved ITS lacks register 0x${off.toString(16)}`);
   const set = (off: number): void => dev.setAttr({ group: ITS_GRP_ITS_REGS, attr: BigInt(off) }, byOff.get(off));
   set(GITS.CBASER);
   for (const off of REGS) set(off);

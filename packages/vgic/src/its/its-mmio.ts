@@ -48,7 +48,8 @@ const wi = (): void => {};
 function ctlrWrite(its: VgicIts, v: bigint): void {
   const en = (v & BigInt(CTLR_ENABLE)) !== 0n;
   // Enabling needs valid Device and Collection tables and a valid command queue; otherwise the write is ignored.
-  if (!its.enabled && en && (!baserValid(its.baserDevice) || !baserValid(its.baserCollection) || (its.cbaser & CBASER.VALID) === 0n)) return;
+  if (!its.enabled && en && (!baserValid(its.baserDevice) || !baserValid(its.baserCollection) || (its.cbaser & CBASER.VALID) === 0n))
+    return;
   its.enabled = en;
   if (!en) its.invalidateCache();
   processCommands(its);
@@ -174,7 +175,8 @@ export const ITS_REGISTERS: readonly ItsRegister[] = [
 const BY_WORD = new Map<number, ItsRegister>();
 for (const r of ITS_REGISTERS) for (let o = 0; o < r.bytes; o += 4) BY_WORD.set(r.offset + o, r);
 for (let o = GITS.IDREGS; o < GITS.IDREGS_END; o += 4) {
-  if (!BY_WORD.has(o)) BY_WORD.set(o, { name: `GITS_ID@0x${o.toString(16)}`, offset: o, bytes: 4, uaccess: true, read: () => 0n, write: wi });
+  if (!BY_WORD.has(o))
+    BY_WORD.set(o, { name: `GITS_ID@0x${o.toString(16)}`, offset: o, bytes: 4, uaccess: true, read: () => 0n, write: wi });
 }
 
 /** The register covering `offset`, if any. */

@@ -84,7 +84,11 @@ export function itsSetMsiOn(s: ItsVm | undefined, msi: Msi): number {
   const its = s.itsAt(msi.address);
   if (its === undefined) fail(Errno.EINVAL, `MSI address 0x${msi.address.toString(16)} is not in an ITS frame`);
   const r = its.inject(msi.devid ?? 0, msi.data >>> 0);
-  if (r < 0) fail(Errno.EBUSY, its.enabled ? `the target redistributor of device ${msi.devid} event ${msi.data} has LPIs disabled` : 'the ITS is disabled');
+  if (r < 0)
+    fail(
+      Errno.EBUSY,
+      its.enabled ? `the target redistributor of device ${msi.devid} event ${msi.data} has LPIs disabled` : 'the ITS is disabled',
+    );
   return r;
 }
 
@@ -114,7 +118,8 @@ export function itsSetIrqInatomicOn(s: ItsVm | undefined, route: RoutingEntry, l
  */
 export function itsValidateRoute(vm: Vm, route: RoutingEntry): void {
   if (route.type !== 'msi' || !vgicHasIts(vm)) return;
-  if (((route.msi.flags ?? 0) & MSI_VALID_DEVID) === 0) fail(Errno.EINVAL, `GSI ${route.gsi}: MSI routes need KVM_MSI_VALID_DEVID on a VM with an ITS`);
+  if (((route.msi.flags ?? 0) & MSI_VALID_DEVID) === 0)
+    fail(Errno.EINVAL, `GSI ${route.gsi}: MSI routes need KVM_MSI_VALID_DEVID on a VM with an ITS`);
 }
 
 /**

@@ -67,9 +67,15 @@ export interface ItsStats {
 }
 
 /** Reset value of GITS_BASER0 (Device table: Type 1, Entry_Size 8, 64 KiB pages). */
-export const BASER_DEVICE_RESET = (BASER.TYPE_DEVICE << BASER.TYPE_SHIFT) | (BigInt(DTE_SIZE - 1) << BASER.ENTRY_SIZE_SHIFT) | (BASER.PAGE_SIZE_64K << BASER.PAGE_SIZE_SHIFT);
+export const BASER_DEVICE_RESET =
+  (BASER.TYPE_DEVICE << BASER.TYPE_SHIFT) |
+  (BigInt(DTE_SIZE - 1) << BASER.ENTRY_SIZE_SHIFT) |
+  (BASER.PAGE_SIZE_64K << BASER.PAGE_SIZE_SHIFT);
 /** Reset value of GITS_BASER1 (Collection table: Type 4, Entry_Size 8, 64 KiB pages). */
-export const BASER_COLLECTION_RESET = (BASER.TYPE_COLLECTION << BASER.TYPE_SHIFT) | (BigInt(CTE_SIZE - 1) << BASER.ENTRY_SIZE_SHIFT) | (BASER.PAGE_SIZE_64K << BASER.PAGE_SIZE_SHIFT);
+export const BASER_COLLECTION_RESET =
+  (BASER.TYPE_COLLECTION << BASER.TYPE_SHIFT) |
+  (BigInt(CTE_SIZE - 1) << BASER.ENTRY_SIZE_SHIFT) |
+  (BASER.PAGE_SIZE_64K << BASER.PAGE_SIZE_SHIFT);
 
 /** The state and translation of one ITS. */
 export class VgicIts {
@@ -297,7 +303,8 @@ export class VgicIts {
   collectionUnmappedV4(icid: number): void {
     const v4 = v4HooksOf(this.vm);
     if (v4 === undefined) return;
-    for (const d of this.devices.values()) for (let i = 0; i < d.ites.size; i++) if (d.ites.icidAt(i) === icid) v4.collectionUnmapped(d.ites.intidAt(i));
+    for (const d of this.devices.values())
+      for (let i = 0; i < d.ites.size; i++) if (d.ites.icidAt(i) === icid) v4.collectionUnmapped(d.ites.intidAt(i));
   }
 
   /** Number of ITEs (bounds checks in tests). */

@@ -30,7 +30,9 @@ function withVsgis(drv: GuestIrqDriver): GuestIrqDriver {
     emitCpuInit(a: GuestAsm): void {
       drv.emitCpuInit(a);
       const skip = a.fresh('nassgi');
-      a.ldra(0, D + GICD_TYPER2_OFFSET).andi(0, 0, GICD_TYPER2_NASSGICAP).cbz(0, skip);
+      a.ldra(0, D + GICD_TYPER2_OFFSET)
+        .andi(0, 0, GICD_TYPER2_NASSGICAP)
+        .cbz(0, skip);
       a.ldra(0, D).andi(0, 0, GICD_CTLR_NASSGIREQ).cbnz(0, skip);
       a.ldra(1, D).movi(0, 0).stra(0, D);
       a.orri(1, 1, GICD_CTLR_NASSGIREQ).stra(1, D);

@@ -95,7 +95,10 @@ export interface VirtualPendingSource {
 /** The shape of an ITS the MAPC hook walks (structural, so this module needs no run-time import of the ITS). */
 export interface ItsLike {
   readonly vm: Vm;
-  readonly devices: ReadonlyMap<number, { readonly ites: ReadonlyMap<number, { readonly icid: number; readonly lpi: { readonly intid: number } }> }>;
+  readonly devices: ReadonlyMap<
+    number,
+    { readonly ites: ReadonlyMap<number, { readonly icid: number; readonly lpi: { readonly intid: number } }> }
+  >;
 }
 
 /** MAPC V=0 of collection `icid`: every forwarded vLPI of an ITE in it is unmapped. No-op without GICv4. */

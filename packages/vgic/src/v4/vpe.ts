@@ -311,7 +311,7 @@ export class Vpe implements VirtualPendingSource {
     for (let k = 0; k < l.length; k++) {
       const id = l[k];
       if (this.vlpiAt[k] > clock || !this.config.vlpiEnabled(id)) continue; // not arrived yet
-      
+
       const p = this.config.vlpiPriority(id);
       if (p < bp || (p === bp && id < best)) {
         best = id;

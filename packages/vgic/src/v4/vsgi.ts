@@ -175,7 +175,13 @@ export function vsgiRegister(r: VgicRegister): VgicRegister {
       return { ...r, write: reconfigure(r.write), uwrite: pick(r.uwrite, reconfigure) };
     case 'ISPENDR': {
       const set = (h: RegHandler): RegHandler => vsgiWrite(h, (p, id) => p.setVsgiPending(id));
-      return { ...r, read: withVsgiPending(r.read), uread: pick(r.uread, withVsgiPending), write: set(r.write), uwrite: pick(r.uwrite, set) };
+      return {
+        ...r,
+        read: withVsgiPending(r.read),
+        uread: pick(r.uread, withVsgiPending),
+        write: set(r.write),
+        uwrite: pick(r.uwrite, set),
+      };
     }
     case 'ICPENDR': {
       const clr = (h: RegHandler): RegHandler => vsgiWrite(h, (p, id) => p.clearVsgiPending(id));

@@ -23,7 +23,11 @@ interface Row {
   max: number;
 }
 
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): { code: number; doc: Record<string, unknown> & { benchmarks: Row[] }; stderr: string } {
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { code: number; doc: Record<string, unknown> & { benchmarks: Row[] }; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(dist, file), '--json', ...args], { encoding: 'utf8', timeout: 180_000, env });
   if (r.status !== 0) throw new Error(`${file} exit ${r.status ?? r.signal}: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
@@ -100,7 +104,9 @@ describe('vgic benchmark rows', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'no-tools-'));
     const { doc, stderr } = run('qemu-peer.bench.js', ['--quick'], { ...process.env, PATH: empty });
     expect(doc.benchmarks).toEqual([]);
-    expect(String(doc.skipped)).toMatch(/qemu-system-aarch64 is not installed; install with: apt-get install -y qemu-system-arm binutils-aarch64-linux-gnu/);
+    expect(String(doc.skipped)).toMatch(
+      /qemu-system-aarch64 is not installed; install with: apt-get install -y qemu-system-arm binutils-aarch64-linux-gnu/,
+    );
     expect(stderr).toMatch(/apt-get install -y qemu-system-arm binutils-aarch64-linux-gnu/);
   });
 

@@ -217,7 +217,11 @@ describe('ITS commands', () => {
     g.mapd(0, 4);
     g.mapc(0, 0);
     g.mapc(1, 1);
-    for (const [ev, intid, icid] of [[0, 8200, 0], [1, 8201, 0], [2, 8202, 1]]) {
+    for (const [ev, intid, icid] of [
+      [0, 8200, 0],
+      [1, 8201, 0],
+      [2, 8202, 1],
+    ]) {
       g.prop(intid, 0x60, false);
       g.mapti(0, ev, intid, icid);
       g.int(0, ev);

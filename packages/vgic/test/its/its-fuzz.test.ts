@@ -16,7 +16,10 @@ const command = fc.record({
   icid: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 0xffff })),
   target: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 0xfffff })),
   valid: fc.boolean(),
-  itt: fc.oneof(fc.integer({ min: 0, max: 15 }).map((i) => ITT_BASE + i * 0x1000), fc.integer({ min: 0, max: 0xffffff }).map((x) => x * 256)),
+  itt: fc.oneof(
+    fc.integer({ min: 0, max: 15 }).map((i) => ITT_BASE + i * 0x1000),
+    fc.integer({ min: 0, max: 0xffffff }).map((x) => x * 256),
+  ),
   raw: fc.option(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 8, maxLength: 8 }), { freq: 8 }),
 });
 type Cmd = typeof command extends fc.Arbitrary<infer T> ? T : never;
@@ -29,7 +32,7 @@ function words(c: Cmd): number[] {
   w[2] = c.cmd === 0x08 ? c.size : c.event >>> 0;
   w[3] = c.intid >>> 0;
   if (c.cmd === 0x08) {
-    w[4] = c.itt % 4294967296 >>> 0;
+    w[4] = (c.itt % 4294967296) >>> 0;
     w[5] = (Math.floor(c.itt / 4294967296) | (c.valid ? 0x80000000 : 0)) >>> 0;
   } else {
     w[4] = ((c.target & 0xffff) << 16) | c.icid;
@@ -41,7 +44,10 @@ function words(c: Cmd): number[] {
 }
 
 const regWrite = fc.record({
-  off: fc.oneof(fc.constantFrom(0, 4, 8, 0x80, 0x84, 0x88, 0x8c, 0x90, 0x100, 0x104, 0x108, 0x10c, 0x110, 0x10040), fc.integer({ min: 0, max: 0x1ffff })),
+  off: fc.oneof(
+    fc.constantFrom(0, 4, 8, 0x80, 0x84, 0x88, 0x8c, 0x90, 0x100, 0x104, 0x108, 0x10c, 0x110, 0x10040),
+    fc.integer({ min: 0, max: 0x1ffff }),
+  ),
   len: fc.constantFrom(1, 2, 4, 8),
   lo: fc.integer({ min: 0, max: 0xffffffff }),
   hi: fc.integer({ min: 0, max: 0xffffffff }),
@@ -50,47 +56,51 @@ const regWrite = fc.record({
 describe('fuzzed ITS', () => {
   it('random command queues: no throw, the queue always drains, state bounded by the tables', () => {
     fc.assert(
-      fc.property(fc.array(command, { maxLength: 120 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 })), { maxLength: 20 }), (cmds, msis) => {
-        const t = makeItsVm({ vcpus: 4 });
-        t.g.setup({ qPages: 1 });
-        for (let i = 8180; i < 8230; i++) t.g.prop(i, i & 0xfc, (i & 3) !== 0);
-        t.vm.memory.writeU32(CMDQ_BASE, 0); // the queue page itself
-        const mem0 = t.vm.memory.allocatedBytes;
-        let w = 0;
-        for (const c of cmds) {
-          const ws = words(c);
-          for (let i = 0; i < 8; i++) t.vm.memory.writeU32(CMDQ_BASE + w + i * 4, ws[i]);
-          w = (w + 32) % 4096;
-          t.g.write(GITS.CWRITER, BigInt(w));
-          expect(t.g.read(GITS.CREADR)).toBe(BigInt(w));
-        }
-        for (const [d, e] of msis) {
+      fc.property(
+        fc.array(command, { maxLength: 120 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 })), { maxLength: 20 }),
+        (cmds, msis) => {
+          const t = makeItsVm({ vcpus: 4 });
+          t.g.setup({ qPages: 1 });
+          for (let i = 8180; i < 8230; i++) t.g.prop(i, i & 0xfc, (i & 3) !== 0);
+          t.vm.memory.writeU32(CMDQ_BASE, 0); // the queue page itself
+          const mem0 = t.vm.memory.allocatedBytes;
+          let w = 0;
+          for (const c of cmds) {
+            const ws = words(c);
+            for (let i = 0; i < 8; i++) t.vm.memory.writeU32(CMDQ_BASE + w + i * 4, ws[i]);
+            w = (w + 32) % 4096;
+            t.g.write(GITS.CWRITER, BigInt(w));
+            expect(t.g.read(GITS.CREADR)).toBe(BigInt(w));
+          }
+          for (const [d, e] of msis) {
+            try {
+              expect(msi(t.vm, d, e)).toBeGreaterThanOrEqual(0);
+            } catch (err) {
+              expect(isKvmError(err)).toBe(true);
+            }
+          }
+          expect(t.vm.memory.allocatedBytes).toBe(mem0); // commands never write guest memory
+          expect(t.its.devices.size).toBeLessThanOrEqual(8192);
+          expect(t.its.collections.size).toBeLessThanOrEqual(8192);
+          let ites = 0;
+          for (const d of t.its.devices.values()) {
+            expect(d.ites.size).toBeLessThanOrEqual(2 ** d.eventBits);
+            expect(d.eventBits).toBeLessThanOrEqual(16);
+            ites += d.ites.size;
+          }
+          expect(t.its.lpis.size).toBeLessThanOrEqual(ites);
+          expect(t.its.cache.size).toBeLessThanOrEqual(ites);
+          for (const l of t.its.lpis.all()) expect(l.vcpu).toBeLessThan(4);
+          // Whatever state the queue built saves and restores (or refuses cleanly).
+          t.g.write(0, 0, 4);
           try {
-            expect(msi(t.vm, d, e)).toBeGreaterThanOrEqual(0);
+            t.dev.setAttr({ group: ITS_GRP.CTRL, attr: 1n });
           } catch (err) {
             expect(isKvmError(err)).toBe(true);
           }
-        }
-        expect(t.vm.memory.allocatedBytes).toBe(mem0); // commands never write guest memory
-        expect(t.its.devices.size).toBeLessThanOrEqual(8192);
-        expect(t.its.collections.size).toBeLessThanOrEqual(8192);
-        let ites = 0;
-        for (const d of t.its.devices.values()) {
-          expect(d.ites.size).toBeLessThanOrEqual(2 ** d.eventBits);
-          expect(d.eventBits).toBeLessThanOrEqual(16);
-          ites += d.ites.size;
-        }
-        expect(t.its.lpis.size).toBeLessThanOrEqual(ites);
-        expect(t.its.cache.size).toBeLessThanOrEqual(ites);
-        for (const l of t.its.lpis.all()) expect(l.vcpu).toBeLessThan(4);
-        // Whatever state the queue built saves and restores (or refuses cleanly).
-        t.g.write(0, 0, 4);
-        try {
-          t.dev.setAttr({ group: ITS_GRP.CTRL, attr: 1n });
-        } catch (err) {
-          expect(isKvmError(err)).toBe(true);
-        }
-      }),
+        },
+      ),
       { numRuns: 150 },
     );
   });

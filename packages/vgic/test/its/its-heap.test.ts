@@ -13,7 +13,10 @@ jest.setTimeout(120_000);
 describe('ITS heap per mapped event', () => {
   it('16 k devices × 32 events hold at most 64 bytes of heap per mapped event', () => {
     const probe = path.resolve(__dirname, '..', '..', 'dist', 'bench', 'its-heap.bench.js');
-    const r = spawnSync(process.execPath, ['--expose-gc', probe, '--measure', '--devices=16384', '--events=32'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', probe, '--measure', '--devices=16384', '--events=32'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const m = JSON.parse(r.stdout) as { bytesPerEvent: number; ites: number };

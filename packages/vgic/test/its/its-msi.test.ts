@@ -65,8 +65,20 @@ describe('KVM_SIGNAL_MSI into the ITS', () => {
 describe('translation cache', () => {
   /** Warms the cache for all four events and returns the keys cached. */
   function warm(t: ReturnType<typeof ready>): number[] {
-    for (const [d, e] of [[0, 0], [0, 1], [1, 0], [1, 1]]) msi(t.vm, d, e);
-    for (const [d, e] of [[0, 0], [0, 1], [1, 0], [1, 1]]) t.host.ack(e, 8192 + d * 2 + e);
+    for (const [d, e] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ])
+      msi(t.vm, d, e);
+    for (const [d, e] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ])
+      t.host.ack(e, 8192 + d * 2 + e);
     return [...t.its.cache.keys()].sort((a, b) => a - b);
   }
   const K = (d: number, e: number) => d * 65536 + e;

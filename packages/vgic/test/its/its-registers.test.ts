@@ -140,7 +140,10 @@ describe('GITS registers (guest view)', () => {
     g.mapc(0, 1);
     g.mapti(5, 3, 8300, 0);
     const a = new GuestAsm();
-    a.label('main').movi(1, 3).stra(1, ITS_BASE + GITS.TRANSLATER, 4).ldra(2, ITS_BASE + GITS.CTLR, 4);
+    a.label('main')
+      .movi(1, 3)
+      .stra(1, ITS_BASE + GITS.TRANSLATER, 4)
+      .ldra(2, ITS_BASE + GITS.CTLR, 4);
     vm.vcpus[0].setProgram(a.build());
     vm.run({ only: vm.vcpus[0], until: 1e6 });
     expect(host.pendingOn(1)).toEqual([8300]);

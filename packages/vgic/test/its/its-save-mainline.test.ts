@@ -40,7 +40,8 @@ describe('vgic_its_save (newest mainline): a GITS_BASER1 change drops the collec
     poison(t, CT_BASE, 2 * 0x10000);
     t.dev.setAttr(SAVE);
     expect(t.vm.memory.readU64(CT_BASE)).toBe(0n);
-    for (let o = 8; o < 2 * 0x10000; o += 8) if (t.vm.memory.readU64(CT_BASE + o) !== POISON) throw new Error(`CTE at +0x${o.toString(16)} was written`);
+    for (let o = 8; o < 2 * 0x10000; o += 8)
+      if (t.vm.memory.readU64(CT_BASE + o) !== POISON) throw new Error(`CTE at +0x${o.toString(16)} was written`);
     resetAndRestore(t);
     expect(t.its.collections.size).toBe(0);
   });

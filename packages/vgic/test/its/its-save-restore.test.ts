@@ -49,7 +49,17 @@ function deliveries(t: ItsTestVm, seq: [number, number][]): string[] {
   }
   return out;
 }
-const SEQ: [number, number][] = [[0, 0], [0, 5], [0, 2], [3, 1], [20000, 0], [0, 1], [3, 1], [0, 0], [9, 9]];
+const SEQ: [number, number][] = [
+  [0, 0],
+  [0, 5],
+  [0, 2],
+  [3, 1],
+  [20000, 0],
+  [0, 1],
+  [3, 1],
+  [0, 0],
+  [9, 9],
+];
 
 describe('SAVE_TABLES layout (ABI rev 0)', () => {
   it('flat Device table, ITTs and Collection table are byte-exact', () => {
@@ -221,7 +231,7 @@ describe('hostile images: cost follows the written pages, not the table sizes', 
   });
 });
 
-describe('seed 002: garbage in the guest\'s own ITS tables at migration time', () => {
+describe("seed 002: garbage in the guest's own ITS tables at migration time", () => {
   it('guest scribbles over ITS-owned memory before the save: SAVE rewrites every entry, the restore succeeds and the VM keeps its MSIs', () => {
     const a = populated();
     // The guest writes garbage (valid-looking and invalid) into unused DTE and ITE slots it handed to the ITS.

@@ -8,7 +8,11 @@ import { boot, msiRoute, passthrough, v4Vm, type V4TestVm } from './support';
  * says — host IRQ of vector i ↔ (LPI of its event, target vCPU) — for the first producer of each vLPI, and
  * nothing else. `expected` lists [vector, intid, vcpu] triples.
  */
-function expectForwarding(t: V4TestVm, pt: { vectors: { hostIrq: { irq: number; forward: unknown } }[] }, expected: [number, number, number][]): void {
+function expectForwarding(
+  t: V4TestVm,
+  pt: { vectors: { hostIrq: { irq: number; forward: unknown } }[] },
+  expected: [number, number, number][],
+): void {
   const got = pt.vectors
     .map((v, i) => [i, t.v4!.mappingOfHostIrq(v.hostIrq.irq)] as const)
     .filter(([, m]) => m !== undefined)
@@ -40,9 +44,17 @@ function setup() {
 describe('GICv4 forwarding stays consistent with the ITS translation and the GSI routing', () => {
   it('every MSI route that translates is forwarded to its own vLPI on its target vPE', () => {
     const { t, logs, pt, fds, fire } = setup();
-    expectForwarding(t, pt, [[0, 8192, 0], [1, 8193, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [1, 8193, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     [0, 1, 2, 3].forEach(fire);
-    expect(logs).toEqual([[8192, 8193], [8194, 8195]]);
+    expect(logs).toEqual([
+      [8192, 8193],
+      [8194, 8195],
+    ]);
     expect(fds.map((f) => f.signals)).toEqual([0, 0, 0, 0]);
     expect(t.v4!.stats.mapped).toBe(4);
   });
@@ -50,7 +62,12 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
   it('MOVI re-targets the vLPI to the new vPE (VMOVI) and keeps it forwarded', () => {
     const { t, logs, pt, fds, fire } = setup();
     t.g.movi(1, 0, 1);
-    expectForwarding(t, pt, [[0, 8192, 1], [1, 8193, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 1],
+      [1, 8193, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     expect(pt.vectors[0].hostIrq.affinity).toBe(t.v4!.vpes[1]);
     fire(0);
     expect(logs).toEqual([[], [8192]]);
@@ -76,7 +93,11 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
   it('DISCARD unmaps the vLPI first: the host interrupt goes back to software injection, which drops it', () => {
     const { t, logs, pt, fds, fire } = setup();
     t.g.discard(1, 1);
-    expectForwarding(t, pt, [[0, 8192, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     fire(1);
     expect(fds[1].signals).toBe(1); // software path
     expect(logs).toEqual([[], []]); // no translation: dropped by the ITS
@@ -107,14 +128,22 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
     expectForwarding(b.t, b.pt, []);
   });
 
-  it('MAPC retarget moves the collection\'s vLPIs; MAPC V=0 unmaps them and software injection then drops the MSIs', () => {
+  it("MAPC retarget moves the collection's vLPIs; MAPC V=0 unmaps them and software injection then drops the MSIs", () => {
     const { t, logs, pt, fds, fire } = setup();
     t.g.mapc(0, 1);
-    expectForwarding(t, pt, [[0, 8192, 1], [1, 8193, 1], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 1],
+      [1, 8193, 1],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     fire(0);
     expect(logs).toEqual([[], [8192]]);
     t.g.mapc(1, 1, false);
-    expectForwarding(t, pt, [[0, 8192, 1], [1, 8193, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 1],
+      [1, 8193, 1],
+    ]);
     fire(2);
     expect(fds[2].signals).toBe(1);
     expect(logs).toEqual([[], [8192]]); // collection unmapped: dropped
@@ -124,7 +153,12 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
     expect(fds[2].signals).toBe(2);
     // the VMM re-sets the routing (kvm_arch_update_irqfd_routing): forwarded again
     t.vm.setGsiRouting([0, 1, 2, 3].map((e) => msiRoute(100 + e, 1, e)));
-    expectForwarding(t, pt, [[0, 8192, 1], [1, 8193, 1], [2, 8194, 0], [3, 8195, 0]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 1],
+      [1, 8193, 1],
+      [2, 8194, 0],
+      [3, 8195, 0],
+    ]);
     fire(2);
     expect(logs).toEqual([[8194, 8194], [8192]]);
     expect(fds[2].signals).toBe(2);
@@ -134,7 +168,12 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
     const { t, logs, pt, fire } = setup();
     t.g.prop(8194, 0xa0, false);
     t.g.invall(1);
-    expectForwarding(t, pt, [[0, 8192, 0], [1, 8193, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [1, 8193, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     fire(2);
     expect(logs).toEqual([[], []]);
     expect(t.v4!.vpes[1].pendingVlpis).toEqual([8194]);
@@ -152,24 +191,42 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
     const { t, logs, pt, fds, fire } = setup();
     // vector 0 now signals event 3: its vLPI 8195 is already mapped by vector 3 → vector 0 stays on software
     t.vm.setGsiRouting([3, 1, 2, 3].map((e, i) => msiRoute(100 + i, 1, e)));
-    expectForwarding(t, pt, [[1, 8193, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [1, 8193, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     expect(t.v4!.mappingOfVlpi(8192)).toBeUndefined();
     fire(0);
     expect(logs).toEqual([[], [8195]]);
     expect(fds[0].signals).toBe(1);
     // a route to an event with no translation: nothing forwarded
     t.vm.setGsiRouting([9, 1, 2, 3].map((e, i) => msiRoute(100 + i, 1, e)));
-    expectForwarding(t, pt, [[1, 8193, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [1, 8193, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
   });
 
-  it('deassigning an irqfd or detaching a trigger undoes exactly that producer\'s mapping', () => {
+  it("deassigning an irqfd or detaching a trigger undoes exactly that producer's mapping", () => {
     const { t, pt, fds } = setup();
     t.vm.irqfd({ fd: fds[1], gsi: 101, deassign: true });
-    expectForwarding(t, pt, [[0, 8192, 0], [2, 8194, 1], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [2, 8194, 1],
+      [3, 8195, 1],
+    ]);
     pt.setTrigger(2, null);
-    expectForwarding(t, pt, [[0, 8192, 0], [3, 8195, 1]]);
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [3, 8195, 1],
+    ]);
     pt.setTrigger(2, new EventFd());
-    expectForwarding(t, pt, [[0, 8192, 0], [3, 8195, 1]]); // a new eventfd has no irqfd: nothing to pair with
+    expectForwarding(t, pt, [
+      [0, 8192, 0],
+      [3, 8195, 1],
+    ]); // a new eventfd has no irqfd: nothing to pair with
     pt.release();
     expectForwarding(t, pt, []);
     expect(t.v4!.stats.unmapped).toBe(4);
@@ -201,7 +258,7 @@ describe('GICv4 forwarding stays consistent with the ITS translation and the GSI
     expect(pt.vectors[0].hostIrq.forward).toBeNull();
   });
 
-  it('SAVE_PENDING_TABLES writes a forwarded vLPI\'s pending bit from the virtual pending table', () => {
+  it("SAVE_PENDING_TABLES writes a forwarded vLPI's pending bit from the virtual pending table", () => {
     const { t, pt } = setup();
     t.g.prop(8194, 0xa0, false);
     t.g.inv(1, 2);

@@ -4,7 +4,10 @@ import { enableGicV4, gicV4Of, VGIC_GRP, VgicPlugin, vgicDeviceOf } from '@irqfl
 describe('the "gic-v4" and "gic-v4.1" irqchips', () => {
   it('are GICv3 flavours with the host capability set and direct injection advertised', () => {
     const hv = new Hypervisor().use(VgicPlugin);
-    for (const [name, version, cap] of [['gic-v4', '4', 0n], ['gic-v4.1', '4.1', 0x100n]] as const) {
+    for (const [name, version, cap] of [
+      ['gic-v4', '4', 0n],
+      ['gic-v4.1', '4.1', 0x100n],
+    ] as const) {
       const d = hv.irqchip(name);
       expect(d.features).toEqual(expect.arrayContaining(['direct-injection', 'passthrough', 'ipi', 'level', 'timer']));
       expect(d.maxVcpus).toBe(hv.irqchip('gic-v3').maxVcpus);
@@ -27,7 +30,7 @@ describe('the "gic-v4" and "gic-v4.1" irqchips', () => {
     expect(vgicDeviceOf(vm3)!.vgic.cpus[0].cpuif.vpe).toBeNull();
   });
 
-  it('VM teardown drops the vPEs\' virtual pending state', async () => {
+  it("VM teardown drops the vPEs' virtual pending state", async () => {
     const hv = new Hypervisor().use(VgicPlugin);
     const vm = hv.createVm();
     vm.createVcpu();

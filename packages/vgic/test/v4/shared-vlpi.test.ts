@@ -52,7 +52,7 @@ describe('seed 001: several MSI-X vectors sharing one vLPI under GICv4', () => {
     expect(t.v4!.mappingOfVlpi(QUEUE_LPI)!.hostIrq.name).toBe('vfio-16/msix1');
   });
 
-  it('every vector\'s interrupts reach the guest: 0 and 1 directly, 2–6 through irqfd → ITS emulation', () => {
+  it("every vector's interrupts reach the guest: 0 and 1 directly, 2–6 through irqfd → ITS emulation", () => {
     const { t, log, pt, fds, raiseAll } = setup();
     raiseAll(3);
     expect(log.filter((x) => x === CONFIG_LPI)).toHaveLength(3);
@@ -81,7 +81,7 @@ describe('seed 001: several MSI-X vectors sharing one vLPI under GICv4', () => {
     expect(t.v4!.stats.unmapped).toBe(2);
   });
 
-  it('the winner leaving does not hand the vLPI to a loser behind the VMM\'s back; a routing update does', () => {
+  it("the winner leaving does not hand the vLPI to a loser behind the VMM's back; a routing update does", () => {
     const { t, log, fds, forwarded, raiseAll } = setup();
     t.vm.irqfd({ fd: fds[1], gsi: 101, deassign: true });
     expect(forwarded()).toEqual([CONFIG_LPI, 0, 0, 0, 0, 0, 0]);

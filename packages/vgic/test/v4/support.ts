@@ -3,8 +3,28 @@
  * an ITS at 0x08080000 programmed by the guest-side ITS driver of the ITS tests, redistributors with LPIs enabled,
  * and a VMM helper wiring a passthrough device the way QEMU + VFIO do (one MSI route, irqfd and trigger per vector).
  */
-import { DAIF, EventFd, GuestAsm, Hypervisor, type GuestIrqDriver, type PassthroughDevice, type RoutingEntry, type Vcpu, type Vm } from '@irqflow/core';
-import { enableGicV4, ITS_GRP, KVM_VGIC_ITS_ADDR_TYPE, VgicPlugin, vgicDeviceOf, type GicV4, type GicV4Version, type ItsKvmDevice, type VgicDevice } from '@irqflow/vgic';
+import {
+  DAIF,
+  EventFd,
+  GuestAsm,
+  Hypervisor,
+  type GuestIrqDriver,
+  type PassthroughDevice,
+  type RoutingEntry,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
+import {
+  enableGicV4,
+  ITS_GRP,
+  KVM_VGIC_ITS_ADDR_TYPE,
+  VgicPlugin,
+  vgicDeviceOf,
+  type GicV4,
+  type GicV4Version,
+  type ItsKvmDevice,
+  type VgicDevice,
+} from '@irqflow/vgic';
 import { ItsGuest, PEND_BASE, PROP_BASE, RAM_BASE, RAM_SIZE } from '../its/support/its-harness';
 
 export const ITS = 0x08080000;
@@ -43,7 +63,11 @@ export function v4Vm(version: GicV4Version | null, n = 2): V4TestVm {
 }
 
 /** An MSI route to the ITS doorbell. */
-export const msiRoute = (gsi: number, devid: number, data: number): RoutingEntry => ({ gsi, type: 'msi', msi: { address: DOORBELL, data, devid, flags: 1 } });
+export const msiRoute = (gsi: number, devid: number, data: number): RoutingEntry => ({
+  gsi,
+  type: 'msi',
+  msi: { address: DOORBELL, data, devid, flags: 1 },
+});
 
 /** The VMM side of a passthrough device: GSI routes gsiBase + i, irqfds, VFIO triggers (QEMU's order). */
 export function passthrough(t: V4TestVm, devid: number, datas: number[], gsiBase = 100): { pt: PassthroughDevice; fds: EventFd[] } {
@@ -62,7 +86,11 @@ export function passthrough(t: V4TestVm, devid: number, datas: number[], gsiBase
  * A guest that logs every interrupt it takes (INTID into `log`), then EOIs. `busy` = it spins in a work loop
  * (stays resident) instead of waiting in WFI. `enable` lists SGIs/PPIs/SPIs to enable at start.
  */
-export function guest(drv: GuestIrqDriver, log: number[], opts: { busy?: boolean; enable?: number[]; before?: (a: GuestAsm) => void } = {}): GuestAsm {
+export function guest(
+  drv: GuestIrqDriver,
+  log: number[],
+  opts: { busy?: boolean; enable?: number[]; before?: (a: GuestAsm) => void } = {},
+): GuestAsm {
   const a = new GuestAsm();
   a.label('main');
   drv.emitCpuInit(a);

@@ -32,7 +32,6 @@ describe('GICv4: loading a pending table routes forwarded vLPIs to their vPE', (
     expect(pt.vectors[0].hostIrq.forward).not.toBeNull(); // still forwarded
   });
 
-
   it('ITS save → restore: the pending bit of a vLPI comes back into the VPT once the producer is forwarded again', () => {
     const t = v4Vm('4.1', 1); // GICv4.1: without it KVM refuses ITS_SAVE_TABLES while a vLPI is forwarded (EACCES)
     const logs: number[][] = [[]];

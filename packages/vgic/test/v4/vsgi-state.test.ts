@@ -1,5 +1,16 @@
 import { GuestAsm, Hypervisor, type GuestIrqDriver, type Vm } from '@irqflow/core';
-import { enableGicV4, GIC_BOARD, gicV4Of, restoreVgic, saveVgic, VGIC_GRP, VgicPlugin, vgicDeviceOf, type GicV4, type VgicDevice } from '@irqflow/vgic';
+import {
+  enableGicV4,
+  GIC_BOARD,
+  gicV4Of,
+  restoreVgic,
+  saveVgic,
+  VGIC_GRP,
+  VgicPlugin,
+  vgicDeviceOf,
+  type GicV4,
+  type VgicDevice,
+} from '@irqflow/vgic';
 import { exits, guest } from './support';
 
 /** GICv4.1 vSGI state through the redistributor's SGI registers (KVM's vgic-mmio.c on `irq->hw` SGIs). */

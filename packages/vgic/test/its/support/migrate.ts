@@ -33,7 +33,8 @@ export function copyRam(src: ItsTestVm, to: Vm): void {
 /** The ITS registers a VMM saves (ITS_REGS). */
 export function saveItsRegs(t: ItsTestVm): Map<number, bigint> {
   const m = new Map<number, bigint>();
-  for (const off of [GITS.IIDR, GITS.CBASER, GITS.CREADR, GITS.CWRITER, GITS.BASER, GITS.BASER + 8, GITS.CTLR]) m.set(off, t.dev.getAttr(REG(off)));
+  for (const off of [GITS.IIDR, GITS.CBASER, GITS.CREADR, GITS.CWRITER, GITS.BASER, GITS.BASER + 8, GITS.CTLR])
+    m.set(off, t.dev.getAttr(REG(off)));
   return m;
 }
 
@@ -41,7 +42,12 @@ export function saveItsRegs(t: ItsTestVm): Map<number, bigint> {
  * Restores into a fresh VM in the documented order: redistributors → ITS base → CBASER → other GITS registers
  * except CTLR → RESTORE_TABLES → GITS_CTLR. Returns the VM and the RESTORE_TABLES error, if any.
  */
-export function restoreInto(src: ItsTestVm, regs: Map<number, bigint>, vcpus: number, vcpuIds?: number[]): { t: ItsTestVm; error?: unknown } {
+export function restoreInto(
+  src: ItsTestVm,
+  regs: Map<number, bigint>,
+  vcpus: number,
+  vcpuIds?: number[],
+): { t: ItsTestVm; error?: unknown } {
   const t = makeItsVm({ vcpus, vcpuIds, enableLpis: false });
   copyRam(src, t.vm);
   t.host.propbaser = src.host.propbaser;

@@ -20,7 +20,7 @@ export * from './trace/chrome-trace';
 export * from './sched/event-queue';
 export * from './sched/runnable-heap';
 export * from './memory/guest-memory';
-export type { SavedLineClock } from './memory/line-clock';
+export { LineClock, type SavedLineClock } from './memory/line-clock';
 export * from './mmio/mmio-bus';
 export * from './irq/eventfd';
 export * from './irq/irq-routing';

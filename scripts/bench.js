@@ -29,7 +29,8 @@ if (benches.length === 0) {
 
 let failed = 0;
 for (const file of benches) {
-  console.log(`\n== ${path.relative(root, file)}`);
+  // the suite's name goes to stderr, so `--json` leaves stdout to the suites' documents
+  console.error(`\n== ${path.relative(root, file)}`);
   const r = spawnSync(process.execPath, [file, ...args], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) {
     failed++;

@@ -13,11 +13,11 @@ import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { toChromeTrace, type Hypervisor } from '@irqflow/core';
 import { runBenches } from './cli/bench';
 import { CliIoError, EXIT, io } from './cli/exit-codes';
-import { parseDuration, parseIntOption, parseLookahead, UsageError } from './cli/options';
+import { intIn, listOf, oneOf, parsed, parseDuration, parseLookahead, UsageError } from './cli/options';
 import { addPluginOption, scanPluginArgs } from './cli/plugins';
 import { Progress } from './cli/progress';
 import { writeReport } from './cli/report';
@@ -459,53 +459,6 @@ function cmdBench(o: { json?: boolean; filter?: string; quiet?: boolean }): void
     ),
   );
   for (const e of rep.errors) out(`failed: ${e.file}: ${e.message}`);
-}
-
-/** argParser: one name of `choices` (aliases mapped by `canon`), with the usual one-line message. */
-function oneOf(
-  what: string,
-  choices: () => readonly string[],
-  canon: (v: string) => string | undefined = (v) => (choices().includes(v) ? v : undefined),
-) {
-  return (v: string): string => {
-    const c = canon(v.trim());
-    if (c === undefined) throw new InvalidArgumentError(`unknown ${what} '${v}' (valid: ${choices().join(', ') || 'none registered'})`);
-    return c;
-  };
-}
-
-/** argParser: a comma-separated list, each item parsed by `item`. */
-function listOf<T>(item: (v: string) => T) {
-  return (v: string): T[] => {
-    const parts = v
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x !== '');
-    if (!parts.length) throw new InvalidArgumentError(`empty list '${v}'`);
-    return [...new Set(parts.map(item))];
-  };
-}
-
-/** argParser: an integer in [min, max] (message as {@link parseIntOption}). */
-function intIn(flag: string, min: number, max: number) {
-  return (v: string): number => {
-    try {
-      return parseIntOption(flag, v, min, max);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
-}
-
-/** argParser from a parse function that throws UsageError. */
-function parsed<T>(fn: (v: string) => T) {
-  return (v: string): T => {
-    try {
-      return fn(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
 }
 
 /** argParser: a `redis://HOST:PORT` URL. */

@@ -276,8 +276,7 @@ export class VgicCpuIf {
   /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
   ack(group: number): number {
     const r = group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
-    const v = this.vcpu;
-    if (v.vm.trace.on) this.traceIntid(TraceKind.Ack, r);
+    if (this.vcpu.vm.trace.on) this.traceIntid(TraceKind.Ack, r);
     return r;
   }
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { GetInputLevel } from '@irqflow/core';
+import type { GetInputLevel, VmWarning } from '@irqflow/core';
 import type { VgicCpu } from './vgic-cpu';
 import { apActiveAdd, apActiveRemove, apMarkPrune, apMarkRekey } from './vgic-ap-list';
 
@@ -84,6 +84,8 @@ export class VgicIrq {
   getInputLevel: GetInputLevel | null = null;
   /** In-kernel owner (timer, PMU) or null. */
   owner: unknown = null;
+  /** The VM's warning record for an injection before the guest enabled this interrupt (vgic.ts earlyIrq). */
+  earlyWarning: VmWarning | null = null;
   /** GICv2 SGIs: pending source CPUs (bit n = vCPU n). */
   source = 0;
   /** GICv2 SGIs: the source of the active instance. */

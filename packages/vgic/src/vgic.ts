@@ -250,7 +250,12 @@ export class Vgic {
 
   /** A host interrupt raised while the guest has not enabled it yet: it stays pending; edges merge. */
   private earlyIrq(irq: VgicIrq): void {
-    this.vm.warn(
+    // the record is kept on the interrupt: a storm of early injections counts into it without building strings
+    if (irq.earlyWarning !== null) {
+      irq.earlyWarning.count++;
+      return;
+    }
+    irq.earlyWarning = this.vm.warn(
       'IRQFLOW_IRQ_EARLY',
       irq.intid,
       irq.level
@@ -405,16 +410,8 @@ export class Vgic {
     let act = 0;
     let grp0 = 0;
     let overP = false;
-    if (len === 1) {
-      // the common case: one entry, no order to follow
-      const irq = c.apList[0];
-      if (this.oracle(irq) === c) {
-        if (irq.active) act++;
-        if (irq.group === 0) grp0++;
-        this.populateLr(c, n++, irq);
-      }
-    } else apWalk(c);
-    for (let irq = len === 1 ? null : apNext(c); irq !== null; irq = apNext(c)) {
+    apWalk(c);
+    for (let irq = apNext(c); irq !== null; irq = apNext(c)) {
       if (this.oracle(irq) !== c) continue;
       if (n === nr) {
         // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so

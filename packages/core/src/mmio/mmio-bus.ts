@@ -9,6 +9,7 @@
  * @module
  */
 import { Lifecycle, scoped } from 'tsyringe';
+import { costComponentOf } from '../cost/cost-component';
 import type { CostPrimitives } from '../cost/cost-profile';
 import { Errno, fail } from '../errno';
 import type { EventFd } from '../irq/eventfd';
@@ -54,6 +55,8 @@ export interface MmioRegion {
   readonly size: number;
   /** The device. */
   readonly dev: MmioDevice;
+  /** The cost component an untrapped access is charged to ({@link MmioDevice.untrapped}), -1 for a trapped frame. */
+  readonly untrappedComponent: number;
 }
 
 /** An ioeventfd registration (KVM_IOEVENTFD). */
@@ -102,7 +105,7 @@ export class MmioBus {
       if (e.addr < base + size && base < e.addr + Math.max(e.len, 1))
         fail(Errno.EEXIST, `${dev.name} overlaps an ioeventfd at 0x${e.addr.toString(16)}`);
     }
-    const region: MmioRegion = { base, size, dev };
+    const region: MmioRegion = { base, size, dev, untrappedComponent: dev.untrapped === undefined ? -1 : costComponentOf(dev.untrapped) };
     this.regions.push(region);
     this.regions.sort((a, b) => a.base - b.base);
     return region;

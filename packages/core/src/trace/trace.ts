@@ -158,27 +158,13 @@ export class TraceBuffer {
   private grow(): void {
     const size = Math.min(this.capacity, Math.max(4096, this.size * 2));
     const n = this.n;
-    const kinds = new Uint8Array(size);
-    kinds.set(this.kinds.subarray(0, n));
-    this.kinds = kinds;
-    const vms = new Int32Array(size);
-    vms.set(this.vms.subarray(0, n));
-    this.vms = vms;
-    const vcpus = new Int32Array(size);
-    vcpus.set(this.vcpus.subarray(0, n));
-    this.vcpus = vcpus;
-    const ts = new Float64Array(size);
-    ts.set(this.ts.subarray(0, n));
-    this.ts = ts;
-    const as = new Float64Array(size);
-    as.set(this.as.subarray(0, n));
-    this.as = as;
-    const bs = new Float64Array(size);
-    bs.set(this.bs.subarray(0, n));
-    this.bs = bs;
-    const cs = new Float64Array(size);
-    cs.set(this.cs.subarray(0, n));
-    this.cs = cs;
+    this.kinds = grown(this.kinds, new Uint8Array(size), n);
+    this.vms = grown(this.vms, new Int32Array(size), n);
+    this.vcpus = grown(this.vcpus, new Int32Array(size), n);
+    this.ts = grown(this.ts, new Float64Array(size), n);
+    this.as = grown(this.as, new Float64Array(size), n);
+    this.bs = grown(this.bs, new Float64Array(size), n);
+    this.cs = grown(this.cs, new Float64Array(size), n);
     this.size = size;
   }
 
@@ -207,9 +193,17 @@ export class TraceBuffer {
    */
   canonicalEvents(): TraceEvent[] {
     const idx = Array.from({ length: this.n }, (_, i) => i);
-    const { ts, vcpus, kinds, as, bs, vms } = this;
+    const { ts, vcpus, kinds, as, bs, cs, vms } = this;
     idx.sort(
-      (x, y) => ts[x] - ts[y] || vms[x] - vms[y] || vcpus[x] - vcpus[y] || kinds[x] - kinds[y] || as[x] - as[y] || bs[x] - bs[y] || x - y,
+      (x, y) =>
+        ts[x] - ts[y] ||
+        vms[x] - vms[y] ||
+        vcpus[x] - vcpus[y] ||
+        kinds[x] - kinds[y] ||
+        as[x] - as[y] ||
+        bs[x] - bs[y] ||
+        cs[x] - cs[y] ||
+        x - y,
     );
     return idx.map((i) => this.at(i));
   }
@@ -221,23 +215,7 @@ export class TraceBuffer {
 
   /** A stable digest of the buffer (FNV-1a over every field), for bit-for-bit determinism checks. */
   digest(): string {
-    let h = 0x811c9dc5;
-    const f = new Float64Array(1);
-    const b = new Uint8Array(f.buffer);
-    const mix = (x: number): void => {
-      f[0] = x;
-      for (let k = 0; k < 8; k++) h = Math.imul(h ^ b[k], 16777619) >>> 0;
-    };
-    for (let i = 0; i < this.n; i++) {
-      mix(this.kinds[i]);
-      mix(this.vms[i]);
-      mix(this.vcpus[i]);
-      mix(this.ts[i]);
-      mix(this.as[i]);
-      mix(this.bs[i]);
-      mix(this.cs[i]);
-    }
-    return h.toString(16).padStart(8, '0') + ':' + this.n;
+    return digestOf(this.events());
   }
 }
 
@@ -257,6 +235,13 @@ function digestOf(events: readonly TraceEvent[]): string {
     mix(e.t);
     mix(e.a);
     mix(e.b);
+    mix(e.c);
   }
   return h.toString(16).padStart(8, '0') + ':' + events.length;
+}
+
+/** `to` holding the first `n` entries of `from` (a trace column moved into a larger array). */
+function grown<T extends Uint8Array | Int32Array | Float64Array>(from: T, to: T, n: number): T {
+  to.set(from.subarray(0, n));
+  return to;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { Insn, INSN_WORDS, type GuestImage } from '../guest/guest-isa';
-import { CostComponent, costComponentOf } from '../cost/cost-component';
+import { CostComponent } from '../cost/cost-component';
 import { archHypercall } from '../hypercall/psci';
 import type { MmioRegion } from '../mmio/mmio-bus';
 import { ExitReason, hypercallKey } from '../stats/counters';
@@ -144,10 +144,9 @@ function deviceAccess(v: Vcpu, region: MmioRegion, addr: number, rt: number, wid
 
 /** An access to a frame the hardware serves without a trap (MmioDevice.untrapped): no exit, charged its cost. */
 function untrappedMmio(v: Vcpu, region: MmioRegion, addr: number, pc: number, rt: number, width: number, isWrite: boolean): number {
-  const key = region.dev.untrapped!;
-  const ns = v.vm.costNs[key];
+  const ns = v.vm.costNs[region.dev.untrapped!];
   v.clock += ns;
-  v.costBy[key === 'cpuifAccess' ? CostComponent.CpuifAccess : costComponentOf(key)] += ns;
+  v.costBy[region.untrappedComponent] += ns;
   v.stats.untrappedMmio++;
   if (deviceAccess(v, region, addr, rt, width, isWrite)) v.pc = pc + 1;
   else v.guestFault(pc);

@@ -19,34 +19,12 @@ import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
 import { completeUserExit, hypercall, memAccess, Pending, sysregAccess, WAIT } from './vcpu-access';
+import { getMpState, MpState, setMpState } from './mp-state';
 import { getOneReg, regList, setOneReg, vcpuAttrGroup } from './one-reg';
 import { Errno, fail } from '../errno';
 import type { Vm } from './vm';
 
-/** The vCPU's multiprocessing state (KVM_GET_MP_STATE). */
-export enum MpState {
-  /** Runnable. */
-  Runnable = 0,
-  /** Powered off (PSCI CPU_OFF, or its program ended). */
-  Stopped = 1,
-  /** Blocked in WFI. */
-  Halted = 3,
-}
-
-/**
- * KVM_GET/SET_MP_STATE values (include/uapi/linux/kvm.h, `struct kvm_mp_state`). arm64 mainline accepts
- * RUNNABLE, STOPPED (PSCI CPU_OFF) and SUSPENDED (since Linux 5.19: the vCPU waits for a wake-up event, then
- * KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP); anything else is EINVAL. HALTED is the generic value (x86) the
- * model adds for a vCPU blocked in WFI: mainline arm64 never shows it, because KVM_RUN returns to userspace only
- * after the WFI completed (a spurious wake-up, which the architecture allows), while the model keeps a vCPU
- * blocked across `vm.run()` calls and must carry that state through a migration to continue identically.
- */
-export const KvmMpState = {
-  RUNNABLE: 0,
-  HALTED: 3,
-  STOPPED: 5,
-  SUSPENDED: 10,
-} as const;
+export { KvmMpState, MpState } from './mp-state';
 
 /** What a run slice ended with. */
 export const enum SliceEnd {
@@ -373,11 +351,9 @@ export class Vcpu {
     return regList(this);
   }
 
-  /** KVM_GET_MP_STATE ({@link KvmMpState}). */
+  /** KVM_GET_MP_STATE ({@link @irqflow/core!KvmMpState | KvmMpState}). */
   getMpState(): number {
-    if (this.mp === MpState.Stopped) return KvmMpState.STOPPED;
-    if (this.mp === MpState.Halted) return this.suspended ? KvmMpState.SUSPENDED : KvmMpState.HALTED;
-    return KvmMpState.RUNNABLE;
+    return getMpState(this);
   }
 
   /**
@@ -391,44 +367,7 @@ export class Vcpu {
    * ```
    */
   setMpState(state: number): void {
-    const requested: number = state; // for the error message: the checks below narrow `state`
-    const was = this.mp;
-    if (state !== KvmMpState.RUNNABLE && state !== KvmMpState.STOPPED && state !== KvmMpState.HALTED && state !== KvmMpState.SUSPENDED)
-      fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${requested} is not a state an arm64 vCPU can be put in`);
-    if (state !== KvmMpState.RUNNABLE && this.inGuest) {
-      // KVM changes the state of a vCPU outside KVM_RUN: leave the guest as its exit to userspace would have
-      const flow = this.vm.flow;
-      this.inGuest = false;
-      flow.vcpuSyncHwstate(this);
-      if (this.loaded) {
-        flow.vcpuPut(this);
-        this.loaded = false;
-      }
-    }
-    switch (state) {
-      case KvmMpState.RUNNABLE:
-        this.mp = MpState.Runnable;
-        this.inWfi = false;
-        this.suspended = false;
-        break;
-      case KvmMpState.STOPPED:
-        this.mp = MpState.Stopped;
-        this.inWfi = false;
-        this.suspended = false;
-        break;
-      case KvmMpState.HALTED:
-      case KvmMpState.SUSPENDED:
-        if (was !== MpState.Halted) this.blockStart = this.clock;
-        this.mp = MpState.Halted;
-        this.inWfi = true;
-        this.suspended = state === KvmMpState.SUSPENDED;
-        break;
-      default:
-        fail(Errno.EINVAL, `KVM_SET_MP_STATE: ${requested} is not a state an arm64 vCPU can be put in`);
-    }
-    if (this.mp === MpState.Runnable) {
-      if (was !== MpState.Runnable) this.vm.scheduler.runnable(this);
-    } else this.vm.scheduler.stopped(this);
+    setMpState(this, state);
   }
 
   /** Number of entries on the model's PUSH/POP stack (SP_EL1 / 8 through ONE_REG). */
@@ -967,8 +906,7 @@ export class Vcpu {
     run.exitReason = KvmExitReason.SystemEvent;
     run.systemEvent = SystemEventType.Wakeup;
     this.stats.exits[ExitReason.SystemEvent]++;
-    this.vm.flow.vcpuPut(this);
-    this.loaded = false;
+    this.put();
     return SliceEnd.User;
   }
 

@@ -380,19 +380,21 @@ export class Vm {
   /**
    * Reports a warning: recorded in {@link warnings}; the first occurrence of each (code, line) also goes to the
    * hypervisor's {@link HypervisorOptions.onWarning}, later ones only count. Controllers call it off the hot
-   * path (after the condition was found).
+   * path (after the condition was found); one that may meet the condition often keeps the returned record and
+   * counts into it (`count++`), so the message is built once.
    */
-  warn(code: string, line: number, message: string): void {
+  warn(code: string, line: number, message: string): VmWarning {
     const k = `${code}:${line}`;
     const w = this.warned.get(k);
     if (w !== undefined) {
       w.count++;
-      return;
+      return w;
     }
     const nw: VmWarning = { code, line, message, at: this.now, count: 1 };
     this.warned.set(k, nw);
     this.warnings.push(nw);
     this.hv.onWarning?.(nw, this);
+    return nw;
   }
 
   /** KVM_SET_GSI_ROUTING. See {@link IrqRouting.set}. */

@@ -91,19 +91,3 @@ export interface VirtualPendingSource {
   /** Whether anything enabled is pending (kvm_vgic_vcpu_pending_irq: the vPE's pending_last). */
   hasPending(): boolean;
 }
-
-/** The shape of an ITS the MAPC hook walks (structural, so this module needs no run-time import of the ITS). */
-export interface ItsLike {
-  readonly vm: Vm;
-  readonly devices: ReadonlyMap<
-    number,
-    { readonly ites: ReadonlyMap<number, { readonly icid: number; readonly lpi: { readonly intid: number } }> }
-  >;
-}
-
-/** MAPC V=0 of collection `icid`: every forwarded vLPI of an ITE in it is unmapped. No-op without GICv4. */
-export function v4CollectionUnmapped(its: ItsLike, icid: number): void {
-  const h = v4HooksOf(its.vm);
-  if (h === undefined) return;
-  for (const d of its.devices.values()) for (const ite of d.ites.values()) if (ite.icid === icid) h.collectionUnmapped(ite.lpi.intid);
-}

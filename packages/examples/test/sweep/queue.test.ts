@@ -14,10 +14,13 @@ jest.setTimeout(180_000);
 
 const SWEEP = ['sweep', '--irqchip', 'gic-v3,rvic', '--workload', 'ipi-pingpong', '--vcpus', '2,4', '--seeds', '3', '--quiet'];
 
+/** The redis-server binary; null only when none is installed (a binary that exists but fails is an error). */
 function findRedis(): string | null {
   for (const c of ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
     const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
-    if (!r.error && r.status === 0) return c;
+    if (r.error !== undefined && 'code' in r.error && r.error.code === 'ENOENT') continue;
+    if (r.error || r.status !== 0) throw new Error(`${c} --version failed: ${r.error?.message ?? r.stderr}`);
+    return c;
   }
   return null;
 }

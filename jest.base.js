@@ -16,4 +16,6 @@ module.exports = {
     '^@irqflow/(.*)$': '<rootDir>/../$1/src',
   },
   setupFiles: ['reflect-metadata'],
+  // `tsc -b` once per run, so tests of the built dist (CLI, benchmarks, probes) never run stale code.
+  globalSetup: '<rootDir>/../../jest.global-setup.js',
 };

@@ -11,6 +11,7 @@ import { CostComponent, SMCCC_RET_NOT_SUPPORTED, TraceKind, type HypercallHandle
 import { RVIC_CALL_NAMES, RVIC_FN_BASE, RVIC_VERSION, RVIx_FN_WINDOW, RvicCall, RvicInfoKey, RvicStatus, rvicStatus } from './abi';
 import type { Rvic } from './rvic';
 import type { RvicCpu } from './rvic-cpu';
+import { rvixReturn as ret } from './rvix-return';
 
 const OK = rvicStatus(RvicStatus.SUCCESS);
 const BAD_CPU = rvicStatus(RvicStatus.INVALID_CPU, 0);
@@ -18,13 +19,6 @@ const BAD_INTID = rvicStatus(RvicStatus.ERROR_PARAMETER, 1);
 const BAD_ARG0 = rvicStatus(RvicStatus.ERROR_PARAMETER, 0);
 const DISABLED = rvicStatus(RvicStatus.DISABLED, 0);
 const NONE = rvicStatus(RvicStatus.NO_INTERRUPTS, 0);
-
-function ret(vcpu: Vcpu, status: number, result = 0): void {
-  vcpu.setX(0, status);
-  vcpu.setX(1, result);
-  vcpu.setX(2, 0);
-  vcpu.setX(3, 0);
-}
 
 /** Builds the rVIC hypercall range for `rvic`. */
 export function rvicHypercallRange(rvic: Rvic): HypercallRange {

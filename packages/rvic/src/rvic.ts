@@ -19,6 +19,7 @@ import {
   fail,
   IrqchipState,
   IrqType,
+  TraceCounter,
   TraceKind,
   VcpuSlot,
   type GetInputLevel,
@@ -133,10 +134,16 @@ export class Rvic implements IrqchipFlow {
     return c !== undefined && c.signalling;
   }
 
-  /** Guest entry: assert the virtual IRQ line (HCR_EL2.VI) iff something is deliverable. */
+  /**
+   * Guest entry: assert the virtual IRQ line (HCR_EL2.VI) iff something is deliverable. Traced: the length of
+   * the delivery list (pending and unmasked interrupts) as the vCPU's pending-interrupts counter, the rVIC's
+   * analogue of the GIC's ap_list sample.
+   */
   vcpuFlushHwstate(vcpu: Vcpu): void {
     const c = this.cpuSlot.get(vcpu);
     vcpu.virq = c !== undefined && c.signalling;
+    const tr = this.vm.trace;
+    if (tr.on && c !== undefined) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, c.queued);
   }
 
   /** Guest exit: drop the line; the next entry recomputes it. */

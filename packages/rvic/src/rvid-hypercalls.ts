@@ -11,15 +11,9 @@
 import { SMCCC_RET_NOT_SUPPORTED, type HypercallHandler, type HypercallRange, type Vcpu } from '@irqflow/core';
 import { RVID_CALL_NAMES, RVID_FN_BASE, RVIC_VERSION, RVIx_FN_WINDOW, RvidCall, RvicStatus, rvicStatus } from './abi';
 import type { Rvic } from './rvic';
+import { rvixReturn as ret } from './rvix-return';
 
 const OK = rvicStatus(RvicStatus.SUCCESS);
-
-function ret(vcpu: Vcpu, status: number, result = 0): void {
-  vcpu.setX(0, status);
-  vcpu.setX(1, result);
-  vcpu.setX(2, 0);
-  vcpu.setX(3, 0);
-}
 
 /** Builds the rVID hypercall range for `rvic`. */
 export function rvidHypercallRange(rvic: Rvic): HypercallRange {

@@ -156,6 +156,62 @@ const ctlrWrite = (c: VgicCpu, v: number): void => {
   h.refresh();
 };
 
+/**
+ * One view of the GICC acknowledge registers (IHI 0048B 4.4): the binary point, IAR, EOIR and HPPIR. The GICV
+ * frame has no security extensions, so the plain view serves both groups (its IAR answers 1022 for a group 1
+ * interrupt unless GICC_CTLR.AckCtl is set) with the group 0 (with CBPR, the common) binary point; the aliased
+ * view (ABPR, AIAR, AEOIR, AHPPIR) serves group 1 with the group 1 binary point.
+ */
+interface GiccGroupView {
+  /** Name prefix: 'GICC_' or 'GICC_A'. */
+  readonly prefix: string;
+  /** The group IAR and HPPIR look at: -1 either group, 1 group 1 only. */
+  readonly group: -1 | 1;
+  /** The VMCR binary point field the view's BPR holds. */
+  readonly bpr: 'bpr0' | 'bpr1';
+  /** The binary point's minimum (a smaller write reads back as the minimum). */
+  readonly bprMin: number;
+  /** Offsets of the view's BPR, IAR, EOIR and HPPIR. */
+  readonly offsets: readonly [bpr: number, iar: number, eoir: number, hppir: number];
+}
+
+const GICC_VIEW: GiccGroupView = { prefix: 'GICC_', group: -1, bpr: 'bpr0', bprMin: 2, offsets: [0x08, 0x0c, 0x10, 0x18] };
+const GICC_ALIAS_VIEW: GiccGroupView = { prefix: 'GICC_A', group: 1, bpr: 'bpr1', bprMin: 3, offsets: [0x1c, 0x20, 0x24, 0x28] };
+
+/** The BPR, IAR, EOIR and HPPIR of one view; userspace accesses neither acknowledge nor complete. */
+function giccGroupView(w: GiccGroupView): VgicRegister[] {
+  const [bpr, iar, eoir, hppir] = w.offsets;
+  const { group, bprMin } = w;
+  const field = w.bpr;
+  return [
+    reg32(
+      `${w.prefix}BPR`,
+      bpr,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif[field]),
+      (a, o, l, v) => {
+        const h = cpuOf(a).cpuif;
+        h[field] = Math.max(bprMin, v.lo & 7);
+        h.refresh();
+      },
+    ),
+    reg32(
+      `${w.prefix}IAR`,
+      iar,
+      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(group)),
+      () => {},
+      { uread: (a, o, l, v) => (v.lo = 0) },
+    ),
+    reg32(
+      `${w.prefix}EOIR`,
+      eoir,
+      (a, o, l, v) => (v.lo = 0),
+      (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo),
+      { uwrite: () => {} },
+    ),
+    reg32(`${w.prefix}HPPIR`, hppir, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(group))),
+  ];
+}
+
 /** Every register of a CPU interface frame is the accessing CPU's: RAZ/WI for an access with no CPU. */
 const bankedAll = (regs: VgicRegister[]): VgicRegister[] => regs.map((r) => ({ ...r, banked: true }));
 
@@ -181,55 +237,9 @@ export const GICC_TABLE = new VgicRegisterTable(
         uwrite: (a, o, l, v) => cpuOf(a).cpuif.setPmr((v.lo & 0x1f) << 3),
       },
     ),
-    reg32(
-      'GICC_BPR',
-      0x08,
-      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr0),
-      (a, o, l, v) => {
-        cpuOf(a).cpuif.bpr0 = Math.max(2, v.lo & 7);
-        cpuOf(a).cpuif.refresh();
-      },
-    ),
-    reg32(
-      'GICC_IAR',
-      0x0c,
-      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(-1)),
-      () => {},
-      { uread: (a, o, l, v) => (v.lo = 0) },
-    ),
-    reg32(
-      'GICC_EOIR',
-      0x10,
-      (a, o, l, v) => (v.lo = 0),
-      (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo),
-      { uwrite: () => {} },
-    ),
+    ...giccGroupView(GICC_VIEW),
     reg32('GICC_RPR', 0x14, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.rpr())),
-    reg32('GICC_HPPIR', 0x18, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(-1))),
-    reg32(
-      'GICC_ABPR',
-      0x1c,
-      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.bpr1),
-      (a, o, l, v) => {
-        cpuOf(a).cpuif.bpr1 = Math.max(3, v.lo & 7);
-        cpuOf(a).cpuif.refresh();
-      },
-    ),
-    reg32(
-      'GICC_AIAR',
-      0x20,
-      (a, o, l, v) => (v.lo = cpuOf(a).cpuif.ack(1)),
-      () => {},
-      { uread: (a, o, l, v) => (v.lo = 0) },
-    ),
-    reg32(
-      'GICC_AEOIR',
-      0x24,
-      (a, o, l, v) => (v.lo = 0),
-      (a, o, l, v) => cpuOf(a).cpuif.eoi(v.lo),
-      { uwrite: () => {} },
-    ),
-    reg32('GICC_AHPPIR', 0x28, (a, o, l, v) => (v.lo = cpuOf(a).cpuif.hppir(1))),
+    ...giccGroupView(GICC_ALIAS_VIEW),
     {
       name: 'GICC_APR',
       offset: 0xd0,

@@ -165,14 +165,9 @@ export class LineClock {
       }
       pages.set(pn as number, p);
     }
-    this.clear();
-    for (const [pn, p] of pages) this.pages.set(pn, p);
-  }
-
-  /** Forgets everything (a VM reset of guest memory). */
-  clear(): void {
     this.pages.clear();
-    this.lastPn = -1;
+    this.lastPn = -1; // the one-page cache would still name a page of the old state
     this.last = null;
+    for (const [pn, p] of pages) this.pages.set(pn, p);
   }
 }

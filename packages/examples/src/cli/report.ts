@@ -10,13 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WorkloadResult } from '../workloads/harness';
+import { escapeXml as esc, seriesColor, svgEnd, svgLegend, svgStart, svgValueGrid } from '../svg/svg-frame';
 import { formatValue, valueAxis } from './scale';
-
-const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /**
  * A grouped bar chart as an SVG document.
@@ -43,17 +38,8 @@ export function barChartSvg(
   for (const g of groups) for (const s of series) max = Math.max(max, value(g, s) ?? 0);
   const y = valueAxis(0, max, top + h, top);
   const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-  );
-  out.push(`<title>${esc(title)}</title>`);
-  out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  for (const t of y.ticks) {
-    const py = y.at(t);
-    out.push(`<line x1="${left}" y1="${py}" x2="${left + groups.length * groupW}" y2="${py}" stroke="#ddd"/>`);
-    out.push(`<text x="${left - 6}" y="${py + 4}" text-anchor="end">${esc(y.label(t))}</text>`);
-  }
+  svgStart(out, title, width, height, left);
+  svgValueGrid(out, y, left, left + groups.length * groupW);
   groups.forEach((g, gi) => {
     const gx = left + gi * groupW + gap / 2;
     series.forEach((s, si) => {
@@ -66,19 +52,14 @@ export function barChartSvg(
       }
       const bh = top + h - y.at(v);
       out.push(
-        `<rect x="${x}" y="${top + h - bh}" width="${barW - 4}" height="${bh}" fill="${COLORS[si % COLORS.length]}"><title>${esc(s)} @ ${esc(g)}: ${esc(formatValue(v))}</title></rect>`,
+        `<rect x="${x}" y="${top + h - bh}" width="${barW - 4}" height="${bh}" fill="${seriesColor(si)}"><title>${esc(s)} @ ${esc(g)}: ${esc(formatValue(v))}</title></rect>`,
       );
       out.push(`<text x="${x + (barW - 4) / 2}" y="${top + h - bh - 3}" text-anchor="middle" font-size="8">${esc(formatValue(v))}</text>`);
     });
     out.push(`<text x="${gx + (series.length * barW) / 2}" y="${top + h + 16}" text-anchor="middle">${esc(g)}</text>`);
   });
-  const lx = left + groups.length * groupW + 20;
-  series.forEach((s, si) => {
-    out.push(`<rect x="${lx}" y="${top + si * 18}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`);
-    out.push(`<text x="${lx + 18}" y="${top + si * 18 + 10}">${esc(s)}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('\n') + '\n';
+  svgLegend(out, series, left + groups.length * groupW + 20, top);
+  return svgEnd(out);
 }
 
 /** Everything a report needs. */

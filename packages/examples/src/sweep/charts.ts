@@ -11,19 +11,14 @@ import * as path from 'node:path';
 import { scalePoint } from 'd3-scale';
 import { io } from '../cli/exit-codes';
 import { formatValue, valueAxis } from '../cli/scale';
+import { escapeXml as esc, seriesColor, svgEnd, svgLegend, svgStart, svgValueGrid } from '../svg/svg-frame';
 import type { SweepRow } from './point';
-
-const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
 
 /** The metrics charted, with their axis labels. */
 export const SWEEP_METRICS = [
   { key: 'exitsPerInterrupt', slug: 'exits-per-interrupt', label: 'exits per interrupt' },
   { key: 'simNsPerInterrupt', slug: 'ns-per-interrupt', label: 'busy simulated ns per interrupt' },
 ] as const;
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** One line of a chart: per vCPU count, the values of every seed. */
 export interface ChartSeries {
@@ -50,22 +45,13 @@ export function lineChartSvg(title: string, yLabel: string, xs: readonly number[
     .domain([...xs])
     .range([left + 20, left + w - 20]);
   const o: string[] = [];
-  o.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-  );
-  o.push(`<title>${esc(title)}</title>`);
-  o.push(`<rect width="100%" height="100%" fill="white"/>`);
-  o.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  for (const t of y.ticks) {
-    const py = y.at(t);
-    o.push(`<line x1="${left}" y1="${py}" x2="${left + w}" y2="${py}" stroke="#ddd"/>`);
-    o.push(`<text x="${left - 6}" y="${py + 4}" text-anchor="end">${esc(y.label(t))}</text>`);
-  }
+  svgStart(o, title, width, height, left);
+  svgValueGrid(o, y, left, left + w);
   o.push(`<text transform="translate(14 ${top + h / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   for (const v of xs) o.push(`<text x="${x(v)}" y="${top + h + 16}" text-anchor="middle">${v}</text>`);
   o.push(`<text x="${left + w / 2}" y="${top + h + 36}" text-anchor="middle">vCPUs</text>`);
   series.forEach((s, si) => {
-    const c = COLORS[si % COLORS.length];
+    const c = seriesColor(si);
     const pts = xs
       .filter((v) => (s.points.get(v) ?? []).length > 0)
       .map((v) => {
@@ -86,13 +72,13 @@ export function lineChartSvg(title: string, yLabel: string, xs: readonly number[
       );
     }
   });
-  const lx = left + w + 20;
-  series.forEach((s, si) => {
-    o.push(`<rect x="${lx}" y="${top + si * 18}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`);
-    o.push(`<text x="${lx + 18}" y="${top + si * 18 + 10}">${esc(s.name)}</text>`);
-  });
-  o.push('</svg>');
-  return o.join('\n') + '\n';
+  svgLegend(
+    o,
+    series.map((s) => s.name),
+    left + w + 20,
+    top,
+  );
+  return svgEnd(o);
 }
 
 /** Writes one chart per (workload, profile, lrs) group and metric from the ok rows; returns the files. */

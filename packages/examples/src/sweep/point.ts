@@ -56,6 +56,11 @@ export function pointKey(p: SweepPoint): string {
   return `${p.irqchip}|${p.workload}|${p.profile}|${p.vcpus}|${p.lrs ?? '-'}|${p.seed}|${p.durationNs}`;
 }
 
+/** The measured fields of a row that has no measurement (the point failed before or outside its run). */
+export function noMetrics(): Pick<SweepRow, 'sent' | 'interrupts' | 'exits' | 'exitsPerInterrupt' | 'simNsPerInterrupt' | 'exitsByReason'> {
+  return { sent: 0, interrupts: 0, exits: 0, exitsPerInterrupt: 0, simNsPerInterrupt: 0, exitsByReason: {} };
+}
+
 const hypervisors = new Map<string, Hypervisor>();
 
 /**
@@ -70,16 +75,7 @@ export function runPoint(p: SweepPoint, plugins: readonly string[] = []): SweepR
     hypervisors.set(k, hv);
   }
   const w = findWorkload(p.workload);
-  const base: SweepRow = {
-    ...p,
-    status: 'error',
-    sent: 0,
-    interrupts: 0,
-    exits: 0,
-    exitsPerInterrupt: 0,
-    simNsPerInterrupt: 0,
-    exitsByReason: {},
-  };
+  const base: SweepRow = { ...p, status: 'error', ...noMetrics() };
   if (!w) return { ...base, message: `unknown workload '${p.workload}'` };
   const r = runWorkload(hv, w, {
     irqchip: p.irqchip,

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../cli/options';
-import { pointKey, type SweepPoint, type SweepRow } from './point';
+import { noMetrics, pointKey, type SweepPoint, type SweepRow } from './point';
 import type * as BullMQ from 'bullmq';
 import type { PointRunner } from './pool';
 
@@ -78,17 +78,7 @@ export async function runOnQueue(
       settle(jobId, () => (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as SweepRow),
     );
     events.on('failed', ({ jobId, failedReason }) =>
-      settle(jobId, (p) => ({
-        ...p,
-        status: 'error',
-        message: `worker: ${failedReason}`,
-        sent: 0,
-        interrupts: 0,
-        exits: 0,
-        exitsPerInterrupt: 0,
-        simNsPerInterrupt: 0,
-        exitsByReason: {},
-      })),
+      settle(jobId, (p) => ({ ...p, status: 'error', message: `worker: ${failedReason}`, ...noMetrics() })),
     );
     await queue.addBulk(
       points.map((point, i) => ({

@@ -12,6 +12,7 @@ import {
   fail,
   IrqchipState,
   IrqType,
+  TraceCounter,
   TraceKind,
   VcpuSlot,
   type GetInputLevel,
@@ -200,9 +201,12 @@ export class PicChip implements IrqchipFlow {
     return this.cpu(vcpu).deliverable();
   }
 
-  /** Entry: drive the virtual IRQ line from the bank. */
+  /** Entry: drive the virtual IRQ line from the bank. Traced: the bank's pending interrupts as a counter. */
   vcpuFlushHwstate(vcpu: Vcpu): void {
-    vcpu.virq = this.cpu(vcpu).deliverable();
+    const c = this.cpu(vcpu);
+    vcpu.virq = c.deliverable();
+    const tr = this.vm.trace;
+    if (tr.on) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, c.pendingCount());
   }
 
   /** Exit: nothing to fold back — the bank is the only copy of the state. */

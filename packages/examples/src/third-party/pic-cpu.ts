@@ -51,6 +51,19 @@ export class PicCpu {
     return ((this.latch[w] | (this.line[w] & this.trigger[w])) & m) !== 0;
   }
 
+  /** How many interrupts are pending (latched, or a high level line), enabled or not: 32 words, no allocation. */
+  pendingCount(): number {
+    let n = 0;
+    for (let w = 0; w < WORDS; w++) {
+      let x = this.latch[w] | (this.line[w] & this.trigger[w]);
+      while (x !== 0) {
+        x &= x - 1;
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Recomputes word `w` of the ready bitmap and the summary. Returns true if it gained a bit. */
   update(w: number): boolean {
     const before = this.ready[w];

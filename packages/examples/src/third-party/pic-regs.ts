@@ -10,6 +10,7 @@
 import type { MmioDevice, MmioValue, Vcpu } from '@irqflow/core';
 import { PIC_FRAME_SIZE, PIC_NR_PRIVATE, PIC_REG } from './pic-abi';
 import type { PicChip } from './pic-chip';
+import type { PicCpu } from './pic-cpu';
 
 /** One register (or array of registers) of the frame. */
 export interface PicRegister {
@@ -56,6 +57,43 @@ function readBits(chip: PicChip, vcpu: Vcpu, index: number, get: (bank: Vcpu, in
 }
 
 const bit = (a: Uint32Array, intid: number): boolean => (a[intid >>> 5] & (1 << (intid & 31))) !== 0;
+
+/**
+ * A 1-bit-per-interrupt register array (32 registers: interrupts 0..1023, each bit in the bank that holds its
+ * interrupt), userspace-accessible; `get` reads one interrupt's bit, `write` (absent: read-only) handles each
+ * set bit of a write.
+ */
+function bitmapReg(
+  name: string,
+  offset: number,
+  get: (bank: PicCpu, intid: number) => boolean,
+  write?: (chip: PicChip, bank: Vcpu, intid: number) => void,
+): PicRegister {
+  const reg: PicRegister = {
+    name,
+    offset,
+    width: 4,
+    count: 32,
+    bitsPerIrq: 1,
+    user: true,
+    read: (c, v, i) => readBits(c, v, i, (b, n) => get(c.cpu(b), n)),
+  };
+  return write === undefined ? reg : { ...reg, write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => write(c, b, n)) };
+}
+
+/** `<name>_SET` and `<name>_CLR` over bitmap `which`: both read the state; a 1 written sets (SET) or clears (CLR) it. */
+function setClearPair(
+  name: string,
+  setOffset: number,
+  clrOffset: number,
+  which: 'enabled' | 'trigger' | 'latch',
+  get: (bank: PicCpu, intid: number) => boolean,
+): PicRegister[] {
+  return [
+    bitmapReg(`${name}_SET`, setOffset, get, (c, b, n) => c.setBit(b, which, n, true)),
+    bitmapReg(`${name}_CLR`, clrOffset, get, (c, b, n) => c.setBit(b, which, n, false)),
+  ];
+}
 
 /** The frame's register table. */
 export const PIC_REGISTERS: readonly PicRegister[] = [
@@ -106,84 +144,11 @@ export const PIC_REGISTERS: readonly PicRegister[] = [
     user: false,
     write: (c, _v, _i, val) => void c.doorbell(val),
   },
-  {
-    name: 'ENABLE_SET',
-    offset: PIC_REG.ENABLE_SET,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).enabled, n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'enabled', n, true)),
-  },
-  {
-    name: 'ENABLE_CLR',
-    offset: PIC_REG.ENABLE_CLR,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).enabled, n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'enabled', n, false)),
-  },
-  {
-    name: 'PENDING_SET',
-    offset: PIC_REG.PENDING_SET,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => c.cpu(b).pending(n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'latch', n, true)),
-  },
-  {
-    name: 'PENDING_CLR',
-    offset: PIC_REG.PENDING_CLR,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => c.cpu(b).pending(n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'latch', n, false)),
-  },
-  {
-    name: 'ACTIVE',
-    offset: PIC_REG.ACTIVE,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).active, n)),
-  },
-  {
-    name: 'TRIGGER_SET',
-    offset: PIC_REG.TRIGGER_SET,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).trigger, n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'trigger', n, true)),
-  },
-  {
-    name: 'TRIGGER_CLR',
-    offset: PIC_REG.TRIGGER_CLR,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).trigger, n)),
-    write: (c, v, i, val) => eachBit(c, v, i, val, (b, n) => c.setBit(b, 'trigger', n, false)),
-  },
-  {
-    name: 'LEVEL',
-    offset: PIC_REG.LEVEL,
-    width: 4,
-    count: 32,
-    bitsPerIrq: 1,
-    user: true,
-    read: (c, v, i) => readBits(c, v, i, (b, n) => bit(c.cpu(b).line, n)),
-  },
+  ...setClearPair('ENABLE', PIC_REG.ENABLE_SET, PIC_REG.ENABLE_CLR, 'enabled', (b, n) => bit(b.enabled, n)),
+  ...setClearPair('PENDING', PIC_REG.PENDING_SET, PIC_REG.PENDING_CLR, 'latch', (b, n) => b.pending(n)),
+  bitmapReg('ACTIVE', PIC_REG.ACTIVE, (b, n) => bit(b.active, n)),
+  ...setClearPair('TRIGGER', PIC_REG.TRIGGER_SET, PIC_REG.TRIGGER_CLR, 'trigger', (b, n) => bit(b.trigger, n)),
+  bitmapReg('LEVEL', PIC_REG.LEVEL, (b, n) => bit(b.line, n)),
   {
     name: 'TARGET',
     offset: PIC_REG.TARGET,

@@ -1,5 +1,5 @@
 /**
- * Spawns the built CLI (packages/examples/dist/cli.js; `npm test` builds first). Few spawns, short runs.
+ * Spawns the built CLI (packages/examples/dist/cli.js, rebuilt from the sources by jest's global setup). Few spawns, short runs.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
 import { parseJson, type BenchDoc, type ChromeTrace, type CompareDoc, type ListDoc, type RunDoc } from '../support/cli-json';
+import { ensureBuilt } from '../support/spawn-cli';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
@@ -21,10 +22,7 @@ function irqflow(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; s
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-beforeAll(() => {
-  if (!fs.existsSync(cli))
-    spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
-});
+beforeAll(ensureBuilt);
 
 jest.setTimeout(60_000);
 

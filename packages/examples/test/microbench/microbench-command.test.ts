@@ -1,7 +1,7 @@
-/** `irqflow microbench` through the built CLI (packages/examples/dist/cli.js; `npm test` builds first), and `run --json`'s costBreakdown. */
+/** `irqflow microbench` through the built CLI (packages/examples/dist/cli.js, rebuilt from the sources by jest's global setup), and `run --json`'s costBreakdown. */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensureBuilt } from '../support/spawn-cli';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const cli = path.join(root, 'packages', 'examples', 'dist', 'cli.js');
@@ -10,10 +10,7 @@ const irqflow = (args: string[]): { code: number; stdout: string; stderr: string
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 
-beforeAll(() => {
-  if (!fs.existsSync(cli))
-    spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(root, 'packages', 'examples')], { cwd: root });
-});
+beforeAll(ensureBuilt);
 jest.setTimeout(60_000);
 
 /** What `irqflow microbench --json` prints (the parts these tests read). */

@@ -1,9 +1,8 @@
 /**
  * Spawning the built CLI from tests: `irqflow(args, { cwd })` runs `node packages/examples/bin/irqflow.js`
- * (the committed launcher of dist/cli.js; `npm test` builds first, and a missing build is made here).
+ * (the committed launcher of dist/cli.js, which jest's global setup brings up to date with the sources).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The checkout. */
@@ -11,10 +10,14 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 /** The launcher the package's `bin` names. */
 export const BIN = path.join(ROOT, 'packages', 'examples', 'bin', 'irqflow.js');
 
-/** Builds the examples package (and its references) if dist/cli.js is missing. */
+/**
+ * Brings packages/<pkg>/dist up to date with the sources (`tsc -b`, incremental). Jest's global setup
+ * (jest.global-setup.js) has done it once for the run, so this returns at once; under another runner it
+ * builds here. A failed build throws, rather than letting the test run an older dist.
+ */
 export function ensureBuilt(): void {
-  if (!fs.existsSync(path.join(ROOT, 'packages', 'examples', 'dist', 'cli.js')))
-    spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(ROOT, 'packages', 'examples')], { cwd: ROOT });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require(path.join(ROOT, 'jest.global-setup.js')) as () => void)();
 }
 
 /** What a finished CLI process printed. */

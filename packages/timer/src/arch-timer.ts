@@ -211,6 +211,8 @@ export class ArchTimer {
       const t = vm.costNs.timerIrq;
       this.vcpu.clock += t;
       this.vcpu.costBy[CostComponent.TimerIrq] += t;
+      // the vCPU may be waiting to run: its place among the runnable follows its clock
+      vm.scheduler.runnableSet.update(vcpu);
       h.pending = true;
       vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);
       // A physical interrupt taken while the vCPU runs on this CPU exits the guest (HCR_EL2.IMO), also when the

@@ -89,6 +89,8 @@ export function apRemove(c: VgicCpu, irq: VgicIrq): void {
   const list = c.apList;
   const i = irq.apIdx;
   const last = list[--c.apLen];
+  // nothing past the used length keeps an interrupt alive (an LPI discarded from the ITS may be collected)
+  (list as (VgicIrq | null)[])[c.apLen] = null;
   irq.apIdx = -1;
   if (irq.active) apActiveRemove(c, irq);
   if (irq.group === 0) c.apGrp0--;
@@ -110,6 +112,7 @@ export function apActiveAdd(c: VgicCpu, irq: VgicIrq): void {
 export function apActiveRemove(c: VgicCpu, irq: VgicIrq): void {
   const a = c.apActive;
   const last = a[--c.apActiveLen];
+  (a as (VgicIrq | null)[])[c.apActiveLen] = null;
   if (last !== irq) {
     a[irq.actIdx] = last;
     last.actIdx = irq.actIdx;
@@ -159,6 +162,7 @@ function compact(c: VgicCpu, marks: VgicIrq[], len: number, rekey: boolean): num
     }
     marks[j++] = irq;
   }
+  for (let k = j; k < len; k++) (marks as (VgicIrq | null)[])[k] = null;
   return j;
 }
 
@@ -172,6 +176,7 @@ export function apSort(c: VgicCpu, eng: number): void {
   c.apRekeyLen = 0;
   for (let k = 0; k < n; k++) {
     const irq = marks[k];
+    (marks as (VgicIrq | null)[])[k] = null;
     if (irq.rekeyCpu !== c) continue;
     irq.rekeyCpu = null;
     if (irq.apCpu !== c) continue;

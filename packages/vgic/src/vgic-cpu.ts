@@ -43,8 +43,8 @@ export class VgicCpu {
   apFrontier = new Int32Array(16);
   /** Used length of {@link apFrontier}. */
   apFrontierLen = 0;
-  /** Scratch: interrupts prune moves to another vCPU, in list order. */
-  readonly apMoving: VgicIrq[] = [];
+  /** Scratch: interrupts prune moves to another vCPU, in list order (null once queued there). */
+  readonly apMoving: (VgicIrq | null)[] = [];
   /** The virtual CPU interface hardware. */
   readonly cpuif: VgicCpuIf;
   /** GICv3: the redistributor region this vCPU's redistributor is in (KVM's rdreg), null until it has one. */

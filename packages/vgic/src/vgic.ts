@@ -570,6 +570,7 @@ export class Vgic {
     let nm = 0;
     for (let k = 0; k < m; k++) {
       const irq = marks[k];
+      (marks as (VgicIrq | null)[])[k] = null;
       if (irq.pruneCpu !== c) continue;
       irq.pruneCpu = null;
       if (irq.apCpu !== c) continue;
@@ -580,7 +581,7 @@ export class Vgic {
       if (t !== null) {
         // insertion by list order (apOrd is kept after removal); rarely more than one
         let j = nm++;
-        while (j > 0 && moving[j - 1].apOrd > irq.apOrd) {
+        while (j > 0 && moving[j - 1]!.apOrd > irq.apOrd) {
           moving[j] = moving[j - 1];
           j--;
         }
@@ -588,7 +589,9 @@ export class Vgic {
       }
     }
     for (let k = 0; k < nm; k++) {
-      const irq = moving[k];
+      const irq = moving[k]!;
+      // the scratch list keeps no reference once used (an interrupt freed later must not stay reachable here)
+      moving[k] = null;
       this.queue(irq);
     }
   }

@@ -176,8 +176,45 @@ describe('ap_list order keys and heap', () => {
       }
       expect(c.apLen).toBe(ref.length);
       if (step % 7 === 0) expect(walk()).toEqual(ref.map((i) => i.intid));
+      // nothing past the used lengths references an interrupt (a removed one must not stay reachable)
+      if (step % 7 === 0) {
+        expect(c.apList.slice(c.apLen).every((x) => x === null)).toBe(true);
+        expect(c.apActive.slice(c.apActiveLen).every((x) => x === null)).toBe(true);
+        expect(c.apRekey.slice(c.apRekeyLen).every((x) => x === null)).toBe(true);
+      }
     }
     // the active-entry set matches too
     expect(c.apActiveLen).toBe(ref.filter((i) => i.active).length);
+  });
+});
+
+describe('ap_list prune', () => {
+  it('moves an interrupt whose target changed to its new vCPU and keeps no reference to it in its scratch lists', () => {
+    const { dev } = gicVm('gic-v3', 2);
+    const vg = dev.vgic;
+    const [c0, c1] = vg.cpus;
+    vg.enableGrp1 = true;
+    const irqs = [40, 41, 42].map((intid) => {
+      const irq = vg.irq(null, intid)!;
+      irq.group = 1;
+      irq.enabled = true;
+      irq.targetCpu = c0;
+      irq.pendingLatch = true;
+      vg.queue(irq);
+      return irq;
+    });
+    expect(irqs.map((i) => i.apCpu)).toEqual([c0, c0, c0]);
+    irqs[2].targetCpu = c1; // marks it for c0's next prune
+    irqs[0].targetCpu = c1;
+    vg.sync(c0.vcpu); // no LR in use: the fold is just the prune
+    expect(irqs.map((i) => i.apCpu)).toEqual([c1, c0, c1]);
+    expect(c1.apLen).toBe(2);
+    expect(c0.apLen).toBe(1);
+    // moved in list order: 40 before 42 on the new list
+    apWalk(c1);
+    expect([apNext(c1)?.intid, apNext(c1)?.intid]).toEqual([40, 42]);
+    expect(c0.apMoving.every((x) => x === null)).toBe(true);
+    expect(c0.apPrune.slice(c0.apPruneLen).every((x) => x === null)).toBe(true);
+    expect(c0.apList.slice(c0.apLen).every((x) => x === null)).toBe(true);
   });
 });

@@ -6,8 +6,8 @@
  * vCPU is loaded (unless it is blocking in WFI) and when it unblocks, and non-resident when it is put or starts
  * blocking; while blocking its doorbell is armed.
  *
- * Delivery model (documented choice): the vPE's virtual pending table is the set {@link Vpe.pendingVlpis} plus
- * the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
+ * Delivery model (documented choice): the vPE's virtual pending table is the set {@link Vpe.pendingVlpis} (kept
+ * in a {@link VirtualPendingTable}: O(1) to set, clear and consume, no allocation) plus the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
  * enabled pending vINTID to the virtual CPU interface *next to* the list registers: the modelled CPU interface
  * (vgic-cpuif.ts) asks {@link Vpe.hppi} when it evaluates vIRQ, on ICV_IAR1 (which consumes the pending bit:
  * vLPIs and GICv4.1 nASSGI vSGIs have no active state) and on ICV_EOIR1/DIR (a vSGI's EOI is only a priority drop). No list register is used, nothing is queued on the
@@ -27,6 +27,7 @@ import { CostComponent, IrqchipState, MpState, type HostIrq, type Vcpu } from '@
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
+import { VirtualPendingTable } from './vpt';
 
 /** Configuration of a vLPI as the redistributor sees it (the VM's LPI property table). */
 export interface VlpiConfig {
@@ -66,10 +67,8 @@ export class Vpe implements VirtualPendingSource {
   blocking = false;
   /** Doorbell armed (set when blocking, cleared when it fires or the vPE becomes resident). */
   doorbellArmed = false;
-  /** Pending vLPIs of the virtual pending table (a handful at a time). */
-  readonly pendingVlpis: number[] = [];
-  /** For each entry of {@link pendingVlpis}, the simulated time from which the vCPU sees it. */
-  private readonly vlpiAt: number[] = [];
+  /** Pending vLPIs of the virtual pending table, each with the simulated time from which the vCPU sees it. */
+  private readonly vpt = new VirtualPendingTable();
   /** vSGI pending bits (GICv4.1). */
   sgiPending = 0;
   /** For each vSGI, the simulated time from which the vCPU sees its pending bit. */
@@ -148,28 +147,29 @@ export class Vpe implements VirtualPendingSource {
 
   // ---- the virtual pending table -------------------------------------------------------------------------
 
+  /** The pending vLPIs of the virtual pending table, in the order they became pending (a new array). */
+  get pendingVlpis(): number[] {
+    return this.vpt.ids();
+  }
+
   /** Whether vLPI `intid` is pending in the virtual pending table. */
   isVlpiPending(intid: number): boolean {
-    return this.pendingVlpis.indexOf(intid) >= 0;
+    return this.vpt.has(intid);
   }
 
   /** The redistributor makes vLPI `intid` pending (a forwarded host interrupt fired, or a software MSI). */
   setVlpiPending(intid: number): void {
-    if (this.pendingVlpis.indexOf(intid) >= 0) return; // edge: coalesces with the pending one
+    if (this.vpt.has(intid)) return; // edge: coalesces with the pending one
     const s = this.vcpu.vm.scheduler;
     s.stampSignal(this.vcpu);
-    this.pendingVlpis.push(intid);
-    this.vlpiAt.push(s.signalTime);
+    this.vpt.add(intid, s.signalTime);
     this.vcpu.stats.injected++;
     this.signal(this.config.vlpiEnabled(intid));
   }
 
   /** Clears vLPI `intid`'s pending bit; returns whether it was pending. */
   clearVlpiPending(intid: number): boolean {
-    const k = this.pendingVlpis.indexOf(intid);
-    if (k < 0) return false;
-    this.pendingVlpis.splice(k, 1);
-    this.vlpiAt.splice(k, 1);
+    if (!this.vpt.remove(intid)) return false;
     this.relines();
     return true;
   }
@@ -217,10 +217,7 @@ export class Vpe implements VirtualPendingSource {
     const v = this.vcpu;
     if (this.resident && v.inGuest) this.cpu.cpuif.updateLines();
     const clock = v.clock;
-    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
-    let next = 1e999;
-    const at = this.vlpiAt;
-    for (let k = 0; k < at.length; k++) if (at[k] > clock && at[k] < next) next = at[k];
+    let next = this.vpt.nextArrival(clock);
     let sgis = this.sgiPending;
     while (sgis !== 0) {
       const id = 31 - Math.clz32(sgis & -sgis);
@@ -241,7 +238,10 @@ export class Vpe implements VirtualPendingSource {
   saveArrivals(): SavedVpeArrivals {
     const sgis: [number, number][] = [];
     for (let id = 0; id < VGIC_NR_SGIS; id++) if (this.sgiPending & (1 << id)) sgis.push([id, this.sgiAt[id]]);
-    return { vlpis: this.pendingVlpis.map((id, k) => [id, this.vlpiAt[k]] as const), sgis };
+    const t = this.vpt;
+    const vlpis: [number, number][] = [];
+    for (let k = t.firstSlot(); k >= 0; k = t.nextSlot(k)) vlpis.push([t.idOf(k), t.atOf(k)]);
+    return { vlpis, sgis };
   }
 
   /**
@@ -252,17 +252,13 @@ export class Vpe implements VirtualPendingSource {
     const ok = (l: unknown): l is readonly (readonly [number, number])[] =>
       Array.isArray(l) && l.every((e) => Array.isArray(e) && Number.isInteger(e[0]) && typeof e[1] === 'number');
     if (saved === null || typeof saved !== 'object' || !ok(saved.vlpis) || !ok(saved.sgis)) return;
-    for (const [id, at] of saved.vlpis) {
-      const k = this.pendingVlpis.indexOf(id);
-      if (k >= 0) this.vlpiAt[k] = at;
-    }
+    for (const [id, at] of saved.vlpis) this.vpt.setAt(id, at);
     for (const [id, at] of saved.sgis) if (id >= 0 && id < VGIC_NR_SGIS && this.sgiPending & (1 << id)) this.sgiAt[id] = at;
   }
 
   /** Drops every pending and active bit (guest reboot / vPE teardown). */
   reset(): void {
-    this.pendingVlpis.length = 0;
-    this.vlpiAt.length = 0;
+    this.vpt.clear();
     this.sgiPending = 0;
     this.sgiInService = 0;
   }
@@ -307,10 +303,10 @@ export class Vpe implements VirtualPendingSource {
   private best(clock: number): number {
     let best = -1;
     let bp = 0x100;
-    const l = this.pendingVlpis;
-    for (let k = 0; k < l.length; k++) {
-      const id = l[k];
-      if (this.vlpiAt[k] > clock || !this.config.vlpiEnabled(id)) continue; // not arrived yet
+    const t = this.vpt;
+    for (let k = t.firstSlot(); k >= 0; k = t.nextSlot(k)) {
+      const id = t.idOf(k);
+      if (t.atOf(k) > clock || !this.config.vlpiEnabled(id)) continue; // not arrived yet, or disabled
 
       const p = this.config.vlpiPriority(id);
       if (p < bp || (p === bp && id < best)) {
@@ -342,11 +338,7 @@ export class Vpe implements VirtualPendingSource {
       this.sgiInService |= bit;
       return;
     }
-    const k = this.pendingVlpis.indexOf(intid);
-    if (k >= 0) {
-      this.pendingVlpis.splice(k, 1);
-      this.vlpiAt.splice(k, 1);
-    }
+    this.vpt.remove(intid);
   }
 
   /** EOIR/DIR of a vSGI this vPE delivered: nothing to deactivate (no active state), consumed here. */

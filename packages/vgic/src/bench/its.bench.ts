@@ -217,7 +217,7 @@ function saveRestore(d: number, e: number, quick: boolean): Result[] {
     dev,
     d,
     e,
-    quick ? { reps: 3, warmUp: { minMs: 0, maxMs: 500 } } : { reps: 5, warmUp: { minMs: 300, maxMs: 10_000 } },
+    quick ? { reps: 3, warmUp: { minMs: 0, maxMs: 500 } } : { reps: 5, warmUp: { minMs: 0, maxMs: 2000 } },
   );
   const med = (xs: number[]): number => spread(xs).median;
   const both = (a: number[], b: number[]): number[] => a.map((x, i) => x + b[i]);

@@ -293,7 +293,9 @@ export interface SaveRestoreTimes {
  * and in repetitions interleaved with {@link MinimalItsTables} of the same size. A repetition is SAVE_TABLES
  * (timed), KVM_DEV_ARM_ITS_CTRL_RESET, GITS_CBASER / GITS_BASER<n> written back, RESTORE_TABLES (timed), and
  * checks that every ITE came back, so each starts from the same state. Before the warm-up one untimed save writes
- * the ITTs, so their pages are backed (as for any VM saved twice): no repetition times a cold first save.
+ * the ITTs, so their pages are backed (as for any VM saved twice): no repetition times a cold first save. At the
+ * ABI's sizes a repetition takes seconds, and V8 has optimised its loops within the first; the benchmarks warm up
+ * with `{ minMs: 0, maxMs: 2000 }`: repetitions are discarded until three agree or 2 s have passed.
  * @throws Error if a restore brings back a different number of ITEs
  */
 export function timeSaveRestore(dev: ItsKvmDevice, devices: number, events: number, o: InterleaveOptions = {}): SaveRestoreTimes {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { benchRow, interleaved, spread, type BenchmarkEntry, type WarmUpOptions } from './bench-kit';
+import { benchRow, interleaved, spread, warmUp, type BenchmarkEntry, type WarmUpOptions } from './bench-kit';
 import { DAIF } from './guest/guest-isa';
 import { GuestAsm } from './guest/guest-asm';
 import type { Hypervisor } from './hypervisor';
@@ -64,7 +64,8 @@ export interface PendingShapeOptions {
 /**
  * `k` interrupts of `kind` pending at all times on vCPU 0 of a 2-vCPU VM on `irqchip` (see the module comment).
  * SPIs are the driver's first `k` device interrupts (`nrIrqs` = 1024 at every `k`), LPIs are 8192.. mapped through
- * the ITS as ⌈k/256⌉ devices of up to 256 events. The backlog is raised once; a repetition handles exactly the
+ * the ITS as ⌈k/256⌉ devices of up to 256 events. The backlog is raised once, when the shape is built (outside
+ * every repetition's timer); a repetition handles exactly the
  * interrupts it asks for, then the guest pauses (a userspace exit from its vector) with the backlog still
  * pending, so a repetition's cost does not grow with `k` even where the model's per-interrupt cost does.
  * @throws RangeError if the irqchip has fewer than `k` interrupts of that kind
@@ -116,7 +117,8 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
   drv.hostMsiSetup?.(vm);
   runIdle(vm);
   if (handled !== 0) throw new Error(`${irqchip}: interrupts during setup`);
-  let primed = false;
+  // the backlog is raised here, once, outside every repetition's timer: a repetition times only the handling
+  for (let j = 0; j < k; j++) raise(j);
   return {
     vm,
     get handled() {
@@ -126,8 +128,6 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
       const h0 = handled;
       pauseAt = handled + Math.max(1, irqs);
       const t = process.hrtime.bigint();
-      if (!primed) for (let j = 0; j < k; j++) raise(j);
-      primed = true;
       const r = vm.run();
       const ns = Number(process.hrtime.bigint() - t);
       if (r.reason !== 'exit' || handled !== pauseAt)
@@ -224,11 +224,29 @@ export interface ScalingOptions {
   lineOf?: (intid: number) => number;
 }
 
-/** Interrupts per repetition so that one takes about `ms` (at least 16). */
-function calibrate(s: BenchShape, ms: number): number {
-  s.rep(64);
-  const ns = s.rep(64);
-  return Math.max(16, Math.min(500_000, Math.round((ms * 1e6) / ns)));
+/** Interrupts per repetition for which one takes about `ms` at `nsPerIrq` (16..500,000). */
+function irqsFor(ms: number, nsPerIrq: number): number {
+  return Math.max(16, Math.min(500_000, Math.round((ms * 1e6) / nsPerIrq)));
+}
+
+/**
+ * Interrupts per repetition so that one takes about `ms`, calibrated at steady state: the shape is warmed up
+ * ({@link warmUp}) with repetitions re-sized after each from the last one's cost, so the count is derived from a
+ * warm run, not from the cold first repetitions (which run many times slower and would make every later
+ * repetition far shorter than `ms`).
+ * @example
+ * const s = pingPongShape(hv, 'gic-v3', 2);
+ * const irqs = calibrateShape(s, 50); // warm, and about 50 ms per repetition from here on
+ * const nsPerIrq = s.rep(irqs);
+ */
+export function calibrateShape(s: BenchShape, ms: number, o?: WarmUpOptions): number {
+  let irqs = 64;
+  warmUp(() => {
+    const ns = s.rep(irqs);
+    irqs = irqsFor(ms, ns);
+    return ns;
+  }, o);
+  return irqs;
 }
 
 /**
@@ -246,12 +264,12 @@ export function scalingRows(hv: Hypervisor, irqchip: string, f: ScalingFamily, o
     f.grows === 'vcpus' ? pingPongShape(hv, irqchip, x, { lineOf: o.lineOf }) : pendingShape(hv, irqchip, f.grows, x, { lineOf: o.lineOf });
   const refPoint = f.grows === 'vcpus' ? 2 : 1;
   const ref = make(refPoint);
-  const refIrqs = calibrate(ref, ms);
+  const refIrqs = calibrateShape(ref, ms, o.warmUp);
   const what = f.grows === 'vcpus' ? 'vCPUs (IPI ping-pong)' : `pending ${f.grows === 'spi' ? 'SPIs' : 'LPIs'}`;
   const rows: BenchmarkEntry[] = [];
   for (const x of f.points) {
     const s = make(x);
-    const irqs = calibrate(s, ms);
+    const irqs = calibrateShape(s, ms, o.warmUp);
     const r = interleaved(
       () => s.rep(irqs),
       () => ref.rep(refIrqs),

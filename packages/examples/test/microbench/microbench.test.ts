@@ -67,10 +67,8 @@ describe('microbench', () => {
     expect(lpi[1].costBreakdown.timerIrq).toBeCloseTo(hv.costProfile('phytium-s2500').ns.timerIrq, 6);
   });
 
-  it('runs every test on every controller that can, under every profile, in well under a minute', () => {
-    const t0 = Date.now();
+  it('runs every test on every controller that can, under every profile', () => {
     const rows = runMicrobench(hv);
-    expect(Date.now() - t0).toBeLessThan(60_000);
     expect(rows.filter((r) => r.status === 'error')).toEqual([]);
     const ok = (test: string, chip: string): boolean => rows.some((r) => r.test === test && r.irqchip === chip && r.status === 'ok');
     expect(ok('ipi_hw', 'gic-v4.1')).toBe(true);

@@ -4,7 +4,7 @@
  * and scalingRows reports in the row format. Nothing here asserts a speed.
  */
 import 'reflect-metadata';
-import { Hypervisor, pendingShape, pingPongShape, scalingRows } from '@irqflow/core';
+import { calibrateShape, Hypervisor, pendingShape, pingPongShape, scalingRows } from '@irqflow/core';
 import { VgicPlugin } from '../../src';
 
 const hv = () => new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin);
@@ -25,6 +25,22 @@ describe('benchmark shapes', () => {
     expect(s.rep(k)).toBeGreaterThan(0);
     expect(s.handled).toBe(7 + k);
     expect(s.vm.vcpus[0].stats.irqsTaken).toBeGreaterThanOrEqual(7 + k);
+  });
+
+  it.each(['spi', 'lpi'] as const)('pending %s: the backlog is raised when the shape is built, not inside a repetition', (kind) => {
+    const s = pendingShape(hv(), 'gic-v3', kind, 4);
+    // before any repetition the interrupts are already pending on vCPU 0 (a repetition only runs the VM)
+    expect(s.vm.flow.vcpuPendingIrq(s.vm.vcpus[0])).toBe(true);
+    expect(s.handled).toBe(0);
+  });
+
+  it('calibrateShape warms the shape up and sizes a repetition from a warm one (no timing asserted)', () => {
+    const s = pingPongShape(hv(), 'gic-v3', 2);
+    const irqs = calibrateShape(s, 1, { minMs: 0, maxMs: 0 });
+    expect(Number.isInteger(irqs)).toBe(true);
+    expect(irqs).toBeGreaterThanOrEqual(16);
+    expect(irqs).toBeLessThanOrEqual(500_000);
+    expect(s.handled).toBeGreaterThanOrEqual(64); // the warm-up ran the guest before the count was chosen
   });
 
   it('an SGI ping-pong uses both vCPUs and leaves the others idle', () => {

@@ -211,6 +211,9 @@ export class ArchTimer {
       const t = vm.costNs.timerIrq;
       this.vcpu.clock += t;
       this.vcpu.costBy[CostComponent.TimerIrq] += t;
+      // a host event, not the vCPU's own slice, moved its clock: the scheduler's runnable heap must see the new
+      // clock, or it runs this vCPU before one that is now behind it (whose signals would then arrive in its past)
+      vm.scheduler.runnableSet.update(vcpu);
       h.pending = true;
       vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);
       // A physical interrupt taken while the vCPU runs on this CPU exits the guest (HCR_EL2.IMO), also when the

@@ -80,6 +80,31 @@ describe('the lookahead changes nothing', () => {
 });
 
 describe('regressions found by migrate-fuzz', () => {
+  it('gic-v3, seed 2: a timer interrupt the host takes for a vCPU moves it in the runnable heap (the lowest clock runs first)', () => {
+    // The timer's host handler charges the vCPU's pCPU from a host event. Before, the runnable heap kept the old
+    // clock, so that vCPU ran next although another was behind it, and the kick the other sent meanwhile found it
+    // in a state it reached only later; a restored VM, whose heap is built from the clocks, then ran differently.
+    const sc = { irqchip: 'gic-v3', seed: 2, endNs: END };
+    const m = buildMigrationVm(sc);
+    m.scheduleHost(-1);
+    const late: string[] = [];
+    let slices = 0;
+    for (const v of m.vm.vcpus) {
+      const run = v.runSlice.bind(v);
+      v.runSlice = () => {
+        slices++;
+        for (const w of m.vm.vcpus)
+          if (w !== v && w.heapPos >= 0 && (w.clock < v.clock || (w.clock === v.clock && w.index < v.index)))
+            late.push(`vCPU ${v.index} at ${v.clock} ran before vCPU ${w.index} at ${w.clock}`);
+        return run();
+      };
+    }
+    m.vm.run({ until: END });
+    expect(slices).toBeGreaterThan(100);
+    expect(m.vm.vcpus.reduce((n, v) => n + v.stats.irqsTaken, 0)).toBeGreaterThan(10);
+    expect(late.slice(0, 3)).toEqual([]);
+  });
+
   it('gic-v2, seed 1: an active SPI targeted at vCPU 1 is restored on vCPU 1 (ITARGETSR before ISACTIVER)', () => {
     // a point of seed 1 with vCPU 1 inside its handler and its device SPI (INTID 33) active: just after it acked it
     const sc = { irqchip: 'gic-v2', seed: 1, endNs: END };

@@ -105,12 +105,13 @@ function malformed(what: string): never {
   fail(Errno.EINVAL, `vgic hwstate: ${what}`);
 }
 
-function check(vg: Vgic, s: unknown, nrLrs: number): SavedVgicHwstate {
+function check(s: unknown, nrLrs: number): SavedVgicHwstate {
   const h = s as SavedVgicHwstate | null;
   if (h === null || typeof h !== 'object' || !Array.isArray(h.lrs)) malformed('not a saved vCPU interface');
   if (h.lrs.length > Math.min(nrLrs, MAX_LRS)) malformed(`${h.lrs.length} list registers, the vCPU has ${nrLrs}`);
   const u8 = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xff;
-  for (const lr of h.lrs)
+  const saved: readonly SavedLr[] = h.lrs;
+  for (const lr of saved)
     if (
       lr === null ||
       typeof lr !== 'object' ||
@@ -134,7 +135,6 @@ function check(vg: Vgic, s: unknown, nrLrs: number): SavedVgicHwstate {
       malformed('malformed list register');
   if (!u8(h.eoiCount) || h.eoiCount > 31) malformed('EOIcount out of range');
   for (const b of [h.npie, h.lrenpie, h.uie, h.vgrp0eie, h.vgrp1eie]) if (typeof b !== 'boolean') malformed('malformed ICH_HCR_EL2');
-  void vg;
   return h;
 }
 
@@ -146,7 +146,7 @@ function check(vg: Vgic, s: unknown, nrLrs: number): SavedVgicHwstate {
 export function restoreVgicHwstate(vg: Vgic, vcpu: Vcpu, saved: unknown): void {
   const c = vg.cpu(vcpu);
   const hw = c.cpuif;
-  const h = check(vg, saved, hw.nrLrs);
+  const h = check(saved, hw.nrLrs);
   const irqs = h.lrs.map((lr) => {
     const irq = vg.irq(c, lr.intid);
     if (irq === undefined) malformed(`no interrupt ${lr.intid} for vCPU ${vcpu.index}`);

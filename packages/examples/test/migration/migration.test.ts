@@ -9,8 +9,8 @@
  * Every controller runs at the profile's default lookahead: under causal delivery traces (in canonical order) do
  * not depend on the lookahead or on how `vm.run()` is sliced.
  */
-import { ExitReason, KVM_REG_ELR_EL1, restoreVm, saveVm, TraceKind, type VmSnapshot } from '@irqflow/core';
-import { VGIC_GRP, type SavedVgic } from '@irqflow/vgic';
+import { Errno, isKvmError, KVM_REG_ELR_EL1, restoreVm, saveVm, type VmSnapshot } from '@irqflow/core';
+import { VGIC_GRP, type SavedVgic, type SavedVgicHwstate } from '@irqflow/vgic';
 import { buildMigrationVm, migrateAt, referenceRun, type MigrationResult } from '../../src/migration/migration-harness';
 import { fuzzMigration } from '../../src/migration/migration-fuzz';
 import { findPoints, migrationCandidates, snapshotAt } from '../../src/migration/migration-points';
@@ -192,6 +192,44 @@ describe('regressions found by migrate-fuzz (GICv4.1)', () => {
     expect(k).toBeGreaterThanOrEqual(0);
     expect(r.why).toBeUndefined();
     expect(r.uninterruptedWhy).toBeUndefined();
+  });
+});
+
+describe('the vgic hwstate section', () => {
+  it('carries the loaded list registers of a vCPU inside its handler, and a malformed one is refused with EINVAL', () => {
+    const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };
+    const lrsOf = (s: VmSnapshot) => s.vcpus.map((v) => (v.hwstate as SavedVgicHwstate | null)?.lrs ?? []);
+    const m = buildMigrationVm(sc);
+    m.scheduleHost(-1);
+    let snap: VmSnapshot | undefined;
+    for (const t of migrationCandidates(referenceRun(sc)).handler) {
+      m.vm.run({ until: t });
+      const s = saveVm(m.vm);
+      if (s.vcpus.some((v, i) => v.inGuest && v.stack.length > 0 && lrsOf(s)[i].some((lr) => lr.state !== 0))) {
+        snap = s;
+        break;
+      }
+    }
+    expect(snap).toBeDefined();
+    const k = snap!.vcpus.findIndex((v, i) => v.inGuest && v.stack.length > 0 && lrsOf(snap!)[i].length > 0);
+    const h = snap!.vcpus[k].hwstate as SavedVgicHwstate;
+    for (const bad of [
+      { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 5000 } : lr)) }, // no such INTID
+      { ...h, lrs: [...h.lrs, ...h.lrs] }, // one interrupt in two list registers
+      { ...h, eoiCount: 99 },
+      { ...h, lrs: h.lrs.map((lr) => ({ ...lr, state: 7 })) },
+    ]) {
+      const dst = buildMigrationVm(sc);
+      const e = (() => {
+        try {
+          restoreVm(dst.vm, { ...snap!, vcpus: snap!.vcpus.map((v, i) => (i === k ? { ...v, hwstate: bad } : v)) });
+        } catch (x) {
+          return x;
+        }
+        return undefined;
+      })();
+      expect(isKvmError(e) && e.errno).toBe(Errno.EINVAL);
+    }
   });
 });
 

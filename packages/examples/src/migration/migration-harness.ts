@@ -309,8 +309,9 @@ function firstDiff(a: readonly TraceEvent[], b: readonly TraceEvent[], what: str
     const x = a[i];
     const y = b[i];
     // An LrLoad's `b` is the list-register slot. Slots are the hypervisor's bookkeeping, invisible to the guest
-    // and not part of any migration ABI: KVM folds the LRs back into the vgic when it saves and fills them anew
-    // on the destination, so the same interrupt may land in another slot. Everything else must match.
+    // and not part of any migration ABI: the snapshot keeps the LRs loaded at the point in their slots, but the
+    // destination's ap_list is rebuilt in the order the attributes are replayed, and a later flush, which fills the
+    // LRs in list order when they do not overflow, may put an interrupt in another slot. Everything else must match.
     const sameB = x.b === y.b || (x.kind === TraceKind.LrLoad && y.kind === TraceKind.LrLoad);
     if (x.kind !== y.kind || x.vcpu !== y.vcpu || x.t !== y.t || x.a !== y.a || !sameB)
       return `${what}: record ${i} differs: ${TraceKind[x.kind]}@${x.t} vcpu${x.vcpu} a=${x.a} b=${x.b} vs ${TraceKind[y.kind]}@${y.t} vcpu${y.vcpu} a=${y.a} b=${y.b}`;

@@ -211,7 +211,8 @@ export class ArchTimer {
       const t = vm.costNs.timerIrq;
       this.vcpu.clock += t;
       this.vcpu.costBy[CostComponent.TimerIrq] += t;
-      // the vCPU may be waiting to run: its place among the runnable follows its clock
+      // a host event, not the vCPU's own slice, moved its clock: the scheduler's runnable heap must see the new
+      // clock, or it runs this vCPU before one that is now behind it (whose signals would then arrive in its past)
       vm.scheduler.runnableSet.update(vcpu);
       h.pending = true;
       vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);

@@ -22,3 +22,4 @@ export * from './plugin';
 export * from './its';
 export * from './v4';
 export * from './vgic-migration';
+export * from './vgic-hwstate';

@@ -22,6 +22,7 @@ import { VGIC_DEFAULT_NR_IRQS, type Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 import { gicV4Of } from './v4/gic-v4';
+import { restoreVgicHwstate, saveVgicHwstate } from './vgic-hwstate';
 import type { Vpe } from './v4/vpe';
 
 /** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
@@ -113,6 +114,21 @@ export class VgicFlow implements IrqchipFlow {
   /** List-register fold. */
   vcpuSyncHwstate(vcpu: Vcpu): void {
     if (this.vg.ready) this.vg.sync(vcpu);
+  }
+
+  /** Migration: the loaded list registers and ICH_HCR_EL2 state, read without a fold (vgic-hwstate.ts). */
+  vcpuSaveHwstate(vcpu: Vcpu): unknown {
+    return this.vg.ready ? saveVgicHwstate(this.vg, vcpu) : null;
+  }
+
+  /** Migration: installs {@link vcpuSaveHwstate}'s result instead of a flush (vgic-hwstate.ts). @throws KvmError EINVAL */
+  vcpuRestoreHwstate(vcpu: Vcpu, state: unknown): void {
+    if (state === null) {
+      if (this.vg.ready) this.vg.flush(vcpu);
+      return;
+    }
+    if (!this.vg.ready) fail(Errno.EINVAL, 'vgic hwstate for a vgic whose resources are not mapped');
+    restoreVgicHwstate(this.vg, vcpu, state);
   }
 
   /** In-kernel device injection (timer, PMU): silently ignored when invalid, as KVM's callers expect. */

@@ -211,6 +211,18 @@ export class VgicIrq {
     return this._f;
   }
 
+  /**
+   * @internal Migration (vgic-hwstate.ts): sets the IRQ_* bits to `f` (as {@link stateBits} read them) through
+   * the setters, so the ap_list's bookkeeping (active entries, re-key and prune marks) follows.
+   */
+  restoreStateBits(f: number): void {
+    this.level = (f & IRQ_LEVEL) !== 0;
+    this.enabled = (f & IRQ_ENABLED) !== 0;
+    this.pendingLatch = (f & IRQ_LATCH) !== 0;
+    this.lineLevel = (f & IRQ_LINE) !== 0;
+    this.active = (f & IRQ_ACTIVE) !== 0;
+  }
+
   /** What orders it on the ap_list or decides whether it belongs there changed (vgic-ap-list.ts). */
   private sortKeyChanged(): void {
     const c = this.apCpu;

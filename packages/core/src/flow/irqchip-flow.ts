@@ -124,6 +124,17 @@ export interface IrqchipFlow {
   vcpuSignalled?(vcpu: Vcpu): void;
   /** After guest exit: fold list registers back / clear the line. */
   vcpuSyncHwstate?(vcpu: Vcpu): void;
+  /**
+   * Migration (`saveVm`), for a controller whose {@link vcpuFlushHwstate} moves state (list registers): the
+   * vCPU interface state loaded into the guest while the vCPU is in it, read without changing anything, as plain
+   * data. irqflow-private: KVM has no ABI for it (a VMM stops the vCPUs first, which folds it back).
+   */
+  vcpuSaveHwstate?(vcpu: Vcpu): unknown;
+  /**
+   * Migration (`restoreVm`): the destination's vCPU enters the guest with {@link vcpuSaveHwstate}'s result
+   * installed instead of a {@link vcpuFlushHwstate}. May throw a KvmError (EINVAL) for malformed state.
+   */
+  vcpuRestoreHwstate?(vcpu: Vcpu, state: unknown): void;
   /** An in-kernel device (timer, PMU) sets an interrupt's level. */
   injectIrq?(vm: Vm, cpu: number, intid: number, level: boolean, owner: unknown): void;
   /** KVM_IRQ_LINE for PPI/SPI types, after core decoded the vCPU. May throw a KvmError. */
@@ -233,6 +244,23 @@ export class FlowDispatch {
   vcpuSyncHwstate(vcpu: Vcpu): void {
     const f = this.flow;
     if (f.vcpuSyncHwstate !== undefined) return f.vcpuSyncHwstate(vcpu);
+  }
+
+  /** Whether the controller saves and restores its loaded vCPU interface state ({@link IrqchipFlow.vcpuSaveHwstate}). */
+  get hasHwstate(): boolean {
+    return this.flow.vcpuSaveHwstate !== undefined && this.flow.vcpuRestoreHwstate !== undefined;
+  }
+
+  /** The controller's `vcpuSaveHwstate`, else `null`. */
+  vcpuSaveHwstate(vcpu: Vcpu): unknown {
+    const f = this.flow;
+    return f.vcpuSaveHwstate !== undefined ? f.vcpuSaveHwstate(vcpu) : null;
+  }
+
+  /** The controller's `vcpuRestoreHwstate`, if any. */
+  vcpuRestoreHwstate(vcpu: Vcpu, state: unknown): void {
+    const f = this.flow;
+    if (f.vcpuRestoreHwstate !== undefined) return f.vcpuRestoreHwstate(vcpu, state);
   }
 
   /** The controller's `injectIrq`, if any. */

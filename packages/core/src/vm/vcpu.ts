@@ -174,8 +174,9 @@ export class Vcpu {
   /** KVM_MP_STATE_SUSPENDED: waiting for a wake-up event, then KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP. */
   suspended = false;
   /**
-   * @internal Simulated ns the next exit charges on top of its own cost: a snapshot folded the controller state
-   * on the vCPU's behalf (vm-snapshot.ts) and owes it the difference, so the exit costs what it would have.
+   * @internal Simulated ns the next exit charges on top of its own cost (carried by snapshots). Snapshot version
+   * 2 folded the controller state on the vCPU's behalf and deferred the difference here; since version 3 the
+   * save changes nothing (vm-snapshot.ts), so nothing sets it and it stays 0.
    */
   deferredExitNs = 0;
   /** @internal A userspace exit waiting for KVM_RUN to resume it (vcpu-access.ts). */

@@ -12,14 +12,28 @@
  * and where each vCPU's thread is in KVM_RUN (inside the guest or not, pending kick/exit requests), and the causal
  * model's run-loop position, which no KVM ABI carries (version 2): signals in flight with their arrival times and
  * the host events that wake a blocked vCPU at them, and the line clock of guest memory (cacheLineTransfer); the
- * controller's part of it (GICv4 vPE entries' arrival times) travels in its device state. A migration
- * point is a `vm.run({ until })` boundary, where vCPUs are still "inside the guest" with the controller's
- * hardware state (list registers) loaded. The save does on each such vCPU what its exit to userspace would do to
- * the controller — the state sync (vcpuSyncHwstate), then the state load again (vcpuFlushHwstate) — without
- * charging or counting an exit, so the device attributes read the state KVM would show; the restore does the same
- * load on the fresh VM. Where that sync has an effect of its own (a level interrupt the guest completed but whose
- * resample waits for the next exit, EOIcount deactivations), that effect happens at the snapshot instead of at the
- * next exit (package docs, "Migration").
+ * controller's part of it (GICv4 vPE entries' arrival times) travels in its device state.
+ *
+ * **A pure observation.** A migration point is a `vm.run({ until })` boundary, where vCPUs may still be "inside
+ * the guest" with the controller's hardware state (list registers) loaded. Real KVM cannot read that: the VMM
+ * stops every vCPU first (KVM_RUN returns to userspace), and that exit folds the list registers back into the
+ * distributor (vgic_sync_hwstate) — which changes timing and state on the source: the exit itself costs time, the
+ * fold deactivates what EOIcount counted and resamples level interrupts, and the re-entry's flush loads
+ * interrupts whose kick is still in flight, so they are taken earlier than they would have been. irqflow's save
+ * instead changes nothing on the source (no fold, no refill, no charge, no trace) and the source continues
+ * exactly as a run that was never saved. What it reads:
+ * - through the KVM-shaped calls (ONE_REG, MP_STATE, device attributes, guest memory): the state as a VMM would
+ *   read it after stopping the vCPUs. The vgic's attribute reads already look into the list registers of a
+ *   vCPU in the guest (pending/active as the LR shows them), so no fold is needed to read them;
+ * - irqflow-private, version 3 (what no KVM call can express, because KVM never has it to give): per vCPU in the
+ *   guest the controller's loaded vCPU interface state (`hwstate`, from `IrqchipFlow.vcpuSaveHwstate`: which
+ *   interrupt sits in which list register with which LR state, the raw distributor-side state of those
+ *   interrupts, ICH_HCR_EL2's maintenance enables and EOIcount), and per vCPU the virtual IRQ/FIQ lines as it
+ *   sees them (`lines`). The restore installs `hwstate` instead of a fresh flush on the destination's entry, so
+ *   that entry loads nothing the source had not loaded, and sets the lines last;
+ * - irqflow-private, host side (versions 1 and 2): clocks, run-loop position, re-entry cost, cost breakdown.
+ * A controller whose flush only drives the lines from its own state (rVIC, pic) needs no `hwstate`: the
+ * restore's entry flushes, then the saved lines replace what that flush computed.
  *
  * @example
  * ```ts
@@ -43,7 +57,7 @@ import type { Vm } from './vm';
 /** The snapshot format tag. */
 export const VM_SNAPSHOT_FORMAT = 'irqflow-vm-snapshot';
 /** The snapshot format version this build writes and reads. */
-export const VM_SNAPSHOT_VERSION = 2;
+export const VM_SNAPSHOT_VERSION = 3;
 /** Number of `struct kvm_regs` fields saved through ONE_REG (x0..x30, SP, PC, PSTATE, SP_EL1, ELR_EL1, SPSR[5]). */
 const NR_CORE_REGS = 41;
 const MEM_CHUNK = 4096;
@@ -110,7 +124,7 @@ export interface VcpuSnapshot {
   readonly requests: number;
   /** Host side: blocked in WFI, or woken from it and not yet back in the guest (the next KVM_RUN unblocks first). */
   readonly inWfi: boolean;
-  /** Host side: what the vCPU's next exit charges on top of its cost (the fold the save did for it; see saveVm). */
+  /** Host side: what the vCPU's next exit charges on top of its cost (0 unless a controller deferred part of it). */
   readonly deferredExitNs: number;
   /**
    * Host side: the second part of the last exit's cost, paid when the vCPU re-enters the guest (EXIT_ENTRY_FRACTION;
@@ -129,6 +143,18 @@ export interface VcpuSnapshot {
   readonly signalWakeAt: number | null;
   /** Without an in-kernel irqchip: the KVM_IRQ_LINE input levels (IRQ, FIQ) that reach the lines when a line signal arrives. */
   readonly inputs: readonly [irq: boolean, fiq: boolean];
+  /**
+   * irqflow-private (version 3): the virtual IRQ and FIQ lines (HCR_EL2.VI/VF, or the GIC CPU interface's vIRQ/vFIQ)
+   * as the vCPU sees them at the save, which a change whose signal is still in flight has not reached yet.
+   */
+  readonly lines: readonly [virq: boolean, vfiq: boolean];
+  /**
+   * irqflow-private (version 3): for a vCPU inside the guest, the controller's loaded vCPU interface state
+   * (`IrqchipFlow.vcpuSaveHwstate`: the vgic's list registers, which interrupt sits in which with which
+   * state, ICH_HCR_EL2's maintenance enables and EOIcount), which the destination's entry installs instead of a
+   * fresh flush; null otherwise or when the controller keeps no such state.
+   */
+  readonly hwstate: unknown;
 }
 
 /** A VM snapshot ({@link saveVm}). Plain data; bigints and Uint8Arrays (structured-clone friendly). */
@@ -200,28 +226,15 @@ function asVcpu(v: Vcpu, fn: () => void): number {
 }
 
 /**
- * Saves `vm`, stopped at a `vm.run()` boundary, through the KVM-shaped calls.
+ * Saves `vm`, stopped at a `vm.run()` boundary, through the KVM-shaped calls plus the irqflow-private sections
+ * (the module header says which). The save is a pure observation: the source goes on exactly as if it had never
+ * been saved.
  * @throws VmSnapshotError EBUSY from inside `vm.run` or while a vCPU waits in a userspace exit; EOPNOTSUPP when
  * a device has no save hooks; KvmError from the device calls
  */
 export function saveVm(vm: Vm): VmSnapshot {
   busy(vm);
   unsupported(vm);
-  const inGuest = vm.vcpus.filter((v) => v.inGuest);
-  // The exit to userspace a VMM forces before it saves: controller state back from the vCPU interface (sync),
-  // and after the save back into the guest (flush). Neither is charged now; the vCPU's next real exit charges
-  // what its fold would have cost less what the refill did (list registers the guest had consumed are gone), so
-  // it costs what it would have without the save.
-  // Like the restore, the save is the VMM's work, not the guest's: its fold and refill are not traced (the
-  // controllers' LR and counter records would otherwise appear in the source's trace and nowhere else).
-  const traceOn = vm.trace.on;
-  vm.trace.on = false;
-  const syncNs = new Map<Vcpu, number>();
-  for (const v of inGuest)
-    syncNs.set(
-      v,
-      asVcpu(v, () => vm.flow.vcpuSyncHwstate(v)),
-    );
   // Where the devices are read (and written back on restore): the time up to which host events have fired. A
   // vCPU may have run past a timer's expiry that is still queued (the expiry fires next, back in the past);
   // read at the vCPUs' time, the timer would already show it expired and the restore would fire it silently.
@@ -229,8 +242,10 @@ export function saveVm(vm: Vm): VmSnapshot {
   const next = vm.events.peekTime();
   // just before the next event (which must still find its device state as it was), else the VM's time
   const deviceTime = next <= time ? next - Math.max(Math.abs(next) * Number.EPSILON, Number.MIN_VALUE) : time;
+  // the save reads; nothing it does belongs in the source's trace
+  const traceOn = vm.trace.on;
+  vm.trace.on = false;
   vm.scheduler.time = deviceTime;
-  let snap: VmSnapshot;
   try {
     for (const d of vm.devices) d.saveToGuestMemory?.();
     const memory: [number, Uint8Array][] = [];
@@ -249,6 +264,7 @@ export function saveVm(vm: Vm): VmSnapshot {
       for (let i = 0; i < v.stackDepth; i++) stack.push(v.stackEntry(i));
       const extensions: Record<string, unknown> = {};
       for (const e of vm.extensions) if (e.saveVcpu) extensions[e.name] = e.saveVcpu(v);
+      const wake = v.signalWake;
       return {
         regs,
         stack,
@@ -260,19 +276,20 @@ export function saveVm(vm: Vm): VmSnapshot {
         inGuest: v.inGuest,
         requests: v.requests,
         inWfi: v.inWfi,
-        deferredExitNs: 0, // filled in below, once the refill is known
+        deferredExitNs: v.deferredExitNs,
         reentryNs: v.reentryNs,
         costBy: Array.from(v.costBy),
-        posted: 0, // the run-loop position: filled in below, after the refill
-        postedAt: Infinity,
-        linesAt: Infinity,
-        signalWakeAt: null,
+        posted: v.posted,
+        postedAt: v.postedAt,
+        linesAt: v.linesAt,
+        signalWakeAt: wake !== null && wake.pending ? wake.time : null,
         inputs: [v.irqInput, v.fiqInput],
+        lines: [v.virq, v.vfiq],
+        hwstate: v.inGuest && vm.flow.hasHwstate ? vm.flow.vcpuSaveHwstate(v) : null,
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
-    const lines = vm.lines.save();
-    snap = {
+    return {
       format: VM_SNAPSHOT_FORMAT,
       version: VM_SNAPSHOT_VERSION,
       config: configOf(vm),
@@ -281,30 +298,12 @@ export function saveVm(vm: Vm): VmSnapshot {
       memory,
       vcpus,
       devices,
-      lines,
+      lines: vm.lines.save(),
     };
   } finally {
     vm.scheduler.time = time;
-    // back into the guest, as the vCPU thread re-entering KVM_RUN
-    for (const v of inGuest) v.deferredExitNs += syncNs.get(v)! - asVcpu(v, () => vm.flow.vcpuFlushHwstate(v));
     vm.trace.on = traceOn;
   }
-  // the run-loop position as the source goes on from: after the refill (a signal it posts is part of it)
-  return {
-    ...snap,
-    vcpus: snap.vcpus.map((s, i) => {
-      const v = vm.vcpus[i];
-      const wake = v.signalWake;
-      return {
-        ...s,
-        deferredExitNs: v.deferredExitNs,
-        posted: v.posted,
-        postedAt: v.postedAt,
-        linesAt: v.linesAt,
-        signalWakeAt: wake !== null && wake.pending ? wake.time : null,
-      };
-    }),
-  };
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -345,7 +344,11 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
       !(s.signalWakeAt === null || (time(s.signalWakeAt) && Number.isFinite(s.signalWakeAt))) ||
       !Array.isArray(s.inputs) ||
       s.inputs.length !== 2 ||
-      !s.inputs.every((x) => typeof x === 'boolean')
+      !s.inputs.every((x) => typeof x === 'boolean') ||
+      !Array.isArray(s.lines) ||
+      s.lines.length !== 2 ||
+      !s.lines.every((x) => typeof x === 'boolean') ||
+      (s.hwstate === undefined && s.inGuest)
     )
       throw new VmSnapshotError('format', Errno.EINVAL, `vCPU ${i}: malformed run-loop position`);
   });
@@ -415,7 +418,14 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
         vm.flow.vcpuLoad(v);
         for (const e of vm.extensions) e.vcpuLoad?.(v);
         v.loaded = true;
-        v.enterGuest();
+        if (vm.flow.hasHwstate) {
+          // back in the guest with the source's vCPU interface state (list registers) as it was loaded there:
+          // a flush here would load what the source had not loaded yet (an interrupt whose kick is in flight)
+          v.requests = 0;
+          v.nextSignal();
+          vm.flow.vcpuRestoreHwstate(v, s.hwstate);
+          v.inGuest = true;
+        } else v.enterGuest();
       });
     }
     v.requests = s.requests;
@@ -432,5 +442,7 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
     v.linesAt = s.linesAt;
     v.nextSignal();
     vm.restoreSignalWake(v, s.signalWakeAt);
+    // the virtual IRQ/FIQ lines as the source's vCPU saw them (a change whose signal is in flight has not reached them)
+    [v.virq, v.vfiq] = s.lines;
   });
 }

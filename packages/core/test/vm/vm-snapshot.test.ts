@@ -113,6 +113,50 @@ describe('saveVm / restoreVm', () => {
     expect(b.vm.vcpus[1].stats.ops).toBe(0);
   });
 
+  it('is a pure observation (version 3): no fold or refill on the source, and the vIRQ line travels as the vCPU sees it', () => {
+    const a = build();
+    a.vm.run({ until: 3000 });
+    // userspace queues an SPI for vCPU 0, which is in the guest: its kick is in flight, the line still low
+    a.vm.irqLine((1 << 24) | 40, 1);
+    const v0 = a.vm.vcpus[0];
+    expect(v0.inGuest).toBe(true);
+    expect(v0.virq).toBe(false);
+    expect(v0.posted & REQ_KICK).toBe(REQ_KICK);
+    const flow = a.vm.flow.flow;
+    let folds = 0;
+    const sync = flow.vcpuSyncHwstate!.bind(flow);
+    const flush = flow.vcpuFlushHwstate!.bind(flow);
+    flow.vcpuSyncHwstate = (v) => void (folds++, sync(v));
+    flow.vcpuFlushHwstate = (v) => void (folds++, flush(v));
+    const snap = saveVm(a.vm);
+    expect(folds).toBe(0);
+    expect(v0.virq).toBe(false); // a refill would have raised it before the kick arrived
+    expect(snap.vcpus.map((v) => v.lines)).toEqual(a.vm.vcpus.map((v) => [v.virq, v.vfiq]));
+    expect(snap.vcpus.every((v) => v.hwstate === null)).toBe(true); // the tiny controller's flush moves no state
+    // the restore sets the lines last, over what its entry flush computed (the tiny controller keeps its FIFO
+    // outside any device, so on the destination that flush finds it empty and computes a low line)
+    const b = build();
+    const high = { ...snap, vcpus: snap.vcpus.map((v, i) => (i === 0 ? { ...v, lines: [true, false] as const } : v)) };
+    restoreVm(b.vm, high);
+    expect(b.vm.vcpus[0].inGuest).toBe(true);
+    expect([b.vm.vcpus[0].virq, b.vm.vcpus[0].vfiq]).toEqual([true, false]);
+    expect(b.vm.vcpus[1].virq).toBe(false);
+  });
+
+  it('refuses a snapshot of version 2 (the save that folded) and malformed lines with EINVAL', () => {
+    const a = build();
+    a.vm.run({ until: 1000 });
+    const snap = saveVm(a.vm);
+    expect(VM_SNAPSHOT_VERSION).toBe(3);
+    const old = thrown(() => restoreVm(build().vm, { ...snap, version: 2 }));
+    expect([(old as VmSnapshotError).reason, (old as VmSnapshotError).errno]).toEqual(['version', Errno.EINVAL]);
+    const bad = { ...snap, vcpus: snap.vcpus.map((v, i) => (i === 0 ? { ...v, lines: [1] } : v)) } as unknown as VmSnapshot;
+    const b = build();
+    const e = thrown(() => restoreVm(b.vm, bad));
+    expect([(e as VmSnapshotError).reason, (e as VmSnapshotError).errno]).toEqual(['format', Errno.EINVAL]);
+    expect(b.vm.vcpus[0].clock).toBe(0);
+  });
+
   it('refuses another format, version or configuration with a typed error, changing nothing', () => {
     const a = build();
     a.vm.run({ until: 1000 });

@@ -1,8 +1,9 @@
 /**
  * Random migration points per controller (the external harness's check, reproducible): for each controller, a
  * never-saved reference run, then `points` seeded random migration points, each checked with {@link migrateAt}.
- * Counts the points inside handlers, in WFI and with something pending, and lists the failures (restored VM
- * differs from its source) apart from the points where the saved source differs from the never-saved run.
+ * Counts the points inside handlers, in WFI and with something pending, and lists the failures: the restored VM
+ * differs from its source, the migrated run (source to the point, restored VM after it) from the never-saved run,
+ * or the saved source from the never-saved run (the save must change nothing).
  *
  * @example
  * ```ts
@@ -42,6 +43,8 @@ export interface MigrationFuzzResult {
   readonly ok: number;
   /** Points whose saved source ran exactly as the never-saved run. */
   readonly sourceOk: number;
+  /** Points whose migrated run (source to the point, restored VM after it) is exactly the never-saved run. */
+  readonly uninterruptedOk: number;
   /** Points with a vCPU inside an interrupt handler. */
   readonly inHandler: number;
   /** Points with a vCPU blocked in WFI. */
@@ -58,11 +61,14 @@ export interface MigrationFuzzResult {
     readonly fifo: boolean;
     readonly ok: boolean;
     readonly sourceOk: boolean;
+    readonly uninterruptedOk: boolean;
   }[];
   /** `t=…: why` of each point whose restored VM diverged from the source. */
   readonly failures: readonly string[];
   /** `t=…: why` of each point whose saved source diverged from the never-saved run. */
   readonly sourceDiffs: readonly string[];
+  /** `t=…: why` of each point whose migrated run diverged from the never-saved run. */
+  readonly uninterruptedDiffs: readonly string[];
   /** Wall-clock milliseconds. */
   readonly ms: number;
 }
@@ -83,12 +89,14 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
   let ok = 0;
   let sourceOk = 0;
   const sourceDiffs: string[] = [];
+  let uninterruptedOk = 0;
+  const uninterruptedDiffs: string[] = [];
   let inHandler = 0;
   let inWfi = 0;
   let lpi = 0;
   let fifo = 0;
   const failures: string[] = [];
-  const details: { t: number; where: readonly string[]; lpi: boolean; fifo: boolean; ok: boolean; sourceOk: boolean }[] = [];
+  const details: MigrationFuzzResult['details'][number][] = [];
   const times: number[] = [...(o.times ?? [])];
   // whole and fractional ns, anywhere from the guest's bring-up to near the end
   for (let i = 0; i < o.points; i++) times.push(Math.floor(rnd() * (endNs - 5_000) * 4) / 4 + 500);
@@ -98,11 +106,21 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     else failures.push(`t=${t}: ${r.why}`);
     if (r.sourceOk) sourceOk++;
     else sourceDiffs.push(`t=${t}: ${r.sourceWhy}`);
+    if (r.uninterruptedOk) uninterruptedOk++;
+    else uninterruptedDiffs.push(`t=${t}: ${r.uninterruptedWhy}`);
     if (r.where.includes('handler')) inHandler++;
     if (r.where.includes('wfi')) inWfi++;
     if (r.pending.lpi) lpi++;
     if (r.pending.fifo) fifo++;
-    details.push({ t, where: r.where, lpi: r.pending.lpi, fifo: r.pending.fifo, ok: r.ok, sourceOk: r.sourceOk });
+    details.push({
+      t,
+      where: r.where,
+      lpi: r.pending.lpi,
+      fifo: r.pending.fifo,
+      ok: r.ok,
+      sourceOk: r.sourceOk,
+      uninterruptedOk: r.uninterruptedOk,
+    });
   }
   return {
     irqchip: o.irqchip,
@@ -110,6 +128,8 @@ export function fuzzMigration(o: MigrationFuzzOptions): MigrationFuzzResult {
     ok,
     sourceOk,
     sourceDiffs,
+    uninterruptedOk,
+    uninterruptedDiffs,
     details,
     inHandler,
     inWfi,

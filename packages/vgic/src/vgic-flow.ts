@@ -23,6 +23,7 @@ import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from 
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 import { gicV4Of } from './v4/gic-v4';
 import type { Vpe } from './v4/vpe';
+import { applyHiddenStash } from './vgic-visibility';
 
 /** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
 export class VgicFlow implements IrqchipFlow {
@@ -59,6 +60,8 @@ export class VgicFlow implements IrqchipFlow {
   vcpuFirstRun(vcpu: Vcpu): void {
     this.firstRun(vcpu);
     gicV4Of(vcpu.vm)?.attach();
+    // a snapshot's hidden LPI entries, now that the ITS has restored them (vgic-visibility.ts)
+    if (this.vg.hiddenStash !== null) applyHiddenStash(this.vg);
   }
 
   /** vgic_v4_load. */

@@ -140,7 +140,8 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
   keep(VGIC_GRP.DIST_REGS, distKey | 0n);
   const v4 = v3 ? v4HooksOf(vm)?.saveRunLoop() : undefined;
-  const saved: SavedVgic = v4 === undefined ? { type: dev.type, nrIrqs, addrs, preInit, regs } : { type: dev.type, nrIrqs, addrs, preInit, regs, v4 };
+  const saved: SavedVgic =
+    v4 === undefined ? { type: dev.type, nrIrqs, addrs, preInit, regs } : { type: dev.type, nrIrqs, addrs, preInit, regs, v4 };
   const vg = (dev as Partial<VgicDevice>).vgic;
   const hidden = vg !== undefined ? saveHidden(vg) : [];
   return hidden.length > 0 ? { ...saved, hidden } : saved;

@@ -14,10 +14,13 @@ import {
   ExitReason,
   GuestAsm,
   Hypervisor,
+  restoreVm,
+  saveVm,
   TraceKind,
   type GuestIrqDriver,
   type Vcpu,
   type Vm,
+  type VmSnapshot,
 } from '@irqflow/core';
 import { GIC_BOARD, GIC_ITS_RAM, GITS, VgicPlugin } from '@irqflow/vgic';
 
@@ -31,6 +34,8 @@ type Own = 'hvc' | 'wfi';
 interface Outcome {
   /** The sender's handler instant (trap start + entry fraction + dispatch charged before the queue). */
   produced: number;
+  /** The start of the sender's trap. */
+  trapAt: number;
   /** The receiver's first IRQ exception, -1 if none. */
   taken: number;
   /** What the receiver acknowledged first. */
@@ -45,26 +50,33 @@ interface Outcome {
   vm: Vm;
 }
 
-function run(chip: string, profile: string, path: Path, own: Own, delta: number, lookaheadNs: number | undefined): Outcome {
+/** What the guest programs' hooks share (a snapshot test copies it into the restored VM's programs). */
+interface Probe {
+  arrived: number;
+  /** vCPU 0's clock just before its trapping access (-1 before it). */
+  before: number;
+  /** The first INTID vCPU 1 acknowledged (-1: none yet). */
+  acked: number;
+}
+
+/** The VM: vCPU 0 sends, vCPU 1 exits on its own `delta` ns after vCPU 0's trap began. */
+function build(chip: string, profile: string, path: Path, own: Own, delta: number, lookaheadNs: number | undefined, p: Probe): Vm {
   const vm = hv.createVm({ costProfile: profile, lookaheadNs });
   vm.createVcpu();
   vm.createVcpu();
   const drv: GuestIrqDriver = hv.irqchip(chip).setup(vm, {});
   const intid = path === 'sgi' ? drv.ipi!(0) : LPI;
-  let arrived = 0;
-  let before = -1;
-  let acked = -1;
   const s = new GuestAsm();
   s.label('main');
   drv.emitCpuInit(s);
   if (path === 'lpi') drv.emitMsiSetup!(s, { devid: 1, event: 0, intid: LPI, target: 1 });
-  s.call(() => void arrived++)
+  s.call(() => void p.arrived++)
     .label('bar')
     .work(30)
-    .callb(() => arrived < 2, 'bar');
+    .callb(() => p.arrived < 2, 'bar');
   s.work(3_000);
   if (path === 'sgi') {
-    s.movi(11, 1).call((v) => void (before = v.clock));
+    s.movi(11, 1).call((v) => void (p.before = v.clock));
     drv.emitSendIpi!(s, 11, 0);
   } else {
     // one INT command (DeviceID 1, EventID 0) in the queue, then GITS_CWRITER
@@ -75,7 +87,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
       v.setX(7, (w + 32) % 0x10000);
     });
     [0x03, 1, 0, 0, 0, 0, 0, 0].forEach((w, i) => s.movi(0, w).str(0, 6, i * 4));
-    s.call((v) => void (before = v.clock)).stra(7, GIC_BOARD.ITS + GITS.CWRITER, 8);
+    s.call((v) => void (p.before = v.clock)).stra(7, GIC_BOARD.ITS + GITS.CWRITER, 8);
   }
   s.label('idle').wfi().b('idle');
   const r = new GuestAsm();
@@ -83,27 +95,33 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
   drv.emitCpuInit(r);
   drv.emitEnable(r, intid);
   r.daifclr(DAIF.I)
-    .call(() => void arrived++)
+    .call(() => void p.arrived++)
     .label('bar')
     .work(30)
-    .callb(() => arrived < 2, 'bar');
+    .callb(() => p.arrived < 2, 'bar');
   // the receiver's own exit, `delta` ns after the sender's trap began
   r.label('wait')
     .work(1)
-    .callb((v: Vcpu) => before < 0 || v.clock < before + delta, 'wait');
+    .callb((v: Vcpu) => p.before < 0 || v.clock < p.before + delta, 'wait');
   if (own === 'hvc') r.movi(0, PSCI_VERSION).hvc();
   else r.wfi();
   r.label('spin').work(2).b('spin');
   r.label('irq');
   drv.emitAck(r, 9);
   r.call((v) => {
-    if (acked < 0) acked = v.x(9);
+    if (p.acked < 0) p.acked = v.x(9);
   });
   r.beqi(9, drv.spurious, 'out');
   drv.emitEoi(r, 9);
   r.label('out').eret();
   vm.vcpus[0].setProgram(s.build());
   vm.vcpus[1].setProgram(r.build());
+  return vm;
+}
+
+function run(chip: string, profile: string, path: Path, own: Own, delta: number, lookaheadNs: number | undefined): Outcome {
+  const p: Probe = { arrived: 0, before: -1, acked: -1 };
+  const vm = build(chip, profile, path, own, delta, lookaheadNs, p);
   hv.trace.clear();
   hv.trace.on = true;
   try {
@@ -111,6 +129,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
   } finally {
     hv.trace.on = false;
   }
+  const before = p.before;
   const c = vm.costNs;
   let trapAt = -1;
   let trapCost = 0;
@@ -134,8 +153,9 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
   const dispatch = path === 'sgi' ? c.sgiDispatch : c.itsCommand;
   return {
     produced: trapAt + trapCost * EXIT_ENTRY_FRACTION + dispatch,
+    trapAt,
     taken,
-    acked,
+    acked: p.acked,
     ownAt,
     ownCost,
     blocked,
@@ -180,5 +200,62 @@ describe.each(CASES)('%s %s to a vCPU that exits for its own reason', (chip, pat
         }
       },
     );
+  });
+});
+
+/**
+ * A snapshot taken while the entry is still hidden from vCPU 1 (just after vCPU 0's trap; the `hidden` field of
+ * the vgic's saved state) restores into a VM that takes the interrupt exactly when the never-saved one does.
+ */
+describe('snapshot while a queued entry is hidden', () => {
+  /** vCPU 1's first IRQ exception after the save, whether it blocked, and what it acknowledged. */
+  const after = (vm: Vm, p: Probe, from: number): [number, boolean, number] => {
+    let taken = -1;
+    let blocked = false;
+    for (const e of hv.trace.events()) {
+      if (e.vcpu !== 1 || e.t < from) continue;
+      if (e.kind === TraceKind.Block) blocked = true;
+      if (e.kind === TraceKind.IrqTaken && taken < 0) taken = e.t;
+    }
+    void vm;
+    return [taken, blocked, p.acked];
+  };
+  it.each([
+    ['gic-v3', 'lpi', 'hvc'],
+    ['gic-v3', 'sgi', 'wfi'],
+    ['gic-v2', 'sgi', 'wfi'],
+  ] as [string, Path, Own][])('%s %s, own exit %s: the restored VM takes it when the never-saved one does', (chip, path, own) => {
+    const delta = 30;
+    // the reference: never saved
+    const ref = run(chip, 'gicv3-vhe', path, own, delta, undefined);
+    void ref.vm.destroy();
+    const save = ref.trapAt + 1; // vCPU 0 has run its trap, vCPU 1 is just past its start
+    const p: Probe = { arrived: 0, before: -1, acked: -1 };
+    const src = build(chip, 'gicv3-vhe', path, own, delta, undefined, p);
+    src.run({ until: save });
+    const snap = saveVm(src);
+    const hidden = (snap.devices as { hidden?: unknown[] }[]).find((d) => d?.hidden !== undefined)?.hidden;
+    expect(hidden?.length).toBe(1);
+    const outcome = (s: VmSnapshot): [number, boolean, number] => {
+      const q: Probe = { ...p };
+      const dst = build(chip, 'gicv3-vhe', path, own, delta, undefined, q);
+      restoreVm(dst, s);
+      hv.trace.clear();
+      hv.trace.on = true;
+      try {
+        dst.run({ until: 200_000 });
+      } finally {
+        hv.trace.on = false;
+      }
+      const r = after(dst, q, save);
+      void dst.destroy();
+      return r;
+    };
+    const want: [number, boolean, number] = [ref.taken, own === 'wfi', intidOf(path)];
+    expect(outcome(snap)).toEqual(want);
+    // without the field the restored VM would see the entry at its own exit: the field is what makes it agree
+    const bare = { ...snap, devices: snap.devices.map((d) => (d !== null && typeof d === 'object' ? { ...d, hidden: undefined } : d)) };
+    expect(outcome(bare)).not.toEqual(want);
+    void src.destroy();
   });
 });

@@ -6,7 +6,19 @@
  * returns the IPI, the WFI check that decides not to block — is never earlier than the producing instant plus
  * `ipiLatency`; lockstep and the default lookahead give the same trace.
  */
-import { DAIF, EXIT_ENTRY_FRACTION, ExitReason, GuestAsm, Hypervisor, TraceKind, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  DAIF,
+  EXIT_ENTRY_FRACTION,
+  ExitReason,
+  GuestAsm,
+  Hypervisor,
+  restoreVm,
+  saveVm,
+  TraceKind,
+  type Vcpu,
+  type Vm,
+  type VmSnapshot,
+} from '@irqflow/core';
 import { RvicPlugin } from '@irqflow/rvic';
 
 const hv = new Hypervisor({ traceCapacity: 100_000 }).use(RvicPlugin);
@@ -17,6 +29,8 @@ type Own = 'hvc' | 'wfi' | 'ack';
 
 interface Outcome {
   produced: number;
+  /** The start of the sender's SIGNAL trap. */
+  trapAt: number;
   /** First IRQ exception of vCPU 1 (-1: none). */
   taken: number;
   /** Handler instant of vCPU 1's first ACKNOWLEDGE that returned an interrupt, and what it returned. */
@@ -30,25 +44,29 @@ interface Outcome {
   vm: Vm;
 }
 
-function run(profile: string, own: Own, delta: number, lookaheadNs: number | undefined): Outcome {
+/** What the guest programs' hooks share (a snapshot test copies it into the restored VM's programs). */
+interface Probe {
+  arrived: number;
+  before: number;
+  done: boolean;
+}
+
+function build(profile: string, own: Own, delta: number, lookaheadNs: number | undefined, p: Probe): Vm {
   const vm = hv.createVm({ costProfile: profile, lookaheadNs });
   vm.createVcpu();
   vm.createVcpu();
   const drv = hv.irqchip('rvic').setup(vm, {});
   const ipi = drv.ipi!(0);
-  let arrived = 0;
-  let before = -1;
-  let done = false;
   const s = new GuestAsm();
   s.label('main');
   drv.emitCpuInit(s);
-  s.call(() => void arrived++)
+  s.call(() => void p.arrived++)
     .label('bar')
     .work(30)
-    .callb(() => arrived < 2, 'bar');
+    .callb(() => p.arrived < 2, 'bar');
   s.work(3_000)
     .movi(11, 1)
-    .call((v) => void (before = v.clock));
+    .call((v) => void (p.before = v.clock));
   drv.emitSendIpi!(s, 11, 0);
   s.label('idle').wfi().b('idle');
   const r = new GuestAsm();
@@ -56,36 +74,42 @@ function run(profile: string, own: Own, delta: number, lookaheadNs: number | und
   drv.emitCpuInit(r);
   drv.emitEnable(r, ipi);
   if (own !== 'ack') r.daifclr(DAIF.I);
-  r.call(() => void arrived++)
+  r.call(() => void p.arrived++)
     .label('bar')
     .work(30)
-    .callb(() => arrived < 2, 'bar');
+    .callb(() => p.arrived < 2, 'bar');
   r.label('wait')
     .work(1)
-    .callb((v: Vcpu) => before < 0 || v.clock < before + delta, 'wait');
+    .callb((v: Vcpu) => p.before < 0 || v.clock < p.before + delta, 'wait');
   if (own === 'hvc') r.movi(0, PSCI_VERSION).hvc();
   else if (own === 'wfi') r.wfi();
   else {
     r.label('poll');
     drv.emitAck(r, 9);
     r.beqi(9, drv.spurious, 'poll');
-    r.call(() => void (done = true));
+    r.call(() => void (p.done = true));
     drv.emitEoi(r, 9);
   }
   // once it has taken the IPI: PSCI SYSTEM_OFF
   r.label('spin')
     .work(20)
-    .callb(() => !done, 'spin')
+    .callb(() => !p.done, 'spin')
     .movi(0, PSCI_SYSTEM_OFF)
     .hvc();
   r.label('irq');
   drv.emitAck(r, 9);
   r.beqi(9, drv.spurious, 'out');
-  r.call(() => void (done = true));
+  r.call(() => void (p.done = true));
   drv.emitEoi(r, 9);
   r.label('out').eret();
   vm.vcpus[0].setProgram(s.build());
   vm.vcpus[1].setProgram(r.build());
+  return vm;
+}
+
+function run(profile: string, own: Own, delta: number, lookaheadNs: number | undefined): Outcome {
+  const p: Probe = { arrived: 0, before: -1, done: false };
+  const vm = build(profile, own, delta, lookaheadNs, p);
   hv.trace.clear();
   hv.trace.on = true;
   try {
@@ -93,6 +117,7 @@ function run(profile: string, own: Own, delta: number, lookaheadNs: number | und
   } finally {
     hv.trace.on = false;
   }
+  const before = p.before;
   let trapAt = -1;
   let trapCost = 0;
   let ownAt = -1;
@@ -112,6 +137,7 @@ function run(profile: string, own: Own, delta: number, lookaheadNs: number | und
   }
   return {
     produced: trapAt + trapCost * EXIT_ENTRY_FRACTION + vm.costNs.sgiDispatch,
+    trapAt,
     taken,
     ackAt,
     acked,
@@ -144,4 +170,49 @@ describe.each(['gicv3-vhe', 'seattle-vhe'])('rVIC SIGNAL to a vCPU that exits fo
       }
     },
   );
+});
+
+/**
+ * A snapshot taken while the SIGNALled IPI is still hidden from vCPU 1 (the `hidden` field of the rVIC's saved
+ * state) restores into a VM that takes it when the never-saved one does.
+ */
+describe('snapshot while a SIGNALled interrupt is hidden', () => {
+  it.each(['wfi', 'ack'] as Own[])('own exit %s: the restored VM observes it when the never-saved one does', (own) => {
+    const delta = 30;
+    const ref = run('gicv3-vhe', own, delta, undefined);
+    void ref.vm.destroy();
+    const save = ref.trapAt + 1; // vCPU 0 has run its trap, vCPU 1 is just past its start
+    const p: Probe = { arrived: 0, before: -1, done: false };
+    const src = build('gicv3-vhe', own, delta, undefined, p);
+    src.run({ until: save });
+    const snap = saveVm(src);
+    const hidden = (snap.devices as { hidden?: unknown[] }[]).find((d) => d?.hidden !== undefined)?.hidden;
+    expect(hidden).toEqual([[1, 0, expect.any(Number)]]);
+    /** vCPU 1's first successful ACKNOWLEDGE after the restore, and whether it blocked. */
+    const outcome = (s: VmSnapshot): [number, boolean] => {
+      const dst = build('gicv3-vhe', own, delta, undefined, { ...p });
+      restoreVm(dst, s);
+      hv.trace.clear();
+      hv.trace.on = true;
+      try {
+        dst.run({ until: 5_000_000 });
+      } finally {
+        hv.trace.on = false;
+      }
+      let ackAt = -1;
+      let blocked = false;
+      for (const e of hv.trace.events()) {
+        if (e.vcpu !== 1) continue;
+        if (e.kind === TraceKind.Block) blocked = true;
+        if (e.kind === TraceKind.Ack && ackAt < 0) ackAt = e.t;
+      }
+      void dst.destroy();
+      return [ackAt, blocked];
+    };
+    const want: [number, boolean] = [ref.ackAt, own === 'wfi'];
+    expect(outcome(snap)).toEqual(want);
+    const bare = { ...snap, devices: snap.devices.map((d) => (d !== null && typeof d === 'object' ? { ...d, hidden: undefined } : d)) };
+    expect(outcome(bare)).not.toEqual(want);
+    void src.destroy();
+  });
 });

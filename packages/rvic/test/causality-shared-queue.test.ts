@@ -126,7 +126,7 @@ function run(profile: string, own: Own, delta: number, lookaheadNs: number | und
   let ackAt = -1;
   let acked = -1;
   let blocked = false;
-  const ownReason = own === 'wfi' ? ExitReason.Wfi : ExitReason.Hvc;
+  const ownReason: number = own === 'wfi' ? ExitReason.Wfi : ExitReason.Hvc;
   for (const e of hv.trace.events()) {
     if (before < 0 || e.t < before) continue;
     if (e.kind === TraceKind.Exit && e.vcpu === 0 && trapAt < 0) [trapAt, trapCost] = [e.t, e.b];

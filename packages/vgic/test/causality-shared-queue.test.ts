@@ -142,7 +142,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
       trapAt = e.t;
       trapCost = e.b;
     }
-    const ownReason = own === 'hvc' ? ExitReason.Hvc : ExitReason.Wfi;
+    const ownReason: number = own === 'hvc' ? ExitReason.Hvc : ExitReason.Wfi;
     if (e.kind === TraceKind.Exit && e.vcpu === 1 && ownAt < 0 && before >= 0 && e.a === ownReason && e.t >= before) {
       ownAt = e.t;
       ownCost = e.b;

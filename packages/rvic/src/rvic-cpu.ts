@@ -43,6 +43,11 @@ export class RvicCpu {
   readonly inputOf: Int32Array;
   /** Interrupts dropped because this rVIC was disabled. */
   dropped = 0;
+  /**
+   * Per interrupt: when the pending state another vCPU made becomes visible to this vCPU (simulated ns; the
+   * instant that vCPU's kick reaches it; 0 = visible). See rvic-visibility.ts.
+   */
+  readonly visibleAt: Float64Array;
 
   /**
    * @param nrTrusted - number of trusted interrupts
@@ -56,6 +61,29 @@ export class RvicCpu {
     this.next = new Int32Array(nrTotal).fill(NIL);
     this.prev = new Int32Array(nrTotal).fill(NIL);
     this.inputOf = new Int32Array(nrTotal).fill(NIL);
+    this.visibleAt = new Float64Array(nrTotal);
+  }
+
+  /**
+   * The first interrupt of the delivery list visible at `clock` ({@link visibleAt}), −1 when none: what this
+   * vCPU can see (the head, unless another vCPU queued it and its kick has not arrived yet).
+   */
+  firstVisible(clock: number): number {
+    if (!this.enabled) return NIL;
+    let i = this.head;
+    while (i !== NIL && this.visibleAt[i] > clock) i = this.next[i];
+    return i;
+  }
+
+  /** The earliest {@link visibleAt} after `clock` among the delivery list's entries (+Infinity when none). */
+  nextVisible(clock: number): number {
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    let at = 1e999;
+    for (let i = this.head; i !== NIL; i = this.next[i]) {
+      const t = this.visibleAt[i];
+      if (t > clock && t < at) at = t;
+    }
+    return at;
   }
 
   /** Whether the virtual IRQ line should be asserted: enabled and something deliverable. */
@@ -131,10 +159,13 @@ export class RvicCpu {
     return (this.flags[intid] & F_PENDING) !== 0;
   }
 
-  /** Pops the first deliverable interrupt, masks it and clears its pending state; −1 when none. */
-  acknowledge(): number {
-    if (!this.enabled) return NIL;
-    const intid = this.head;
+  /**
+   * Pops the first deliverable interrupt (visible at `clock`: {@link firstVisible}; default: the head), masks it
+   * and clears its pending state; −1 when none.
+   */
+  // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+  acknowledge(clock = 1e999): number {
+    const intid = this.firstVisible(clock);
     if (intid === NIL) return NIL;
     this.dequeue(intid);
     const f = this.flags;

@@ -26,6 +26,7 @@ import { Rvic } from './rvic';
 import { dumpRvic } from './rvic-dump';
 import { rvicHypercallRange } from './rvic-hypercalls';
 import { rvidHypercallRange } from './rvid-hypercalls';
+import { restoreRvicHidden, saveRvicHidden } from './rvic-visibility';
 import { restoreRvic, saveRvic, type SavedRvic } from './rvic-migration';
 import { getRvicState, getRvidEntry, hasRvicState, hasRvidEntry, setRvicState, setRvidEntry } from './rvic-state-attrs';
 
@@ -96,14 +97,20 @@ export class RvicDevice implements KvmDevice {
     );
   }
 
-  /** Snapshot: the state through the attribute groups (rvic-migration.ts). */
+  /**
+   * Snapshot: the state through the attribute groups (rvic-migration.ts), plus the model's run-loop part no
+   * attribute carries: the pending interrupts not yet visible to their vCPU (rvic-visibility.ts).
+   */
   saveState(): SavedRvic {
-    return saveRvic(this.rvic.vm, this);
+    const saved = saveRvic(this.rvic.vm, this);
+    const hidden = saveRvicHidden(this.rvic.vm.vcpus, (v) => this.rvic.cpu(v));
+    return hidden.length > 0 ? { ...saved, hidden } : saved;
   }
 
   /** Snapshot: restores {@link saveState}'s result (rvic-migration.ts). @throws KvmError */
   restoreState(state: unknown): void {
     restoreRvic(this.rvic.vm, this, state as SavedRvic);
+    restoreRvicHidden(this.rvic.vm.vcpus, (v) => this.rvic.cpu(v), (state as SavedRvic).hidden);
   }
 
   /** The state dump. */

@@ -119,7 +119,8 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
           ret(vcpu, DISABLED);
           return;
         }
-        const got = self.acknowledge();
+        // what this vCPU can see at the handler's instant (rvic-visibility.ts)
+        const got = self.acknowledge(vcpu.clock);
         if (got < 0) {
           ret(vcpu, NONE);
           return;

@@ -17,6 +17,7 @@ import {
   RVIC_STATE_IRQ,
   rvicStateAttr,
 } from './abi';
+import type { SavedRvicHidden } from './rvic-visibility';
 
 /** One vCPU's saved rVIC. */
 export interface SavedRvicCpu {
@@ -38,6 +39,11 @@ export interface SavedRvic {
   readonly rvid: readonly bigint[];
   /** Per vCPU, in creation order. */
   readonly cpus: readonly SavedRvicCpu[];
+  /**
+   * The model's run-loop part, which no attribute carries: (vCPU index, intid, visibleAt) of each pending
+   * interrupt another vCPU signalled whose kick has not reached its target yet (rvic-visibility.ts). Absent when none.
+   */
+  readonly hidden?: SavedRvicHidden;
 }
 
 /** Array.isArray without its type guard: the guard would narrow a readonly typed array to `any[]`. */

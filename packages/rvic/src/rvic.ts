@@ -34,6 +34,7 @@ import { RVIC_DEFAULT_TOTAL, RVIC_DEFAULT_TRUSTED, RVIC_MAX_TOTAL, RVIC_NR_IPIS,
 import { RvicCpu } from './rvic-cpu';
 import { RvicMapped } from './rvic-mapped';
 import { RvidTable } from './rvid-table';
+import { rvicSignallingNow, rvicStampPending } from './rvic-visibility';
 
 /** Per-VM counters of the controller (beyond the per-vCPU core counters). */
 export interface RvicCounters {
@@ -128,20 +129,20 @@ export class Rvic implements IrqchipFlow {
 
   // ---- the virtual IRQ line ------------------------------------------------------------------------------
 
-  /** Runnable check: enabled with a non-empty delivery list. */
+  /** Runnable check: enabled with a non-empty delivery list (of what this vCPU can see: rvic-visibility.ts). */
   vcpuPendingIrq(vcpu: Vcpu): boolean {
     const c = this.cpuSlot.get(vcpu);
-    return c !== undefined && c.signalling;
+    return c !== undefined && rvicSignallingNow(vcpu, c);
   }
 
   /**
-   * Guest entry: assert the virtual IRQ line (HCR_EL2.VI) iff something is deliverable. Traced: the length of
-   * the delivery list (pending and unmasked interrupts) as the vCPU's pending-interrupts counter, the rVIC's
-   * analogue of the GIC's ap_list sample.
+   * Guest entry: assert the virtual IRQ line (HCR_EL2.VI) iff something is deliverable (and visible). Traced: the
+   * length of the delivery list (pending and unmasked interrupts) as the vCPU's pending-interrupts counter, the
+   * rVIC's analogue of the GIC's ap_list sample.
    */
   vcpuFlushHwstate(vcpu: Vcpu): void {
     const c = this.cpuSlot.get(vcpu);
-    vcpu.virq = c !== undefined && c.signalling;
+    vcpu.virq = c !== undefined && rvicSignallingNow(vcpu, c);
     const tr = this.vm.trace;
     if (tr.on && c !== undefined) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, c.queued);
   }
@@ -176,6 +177,8 @@ export class Rvic implements IrqchipFlow {
       if (vm.trace.on) vm.trace.emit(TraceKind.Inject, vm.id, target.index, vm.now, intid, 1);
     }
     this.sync(target, c);
+    // made pending by another vCPU: visible to the target when the kick arrives (rvic-visibility.ts)
+    if (!was) rvicStampPending(target, c, intid);
     return true;
   }
 

@@ -24,6 +24,7 @@ import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 import { gicV4Of } from './v4/gic-v4';
 import { restoreVgicHwstate, saveVgicHwstate } from './vgic-hwstate';
 import type { Vpe } from './v4/vpe';
+import { applyHiddenStash } from './vgic-visibility';
 
 /** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
 export class VgicFlow implements IrqchipFlow {
@@ -60,6 +61,8 @@ export class VgicFlow implements IrqchipFlow {
   vcpuFirstRun(vcpu: Vcpu): void {
     this.firstRun(vcpu);
     gicV4Of(vcpu.vm)?.attach();
+    // a snapshot's hidden LPI entries, now that the ITS has restored them (vgic-visibility.ts)
+    if (this.vg.hiddenStash !== null) applyHiddenStash(this.vg);
   }
 
   /** vgic_v4_load. */

@@ -90,6 +90,12 @@ export class VgicIrq {
   source = 0;
   /** GICv2 SGIs: the source of the active instance. */
   activeSource = 0;
+  /**
+   * When the pending state another vCPU's handler queued becomes visible to the target's flush and WFI check
+   * (simulated ns; vgic-visibility.ts): the instant that vCPU's kick for it reaches the target. 0 once visible
+   * (queued by the target itself, the host or userspace).
+   */
+  visibleAt = 0;
 
   /**
    * @param intid - the INTID

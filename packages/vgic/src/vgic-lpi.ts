@@ -103,12 +103,13 @@ export class VgicLpiHost implements LpiHost {
   setLpiPending(lpi: Lpi): void {
     const irq = lpi.hostRef as VgicIrq | null;
     if (irq === null) return;
+    const fresh = !this.vg.isPending(irq);
     irq.pendingLatch = true;
     const t = irq.targetCpu;
     if (t !== null) t.vcpu.stats.injected++;
     const vm = this.vg.vm;
     if (vm.trace.on) vm.trace.emit(TraceKind.Inject, vm.id, t === null ? -1 : t.vcpu.index, vm.now, irq.intid, 1, 0);
-    this.vg.queue(irq);
+    this.vg.queue(irq, fresh);
   }
 
   /** Clears `lpi`'s pending latch (and a pending list register holding it). */

@@ -20,7 +20,8 @@
  */
 import { Errno, fail, KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
 import { v4HooksOf } from './v4/v4-hooks';
-import { VGIC_CTRL, VGIC_GRP } from './vgic-kvm-device';
+import { VGIC_CTRL, VGIC_GRP, type VgicDevice } from './vgic-kvm-device';
+import { restoreHidden, saveHidden, type SavedHidden } from './vgic-visibility';
 
 /** GICR_CTLR, GICR_PROPBASER and GICR_PENDBASER (RD_base offsets; REDIST_REGS attributes). */
 const GICR_CTLR = 0x0000;
@@ -47,6 +48,11 @@ export interface SavedVgic {
    * reaches its vCPU under causal delivery; V4Hooks.saveRunLoop). Absent without a GICv4 host.
    */
   readonly v4?: unknown;
+  /**
+   * The model's run-loop part of the ap_lists, which no attribute carries: (vCPU index, INTID, visibleAt) of each
+   * entry another vCPU queued whose kick has not reached its target yet (vgic-visibility.ts). Absent when none.
+   */
+  readonly hidden?: SavedHidden;
 }
 
 const V3_CPU_SYSREGS = [
@@ -134,7 +140,11 @@ export function saveVgic(vm: Vm, dev: KvmDevice): SavedVgic {
   if (v3) for (let id = 32; id < nrIrqs; id += 32) keep(VGIC_GRP.LEVEL_INFO, cpuKey(0) | BigInt(id));
   keep(VGIC_GRP.DIST_REGS, distKey | 0n);
   const v4 = v3 ? v4HooksOf(vm)?.saveRunLoop() : undefined;
-  return v4 === undefined ? { type: dev.type, nrIrqs, addrs, preInit, regs } : { type: dev.type, nrIrqs, addrs, preInit, regs, v4 };
+  const saved: SavedVgic =
+    v4 === undefined ? { type: dev.type, nrIrqs, addrs, preInit, regs } : { type: dev.type, nrIrqs, addrs, preInit, regs, v4 };
+  const vg = (dev as Partial<VgicDevice>).vgic;
+  const hidden = vg !== undefined ? saveHidden(vg) : [];
+  return hidden.length > 0 ? { ...saved, hidden } : saved;
 }
 
 /**
@@ -177,6 +187,9 @@ export function restoreVgicState(dev: KvmDevice, saved: SavedVgic, vm?: Vm): voi
   replayRegs(dev, saved);
   // the vPEs' arrival times, once the replay made their entries pending (at the restore's instant)
   if (saved.v4 !== undefined && vm !== undefined) v4HooksOf(vm)?.restoreRunLoop(saved.v4);
+  // the ap_list entries still hidden from their vCPU (LPIs: once the ITS has restored them, at first run)
+  const vg = (dev as Partial<VgicDevice>).vgic;
+  if (saved.hidden !== undefined && vg !== undefined) restoreHidden(vg, saved.hidden);
 }
 
 /**

@@ -33,6 +33,7 @@ import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC
 import { VgicLpiHost } from './vgic-lpi';
 import { apInsert, apMarkAllRekey, apMarkPrune, apNext, apRemove, apSort, apWalk } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
+import { recheckAt, stampQueued } from './vgic-visibility';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
 export interface RedistRegion {
@@ -87,6 +88,8 @@ export class Vgic {
   nrLrs = 4;
   /** Redistributor LPI state and the ITS's view of this vGICv3 (GICv3 only). */
   readonly lpiHost: VgicLpiHost;
+  /** @internal Snapshot restore: hidden entries not on their list yet (vgic-visibility.ts), applied at first run. */
+  hiddenStash: [number, number, number][] | null = null;
 
   /** LPIs supported (the VM has an ITS): GICD_TYPER.LPIS, GICR_TYPER.PLPIS. */
   get lpiSupport(): boolean {
@@ -196,16 +199,24 @@ export class Vgic {
     this.vm.kickVcpu(c.vcpu);
   }
 
-  /** vgic_queue_irq_unlock: puts the interrupt on its target's ap_list if it must be seen, and kicks. */
-  queue(irq: VgicIrq): void {
+  /**
+   * vgic_queue_irq_unlock: puts the interrupt on its target's ap_list if it must be seen, and kicks. `fresh`: the
+   * caller has just made it pending (it was not): queued by another vCPU, its pending state becomes visible to
+   * the target when the kick arrives (vgic-visibility.ts), also for an entry already listed (active).
+   */
+  queue(irq: VgicIrq, fresh = false): void {
     const t = this.oracle(irq);
     if (irq.apCpu !== null || t === null) {
-      if (t !== null) this.kick(t);
+      if (t !== null) {
+        this.kick(t);
+        if (fresh && irq.apCpu === t) stampQueued(this, irq, t, false);
+      }
       return;
     }
     irq.apCpu = t;
     apInsert(t, irq);
     this.kick(t);
+    stampQueued(this, irq, t, true);
   }
 
   /** Takes `irq` off the ap_list that holds it (not while it is in a list register). O(log n). */
@@ -224,6 +235,7 @@ export class Vgic {
    */
   inject(irq: VgicIrq, level: boolean, owner: unknown): boolean {
     if (irq.owner !== null && irq.owner !== owner) return false;
+    const was = this.isPending(irq);
     if (irq.level) {
       if (irq.lineLevel === level) return true;
       irq.lineLevel = level;
@@ -244,7 +256,7 @@ export class Vgic {
         level ? 1 : 0,
         0,
       );
-    this.queue(irq);
+    this.queue(irq, !was);
     return true;
   }
 
@@ -267,12 +279,14 @@ export class Vgic {
   /** Makes an SGI pending on `target` from `source` (GICv2 records the source CPU). */
   sendSgi(target: VgicCpu, intid: number, source: number): void {
     const irq = target.privateIrqs[intid];
+    // (GICv2: a further source of an SGI already pending shares the entry's visibility; one stamp per entry)
+    const fresh = !this.isPending(irq);
     if (this.v2) irq.source |= 1 << source;
     irq.pendingLatch = true;
     target.vcpu.stats.injected++;
     const tr = this.vm.trace;
     if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, target.vcpu.index, this.vm.now, intid, 1, source + 1);
-    this.queue(irq);
+    this.queue(irq, fresh);
   }
 
   // ---- state changes from register writes ----------------------------------------------------------------
@@ -301,11 +315,12 @@ export class Vgic {
   setPending(irq: VgicIrq, user: boolean): void {
     if (this.v2 && irq.intid < VGIC_NR_SGIS) return;
     if (!user && irq.hw) this.hostState(irq, IrqchipState.Pending, true);
+    const fresh = !this.isPending(irq);
     irq.pendingLatch = true;
     if (irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
     const tr = this.vm.trace;
     if (tr.on) tr.emit(TraceKind.Inject, this.vm.id, irq.targetCpu === null ? -1 : irq.targetCpu.vcpu.index, this.vm.now, irq.intid, 1, 0);
-    this.queue(irq);
+    this.queue(irq, fresh);
   }
 
   /** ICPENDR (guest only; userspace ICPENDR is RAZ/WI). */
@@ -410,9 +425,18 @@ export class Vgic {
     let act = 0;
     let grp0 = 0;
     let overP = false;
+    // a pending state another vCPU queued is left out until its kick arrives (vgic-visibility.ts)
+    const clock = vcpu.clock;
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    let hidden = 1e999;
     apWalk(c);
     for (let irq = apNext(c); irq !== null; irq = apNext(c)) {
       if (this.oracle(irq) !== c) continue;
+      const later = irq.visibleAt > clock;
+      if (later) {
+        if (irq.visibleAt < hidden) hidden = irq.visibleAt;
+        if (!irq.active) continue;
+      }
       if (n === nr) {
         // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so
         // if it is not a pending one of an enabled group, no such entry was left out.
@@ -421,8 +445,10 @@ export class Vgic {
       }
       if (irq.active) act++;
       if (irq.group === 0) grp0++;
-      this.populateLr(c, n++, irq);
+      this.populateLr(c, n++, irq, later);
     }
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    if (hidden < 1e999) recheckAt(vcpu, hidden);
     hw.usedLrs = n;
     hw.npie = overP;
     // active entries left out (an active entry always belongs to the vCPU whose list holds it)
@@ -444,12 +470,13 @@ export class Vgic {
     tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, lrs);
   }
 
-  private populateLr(c: VgicCpu, i: number, irq: VgicIrq): void {
+  /** Loads `irq` into LR `i`; `hidden`: its pending state is not visible yet (only its active state is loaded). */
+  private populateLr(c: VgicCpu, i: number, irq: VgicIrq, hidden: boolean): void {
     const hw = c.cpuif;
     let state = 0;
     let eoi = 0;
     let src = 0;
-    if (irq.pending) {
+    if (irq.pending && !hidden) {
       state |= LR_PENDING;
       if (this.v2 && irq.intid < VGIC_NR_SGIS) {
         const s = irq.source & -irq.source;
@@ -601,13 +628,23 @@ export class Vgic {
     const c = this.slot.get(vcpu);
     const hw = c.cpuif;
     const list = c.apList;
+    const clock = vcpu.clock;
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    let hidden = 1e999;
     for (let k = 0; k < c.apLen; k++) {
       const irq = list[k];
       if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;
       if (irq.group === 0 ? !hw.eng0 : !hw.eng1) continue;
+      // queued by another vCPU whose kick has not arrived yet: the vCPU cannot know of it (vgic-visibility.ts)
+      if (irq.visibleAt > clock) {
+        if (irq.visibleAt < hidden) hidden = irq.visibleAt;
+        continue;
+      }
       return true;
     }
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    if (hidden < 1e999) recheckAt(vcpu, hidden);
     return false;
   }
 }

@@ -24,8 +24,6 @@ import { getOneReg, regList, setOneReg, vcpuAttrGroup } from './one-reg';
 import { Errno, fail } from '../errno';
 import type { Vm } from './vm';
 
-export { KvmMpState, MpState } from './mp-state';
-
 /** What a run slice ended with. */
 export const enum SliceEnd {
   /** Reached the time limit; still runnable. */

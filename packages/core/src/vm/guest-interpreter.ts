@@ -71,49 +71,31 @@ export function runSlice(v: Vcpu): SliceEnd {
   // changes them through `v` (exits, exceptions, accesses, hooks) and loaded again after it.
   let pc = v.pc;
   let clock = v.clock;
+  // The operation boundary's checks (a due signal, the ahead limit, a deliverable IRQ/FIQ) run only once the clock
+  // reaches `stop` (boundaryAt): nothing the fast path does changes what they look at but DAIF, after which `stop`
+  // is recomputed, as it is after everything that goes through `v`.
+  boundaryAt(v, vIrq, vFiq);
+  let stop = v.boundaryAt;
   let end: SliceEnd;
   for (;;) {
-    // requests of its own (signalAt -1), or a signal another vCPU or the host posted that is now due
-    if (clock >= v.signalAt) {
+    if (clock >= stop) {
+      v.pc = pc;
       v.clock = clock;
-      v.takeSignals();
-      if (v.requests !== 0) {
-        // the exit (sync, flush) happens in exact order: not once v vCPU has passed the next-furthest one
-        if (executed > 0 && clock >= v.sliceLimit) {
-          end = SliceEnd.Limit;
-          break;
-        }
-        v.pc = pc;
-        v.exitGuest(ExitReason.Irq, c.irqExit);
-        // the host takes the physical interrupt and comes back through the run loop's checks
-        v.clock += c.hostIrq;
-        v.costBy[CostComponent.HostIrq] += c.hostIrq;
-        if ((v.requests & REQ_KICK) !== 0) stats.kicks++;
-        v.enterGuest();
+      const r = boundary(v, executed, vIrq, vFiq);
+      if (r === Boundary.Limit) {
+        end = SliceEnd.Limit;
+        break;
+      }
+      if (r === Boundary.Action) {
         pc = v.pc;
         clock = v.clock;
-        // back to the top: a signal that came due during the exit, and the limits, are looked at first
         executed++;
         actions++;
-        continue;
       }
-    }
-    if (executed > 0 && clock >= v.aheadLimit) {
-      end = SliceEnd.Limit;
-      break;
-    }
-    if (v.virq && (v.daif & 2) === 0 && vIrq >= 0) {
-      pc = exceptionEntry(v, pc, clock, vIrq);
-      clock = v.clock;
-      executed++;
-      actions++;
-      continue;
-    } else if (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0) {
-      pc = exceptionEntry(v, pc, clock, vFiq);
-      clock = v.clock;
-      executed++;
-      actions++;
-      continue;
+      boundaryAt(v, vIrq, vFiq);
+      stop = v.boundaryAt;
+      // after an action, back to the top: a signal that came due during it, and the limits, are looked at first
+      if (r === Boundary.Action) continue;
     }
     if (pc < 0 || pc >= len) {
       if (executed > 0 && clock >= v.sliceLimit) {
@@ -127,12 +109,6 @@ export function runSlice(v: Vcpu): SliceEnd {
     }
     const p = pc << INSN_SHIFT;
     const o = code[p + Insn.Op] as Op;
-    // `exact`: v vCPU has not passed the next-furthest one, so it may do what others can observe; else only
-    // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
-    if (ORDERED_OPS[o] === 1 && executed > 0 && clock >= v.sliceLimit) {
-      end = SliceEnd.Limit;
-      break;
-    }
     executed++;
     switch (o) {
       case Op.NOP:
@@ -270,17 +246,23 @@ export function runSlice(v: Vcpu): SliceEnd {
         v.daif |= code[p + Insn.A];
         clock += cycle;
         pc++;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.DAIFCLR:
         v.daif &= ~code[p + Insn.A] & 0xf;
         clock += cycle;
         pc++;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.ERET:
         v.daif = (v.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
         pc = v.elr;
         clock += c.exception;
         v.costBy[CostComponent.Exception] += c.exception;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.PUSH: {
         if (v.sp >= STACK_DEPTH) break;
@@ -308,12 +290,22 @@ export function runSlice(v: Vcpu): SliceEnd {
         pc++;
         continue;
     }
+    // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
+    // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
+    const exact = executed === 1 || clock < v.sliceLimit;
+    if (ORDERED_OPS[o] === 1 && !exact) {
+      executed--;
+      end = SliceEnd.Limit;
+      break;
+    }
     // everything else reads or changes the vCPU through `v`
     v.pc = pc;
     v.clock = clock;
-    const r = slowOp(v, img, o, pc, executed === 1 || clock < v.sliceLimit);
+    const r = slowOp(v, img, o, pc, exact);
     pc = v.pc;
     clock = v.clock;
+    boundaryAt(v, vIrq, vFiq);
+    stop = v.boundaryAt;
     if (r === -1) continue;
     if (r === WAIT) {
       executed--;
@@ -329,8 +321,64 @@ export function runSlice(v: Vcpu): SliceEnd {
   return end;
 }
 
+/** What {@link boundary} did. */
+const enum Boundary {
+  /** Nothing: the operation at the PC executes. */
+  None = 0,
+  /** An IRQ exit or an exception entry (the PC and the clock are in `v`). */
+  Action = 1,
+  /** The slice ends at its limit. */
+  Limit = 2,
+}
+
 /**
- * The operations that go through `this` (accesses, hypercalls, WFI, hooks, faults), out of the loop's hot
+ * Sets {@link Vcpu.boundaryAt}, when the loop must run the operation boundary's checks ({@link boundary}) next: at
+ * once (-1) when an IRQ or FIQ is deliverable, else when a posted signal comes due or the ahead limit is reached,
+ * whichever is first. Stored in a field, not returned: a non-integer time returned by a call the JIT does not
+ * inline is boxed on the heap.
+ */
+function boundaryAt(v: Vcpu, vIrq: number, vFiq: number): void {
+  if ((v.virq && (v.daif & 2) === 0 && vIrq >= 0) || (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0)) v.boundaryAt = -1;
+  else v.boundaryAt = v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+}
+
+/**
+ * The checks at an operation boundary, in order: requests of its own (signalAt -1) or a posted signal now due
+ * (an IRQ exit if it leaves requests), the ahead limit, a deliverable IRQ, then FIQ (exception entry). `executed`
+ * actions so far in the slice: only the first may pass a limit. The loop stores its PC and clock in `v` first (a
+ * non-integer clock passed as an argument would be boxed on the heap).
+ */
+function boundary(v: Vcpu, executed: number, vIrq: number, vFiq: number): Boundary {
+  const clock = v.clock;
+  if (clock >= v.signalAt) {
+    v.takeSignals();
+    if (v.requests !== 0) {
+      // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
+      if (executed > 0 && clock >= v.sliceLimit) return Boundary.Limit;
+      const c = v.vm.costNs;
+      v.exitGuest(ExitReason.Irq, c.irqExit);
+      // the host takes the physical interrupt and comes back through the run loop's checks
+      v.clock += c.hostIrq;
+      v.costBy[CostComponent.HostIrq] += c.hostIrq;
+      if ((v.requests & REQ_KICK) !== 0) v.stats.kicks++;
+      v.enterGuest();
+      return Boundary.Action;
+    }
+  }
+  if (executed > 0 && clock >= v.aheadLimit) return Boundary.Limit;
+  if (v.virq && (v.daif & 2) === 0 && vIrq >= 0) {
+    v.takeException(vIrq);
+    return Boundary.Action;
+  }
+  if (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0) {
+    v.takeException(vFiq);
+    return Boundary.Action;
+  }
+  return Boundary.None;
+}
+
+/**
+ * The operations that go through `v` (accesses, hypercalls, WFI, hooks, faults), out of the loop's hot
  * body. Returns -1 to continue, WAIT if the operation must wait for exact order, else how the slice ends.
  */
 function slowOp(v: Vcpu, img: GuestImage, o: Op, pc: number, exact: boolean): number {
@@ -367,12 +415,4 @@ function slowOp(v: Vcpu, img: GuestImage, o: Op, pc: number, exact: boolean): nu
       v.guestFault(pc);
       return -1;
   }
-}
-
-/** Exception entry at `pc` (the loop's locals) to `vector`; returns the new PC and leaves the clock in `this`. */
-function exceptionEntry(v: Vcpu, pc: number, clock: number, vector: number): number {
-  v.pc = pc;
-  v.clock = clock;
-  v.takeException(vector);
-  return v.pc;
 }

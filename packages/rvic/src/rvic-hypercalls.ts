@@ -12,6 +12,12 @@ import { RVIC_CALL_NAMES, RVIC_FN_BASE, RVIC_VERSION, RVIx_FN_WINDOW, RvicCall, 
 import type { Rvic } from './rvic';
 import type { RvicCpu } from './rvic-cpu';
 
+/**
+ * CostComponent.SgiDispatch, read once: `@irqflow/core`'s exports object is in dictionary mode (its re-exports are
+ * getters), so an enum read through it is a generic lookup and a getter call at every SGI.
+ */
+const SGI_DISPATCH = CostComponent.SgiDispatch;
+
 const OK = rvicStatus(RvicStatus.SUCCESS);
 const BAD_CPU = rvicStatus(RvicStatus.INVALID_CPU, 0);
 const BAD_INTID = rvicStatus(RvicStatus.ERROR_PARAMETER, 1);
@@ -104,7 +110,7 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
         if (!decode(vcpu)) return;
         // as a trapped SGI: decode, target lookup, make pending
         vcpu.clock += vm.costNs.sgiDispatch;
-        vcpu.costBy[CostComponent.SgiDispatch] += vm.costNs.sgiDispatch;
+        vcpu.costBy[SGI_DISPATCH] += vm.costNs.sgiDispatch;
         if (!tc!.enabled) {
           tc!.dropped++;
           rvic.counters.disabledDropped++;

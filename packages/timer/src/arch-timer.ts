@@ -28,6 +28,12 @@ import { CostComponent, HostEvent, IrqchipState, TraceKind, u64, type GetInputLe
 import { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, TICKS_PER_NS, TWO64 } from './timer-constants';
 import type { TimerVmState } from './timer-vm-state';
 
+/**
+ * CostComponent.TimerIrq, read once: `@irqflow/core`'s exports object is in dictionary mode (its re-exports are
+ * getters), so an enum read through it is a generic lookup and a getter call at every timer interrupt.
+ */
+const TIMER_IRQ = CostComponent.TimerIrq;
+
 /** Which EL1 timer. */
 export enum TimerKind {
   /** The EL1 virtual timer (CNTV_*, counter CNTVCT_EL0). */
@@ -210,7 +216,7 @@ export class ArchTimer {
       // the host handler runs on the vCPU's pCPU: timer handler and the vgic injection of the mapped PPI
       const t = vm.costNs.timerIrq;
       this.vcpu.clock += t;
-      this.vcpu.costBy[CostComponent.TimerIrq] += t;
+      this.vcpu.costBy[TIMER_IRQ] += t;
       h.pending = true;
       vm.flow.injectIrq(vm, vcpu.index, this.intid, true, this);
       // A physical interrupt taken while the vCPU runs on this CPU exits the guest (HCR_EL2.IMO), also when the

@@ -37,6 +37,7 @@ export * from './host/passthrough-device';
 export * from './plugin';
 export * from './vm/kvm-run';
 export * from './vm/vcpu';
+export { KvmMpState, MpState } from './vm/mp-state';
 export { Pending } from './vm/vcpu-access';
 export * from './vm/vcpu-slot';
 export * from './vm/one-reg';

@@ -13,6 +13,12 @@ import type { Rvic } from './rvic';
 import type { RvicCpu } from './rvic-cpu';
 import { rvixReturn as ret } from './rvix-return';
 
+/**
+ * CostComponent.SgiDispatch, read once: `@irqflow/core`'s exports object is in dictionary mode (its re-exports are
+ * getters), so an enum read through it is a generic lookup and a getter call at every SGI.
+ */
+const SGI_DISPATCH = CostComponent.SgiDispatch;
+
 const OK = rvicStatus(RvicStatus.SUCCESS);
 const BAD_CPU = rvicStatus(RvicStatus.INVALID_CPU, 0);
 const BAD_INTID = rvicStatus(RvicStatus.ERROR_PARAMETER, 1);
@@ -98,7 +104,7 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
         if (!decode(vcpu)) return;
         // as a trapped SGI: decode, target lookup, make pending
         vcpu.clock += vm.costNs.sgiDispatch;
-        vcpu.costBy[CostComponent.SgiDispatch] += vm.costNs.sgiDispatch;
+        vcpu.costBy[SGI_DISPATCH] += vm.costNs.sgiDispatch;
         if (!tc!.enabled) {
           tc!.dropped++;
           rvic.counters.disabledDropped++;

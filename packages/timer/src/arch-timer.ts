@@ -28,6 +28,12 @@ import { CostComponent, HostEvent, IrqchipState, TraceKind, u64, type GetInputLe
 import { CTL_ENABLE, CTL_IMASK, CTL_ISTATUS, TICKS_PER_NS, TWO64 } from './timer-constants';
 import type { TimerVmState } from './timer-vm-state';
 
+/**
+ * CostComponent.TimerIrq, read once: `@irqflow/core`'s exports object is in dictionary mode (its re-exports are
+ * getters), so an enum read through it is a generic lookup and a getter call at every timer interrupt.
+ */
+const TIMER_IRQ = CostComponent.TimerIrq;
+
 /** Which EL1 timer. */
 export enum TimerKind {
   /** The EL1 virtual timer (CNTV_*, counter CNTVCT_EL0). */
@@ -210,7 +216,7 @@ export class ArchTimer {
       // the host handler runs on the vCPU's pCPU: timer handler and the vgic injection of the mapped PPI
       const t = vm.costNs.timerIrq;
       this.vcpu.clock += t;
-      this.vcpu.costBy[CostComponent.TimerIrq] += t;
+      this.vcpu.costBy[TIMER_IRQ] += t;
       // a host event, not the vCPU's own slice, moved its clock: the scheduler's runnable heap must see the new
       // clock, or it runs this vCPU before one that is now behind it (whose signals would then arrive in its past)
       vm.scheduler.runnableSet.update(vcpu);

@@ -26,6 +26,12 @@ import { restoreVgicHwstate, saveVgicHwstate } from './vgic-hwstate';
 import type { Vpe } from './v4/vpe';
 import { applyHiddenStash } from './vgic-visibility';
 
+/**
+ * IrqType.Ppi, read once: `@irqflow/core`'s exports object is in dictionary mode (its re-exports are
+ * getters), so an enum read through it is a generic lookup and a getter call at every KVM_IRQ_LINE.
+ */
+const PPI = IrqType.Ppi;
+
 /** The flow of one vgic. `firstRun` maps resources (addresses, frames) and may throw KvmError. */
 export class VgicFlow implements IrqchipFlow {
   /**
@@ -157,14 +163,14 @@ export class VgicFlow implements IrqchipFlow {
    */
   injectUserspaceIrq(_vm: Vm, type: IrqType, cpu: number, intid: number, level: boolean): void {
     const vg = this.vg;
-    if (type === IrqType.Ppi) {
+    if (type === PPI) {
       if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `PPI ${intid} outside 16..31`);
     } else if (intid < VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `SPI ${intid} is below 32`);
     if (!vg.initialized && !vg.v2) fail(Errno.EBUSY, 'the GICv3 is not initialised (KVM_DEV_ARM_VGIC_CTRL_INIT)');
     const nr = vg.initialized ? vg.nrIrqs : vg.nrIrqs || VGIC_DEFAULT_NR_IRQS;
-    if (type !== IrqType.Ppi && intid >= nr) fail(Errno.EINVAL, `SPI ${intid} outside 32..${nr - 1}`);
+    if (type !== PPI && intid >= nr) fail(Errno.EINVAL, `SPI ${intid} outside 32..${nr - 1}`);
     this.ensureInit();
-    const irq = vg.irq(type === IrqType.Ppi ? (vg.cpus[cpu] ?? null) : null, intid);
+    const irq = vg.irq(type === PPI ? (vg.cpus[cpu] ?? null) : null, intid);
     if (!irq) fail(Errno.EINVAL, `no interrupt ${intid}`);
     if (!vg.inject(irq, level, null)) fail(Errno.EPERM, `INTID ${intid} is owned by an in-kernel device`);
   }

@@ -88,6 +88,12 @@ export function hasCpuSysreg(enc: number): boolean {
 }
 
 /**
+ * CostComponent.SgiDispatch, read once: `@irqflow/core`'s exports object is in dictionary mode (re-exports are
+ * getters), so reading an enum through it is a generic lookup and a getter call at every SGI.
+ */
+const SGI_DISPATCH = CostComponent.SgiDispatch;
+
+/**
  * Sends SGIs from an ICC_SGI1R/ASGI1R/SGI0R value (lo, hi halves): TargetList[15:0], Aff1[23:16], INTID[27:24],
  * Aff2[39:32], IRM[40] (every vCPU but the sender), RS[47:44] (Aff0 range selector), Aff3[55:48].
  */
@@ -97,7 +103,7 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   // the trapped write's dispatch: decode, target lookup, queue (vgic_v3_dispatch_sgi)
   const d = vg.vm.costNs.sgiDispatch; // added in place: a double passed as an argument would be boxed
   vcpu.clock += d;
-  vcpu.costBy[CostComponent.SgiDispatch] += d;
+  vcpu.costBy[SGI_DISPATCH] += d;
   if ((hi >>> 8) & 1) {
     for (const c of vg.cpus) if (c !== self) sgiTo(vg, c, intid, self, group);
     return;

@@ -6,7 +6,8 @@
  * @module
  */
 import { SystemEventType } from '../vm/kvm-run';
-import { MpState, type Vcpu } from '../vm/vcpu';
+import { MpState } from '../vm/mp-state';
+import type { Vcpu } from '../vm/vcpu';
 import { PSCI, SMCCC_ARCH_FEATURES, SMCCC_VERSION } from './smccc';
 
 /** PSCI return codes. */

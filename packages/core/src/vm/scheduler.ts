@@ -27,7 +27,8 @@
 import { type EventQueue } from '../sched/event-queue';
 import { RunnableHeap } from '../sched/runnable-heap';
 import { KvmExitReason, type KvmRun } from './kvm-run';
-import { MpState, SliceEnd, type Vcpu } from './vcpu';
+import { MpState } from './mp-state';
+import { SliceEnd, type Vcpu } from './vcpu';
 
 /** Options of {@link Scheduler.run}. */
 export interface RunOptions {

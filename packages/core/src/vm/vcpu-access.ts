@@ -16,7 +16,8 @@ import { ExitReason, hypercallKey } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason } from './kvm-run';
 import type { SysregDecision } from '../sysreg/sysreg-table';
-import { MpState, SliceEnd, type Vcpu } from './vcpu';
+import { MpState } from './mp-state';
+import { SliceEnd, type Vcpu } from './vcpu';
 
 /** @internal What a userspace exit waits for when KVM_RUN resumes the vCPU. */
 export const enum Pending {

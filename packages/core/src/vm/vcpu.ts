@@ -1,9 +1,8 @@
 /**
  * A simulated vCPU: the guest's architectural state (x0..x30, PC, PSTATE.DAIF, ELR_EL1/SPSR_EL1), its virtual
- * IRQ/FIQ inputs, its local simulated clock and counters, and the interpreter that executes its program one
- * operation at a time inside KVM's run-loop shape: entry (flushHwstate) → guest operations → exit (trap) →
- * syncHwstate → handle the exit → back in. An IRQ exception is taken at an operation boundary when the
- * virtual IRQ line is asserted and PSTATE.I is clear (Arm DDI 0487, D1.3 "Exceptions").
+ * IRQ/FIQ inputs, its local simulated clock and counters, and the steps of KVM's run loop around guest execution:
+ * entry (flushHwstate), exit (syncHwstate, the exit's cost), exception entry, block in WFI, load/put. The
+ * interpreter that executes the program one operation at a time between them is guest-interpreter.ts.
  *
  * The hot path (untrapped operations, trapped accesses handled in the kernel) allocates nothing.
  *
@@ -12,19 +11,18 @@
 import { toBig } from '../bits';
 import { COST_COMPONENT_COUNT, CostComponent } from '../cost/cost-component';
 import { EXIT_ENTRY_FRACTION } from '../cost/cost-profile';
-import { Insn, INSN_WORDS, Op, type GuestImage } from '../guest/guest-isa';
+import type { GuestImage } from '../guest/guest-isa';
 import type { MmioValue } from '../mmio/mmio-bus';
 import type { HostEvent } from '../sched/event-queue';
 import { ExitReason, VcpuStats } from '../stats/counters';
 import { TraceKind } from '../trace/trace';
 import { KvmExitReason, KvmRun, SystemEventType } from './kvm-run';
-import { completeUserExit, hypercall, memAccess, Pending, sysregAccess, WAIT } from './vcpu-access';
+import { Pending } from './vcpu-access';
 import { getMpState, MpState, setMpState } from './mp-state';
 import { getOneReg, regList, setOneReg, vcpuAttrGroup } from './one-reg';
 import { Errno, fail } from '../errno';
 import type { Vm } from './vm';
-
-export { KvmMpState, MpState } from './mp-state';
+import { runSlice, SPSR_DAIF_SHIFT, STACK_DEPTH } from './guest-interpreter';
 
 /** What a run slice ended with. */
 export const enum SliceEnd {
@@ -43,7 +41,6 @@ export const REQ_KICK = 1;
 /** A maintenance interrupt or other hardware condition forces an exit at the next operation boundary. */
 export const REQ_EXIT = 2;
 
-const STACK_DEPTH = 1024;
 /** The cost component of an exit, by {@link ExitReason}. */
 const EXIT_COMPONENT = new Uint8Array([
   CostComponent.MmioKernel,
@@ -56,12 +53,6 @@ const EXIT_COMPONENT = new Uint8Array([
   CostComponent.MmioUser,
   CostComponent.Hvc,
 ]);
-/** Operations that always execute in exact order under the lookahead (exits and guest hooks), by opcode. */
-const ORDERED_OPS = new Uint8Array(256);
-for (const o of [Op.HVC, Op.SMC, Op.WFI, Op.CALL, Op.CALLB]) ORDERED_OPS[o] = 1;
-const SPSR_DAIF_SHIFT = 6;
-/** log2({@link INSN_WORDS}): an instruction's first word is at `pc << INSN_SHIFT`. */
-const INSN_SHIFT = 31 - Math.clz32(INSN_WORDS);
 
 /**
  * A vCPU. Create with {@link Vm.createVcpu}; give it a program with {@link Vcpu.setProgram}.
@@ -147,6 +138,8 @@ export class Vcpu {
    * conservative lookahead). Never below {@link Vcpu.sliceLimit}.
    */
   aheadLimit = Infinity;
+  /** @internal When the interpreter next runs its operation-boundary checks (guest-interpreter.ts boundaryAt). */
+  boundaryAt = Infinity;
   /** High half of a system-register read (handlers set it). */
   sysHi = 0;
   /** Counters. */
@@ -185,9 +178,12 @@ export class Vcpu {
   pendingReg = 0;
   /** @internal The width of the pending MMIO read. */
   pendingLen = 0;
-  private readonly stackLo = new Uint32Array(STACK_DEPTH);
-  private readonly stackHi = new Uint32Array(STACK_DEPTH);
-  private sp = 0;
+  /** @internal The model's PUSH/POP stack, bits [31:0] of each entry (guest-interpreter.ts). */
+  readonly stackLo = new Uint32Array(STACK_DEPTH);
+  /** @internal Bits [63:32] of each stack entry. */
+  readonly stackHi = new Uint32Array(STACK_DEPTH);
+  /** @internal Entries on the stack. */
+  sp = 0;
   /** @internal Scratch value of an in-kernel MMIO access (no allocation per access). */
   readonly acc: MmioValue = { lo: 0, hi: 0 };
 
@@ -455,353 +451,16 @@ export class Vcpu {
   // ---- the interpreter ----------------------------------------------------------------------------------
 
   /**
-   * @internal Runs the vCPU (at least one operation) until it blocks, needs userspace, stops, or its clock
-   * reaches {@link sliceLimit} before an operation others could observe, or {@link aheadLimit} before a
-   * vCPU-local one (the scheduler's conservative lookahead). The caller stores both limits first: passed as
-   * arguments, two non-integer numbers would be boxed on the heap at every slice (about 32 bytes, half a slice
-   * per LPI under lpi-stress), which the fields, stored in place, are not.
+   * @internal Runs the vCPU (at least one operation) until it blocks, needs userspace, stops, or reaches the
+   * slice's limits ({@link sliceLimit}, {@link aheadLimit}, stored by the caller first): the interpreter's
+   * runSlice (guest-interpreter.ts).
    */
   runSlice(): SliceEnd {
-    const vm = this.vm;
-    const flow = vm.flow;
-    if (!this.loaded) this.load();
-    if (this.clock >= this.signalAt) this.takeSignals();
-    if (this.inWfi) {
-      this.inWfi = false;
-      flow.vcpuUnblocking(this);
-      if (!flow.vcpuPendingIrq(this) && (this.requests & REQ_KICK) === 0) return this.block();
-      if (this.suspended) return this.wakeupExit();
-    }
-    if (this.pending !== Pending.None) completeUserExit(this);
-    const img = this.image;
-    if (img === null) return this.internalError('no guest program loaded');
-    if (!this.inGuest) this.enterGuest();
-
-    const c = vm.costNs;
-    const cycle = c.cycle;
-    const code = img.code;
-    const xlo = this.xlo;
-    const xhi = this.xhi;
-    const stats = this.stats;
-    // the image's code and vectors in locals: one property load per slice, not per operation
-    const len = img.length;
-    const vIrq = img.vectors.irq;
-    const vFiq = img.vectors.fiq;
-    // `executed` counts every action of the slice (operations, IRQ exits, exception entries): only the first may
-    // pass a limit. `actions` counts the IRQ exits and exception entries among them (they are not operations).
-    let executed = 0;
-    let actions = 0;
-    // The PC and the clock live in locals while the loop runs: they are stored back before anything that reads or
-    // changes them through `this` (exits, exceptions, accesses, hooks) and loaded again after it.
-    let pc = this.pc;
-    let clock = this.clock;
-    let end: SliceEnd;
-    for (;;) {
-      // requests of its own (signalAt -1), or a signal another vCPU or the host posted that is now due
-      if (clock >= this.signalAt) {
-        this.clock = clock;
-        this.takeSignals();
-        if (this.requests !== 0) {
-          // the exit (sync, flush) happens in exact order: not once this vCPU has passed the next-furthest one
-          if (executed > 0 && clock >= this.sliceLimit) {
-            end = SliceEnd.Limit;
-            break;
-          }
-          this.pc = pc;
-          this.exitGuest(ExitReason.Irq, c.irqExit);
-          // the host takes the physical interrupt and comes back through the run loop's checks
-          this.clock += c.hostIrq;
-          this.costBy[CostComponent.HostIrq] += c.hostIrq;
-          if ((this.requests & REQ_KICK) !== 0) stats.kicks++;
-          this.enterGuest();
-          pc = this.pc;
-          clock = this.clock;
-          // back to the top: a signal that came due during the exit, and the limits, are looked at first
-          executed++;
-          actions++;
-          continue;
-        }
-      }
-      if (executed > 0 && clock >= this.aheadLimit) {
-        end = SliceEnd.Limit;
-        break;
-      }
-      if (this.virq && (this.daif & 2) === 0 && vIrq >= 0) {
-        pc = this.exceptionEntry(pc, clock, vIrq);
-        clock = this.clock;
-        executed++;
-        actions++;
-        continue;
-      } else if (this.vfiq && (this.daif & 1) === 0 && vFiq >= 0) {
-        pc = this.exceptionEntry(pc, clock, vFiq);
-        clock = this.clock;
-        executed++;
-        actions++;
-        continue;
-      }
-      if (pc < 0 || pc >= len) {
-        if (executed > 0 && clock >= this.sliceLimit) {
-          end = SliceEnd.Limit;
-          break;
-        }
-        this.pc = pc;
-        this.clock = clock;
-        stats.ops += executed - actions;
-        return this.internalError(`PC ${pc} is outside the program`);
-      }
-      const p = pc << INSN_SHIFT;
-      const o = code[p + Insn.Op] as Op;
-      // `exact`: this vCPU has not passed the next-furthest one, so it may do what others can observe; else only
-      // vCPU-local operations run (the scheduler's lookahead). Loads and system registers decide per access.
-      if (ORDERED_OPS[o] === 1 && executed > 0 && clock >= this.sliceLimit) {
-        end = SliceEnd.Limit;
-        break;
-      }
-      executed++;
-      switch (o) {
-        case Op.NOP:
-          clock += cycle;
-          pc++;
-          continue;
-        case Op.MOVI: {
-          const d = code[p + Insn.A];
-          if (d !== 31) {
-            xlo[d] = code[p + Insn.ImmLo] >>> 0;
-            xhi[d] = code[p + Insn.ImmHi] >>> 0;
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.MOV: {
-          const d = code[p + Insn.A];
-          const n = code[p + Insn.B];
-          if (d !== 31) {
-            xlo[d] = xlo[n];
-            xhi[d] = xhi[n];
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.ADDI: {
-          const d = code[p + Insn.A];
-          const n = code[p + Insn.B];
-          const s = xlo[n] + (code[p + Insn.ImmLo] >>> 0);
-          const carry = s > 0xffffffff ? 1 : 0;
-          if (d !== 31) {
-            xhi[d] = (xhi[n] + (code[p + Insn.ImmHi] >>> 0) + carry) >>> 0;
-            xlo[d] = s >>> 0;
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.ANDI:
-        case Op.ORRI:
-        case Op.EORI: {
-          const d = code[p + Insn.A];
-          const n = code[p + Insn.B];
-          if (d !== 31) {
-            const l = code[p + Insn.ImmLo] >>> 0;
-            const h = code[p + Insn.ImmHi] >>> 0;
-            xlo[d] = o === Op.ANDI ? xlo[n] & l : o === Op.ORRI ? xlo[n] | l : xlo[n] ^ l;
-            xhi[d] = o === Op.ANDI ? xhi[n] & h : o === Op.ORRI ? xhi[n] | h : xhi[n] ^ h;
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.LSRI:
-        case Op.LSLI: {
-          const d = code[p + Insn.A];
-          if (d !== 31) {
-            // 64-bit shift on the two halves (no BigInt on the hot path)
-            const n = code[p + Insn.B];
-            const sh = code[p + Insn.C] & 63;
-            const l = xlo[n];
-            const h = xhi[n];
-            let rl: number;
-            let rh: number;
-            if (sh === 0) {
-              rl = l;
-              rh = h;
-            } else if (o === Op.LSRI) {
-              if (sh < 32) {
-                rl = ((l >>> sh) | (h << (32 - sh))) >>> 0;
-                rh = h >>> sh;
-              } else {
-                rl = h >>> (sh - 32);
-                rh = 0;
-              }
-            } else if (sh < 32) {
-              rh = ((h << sh) | (l >>> (32 - sh))) >>> 0;
-              rl = (l << sh) >>> 0;
-            } else {
-              rh = (l << (sh - 32)) >>> 0;
-              rl = 0;
-            }
-            xlo[d] = rl;
-            xhi[d] = rh;
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.B:
-          clock += cycle;
-          pc = code[p + Insn.C];
-          continue;
-        case Op.BL:
-          clock += cycle;
-          xlo[30] = pc + 1;
-          xhi[30] = 0;
-          pc = code[p + Insn.C];
-          continue;
-        case Op.RET:
-          clock += cycle;
-          pc = xlo[30];
-          continue;
-        case Op.CBZ:
-        case Op.CBNZ: {
-          const n = code[p + Insn.A];
-          const zero = xlo[n] === 0 && xhi[n] === 0;
-          clock += cycle;
-          pc = zero === (o === Op.CBZ) ? code[p + Insn.C] : pc + 1;
-          continue;
-        }
-        case Op.BEQI:
-        case Op.BNEI:
-        case Op.BLOI:
-        case Op.BHSI: {
-          const n = code[p + Insn.A];
-          const vh = xhi[n];
-          const vl = xlo[n];
-          const ih = code[p + Insn.ImmHi] >>> 0;
-          const il = code[p + Insn.ImmLo] >>> 0;
-          let t: boolean;
-          if (o === Op.BEQI) t = vh === ih && vl === il;
-          else if (o === Op.BNEI) t = vh !== ih || vl !== il;
-          else {
-            const lo = vh < ih || (vh === ih && vl < il);
-            t = o === Op.BLOI ? lo : !lo;
-          }
-          clock += cycle;
-          pc = t ? code[p + Insn.C] : pc + 1;
-          continue;
-        }
-        case Op.DAIFSET:
-          this.daif |= code[p + Insn.A];
-          clock += cycle;
-          pc++;
-          continue;
-        case Op.DAIFCLR:
-          this.daif &= ~code[p + Insn.A] & 0xf;
-          clock += cycle;
-          pc++;
-          continue;
-        case Op.ERET:
-          this.daif = (this.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
-          pc = this.elr;
-          clock += c.exception;
-          this.costBy[CostComponent.Exception] += c.exception;
-          continue;
-        case Op.PUSH: {
-          if (this.sp >= STACK_DEPTH) break;
-          const n = code[p + Insn.A];
-          this.stackLo[this.sp] = xlo[n];
-          this.stackHi[this.sp++] = xhi[n];
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.POP: {
-          if (this.sp <= 0) break;
-          const d = code[p + Insn.A];
-          this.sp--;
-          if (d !== 31) {
-            xlo[d] = this.stackLo[this.sp];
-            xhi[d] = this.stackHi[this.sp];
-          }
-          clock += cycle;
-          pc++;
-          continue;
-        }
-        case Op.WORK:
-          clock += ((code[p + Insn.ImmHi] >>> 0) * 4294967296 + (code[p + Insn.ImmLo] >>> 0)) * cycle;
-          pc++;
-          continue;
-      }
-      // everything else reads or changes the vCPU through `this`
-      this.pc = pc;
-      this.clock = clock;
-      const r = this.slowOp(img, o, pc, executed === 1 || clock < this.sliceLimit);
-      pc = this.pc;
-      clock = this.clock;
-      if (r === -1) continue;
-      if (r === WAIT) {
-        executed--;
-        end = SliceEnd.Limit;
-        break;
-      }
-      stats.ops += executed - actions;
-      return r;
-    }
-    this.pc = pc;
-    this.clock = clock;
-    stats.ops += executed - actions;
-    return end;
+    return runSlice(this);
   }
 
-  /**
-   * The operations that go through `this` (accesses, hypercalls, WFI, hooks, faults), out of the loop's hot
-   * body. Returns -1 to continue, WAIT if the operation must wait for exact order, else how the slice ends.
-   */
-  private slowOp(img: GuestImage, o: Op, pc: number, exact: boolean): number {
-    switch (o) {
-      case Op.LDR:
-      case Op.STR:
-        return memAccess(this, img, pc, o === Op.STR, exact);
-      case Op.MRS:
-      case Op.MSR:
-        return sysregAccess(this, img, pc, o === Op.MSR, exact);
-      case Op.HVC:
-      case Op.SMC:
-        this.pc = pc + 1;
-        return hypercall(this, o === Op.SMC);
-      case Op.WFI:
-        this.pc = pc + 1;
-        this.exitGuest(ExitReason.Wfi, this.vm.costNs.wfi);
-        if (this.vm.flow.vcpuPendingIrq(this)) {
-          this.enterGuest();
-          return -1;
-        }
-        return this.block();
-      case Op.CALL:
-        this.pc = pc + 1;
-        img.fn[pc]!(this);
-        if (this.mp !== MpState.Runnable) return this.mp === MpState.Stopped ? SliceEnd.Stopped : SliceEnd.Blocked;
-        return -1;
-      case Op.CALLB:
-        this.pc = img.fn[pc]!(this) === true ? img.code[pc * INSN_WORDS + Insn.C] : pc + 1;
-        this.clock += this.vm.costNs.cycle;
-        return -1;
-      default:
-        // an undefined opcode, or PUSH/POP past the stack
-        this.guestFault(pc);
-        return -1;
-    }
-  }
-
-  /** Exception entry at `pc` (the loop's locals) to `vector`; returns the new PC and leaves the clock in `this`. */
-  private exceptionEntry(pc: number, clock: number, vector: number): number {
-    this.pc = pc;
-    this.clock = clock;
-    this.takeException(vector);
-    return this.pc;
-  }
-
-  private takeException(vector: number): void {
+  /** @internal Takes an exception to `vector` at the current PC (ELR, SPSR, DAIF masked, charged, counted). */
+  takeException(vector: number): void {
     this.elr = this.pc;
     this.spsr = this.daif << SPSR_DAIF_SHIFT;
     this.daif = 0xf;
@@ -869,7 +528,8 @@ export class Vcpu {
     this.inGuest = true;
   }
 
-  private block(): SliceEnd {
+  /** @internal Blocks in WFI: the vCPU is put and halted until a wake-up. */
+  block(): SliceEnd {
     const flow = this.vm.flow;
     flow.vcpuBlocking(this);
     this.put();
@@ -900,8 +560,8 @@ export class Vcpu {
     }
   }
 
-  /** A suspended vCPU got a wake-up event: KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP, the vCPU is runnable. */
-  private wakeupExit(): SliceEnd {
+  /** @internal A suspended vCPU got a wake-up event: KVM_RUN exits with KVM_SYSTEM_EVENT_WAKEUP, the vCPU is runnable. */
+  wakeupExit(): SliceEnd {
     this.suspended = false;
     const run = this.kvmRun;
     run.exitReason = KvmExitReason.SystemEvent;
@@ -911,7 +571,8 @@ export class Vcpu {
     return SliceEnd.User;
   }
 
-  private internalError(msg: string): SliceEnd {
+  /** @internal Stops the vCPU with KVM_EXIT_INTERNAL_ERROR (`msg` in the exit record). */
+  internalError(msg: string): SliceEnd {
     this.mp = MpState.Stopped;
     this.inGuest = false;
     this.kvmRun.exitReason = KvmExitReason.InternalError;

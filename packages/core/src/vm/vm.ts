@@ -29,7 +29,8 @@ import type { TraceBuffer } from '../trace/trace';
 import { TraceKind } from '../trace/trace';
 import { Scheduler, type RunOptions, type RunResult } from './scheduler';
 import type { OneRegHandler, VcpuAttrGroup } from './one-reg';
-import { MpState, REQ_KICK, Vcpu } from './vcpu';
+import { MpState } from './mp-state';
+import { REQ_KICK, Vcpu } from './vcpu';
 
 /** DI token of the {@link Hypervisor} (root container). */
 export const HYPERVISOR = Symbol.for('irqflow.Hypervisor');
@@ -182,7 +183,9 @@ export class Vm {
     this.id = config.id;
     this.name = config.name;
     this.cost = config.cost;
-    this.costNs = config.cost.ns;
+    // A copy in fast mode: a profile's table may be a dictionary-mode object (built by adding keys one at a
+    // time), whose every read is a generic property lookup; the hot path reads it several times per interrupt.
+    this.costNs = { ...config.cost.ns };
     this.rng = new Rng(config.seed);
     this.lookaheadNs = config.lookaheadNs;
     this.ipaSize = 2 ** (config.ipaBits ?? KVM_DEFAULT_IPA_BITS);

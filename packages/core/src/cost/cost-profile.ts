@@ -407,3 +407,18 @@ export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [
 export function defaultLookaheadNs(ns: Readonly<CostPrimitives>): number {
   return ns.ipiLatency;
 }
+
+/**
+ * The largest conservative lookahead whose results are identical to lockstep under a profile: the smallest
+ * delivery latency of a signal between vCPUs, {@link CostPrimitives.ipiLatency} (see {@link defaultLookaheadNs}).
+ * A larger one would let a receiver run past a signal's delivery instant before the signal is posted, so it
+ * would take the signal later than lockstep; `Hypervisor.createVm` refuses it with EINVAL.
+ *
+ * @example
+ * ```ts
+ * maxExactLookaheadNs(GICV3_VHE_ALTRA.ns); // 33.33…: 100 cycles at 3 GHz
+ * ```
+ */
+export function maxExactLookaheadNs(ns: Readonly<CostPrimitives>): number {
+  return ns.ipiLatency;
+}

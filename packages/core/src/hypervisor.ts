@@ -8,7 +8,13 @@
  */
 import 'reflect-metadata';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
-import { BUILTIN_COST_PROFILES, completeCostPrimitives, defaultLookaheadNs, maxExactLookaheadNs, type CostProfile } from './cost/cost-profile';
+import {
+  BUILTIN_COST_PROFILES,
+  completeCostPrimitives,
+  defaultLookaheadNs,
+  maxExactLookaheadNs,
+  type CostProfile,
+} from './cost/cost-profile';
 import type { DeviceTypeRegistration } from './device/kvm-device';
 import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';

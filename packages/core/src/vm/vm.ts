@@ -456,8 +456,10 @@ export class Vm {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
       s.stampSignal(vcpu);
-      // the breakdown's delivery latency on the interrupt's path (0 from the vCPU itself or a pCPU-local event)
-      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
+      // the breakdown's delivery latency: what of its blocked time the vCPU waits for this signal once it was sent
+      // (0 from itself or a pCPU-local event, and 0 if its clock is already past the arrival)
+      const waited = s.signalTime - (vcpu.clock > s.now ? vcpu.clock : s.now);
+      if (waited > 0) vcpu.costBy[CostComponent.IpiLatency] += waited;
       vcpu.wake();
       s.runnable(vcpu);
       if (this.trace.on) this.traceKick(vcpu, 1);
@@ -472,8 +474,9 @@ export class Vm {
         cur.clock += this.costNs.kickSend;
         cur.costBy[CostComponent.KickSend] += this.costNs.kickSend;
       }
+      // no delivery latency in the breakdown: the target keeps running until the kick arrives, and that time is
+      // already its own (guest work or its own exits); counting it again would exceed the time that passed
       s.stampSignal(vcpu);
-      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
       vcpu.post(REQ_KICK);
     }
     if (this.trace.on) this.traceKick(vcpu, 0);

@@ -1,5 +1,5 @@
 /** irqflow microbench: the kvm-unit-tests micro-bench set predicts the published composites from primitives. */
-import { BUILTIN_COST_PROFILES } from '@irqflow/core';
+import { BUILTIN_COST_PROFILES, EXIT_ENTRY_FRACTION } from '@irqflow/core';
 import { createHypervisor } from '../../src/hypervisor-factory';
 import { compareWithPublished, PUBLISHED_COMPOSITES } from '../../src/microbench/calibration';
 import { runMicrobench } from '../../src/microbench/microbench';
@@ -54,6 +54,32 @@ describe('microbench', () => {
       expect(w.status).toBe('ok');
       expect(w.ns).toBeGreaterThan(r.ns);
       expect(w.costBreakdown.wfiWake).toBeGreaterThan(0);
+    }
+  });
+
+  it('breaks every measured path down into components that add up to its latency, none counted off the path', () => {
+    const rows = runMicrobench(hv, { tests: ['ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms', 'hvc'], iterations: 8 });
+    const ok = rows.filter((r) => r.status === 'ok');
+    expect(ok.length).toBeGreaterThanOrEqual(60);
+    for (const r of ok) {
+      const ns = hv.costProfile(r.profile).ns;
+      const b = r.costBreakdown;
+      const sum = Object.values(b).reduce((x, y) => x + y, 0);
+      expect({ row: `${r.test} ${r.irqchip} ${r.profile}`, sum }).toEqual({
+        row: `${r.test} ${r.irqchip} ${r.profile}`,
+        sum: expect.closeTo(r.ns, 6),
+      });
+      // the rest is plain guest work: a few instructions (the counter ticks whole ns, so it may read up to 1 ns short)
+      expect(b.guest ?? 0).toBeGreaterThanOrEqual(-1);
+      expect(b.guest ?? 0).toBeLessThan(40 * ns.cycle);
+    }
+    // an IPI to a spinning target: only the half of the sender's trap before its handler sends is on the path (its way
+    // back into the guest overlaps the delivery), the delivery latency once, the target's IRQ exit in full
+    for (const r of ok.filter((x) => x.test === 'ipi' && x.irqchip === 'gic-v3')) {
+      const ns = hv.costProfile(r.profile).ns;
+      expect(r.costBreakdown.sysregTrap).toBeCloseTo(ns.sysregTrap * EXIT_ENTRY_FRACTION, 6);
+      expect(r.costBreakdown.ipiLatency).toBeCloseTo(ns.ipiLatency, 6);
+      expect(r.costBreakdown.irqExit).toBeCloseTo(ns.irqExit, 6);
     }
   });
 

@@ -39,6 +39,7 @@ export * from './vm/kvm-run';
 export * from './vm/vcpu';
 export { Pending } from './vm/vcpu-access';
 export * from './vm/vcpu-slot';
+export * from './vm/cpu-irq-lines';
 export * from './vm/one-reg';
 export * from './vm/vm-snapshot';
 export * from './hypercall/psci';

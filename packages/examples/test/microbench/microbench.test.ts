@@ -46,14 +46,19 @@ describe('microbench', () => {
     }
   });
 
-  it('an IPI to a target blocked in WFI takes longer than to a spinning one, under every profile', () => {
-    const rows = runMicrobench(hv, { irqchips: ['gic-v3', 'gic-v2', 'rvic'], tests: ['ipi', 'ipi_wfi'] });
-    for (const r of rows.filter((x) => x.test === 'ipi')) {
-      const w = rows.find((x) => x.test === 'ipi_wfi' && x.irqchip === r.irqchip && x.profile === r.profile)!;
-      expect(r.status).toBe('ok');
-      expect(w.status).toBe('ok');
-      expect(w.ns).toBeGreaterThan(r.ns);
-      expect(w.costBreakdown.wfiWake).toBeGreaterThan(0);
+  it('an IPI to a target blocked in WFI takes longer than to a spinning one, on every controller under every profile', () => {
+    // wfiWake and vpeResidency are derived by their rules only (no published composite isolates them): the one
+    // thing checked against real machines is the sign, a blocked target is woken later than a spinning one is
+    // interrupted (on gic-v4.1 the spinning target's IPI is the direct vSGI, ipi_hw)
+    const rows = runMicrobench(hv, { tests: ['ipi', 'ipi_hw', 'ipi_wfi'], iterations: 8 });
+    const waits = rows.filter((x) => x.test === 'ipi_wfi');
+    expect(waits.map((w) => w.status)).toEqual(waits.map(() => 'ok'));
+    expect(waits).toHaveLength(hv.irqchipDescriptors.length * hv.costProfiles.length);
+    for (const w of waits) {
+      const r = rows.find((x) => x.test !== 'ipi_wfi' && x.status === 'ok' && x.irqchip === w.irqchip && x.profile === w.profile)!;
+      expect(r).toBeDefined();
+      expect({ chip: w.irqchip, profile: w.profile, slower: w.ns > r.ns }).toEqual({ chip: w.irqchip, profile: w.profile, slower: true });
+      expect(w.costBreakdown.wfiWake).toBeCloseTo(hv.costProfile(w.profile).ns.wfiWake, 6);
     }
   });
 

@@ -70,10 +70,8 @@ describe('microbench', () => {
       const ns = hv.costProfile(r.profile).ns;
       const b = r.costBreakdown;
       const sum = Object.values(b).reduce((x, y) => x + y, 0);
-      expect({ row: `${r.test} ${r.irqchip} ${r.profile}`, sum }).toEqual({
-        row: `${r.test} ${r.irqchip} ${r.profile}`,
-        sum: expect.closeTo(r.ns, 6),
-      });
+      const row = `${r.test} ${r.irqchip} ${r.profile}`;
+      expect({ row, off: Math.abs(sum - r.ns) < 1e-6 }).toEqual({ row, off: true });
       // the rest is plain guest work: a few instructions (the counter ticks whole ns, so it may read up to 1 ns short)
       expect(b.guest ?? 0).toBeGreaterThanOrEqual(-1);
       expect(b.guest ?? 0).toBeLessThan(40 * ns.cycle);

@@ -8,7 +8,13 @@
  */
 import 'reflect-metadata';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
-import { BUILTIN_COST_PROFILES, completeCostPrimitives, defaultLookaheadNs, type CostProfile } from './cost/cost-profile';
+import {
+  BUILTIN_COST_PROFILES,
+  completeCostPrimitives,
+  defaultLookaheadNs,
+  maxExactLookaheadNs,
+  type CostProfile,
+} from './cost/cost-profile';
 import type { DeviceTypeRegistration } from './device/kvm-device';
 import { Errno, fail } from './errno';
 import { HostIrqModel } from './host/host-irq';
@@ -36,7 +42,9 @@ export interface CreateVmOptions {
    * operations that touch only its own state (see the scheduler's module documentation). Default: the cost
    * profile's `ipiLatency` ({@link defaultLookaheadNs}), the shortest delivery latency of a signal between vCPUs:
    * up to it, results are identical to lockstep. `0` runs the vCPUs in exact lockstep.
-   * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative or not finite
+   * @throws KvmError EINVAL (from {@link Hypervisor.createVm}) if negative, not finite, or above
+   * {@link maxExactLookaheadNs} (the profile's `ipiLatency`): a larger lookahead could deliver a signal later than
+   * lockstep, so it is refused rather than allowed to change results
    */
   lookaheadNs?: number;
   /**
@@ -216,10 +224,18 @@ export class Hypervisor {
     if (opts.vcpus !== undefined && desc === undefined) fail(Errno.EINVAL, 'createVm: vcpus needs irqchip (else call vm.createVcpu)');
     if (desc && (!Number.isInteger(nVcpus) || nVcpus < 1 || nVcpus > desc.maxVcpus))
       fail(Errno.EINVAL, `${desc.name} supports 1..${desc.maxVcpus} vCPUs, not ${nVcpus}`);
-    const id = this.nextVmId++;
-    const child = this.container.createChildContainer();
     const lookaheadNs = opts.lookaheadNs ?? defaultLookaheadNs(cost.ns);
     if (!Number.isFinite(lookaheadNs) || lookaheadNs < 0) fail(Errno.EINVAL, `lookaheadNs ${lookaheadNs} must be a finite number >= 0`);
+    // above the smallest delivery latency a receiver running ahead may already have passed a signal's delivery
+    // instant when it is posted, and would take it later than lockstep: refused, so results never depend on it
+    const safe = maxExactLookaheadNs(cost.ns);
+    if (lookaheadNs > safe)
+      fail(
+        Errno.EINVAL,
+        `lookaheadNs ${lookaheadNs} exceeds ${safe} ns, profile ${cost.name}'s ipiLatency (the largest lookahead whose results equal lockstep)`,
+      );
+    const id = this.nextVmId++;
+    const child = this.container.createChildContainer();
     const config: VmConfig = { id, name: opts.name ?? `vm${id}`, cost, seed: opts.seed ?? 1, lookaheadNs, ipaBits };
     child.registerInstance(VM_CONFIG, config);
     const vm = child.resolve(Vm);

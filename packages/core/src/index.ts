@@ -40,6 +40,7 @@ export * from './vm/vcpu';
 export { KvmMpState, MpState } from './vm/mp-state';
 export { Pending } from './vm/vcpu-access';
 export * from './vm/vcpu-slot';
+export * from './vm/cpu-irq-lines';
 export * from './vm/one-reg';
 export * from './vm/vm-snapshot';
 export * from './hypercall/psci';

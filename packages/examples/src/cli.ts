@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { toChromeTrace, type Hypervisor } from '@irqflow/core';
+import { maxExactLookaheadNs, toChromeTrace, type Hypervisor } from '@irqflow/core';
 import { runBenches } from './cli/bench';
 import { CliIoError, EXIT, io } from './cli/exit-codes';
 import { intIn, listOf, oneOf, parsed, parseDuration, parseLookahead, UsageError } from './cli/options';
@@ -52,6 +52,21 @@ interface CommonOpts {
 /** The hypervisor of a command: the packages, "pic" and the command's --plugin modules. */
 function setupFor(o: CommonOpts, traceCapacity = 1): HypervisorSetup {
   return createHypervisor({ traceCapacity }, o.plugin ?? []);
+}
+
+/**
+ * Refuses a `--lookahead` above a profile's ipiLatency (Hypervisor.createVm would refuse it with EINVAL): a larger
+ * lookahead could take a signal later than lockstep, so results would depend on it. @throws UsageError (exit 2)
+ */
+function checkLookahead(hv: Hypervisor, lookaheadNs: number | undefined, profiles: readonly string[]): void {
+  if (lookaheadNs === undefined) return;
+  for (const name of profiles) {
+    const max = maxExactLookaheadNs(hv.costProfile(name).ns);
+    if (lookaheadNs > max)
+      throw new UsageError(
+        `invalid --lookahead ${lookaheadNs} ns for profile ${name} (valid: 0 to its ipiLatency, ${+max.toPrecision(6)} ns; above it results could differ from lockstep)`,
+      );
+  }
 }
 
 /** Names of the controllers that can run `w` with exactly `vcpus` vCPUs. */
@@ -136,6 +151,7 @@ function cmdRun(o: RunOpts): void {
   const seed = o.seed ?? 1;
   const durationNs = o.duration ?? 1e9;
   const lookaheadNs = o.lookahead;
+  checkLookahead(hv, lookaheadNs, [profile]);
   const why = unsupportedReason(hv, desc, workload, vcpus);
   if (why) {
     const ok = runnableOn(hv, workload, vcpus);
@@ -260,6 +276,7 @@ function compare(setup: HypervisorSetup, o: CompareOpts): { results: WorkloadRes
   const profiles = o.profile === undefined ? profileNames(hv) : [o.profile];
   const vcpus = o.vcpus;
   const lookaheadNs = o.lookahead;
+  checkLookahead(hv, lookaheadNs, profiles);
   const progress = new Progress(!!o.quiet || !!o.json);
   const results: WorkloadResult[] = [];
   const chips = irqchipNames(hv);
@@ -529,7 +546,7 @@ export function buildProgram(argv: readonly string[]): Command {
   const lookaheadOpt = (): Option =>
     new Option(
       '--lookahead <simtime>',
-      "how far a vCPU may run ahead on its own state (0 = lockstep; default: the profile's ipiLatency)",
+      "how far a vCPU may run ahead on its own state (0 = lockstep; default and largest allowed: the profile's ipiLatency)",
     ).argParser(parsed(parseLookahead));
   const run = program
     .command('run')

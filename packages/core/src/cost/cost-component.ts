@@ -103,3 +103,28 @@ export function costBreakdown(slots: ArrayLike<number>, busyNs: number, per = 0)
   if (guest > 1e-6) out.guest = guest / d;
   return out;
 }
+
+/** What {@link paidCostBy} reads of a vCPU. */
+export interface PaidCostSource {
+  readonly costBy: Float64Array;
+  readonly reentryNs: number;
+  readonly reentryComponent: number;
+}
+
+/**
+ * The components a vCPU has paid on its own clock so far, into `out`: `costBy` less the re-entry part of its last
+ * exit that it has not paid yet (an exit's cost is added to `costBy` in full when the vCPU leaves the guest, but
+ * the re-entry part, 1 − EXIT_ENTRY_FRACTION, passes on its clock only when it enters the guest again). The
+ * difference of two such snapshots of one vCPU is what it paid between them, so the components of a segment of an
+ * interrupt's path never exceed the segment's time: the rest is plain guest work (or waiting).
+ *
+ * @example
+ * ```ts
+ * const at = paidCostBy(vcpu, new Float64Array(COST_COMPONENT_COUNT));
+ * ```
+ */
+export function paidCostBy(v: PaidCostSource, out: Float64Array): Float64Array {
+  out.set(v.costBy);
+  out[v.reentryComponent] -= v.reentryNs;
+  return out;
+}

@@ -110,7 +110,10 @@ export const EXIT_ENTRY_FRACTION = 0.5;
  * The structural rules: ONE rule per structural cost, the same for every profile, calibrated once on the
  * references §6.1 rows (Phytium S2500 kvm-unit-tests micro-bench; AMD Seattle split-mode and VHE-style, Dall et
  * al. ATC 2017) by minimising the worst relative error of the published composites, coefficients rounded. No
- * profile holds a factor of its own. W = {@link kernelWork}, Hc = {@link hostContextWork}.
+ * profile holds a factor of its own. W = {@link kernelWork}, Hc = {@link hostContextWork}. `wfiWake` and
+ * `vpeResidency` are not calibrated: no §6.1 composite has the target blocked in WFI or runs on GICv4, so their
+ * rules are stated, checked against hardware only in sign (an IPI to a target in WFI is slower than to a spinning
+ * one, on every profile: a microbench test).
  */
 export const STRUCTURAL_RULES: readonly StructuralRule[] = [
   {
@@ -136,7 +139,11 @@ export const STRUCTURAL_RULES: readonly StructuralRule[] = [
     rule: 'Hc + hvc (leaving the run loop and coming back as a userspace exit does, plus two host context switches — away and back — priced as one exception round trip; no published composite isolates it)',
     derive: (p) => hostContextWork(p) + p.hvc,
   },
-  { name: 'vpeResidency', rule: 'W (one redistributor residency change ≈ one in-kernel emulated access)', derive: (p) => kernelWork(p) },
+  {
+    name: 'vpeResidency',
+    rule: 'W (one redistributor residency change ≈ one in-kernel emulated access; no published composite isolates it)',
+    derive: (p) => kernelWork(p),
+  },
 ];
 
 /** The primitives completed with every structural cost derived by {@link STRUCTURAL_RULES}. */
@@ -405,5 +412,20 @@ export const BUILTIN_COST_PROFILES: readonly CostProfile[] = [
  * bound here: loads and stores never run ahead (the line-transfer latency is applied at the load).
  */
 export function defaultLookaheadNs(ns: Readonly<CostPrimitives>): number {
+  return ns.ipiLatency;
+}
+
+/**
+ * The largest conservative lookahead whose results are identical to lockstep under a profile: the smallest
+ * delivery latency of a signal between vCPUs, {@link CostPrimitives.ipiLatency} (see {@link defaultLookaheadNs}).
+ * A larger one would let a receiver run past a signal's delivery instant before the signal is posted, so it
+ * would take the signal later than lockstep; `Hypervisor.createVm` refuses it with EINVAL.
+ *
+ * @example
+ * ```ts
+ * maxExactLookaheadNs(GICV3_VHE_ALTRA.ns); // 33.33…: 100 cycles at 3 GHz
+ * ```
+ */
+export function maxExactLookaheadNs(ns: Readonly<CostPrimitives>): number {
   return ns.ipiLatency;
 }

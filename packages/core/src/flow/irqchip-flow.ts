@@ -9,6 +9,7 @@
 import { Errno, fail } from '../errno';
 import type { Vcpu } from '../vm/vcpu';
 import type { Vm } from '../vm/vm';
+import { sampleCpuIrqLines } from '../vm/cpu-irq-lines';
 
 /** KVM_IRQ_LINE interrupt types. */
 export enum IrqType {
@@ -344,19 +345,20 @@ export class FlowDispatch {
 }
 
 /**
- * The flow of a VM without an in-kernel irqchip: every callback is the default, except that a vCPU whose IRQ or
- * FIQ input is asserted (KVM_IRQ_LINE type CPU) has an interrupt pending, as KVM's `kvm_arch_vcpu_runnable`
- * checks `irq_lines` — so WFI completes instead of blocking.
+ * The flow of a VM without an in-kernel irqchip: every callback is the default, except the IRQ/FIQ inputs
+ * (KVM_IRQ_LINE type CPU; core vm/cpu-irq-lines.ts): the guest sees them as KVM sets HCR_EL2.VI/VF, from the
+ * levels due at the vCPU's clock when it enters the guest, and a vCPU whose input is asserted has an interrupt
+ * pending, as KVM's `kvm_arch_vcpu_runnable` checks `irq_lines` — so WFI completes instead of blocking.
  */
 export const NO_IRQCHIP_FLOW = (): FlowDispatch =>
   new FlowDispatch(
     {
-      vcpuPendingIrq: (v) => v.virq || v.vfiq,
-      // KVM_IRQ_LINE type CPU: the input levels reach the core when the line signal arrives
-      vcpuSignalled: (v) => {
-        v.virq = v.irqInput;
-        v.vfiq = v.fiqInput;
+      vcpuPendingIrq: (v) => {
+        sampleCpuIrqLines(v);
+        return v.virq || v.vfiq;
       },
+      vcpuFlushHwstate: (v) => sampleCpuIrqLines(v),
+      vcpuSignalled: (v) => sampleCpuIrqLines(v),
     },
     'none',
   );

@@ -71,6 +71,12 @@ export class Scheduler {
    * argument, so that a non-integer time is never boxed on the heap).
    */
   signalTime = 0;
+  /**
+   * Called with the target after every {@link stampSignal} when set (the sender is {@link current}, the delivery
+   * time {@link signalTime}): an observer of cross-vCPU paths (`irqflow microbench` attributes an IPI's path with
+   * it). Null by default: one comparison per signal, nothing per operation.
+   */
+  signalObserver: ((target: Vcpu) => void) | null = null;
 
   /**
    * @param events - the VM's timed-event queue
@@ -97,6 +103,7 @@ export class Scheduler {
     else if (cur !== null) this.signalTime = cur.clock + this.signalLatencyNs;
     else if (this.eventTime >= 0) this.signalTime = this.eventTime + this.eventLatency;
     else this.signalTime = this.time + this.signalLatencyNs;
+    if (this.signalObserver !== null) this.signalObserver(target);
   }
 
   /**

@@ -151,6 +151,8 @@ export class Vcpu {
   readonly costBy = new Float64Array(COST_COMPONENT_COUNT);
   /** @internal The re-entry part of the last exit's cost ({@link EXIT_ENTRY_FRACTION}), paid on entering the guest. */
   reentryNs = 0;
+  /** @internal The {@link CostComponent} of that exit (its cost is in {@link costBy} in full; see `paidCostBy`). */
+  reentryComponent = 0;
   /** Exit record handed to userspace. */
   readonly kvmRun = new KvmRun();
   /** Per-extension state ({@link VcpuSlot}). */
@@ -490,7 +492,7 @@ export class Vcpu {
     const entry = costNs * EXIT_ENTRY_FRACTION;
     this.clock += entry;
     this.reentryNs += costNs - entry;
-    this.costBy[EXIT_COMPONENT[reason]] += costNs;
+    this.costBy[(this.reentryComponent = EXIT_COMPONENT[reason])] += costNs;
     this.stats.exits[reason]++;
     if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Exit, this.vm.id, this.index, t0, reason, costNs);
   }

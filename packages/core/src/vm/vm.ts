@@ -18,6 +18,7 @@ import type { IoEventFdSpec } from '../mmio/mmio-bus';
 import { MmioBus } from '../mmio/mmio-bus';
 import { GuestMemory, type MemorySlot } from '../memory/guest-memory';
 import { LineClock } from '../memory/line-clock';
+import { cpuIrqLines } from './cpu-irq-lines';
 import { IrqRouting, type IrqfdSpec } from '../irq/irq-routing';
 import type { GuestIrqDriver, IrqchipDescriptor, IrqchipSetupOptions, VmExtension } from '../plugin';
 import { Rng } from '../rng';
@@ -355,13 +356,26 @@ export class Vm {
         const v = this.vcpus[vcpuIdx];
         if (!v) fail(Errno.EINVAL, `no vCPU ${vcpuIdx}`);
         if (id > 1) fail(Errno.EINVAL, `CPU line ${id} is neither IRQ (0) nor FIQ (1)`);
+        const lines = cpuIrqLines(v);
+        // KVM's vcpu_interrupt_line: nothing happens if the bit is already at that level (no request, no kick)
+        if ((id === 0 ? v.irqInput : v.fiqInput) === lvl) return;
         if (id === 0) v.irqInput = lvl;
         else v.fiqInput = lvl;
-        // a vCPU outside the guest samples its inputs when it enters; one in the guest (or halted) sees the change
-        // when the signal reaches it, after the delivery latency, like any signal from outside it
-        if (!v.inGuest && v.mp !== MpState.Halted) this.flow.vcpuSignalled(v);
-        else this.signalVcpu(v);
-        if (lvl) this.kickVcpu(v);
+        const bits = (v.irqInput ? 1 : 0) | (v.fiqInput ? 2 : 0);
+        if (this.scheduler.current === v || (!v.inGuest && v.mp !== MpState.Halted)) {
+          // the vCPU's own instant, or a vCPU outside the guest (its thread in userspace, or before its first
+          // KVM_RUN): it samples the lines when it next enters the guest (a kick finds it outside guest mode)
+          lines.change(v.clock, bits);
+          if (this.scheduler.current === v) v.request(REQ_KICK);
+          return;
+        }
+        // in the guest or blocked: the change makes a request and kicks the vCPU (raise or lower alike); the guest
+        // sees HCR_EL2.VI/VF as derived from the lines at its next entry. Causal: the change is due when the kick
+        // arrives, and the vCPU samples the lines due at its clock (cpu-irq-lines.ts), never a level early
+        // (a blocked one is woken by the kick with its clock at the arrival, charged the waking interrupt)
+        if (v.mp === MpState.Halted) this.kickVcpu(v);
+        else this.postRequest(v, REQ_KICK);
+        lines.change(this.scheduler.signalTime, bits);
         return;
       }
       case IrqType.Ppi: {
@@ -459,8 +473,10 @@ export class Vm {
       vcpu.stats.kicks++;
       vcpu.request(REQ_KICK);
       s.stampSignal(vcpu);
-      // the breakdown's delivery latency on the interrupt's path (0 from the vCPU itself or a pCPU-local event)
-      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
+      // the breakdown's delivery latency: what of its blocked time the vCPU waits for this signal once it was sent
+      // (0 from itself or a pCPU-local event, and 0 if its clock is already past the arrival)
+      const waited = s.signalTime - (vcpu.clock > s.now ? vcpu.clock : s.now);
+      if (waited > 0) vcpu.costBy[CostComponent.IpiLatency] += waited;
       vcpu.wake();
       s.runnable(vcpu);
       if (this.trace.on) this.traceKick(vcpu, 1);
@@ -475,8 +491,9 @@ export class Vm {
         cur.clock += this.costNs.kickSend;
         cur.costBy[CostComponent.KickSend] += this.costNs.kickSend;
       }
+      // no delivery latency in the breakdown: the target keeps running until the kick arrives, and that time is
+      // already its own (guest work or its own exits); counting it again would exceed the time that passed
       s.stampSignal(vcpu);
-      vcpu.costBy[CostComponent.IpiLatency] += s.signalTime - s.now;
       vcpu.post(REQ_KICK);
     }
     if (this.trace.on) this.traceKick(vcpu, 0);

@@ -1,5 +1,8 @@
 /** FlowDispatch: each irqchip_flow callback is called when present and defaulted when absent. */
 import {
+  CPU_LINE_FIQ,
+  CPU_LINE_IRQ,
+  cpuIrqLines,
   Errno,
   FlowDispatch,
   GuestAsm,
@@ -110,12 +113,17 @@ describe('FlowDispatch', () => {
   it('the no-irqchip flow reports an interrupt pending exactly when the IRQ or FIQ input is asserted', () => {
     const { v } = fixture();
     const d = NO_IRQCHIP_FLOW();
+    // the inputs as the vCPU samples them at its clock (KVM_IRQ_LINE's levels, each due at its time)
     expect(d.vcpuPendingIrq(v)).toBe(false);
-    v.vfiq = true;
+    cpuIrqLines(v).change(v.clock, CPU_LINE_FIQ);
     expect(d.vcpuPendingIrq(v)).toBe(true);
-    v.vfiq = false;
-    v.virq = true;
+    cpuIrqLines(v).change(v.clock, CPU_LINE_IRQ);
     expect(d.vcpuPendingIrq(v)).toBe(true);
+    expect([v.virq, v.vfiq]).toEqual([true, false]);
+    cpuIrqLines(v).change(v.clock + 10, 0);
+    expect(d.vcpuPendingIrq(v)).toBe(true); // the lower is not due yet
+    v.charge(10);
+    expect(d.vcpuPendingIrq(v)).toBe(false);
   });
 });
 

@@ -4,7 +4,10 @@
  * keeps exact simulated-time order, so results never depend on the lookahead, only wall-clock speed and the
  * arrival time of asynchronous signals (within the lookahead) do.
  */
-import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, type Vcpu, type Vm } from '../../src';
+import { Errno, GICV3_VHE_ALTRA, GuestAsm, Hypervisor, defaultLookaheadNs, maxExactLookaheadNs, type Vcpu, type Vm } from '../../src';
+
+/** The default profile's ipiLatency: the largest lookahead a VM accepts (100 cycles at 3 GHz). */
+const IPI = GICV3_VHE_ALTRA.ns.ipiLatency;
 import { errno } from '../support/errno';
 import { tinyVm } from '../support/tiny-controller';
 
@@ -46,13 +49,28 @@ describe('conservative lookahead', () => {
     expect(errno(() => hv.createVm({ lookaheadNs: Infinity }))).toBe(Errno.EINVAL);
   });
 
+  it('refuses a lookahead above the profile ipiLatency with EINVAL (it could take a signal later than lockstep) and accepts the bound itself', () => {
+    const hv = new Hypervisor();
+    for (const p of hv.costProfiles) {
+      const max = maxExactLookaheadNs(p.ns);
+      expect(max).toBe(p.ns.ipiLatency);
+      expect(hv.createVm({ costProfile: p.name, lookaheadNs: max }).lookaheadNs).toBe(max);
+      expect(errno(() => hv.createVm({ costProfile: p.name, lookaheadNs: max * (1 + 1e-12) + 1e-9 }))).toBe(Errno.EINVAL);
+      expect(errno(() => hv.createVm({ costProfile: p.name, lookaheadNs: 306 }))).toBe(Errno.EINVAL);
+    }
+    // a failed createVm creates nothing: the next VM gets the next id as if the refused one had never been asked for
+    const before = hv.createVm().id;
+    expect(errno(() => hv.createVm({ lookaheadNs: 1e6 }))).toBe(Errno.EINVAL);
+    expect(hv.createVm().id).toBe(before + 1);
+  });
+
   it('memory accesses keep exact order: a racy shared counter ends identically for every lookahead', () => {
     const exact = racyCounter(0);
     // the race is real (lost updates), so a reordering of the loads and stores would change the result
     // (more updates are lost since a load of a line another vCPU stored to waits for the line: cacheLineTransfer)
     expect(exact.value).toBeLessThan(600);
     expect(exact.value).toBeGreaterThan(100);
-    for (const l of [1, 306, 5_000, 1e9]) expect(racyCounter(l)).toEqual(exact);
+    for (const l of [1, IPI / 2, IPI]) expect(racyCounter(l)).toEqual(exact);
   });
 
   /** Two vCPUs spin on local work and read a register; the handler logs (vCPU, clock) of each read. */
@@ -85,24 +103,24 @@ describe('conservative lookahead', () => {
   };
 
   it('a non-local untrapped register is accessed in simulated-time order across vCPUs', () => {
-    const { log } = readLog(306, false);
+    const { log } = readLog(IPI, false);
     expect(log).toHaveLength(200);
     // the next vCPU is at most one operation behind (the access itself costs the cpuifAccess primitive)
     expect(maxBackstep(log)).toBeLessThanOrEqual(20 / 3 + 14 + 1);
   });
 
   it('a register declared local runs ahead by up to the lookahead, and with lookahead 0 it does not', () => {
-    const ahead = readLog(306, true).log;
+    const ahead = readLog(IPI, true).log;
     expect(ahead).toHaveLength(200);
     const back = maxBackstep(ahead);
-    expect(back).toBeGreaterThan(100);
-    expect(back).toBeLessThanOrEqual(306 + 20 / 3 + 14 + 1);
+    expect(back).toBeGreaterThan(20 / 3 + 14 + 1);
+    expect(back).toBeLessThanOrEqual(IPI + 20 / 3 + 14 + 1);
     expect(maxBackstep(readLog(0, true).log)).toBeLessThanOrEqual(20 / 3 + 14 + 1);
   });
 
   /** Like readLog, with a register written, its locality decided per access by a function (hot or not). */
   function writeLog(decide: boolean, hot: boolean): { log: [number, number][]; asked: number } {
-    const { vm, vcpus } = tinyVm(2, { lookaheadNs: 306, irqchip: false });
+    const { vm, vcpus } = tinyVm(2, { lookaheadNs: IPI, irqchip: false });
     const log: [number, number][] = [];
     let asked = 0;
     vm.sysregs.register(SHARED_REG, {
@@ -133,8 +151,8 @@ describe('conservative lookahead', () => {
     expect(maxBackstep(exact.log)).toBeLessThanOrEqual(20 / 3 + 14 + 1);
     const ahead = writeLog(true, hot);
     expect(ahead.log).toHaveLength(200);
-    expect(maxBackstep(ahead.log)).toBeGreaterThan(100);
-    expect(maxBackstep(ahead.log)).toBeLessThanOrEqual(306 + 20 / 3 + 14 + 1);
+    expect(maxBackstep(ahead.log)).toBeGreaterThan(20 / 3 + 14 + 1);
+    expect(maxBackstep(ahead.log)).toBeLessThanOrEqual(IPI + 20 / 3 + 14 + 1);
   });
 
   /** vCPU 0 queues an interrupt for vCPU 1 (busy in local work) at t = 5000; returns when vCPU 1 took it. */
@@ -173,11 +191,7 @@ describe('conservative lookahead', () => {
     const ipi = GICV3_VHE_ALTRA.ns.ipiLatency;
     expect(exact).toBeGreaterThanOrEqual(ipi);
     for (const l of [1, ipi / 2, ipi]) expect(kickLatency(l)).toBe(exact);
-    // above it the receiver may already have passed the delivery instant: taken late (never early), by at most the excess
-    for (const l of [ipi + 10, 306, 1000]) {
-      const d = kickLatency(l);
-      expect(d).toBeGreaterThanOrEqual(exact);
-      expect(d).toBeLessThanOrEqual(exact + (l - ipi) + 7 / 3 + 1e-9);
-    }
+    // above it a receiver could already have passed the delivery instant (taken later than lockstep): refused
+    expect(() => kickLatency(ipi + 10)).toThrow(/exceeds/);
   });
 });

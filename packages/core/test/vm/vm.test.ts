@@ -1,5 +1,5 @@
 /** The VM API: vCPU creation, the irqchip slot, KVM_IRQ_LINE decoding, KVM_SIGNAL_MSI, teardown. */
-import { Errno, GuestAsm, Hypervisor, IrqType, KvmError, MSI_VALID_DEVID, MpState, type Vm } from '../../src';
+import { Errno, GuestAsm, Hypervisor, IrqType, KvmError, MSI_VALID_DEVID, MpState, sampleCpuIrqLines, type Vm } from '../../src';
 import { systemOff } from '../support/programs';
 import { TinyController, tinyVm } from '../support/tiny-controller';
 import { errno } from '../support/errno';
@@ -86,11 +86,19 @@ describe('KVM_IRQ_LINE', () => {
     for (let i = 0; i < 258; i++) vm.createVcpu();
     vm.irqLine(irq(IrqType.Cpu, 257, 0), 1);
     vm.irqLine(irq(IrqType.Cpu, 257, 1), true);
-    expect(vm.vcpus[257].virq).toBe(true);
-    expect(vm.vcpus[257].vfiq).toBe(true);
-    expect(vm.vcpus[1].virq).toBe(false);
-    vm.irqLine(irq(IrqType.Cpu, 257, 0), 0);
+    // the inputs (KVM's irq_lines) change at once; the vCPU's VI/VF only when it samples them, once they are due
+    expect(vm.vcpus[257].irqInput).toBe(true);
+    expect(vm.vcpus[257].fiqInput).toBe(true);
     expect(vm.vcpus[257].virq).toBe(false);
+    expect(vm.vcpus[1].irqInput).toBe(false);
+    const late = vm.vcpus[257];
+    late.charge(1_000); // its clock past the changes' due time (the VM's time + ipiLatency)
+    sampleCpuIrqLines(late);
+    expect([late.virq, late.vfiq]).toEqual([true, true]);
+    vm.irqLine(irq(IrqType.Cpu, 257, 0), 0);
+    expect(late.irqInput).toBe(false);
+    sampleCpuIrqLines(late);
+    expect([late.virq, late.vfiq]).toEqual([false, true]);
   });
 
   it('type CPU: bad line or vCPU → EINVAL; with an in-kernel irqchip → ENXIO (checked first, as KVM)', () => {

@@ -20,7 +20,17 @@
  *
  * @module
  */
-import { COST_COMPONENT_COUNT, DAIF, GuestAsm, type GuestIrqDriver, type Vcpu, type Vm } from '@irqflow/core';
+import {
+  COST_COMPONENT_COUNT,
+  CostComponent,
+  DAIF,
+  GuestAsm,
+  MpState,
+  paidCostBy,
+  type GuestIrqDriver,
+  type Vcpu,
+  type Vm,
+} from '@irqflow/core';
 import { rvicFid, RvicCall } from '@irqflow/rvic';
 import { GIC_BOARD, GIC_ITS_RAM, GITS } from '@irqflow/vgic';
 
@@ -55,8 +65,19 @@ export interface BuiltTest {
   readonly programs: GuestAsm[];
   /** Samples (counter ticks = ns), filled while the guest runs. */
   readonly samples: number[];
-  /** Cost components charged on every vCPU inside the timed windows, summed over the iterations (by CostComponent). */
+  /**
+   * The measured path's time by cost component, summed over the iterations (by CostComponent; `guest` apart): what
+   * each vCPU paid on its own clock along the path (see {@link buildTest}). With {@link guestNs} it adds up to the
+   * sum of the samples.
+   */
   readonly window: Float64Array;
+  /** Plain guest work (and waiting for an operation boundary) on the path, summed over the iterations. */
+  readonly guestNs: number[];
+  /**
+   * The smallest guest remainder of any one segment of any iteration (a segment's time minus its components):
+   * negative would mean components counted that did not pass on the path (a test checks it never is).
+   */
+  readonly minSegmentGuestNs: number[];
 }
 
 /** Why `test` cannot run on controller `irqchip` (driver `d`), or undefined. */
@@ -88,20 +109,26 @@ export function unsupportedTest(test: MicrobenchTest, irqchip: string, d: GuestI
 /** Reads the counter into `rd`. */
 const cnt = (a: GuestAsm, rd: number): GuestAsm => a.mrs(rd, 'CNTVCT_EL0');
 
-/** The poll of the flag another vCPU sets; the load that sees it waits for the line (core line-clock.ts). */
-function pollFlag(a: GuestAsm): void {
+/**
+ * The poll of the flag another vCPU sets; the load that sees it waits for the line (core line-clock.ts). `mark`
+ * (free in simulated time) runs before each load: the path breakdown's snapshot of the poller.
+ */
+function pollFlagOf(a: GuestAsm, mark: (v: Vcpu) => void): void {
   const poll = a.fresh('poll');
-  a.label(poll).ldra(1, MB_RAM.FLAG).cbz(1, poll);
+  a.label(poll).call(mark).ldra(1, MB_RAM.FLAG).cbz(1, poll);
 }
 
-/** The IRQ vector: save, ack, (`afterAck`), EOI, set the flag, restore, return. x0..x4 are scratch (rVIC calls). */
-function irqVector(a: GuestAsm, d: GuestIrqDriver, level: boolean, afterAck?: (a: GuestAsm) => void): void {
+/**
+ * The IRQ vector: save, ack, (`afterAck`), EOI, set the flag, restore, return. x0..x4 are scratch (rVIC calls).
+ * `atFlag` (free in simulated time) runs just before the flag store: the end of the receiver's part of the path.
+ */
+function irqVector(a: GuestAsm, d: GuestIrqDriver, level: boolean, atFlag: (v: Vcpu) => void, afterAck?: (a: GuestAsm) => void): void {
   a.label('irq').push(1).push(7).push(9);
   d.emitAck(a, 9);
   a.beqi(9, d.spurious, 'irq_out');
   afterAck?.(a);
   d.emitEoi(a, 9, { level }); // the timer PPI is level-sensitive (rVIC resamples it)
-  a.movi(1, 1).stra(1, MB_RAM.FLAG);
+  a.movi(1, 1).call(atFlag).stra(1, MB_RAM.FLAG);
   a.label('irq_out').pop(9).pop(7).pop(1).eret();
 }
 
@@ -115,19 +142,11 @@ export function buildTest(vm: Vm, irqchip: string, d: GuestIrqDriver, test: Micr
   const n = cross ? 2 : 1;
   let arrived = 0;
   const programs: GuestAsm[] = [];
-  const window = new Float64Array(COST_COMPONENT_COUNT);
-  const mark = new Float64Array(COST_COMPONENT_COUNT);
-  const all = (f: (k: number, x: number) => void): void => {
-    for (const c of vm.vcpus) for (let k = 0; k < COST_COMPONENT_COUNT; k++) f(k, c.costBy[k]);
-  };
-  const open = (): void => {
-    mark.fill(0);
-    all((k, x) => (mark[k] += x));
-  };
+  const path = new PathBreakdown(vm, cross);
+  const open = (v: Vcpu): void => path.open(v);
   const record = (v: Vcpu): void => {
     samples.push(v.x(23) - v.x(22));
-    all((k, x) => (window[k] += x));
-    for (let k = 0; k < COST_COMPONENT_COUNT; k++) window[k] -= mark[k];
+    path.close(v.x(22), v.x(23));
   };
   for (let cpu = 0; cpu < n; cpu++) {
     const a = new GuestAsm();
@@ -147,25 +166,189 @@ export function buildTest(vm: Vm, irqchip: string, d: GuestIrqDriver, test: Micr
       .callb(() => arrived < n, 'bar');
     if (cpu === 1) {
       a.daifclr(DAIF.I);
-      if (test === 'ipi_wfi') a.label('idle').wfi().b('idle');
-      else a.label('spin').work(2).b('spin');
+      const mark = (v: Vcpu): void => path.markReceiver(v);
+      if (test === 'ipi_wfi') a.label('idle').call(mark).wfi().b('idle');
+      else a.label('spin').call(mark).work(2).b('spin');
     } else {
       a.movi(20, iterations);
       a.label('iter');
-      emitTimed(a, irqchip, d, test, open);
+      emitTimed(a, irqchip, d, test, open, (v) => path.markPoller(v));
       a.call(record).addi(20, 20, -1).cbnz(20, 'iter');
       a.label('end').movi(0, 0x84000008).hvc(); // PSCI SYSTEM_OFF
     }
-    irqVector(a, d, test === 'timer_10ms', test === 'timer_10ms' ? (b) => cnt(b, 23).movi(1, 0).msr('CNTV_CTL_EL0', 1) : undefined);
+    const atFlag = (v: Vcpu): void => path.atFlag(v);
+    // the timer's path ends at the handler's counter read: the breakdown's last snapshot is taken there
+    const timerRead = (b: GuestAsm): GuestAsm =>
+      cnt(b, 23)
+        .call((v) => path.end(v))
+        .movi(1, 0)
+        .msr('CNTV_CTL_EL0', 1);
+    irqVector(a, d, test === 'timer_10ms', atFlag, test === 'timer_10ms' ? timerRead : undefined);
     programs.push(a);
   }
-  return { vcpus: n, programs, samples, window };
+  return { vcpus: n, programs, samples, window: path.sum, guestNs: path.guest, minSegmentGuestNs: path.minSegmentGuest };
+}
+
+const ZEROS = (): Float64Array => new Float64Array(COST_COMPONENT_COUNT);
+
+/**
+ * The breakdown of a measured path (simulated time on the guest's counter from x22 to x23) into the cost
+ * components paid on it. Each vCPU is snapshotted only at its own clock, with {@link paidCostBy} (what it has
+ * paid so far; an exit's re-entry part only once it is paid), so the result does not depend on scheduling.
+ *
+ * One vCPU: the components vCPU 0 paid from x22 to x23. Across vCPUs the path is four segments in series:
+ * A, the sender from x22 to the instant it sends the signal (the scheduler's signal observer); B, the delivery
+ * latency, to its arrival; C, the receiver from the arrival to its store of the flag (from its last snapshot
+ * before it took the signal: its spin loop, or its blocked state for a receiver in WFI); D, the sender from that
+ * store to x23 (from its last poll, or from where it was in its trap's re-entry: the line-transfer wait, the
+ * counter read). What the sender does meanwhile (the re-entry part of its trap, polling) runs beside the path and
+ * is not on it. If the sender never waited for the flag's line, the receiver finished first and the path is the
+ * sender's own, x22 to x23. Each segment's time not taken by its components is `guest`; the parts add up to
+ * x23 − x22 exactly.
+ */
+class PathBreakdown {
+  /** Components on the path, summed over the iterations. */
+  readonly sum = ZEROS();
+  /** Guest remainder summed over the iterations (one element: shared with BuiltTest). */
+  readonly guest = [0];
+  /** Smallest segment remainder seen (one element). */
+  readonly minSegmentGuest = [Infinity];
+  private readonly p0 = ZEROS();
+  private readonly ps = ZEROS();
+  private readonly pEnd = ZEROS();
+  private readonly rMark = ZEROS();
+  private readonly rTake = ZEROS();
+  private readonly rFlag = ZEROS();
+  private readonly sPoll = ZEROS();
+  private readonly tmp = ZEROS();
+  private sentAt = -1;
+  private arrivesAt = -1;
+  /** The sender's re-entry still to pay when it sent (its trap's way back into the guest) and its component. */
+  private sentReentryNs = 0;
+  private sentReentryComponent = 0;
+  /** When the sender first polled after sending (-1: not yet). */
+  private firstPollAt = -1;
+  private flagAt = -1;
+  private takeFromBlock = false;
+  private ended = false;
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly cross: boolean,
+  ) {
+    if (cross) vm.scheduler.signalObserver = (target) => this.signalled(target);
+  }
+
+  /** At x22 on vCPU 0. */
+  open(v: Vcpu): void {
+    paidCostBy(v, this.p0);
+    this.sentAt = -1;
+    this.flagAt = -1;
+    this.ended = false;
+  }
+
+  /** A signal stamped by whoever executes (scheduler.signalObserver): the first from vCPU 0 to vCPU 1 starts B. */
+  private signalled(target: Vcpu): void {
+    const s = this.vm.scheduler;
+    const from = s.current;
+    if (this.sentAt >= 0 || from === null || from.index !== 0 || target.index !== 1) return;
+    this.sentAt = from.clock;
+    this.arrivesAt = s.signalTime;
+    this.firstPollAt = -1;
+    paidCostBy(from, this.ps);
+    // what the sender has still to pay of its trap (charged in full, paid on its way back into the guest)
+    this.sentReentryNs = 0;
+    for (let k = 0; k < COST_COMPONENT_COUNT; k++)
+      if (from.costBy[k] > this.ps[k]) {
+        this.sentReentryNs = from.costBy[k] - this.ps[k];
+        this.sentReentryComponent = k;
+      }
+    // a blocked receiver paid nothing since it blocked: its state now is its state at the arrival
+    this.takeFromBlock = target.mp === MpState.Halted;
+    if (this.takeFromBlock) paidCostBy(target, this.rTake);
+  }
+
+  /** The receiver's idle loop (spin or WFI), before each pass. */
+  markReceiver(v: Vcpu): void {
+    paidCostBy(v, this.rMark);
+  }
+
+  /** Just before the receiver's flag store. */
+  atFlag(v: Vcpu): void {
+    if (!this.cross) return;
+    this.flagAt = v.clock;
+    paidCostBy(v, this.rFlag);
+    if (!this.takeFromBlock) this.rTake.set(this.rMark);
+  }
+
+  /** vCPU 0's poll of the flag, before each load. */
+  markPoller(v: Vcpu): void {
+    if (this.sentAt >= 0 && this.firstPollAt < 0) this.firstPollAt = v.clock;
+    paidCostBy(v, this.sPoll);
+  }
+
+  /** At x23 on vCPU 0 where it is not the end of the timed code (the timer's handler). */
+  end(v: Vcpu): void {
+    paidCostBy(v, this.pEnd);
+    this.ended = true;
+  }
+
+  /** After x23: adds the iteration's path. */
+  close(t22: number, t23: number): void {
+    if (!this.ended) paidCostBy(this.vm.vcpus[0], this.pEnd);
+    if (!this.cross) {
+      this.segment(this.p0, this.pEnd, t23 - t22);
+      return;
+    }
+    if (this.sentAt < 0 || this.flagAt < 0) throw new Error('the path was not observed (no signal to vCPU 1, or no flag store)');
+    if (this.pEnd[CostComponent.CacheLineTransfer] === this.sPoll[CostComponent.CacheLineTransfer]) {
+      // the load that saw the flag did not wait for it: the flag was visible before the sender was back from its
+      // trap (a direct vSGI is that fast), so the path is the sender's own and the receiver's work is beside it
+      this.segment(this.p0, this.pEnd, t23 - t22);
+      return;
+    }
+    this.segment(this.p0, this.ps, this.sentAt - t22);
+    this.sum[CostComponent.IpiLatency] += this.arrivesAt - this.sentAt;
+    this.segment(this.rTake, this.rFlag, this.flagAt - this.arrivesAt);
+    if (this.firstPollAt >= this.flagAt) {
+      // the flag was stored before the sender was back from its trap, and became visible after: the rest of the
+      // sender's re-entry after the store is on the path, what it paid of it before the store is not
+      const d = this.tmp;
+      d.set(this.ps);
+      d[this.sentReentryComponent] += Math.min(this.flagAt - this.sentAt, this.sentReentryNs);
+      this.segment(d, this.pEnd, t23 - this.flagAt);
+    } else this.segment(this.sPoll, this.pEnd, t23 - this.flagAt);
+  }
+
+  /** Adds the components paid between snapshots `from` and `to` of one vCPU over `ns` of its time. */
+  private segment(from: Float64Array, to: Float64Array, ns: number): void {
+    let paid = 0;
+    for (let k = 0; k < COST_COMPONENT_COUNT; k++) {
+      // the delivery latency is segment B's; a blocked receiver's record of it would count it twice
+      if (k === (CostComponent.IpiLatency as number)) continue;
+      const x = to[k] - from[k];
+      this.sum[k] += x;
+      paid += x;
+    }
+    const rest = ns - paid;
+    this.guest[0] += rest;
+    if (rest < this.minSegmentGuest[0]) this.minSegmentGuest[0] = rest;
+  }
 }
 
 /** One timed iteration: x22 = counter before, x23 = counter after (or at the handler, for the timer). */
-function emitTimed(a: GuestAsm, irqchip: string, d: GuestIrqDriver, test: MicrobenchTest, openWindow: () => void): void {
+function emitTimed(
+  a: GuestAsm,
+  irqchip: string,
+  d: GuestIrqDriver,
+  test: MicrobenchTest,
+  openWindow: (v: Vcpu) => void,
+  poll: (v: Vcpu) => void,
+): void {
   const v2 = irqchip === 'gic-v2';
-  const cnt = (b: GuestAsm, rd: number): GuestAsm => (rd === 22 ? b.call(openWindow).mrs(rd, 'CNTVCT_EL0') : b.mrs(rd, 'CNTVCT_EL0'));
+  // the path starts at the value read (the clock after the read's cost): the window opens right after it
+  const cnt = (b: GuestAsm, rd: number): GuestAsm => (rd === 22 ? b.mrs(rd, 'CNTVCT_EL0').call(openWindow) : b.mrs(rd, 'CNTVCT_EL0'));
+  const pollFlag = (b: GuestAsm): void => pollFlagOf(b, poll);
   switch (test) {
     case 'hvc':
       cnt(a, 22).movi(0, SMCCC_VERSION).hvc();

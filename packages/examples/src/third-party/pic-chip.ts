@@ -223,7 +223,13 @@ export class PicChip implements IrqchipFlow {
     if (intid < PIC_NR_PRIVATE && c.owner[intid] !== null && owner !== null && c.owner[intid] !== owner) return;
     c.trigger[intid >>> 5] |= 1 << (intid & 31);
     this.setLine(v, intid, level);
-    void vm;
+    // a mapped line that drops while the guest does not hold the interrupt active releases the host interrupt
+    // (as the vgic's resampling does): after an EOI-then-mask handler the host interrupt fired again and went
+    // active, and would otherwise stay active with the line low, so no later assertion would reach the guest
+    if (!level && intid < PIC_NR_PRIVATE && c.hostIrq[intid] >= 0 && (c.active[0] & (1 << intid)) === 0) {
+      const hi = vm.hv.hostIrqs;
+      if (hi.has(c.hostIrq[intid])) hi.setIrqchipState(c.hostIrq[intid], IrqchipState.Active, false);
+    }
   }
 
   /** KVM_IRQ_LINE: PPIs 16..31 on one vCPU, SPIs 32..NR_IRQS-1. @throws KvmError EINVAL out of range */

@@ -101,10 +101,22 @@ describe('irqflow CLI', () => {
   it('run --lookahead sets the VM lookahead (0 = lockstep, units accepted) and reports it', () => {
     const args = ['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--vcpus', '2', '--duration', '2ms', '--json'];
     const lockstep = parseJson<RunDoc>(irqflow([...args, '--lookahead', '0']).stdout);
-    const ahead = parseJson<RunDoc>(irqflow([...args, '--lookahead', '1.5us']).stdout);
+    const ahead = parseJson<RunDoc>(irqflow([...args, '--lookahead', '0.03us']).stdout);
     expect(lockstep).toMatchObject({ status: 'ok', lookaheadNs: 0 });
-    expect(ahead).toMatchObject({ status: 'ok', lookaheadNs: 1500 });
+    expect(ahead).toMatchObject({ status: 'ok', lookaheadNs: 30 });
     expect(ahead.interrupts).toBe(lockstep.interrupts);
+    // above the profile's ipiLatency results could differ from lockstep: a usage error naming the bound, exit 2
+    for (const cmd of [args, ['compare', '--workload', 'ipi-pingpong', '--json']]) {
+      const bad = irqflow([...cmd, '--lookahead', '1.5us']);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/invalid --lookahead 1500 ns for profile \S+ \(valid: 0 to its ipiLatency, [\d.]+ ns/);
+    }
+    // the bound is per profile: 40 ns is within seattle-vhe's (50 ns) but not gicv3-vhe's (33.3 ns)
+    const within = parseJson<RunDoc>(irqflow([...args, '--profile', 'seattle-vhe', '--lookahead', '40']).stdout);
+    expect(within).toMatchObject({ profile: 'seattle-vhe', lookaheadNs: 40 });
+    expect(irqflow([...args, '--lookahead', '40']).stderr).toMatch(/profile gicv3-vhe \(valid: 0 to its ipiLatency, 33.3333 ns/);
     // the text header shows the default lookahead (the profile's ipiLatency, 100 cycles at 3 GHz) rounded
     const text = irqflow(['run', '--irqchip', 'pic', '--workload', 'ipi-pingpong', '--duration', '1ms', '--quiet']).stdout;
     expect(text.split('\n')[0]).toMatch(/ · lookahead 33\.33 ns$/);

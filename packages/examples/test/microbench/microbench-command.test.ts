@@ -48,6 +48,32 @@ describe('irqflow microbench', () => {
     expect(Math.abs(doc.calibration[0].error)).toBeLessThan(0.25);
   });
 
+  it('--json for every controller × profile × test runs in under a minute, every row ok or unsupported with a reason, and checks all five published composites', () => {
+    const t0 = Date.now();
+    const r = irqflow(['microbench', '--json']);
+    const ms = Date.now() - t0;
+    expect(r.code).toBe(0);
+    expect(ms).toBeLessThan(60_000);
+    const doc = JSON.parse(r.stdout) as MicrobenchDoc & { rows: { reason?: string; ns: number }[] };
+    const listed = JSON.parse(irqflow(['list', '--json']).stdout) as { irqchips: { name: string }[]; profiles: { name: string }[] };
+    const keys = new Set(doc.rows.map((x) => `${x.test} ${x.irqchip} ${x.profile}`));
+    expect(keys.size).toBe(9 * listed.irqchips.length * listed.profiles.length);
+    expect(doc.rows.length).toBe(keys.size);
+    for (const row of doc.rows) {
+      expect(['ok', 'unsupported']).toContain(row.status);
+      if (row.status === 'unsupported') expect(row.reason).toMatch(/\w/);
+      else expect(row.ns).toBeGreaterThan(0);
+    }
+    // each test runs somewhere; every controller runs the IPI of its kind and the timer
+    for (const t of ['hvc', 'mmio_read_user', 'mmio_read_vgic', 'eoi', 'ipi', 'ipi_wfi', 'ipi_hw', 'lpi', 'timer_10ms'])
+      expect(doc.rows.some((x) => x.test === t && x.status === 'ok')).toBe(true);
+    for (const c of listed.irqchips)
+      for (const t of ['ipi_wfi', 'timer_10ms'])
+        expect(doc.rows.filter((x) => x.test === t && x.irqchip === c.name && x.status === 'ok')).toHaveLength(listed.profiles.length);
+    expect(doc.calibration).toHaveLength(5);
+    for (const c of doc.calibration) expect(Math.abs(c.error)).toBeLessThanOrEqual(0.25);
+  });
+
   it('text output has a table per profile; a bad test name is a usage error naming the choices', () => {
     const r = irqflow(['microbench', '--profile', 'phytium-s2500', '--irqchip', 'gic-v3', '--test', 'ipi']);
     expect(r.code).toBe(0);

@@ -23,6 +23,7 @@ import {
   type Vm,
 } from '@irqflow/core';
 import { createHypervisor } from '@irqflow/examples';
+import { GIC_BOARD, GIC_ITS_RAM, GITS } from '@irqflow/vgic';
 
 const { hv } = createHypervisor({ traceCapacity: 200_000 });
 const chips = hv.irqchipDescriptors.map((d) => d.name);
@@ -63,6 +64,49 @@ function firstTaken(index: number): number {
 
 /** vCPU 0 sends IPI 0 to vCPU 1 once it is ready; returns [handler instant of the sender's last trap of the send, receiver's first IRQ]. */
 function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [number, number, Vm] {
+  return trappedSend(
+    chip,
+    lookaheadNs,
+    spin,
+    (drv) => drv.ipi!(0),
+    (drv, s) => drv.emitSendIpi!(s, 9, 0),
+  );
+}
+
+/**
+ * vCPU 0 maps DeviceID 1 / EventID 0 to LPI 8192 on vCPU 1 (MAPD/MAPTI through the driver), then, once vCPU 1 is
+ * ready, writes an ITS INT command into the command queue and advances GITS_CWRITER: the in-kernel ITS runs it in
+ * that trap's handler. Returns [the handler's instant, receiver's first IRQ].
+ */
+function lpiByCommand(chip: string, lookaheadNs: number | undefined, spin: boolean): [number, number, Vm] {
+  const R = GIC_ITS_RAM.BASE + GIC_ITS_RAM.CMDQ;
+  return trappedSend(
+    chip,
+    lookaheadNs,
+    spin,
+    () => 8192,
+    (_drv, s) => {
+      s.ldra(5, GIC_BOARD.ITS + GITS.CWRITER, 8).call((v) => {
+        const w = v.x(5);
+        v.setX(6, R + w);
+        v.setX(7, (w + 32) % 0x10000);
+      });
+      [0x03, 1, 0, 0, 0, 0, 0, 0].forEach((w, i) => s.movi(0, w).str(0, 6, i * 4)); // INT DeviceID 1, EventID 0
+      s.stra(7, GIC_BOARD.ITS + GITS.CWRITER, 8);
+    },
+    (drv, s) => void drv.emitMsiSetup!(s, { devid: 1, event: 0, intid: 8192, target: 1 }),
+  );
+}
+
+/** The send harness: vCPU 0 runs `send` once vCPU 1 (receiving `intid`) is ready; [handler instant of the last trap of the send, first IRQ]. */
+function trappedSend(
+  chip: string,
+  lookaheadNs: number | undefined,
+  spin: boolean,
+  intid: (drv: GuestIrqDriver) => number,
+  send: (drv: GuestIrqDriver, s: GuestAsm) => void,
+  setup?: (drv: GuestIrqDriver, s: GuestAsm) => void,
+): [number, number, Vm] {
   const { vm, drv } = twoVcpus(chip, lookaheadNs);
   let before = -1;
   let after = -1;
@@ -70,19 +114,20 @@ function ipi(chip: string, lookaheadNs: number | undefined, spin: boolean): [num
   const s = new GuestAsm();
   s.label('main');
   drv.emitCpuInit(s);
+  setup?.(drv, s);
   s.label('wait')
     .work(30)
     .callb(() => !ready, 'wait');
   s.work(3_000)
     .movi(9, 1)
     .call((v) => void (before = v.clock));
-  drv.emitSendIpi!(s, 9, 0);
+  send(drv, s);
   s.call((v) => void (after = v.clock))
     .label('idle')
     .wfi()
     .b('idle');
   vm.vcpus[0].setProgram(s.build());
-  vm.vcpus[1].setProgram(receiver(drv, drv.ipi!(0), spin, () => void (ready = true)).build());
+  vm.vcpus[1].setProgram(receiver(drv, intid(drv), spin, () => void (ready = true)).build());
   hv.trace.clear();
   hv.trace.on = true;
   try {
@@ -211,6 +256,22 @@ describe.each(chips)('causal delivery on %s', (chip) => {
       });
       expect(seen[1]).toEqual(seen[0]);
     });
+
+    const its = chip !== 'gic-v2' && chip.startsWith('gic-v');
+    (its ? it : it.skip)(
+      'an LPI from an ITS INT command (GITS_CWRITER write) is taken no earlier than the handler that ran it plus ipiLatency, identically under lockstep and the lookahead',
+      () => {
+        const seen = modes.map((l) => {
+          const [sent, taken, vm] = lpiByCommand(chip, l, spin);
+          expect(taken).toBeGreaterThan(0);
+          // the ITS processes the command in the trap's handler (itsCommand) before the LPI's kick leaves
+          expect(taken).toBeGreaterThanOrEqual(sent + vm.costNs.itsCommand + vm.costNs.ipiLatency);
+          void vm.destroy();
+          return [sent, taken];
+        });
+        expect(seen[1]).toEqual(seen[0]);
+      },
+    );
 
     it('a device interrupt (irqfd) is taken no earlier than the device write plus ipiLatency, identically under lockstep and the lookahead', () => {
       const seen = modes.map((l) => {

@@ -65,6 +65,8 @@ export const CONTROLLERS: readonly ControllerCase[] = [
   testCase(false),
   irqchipCase('gic-v3', VgicPlugin, false),
   irqchipCase('gic-v2', VgicPlugin, false),
+  irqchipCase('gic-v4', VgicPlugin, false),
+  irqchipCase('gic-v4.1', VgicPlugin, false),
   irqchipCase('rvic', RvicPlugin, true),
 ];
 

@@ -55,9 +55,16 @@ export class CpuIrqLines {
     let n = 0;
     while (n < at.length && at[n] <= now) n++;
     if (n > 0) {
-      this.seen = this.bits[n - 1];
-      at.splice(0, n);
-      this.bits.splice(0, n);
+      const bits = this.bits;
+      this.seen = bits[n - 1];
+      // drop the first n in place (splice would allocate the removed elements' array on every guest entry)
+      const left = at.length - n;
+      for (let i = 0; i < left; i++) {
+        at[i] = at[i + n];
+        bits[i] = bits[i + n];
+      }
+      at.length = left;
+      bits.length = left;
     }
     return this.seen;
   }
@@ -71,9 +78,54 @@ export class CpuIrqLines {
   pending(): [number, number][] {
     return this.at.map((t, i) => [t, this.bits[i]]);
   }
+
+  /** The state as plain data (a VM snapshot carries it: a change still in flight must not arrive early on the destination). */
+  save(): SavedCpuIrqLines {
+    return { seen: this.seen, pending: this.pending() };
+  }
+
+  /**
+   * Replaces the state with `saved`. Checks it first: a failed restore changes nothing.
+   * @returns false (and changes nothing) when `saved` is malformed
+   */
+  restore(saved: SavedCpuIrqLines): boolean {
+    const okBits = (b: unknown): b is number => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 3;
+    const x = saved as unknown as { seen?: unknown; pending?: unknown } | null;
+    if (x === null || typeof x !== 'object' || !okBits(x.seen) || !Array.isArray(x.pending)) return false;
+    const p = x.pending as unknown[];
+    if (p.length > CPU_LINE_PENDING_MAX) return false;
+    const at: number[] = [];
+    const bits: number[] = [];
+    for (const e of p) {
+      if (!Array.isArray(e) || e.length !== 2) return false;
+      const [t, b] = e as unknown[];
+      if (typeof t !== 'number' || Number.isNaN(t) || !okBits(b)) return false;
+      if (at.length > 0 && !(at[at.length - 1] < t)) return false;
+      at.push(t);
+      bits.push(b);
+    }
+    this.seen = x.seen;
+    this.at.length = 0;
+    this.bits.length = 0;
+    this.at.push(...at);
+    this.bits.push(...bits);
+    return true;
+  }
+}
+
+/** {@link CpuIrqLines} as plain data: the levels last sampled and the pending (due time, levels) changes. */
+export interface SavedCpuIrqLines {
+  readonly seen: number;
+  readonly pending: readonly (readonly [due: number, bits: number])[];
 }
 
 const CPU_LINES = new VcpuSlot<CpuIrqLines>('cpu-irq-lines');
+
+/** `vcpu`'s input levels when it has any state yet (null otherwise); for snapshots. */
+export function savedCpuIrqLines(vcpu: Vcpu): SavedCpuIrqLines | null {
+  const l = CPU_LINES.get(vcpu);
+  return l === undefined ? null : l.save();
+}
 
 /** `vcpu`'s input levels (created on first use, seeded with the levels it has: a restored vCPU's inputs). */
 export function cpuIrqLines(vcpu: Vcpu): CpuIrqLines {

@@ -50,6 +50,7 @@ import { Errno, KvmError } from '../errno';
 import type { MemorySlot } from '../memory/guest-memory';
 import type { SavedLineClock } from '../memory/line-clock';
 import { coreRegId } from './one-reg';
+import { CpuIrqLines, cpuIrqLines, savedCpuIrqLines, type SavedCpuIrqLines } from './cpu-irq-lines';
 import { Pending } from './vcpu-access';
 import type { Vcpu } from './vcpu';
 import type { Vm } from './vm';
@@ -155,6 +156,12 @@ export interface VcpuSnapshot {
    * fresh flush; null otherwise or when the controller keeps no such state.
    */
   readonly hwstate: unknown;
+  /**
+   * irqflow-private (version 3): without an in-kernel irqchip, the KVM_IRQ_LINE level changes still in flight to
+   * the vCPU and the levels it last sampled (null when no line was ever driven): a change a VMM made just before
+   * the save reaches the destination's guest at its own due time, not at the first entry.
+   */
+  readonly cpuLines: SavedCpuIrqLines | null;
 }
 
 /** A VM snapshot ({@link saveVm}). Plain data; bigints and Uint8Arrays (structured-clone friendly). */
@@ -286,6 +293,7 @@ export function saveVm(vm: Vm): VmSnapshot {
         inputs: [v.irqInput, v.fiqInput],
         lines: [v.virq, v.vfiq],
         hwstate: v.inGuest && vm.flow.hasHwstate ? vm.flow.vcpuSaveHwstate(v) : null,
+        cpuLines: savedCpuIrqLines(v),
       };
     });
     const devices = vm.devices.map((d) => d.saveState!());
@@ -348,7 +356,8 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
       !Array.isArray(s.lines) ||
       s.lines.length !== 2 ||
       !s.lines.every((x) => typeof x === 'boolean') ||
-      (s.hwstate === undefined && s.inGuest)
+      (s.hwstate === undefined && s.inGuest) ||
+      !(s.cpuLines === null || new CpuIrqLines().restore(s.cpuLines))
     )
       throw new VmSnapshotError('format', Errno.EINVAL, `vCPU ${i}: malformed run-loop position`);
   });
@@ -385,6 +394,8 @@ function restoreInto(vm: Vm, snap: VmSnapshot): void {
   vm.vcpus.forEach((v, i) => {
     v.clock = snap.vcpus[i].clock;
     [v.irqInput, v.fiqInput] = snap.vcpus[i].inputs;
+    const lines = snap.vcpus[i].cpuLines;
+    if (lines !== null) cpuIrqLines(v).restore(lines); // checked by checkVmSnapshot
   });
   for (const [addr, data] of snap.memory) vm.memory.write(addr, data);
   vm.devices.forEach((d: KvmDevice, i) => d.restoreState!(snap.devices[i]));

@@ -4,7 +4,19 @@
  * from the levels due at its clock when it enters the guest (and a blocked vCPU's runnable check reads them). A
  * raise and a lower that both land before the vCPU's next entry are never seen, as in KVM.
  */
-import { CPU_LINE_PENDING_MAX, cpuIrqLines, ExitReason, GuestAsm, IrqType, MpState, type Vcpu, type Vm } from '../../src';
+import {
+  CPU_LINE_PENDING_MAX,
+  cpuIrqLines,
+  ExitReason,
+  GuestAsm,
+  IrqType,
+  MpState,
+  restoreVm,
+  saveVm,
+  VmSnapshotError,
+  type Vcpu,
+  type Vm,
+} from '../../src';
 import { tinyVm } from '../support/tiny-controller';
 
 const IRQ = 0; // KVM_IRQ_LINE irq field: type CPU (0), vCPU 0, line 0 = IRQ
@@ -136,5 +148,43 @@ describe('KVM_IRQ_LINE type CPU (no in-kernel irqchip)', () => {
     expect(() => vm.irqLine((IrqType.Cpu << 24) | (5 << 16), 1)).toThrow(/no vCPU 5/);
     expect(cpuIrqLines(v).pending()).toEqual([]);
     expect([v.irqInput, v.fiqInput]).toEqual([false, false]);
+  });
+
+  it.each([false, true])(
+    'a change in flight at a VM snapshot reaches the restored guest at its own due time, as in the never-saved run (in WFI: %s)',
+    (wait) => {
+      const t = 5_000;
+      const lowerAt = t + 20_000;
+      const never = guest(wait, 0);
+      never.vm.at(t, () => never.vm.irqLine(IRQ, 1));
+      never.vm.at(lowerAt, () => never.vm.irqLine(IRQ, 0));
+      never.vm.run({ until: 50_000 });
+      expect(never.taken).toHaveLength(1);
+
+      const src = guest(wait, 0);
+      src.vm.at(t, () => src.vm.irqLine(IRQ, 1));
+      src.vm.run({ until: t + src.vm.costNs.ipiLatency / 2 });
+      // the raise is made and still in flight: pending, not yet seen
+      expect(cpuIrqLines(src.v).pending()).toHaveLength(1);
+      const snap = saveVm(src.vm);
+      const dst = guest(wait, 0);
+      restoreVm(dst.vm, snap);
+      expect(cpuIrqLines(dst.v).pending()).toEqual(cpuIrqLines(src.v).pending());
+      dst.vm.at(lowerAt, () => dst.vm.irqLine(IRQ, 0));
+      dst.vm.run({ until: 50_000 });
+      expect(dst.taken).toEqual(never.taken);
+    },
+  );
+
+  it('a snapshot with malformed pending line changes is refused with EINVAL and changes nothing', () => {
+    const src = guest(false, 0);
+    src.vm.at(5_000, () => src.vm.irqLine(IRQ, 1));
+    src.vm.run({ until: 5_010 });
+    const snap = saveVm(src.vm);
+    const bad = { ...snap, vcpus: snap.vcpus.map((c) => ({ ...c, cpuLines: { seen: 9, pending: [] } })) };
+    const dst = guest(false, 0);
+    expect(() => restoreVm(dst.vm, bad)).toThrow(VmSnapshotError);
+    expect(cpuIrqLines(dst.v).pending()).toEqual([]);
+    expect(dst.v.clock).toBe(0);
   });
 });

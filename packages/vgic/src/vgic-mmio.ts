@@ -11,6 +11,7 @@ import type { MmioDevice, MmioValue, Vcpu } from '@irqflow/core';
 import type { Vgic } from './vgic';
 import type { VgicCpu } from './vgic-cpu';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VGIC_PRI_MASK, type VgicIrq } from './vgic-irq';
+import { pendingSeen } from './vgic-visibility';
 
 /** Who is accessing: the vgic, the vCPU whose private interrupts are addressed, userspace or the guest. */
 export interface VgicAccess {
@@ -303,7 +304,7 @@ export function stateRegs(base: number, length: number, privateRaz: boolean): Vg
       base + 0x200,
       length,
       privateRaz,
-      (a, i) => a.vg.isPending(i),
+      (a, i) => pendingSeen(a.vg, i),
       (a, i) => a.vg.setPending(i, a.user),
       {
         // GICv3: the latch only (line levels travel in LEVEL_INFO); GICv2 has no LEVEL_INFO: latch OR line.
@@ -315,7 +316,7 @@ export function stateRegs(base: number, length: number, privateRaz: boolean): Vg
       base + 0x280,
       length,
       privateRaz,
-      (a, i) => a.vg.isPending(i),
+      (a, i) => pendingSeen(a.vg, i),
       (a, i) => a.vg.clearPending(i),
       {
         get: () => false,

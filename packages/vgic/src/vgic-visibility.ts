@@ -106,3 +106,16 @@ function setHidden(vg: Vgic, i: number, intid: number, at: number): boolean {
   irq.visibleAt = at;
   return true;
 }
+
+/**
+ * The pending state of `irq` as a trapped guest register read (GICD_ISPENDR/ICPENDR, GICR_ISPENDR0) sees it: a
+ * pending state another vCPU added is not seen by any vCPU whose clock is before its `visibleAt` (its sender's
+ * handler instant plus the kick's latency; for a third vCPU that is later than the store's cache-line transfer, so
+ * late rather than early). The sender itself reads no earlier than the end of its own trap, which is past that
+ * instant. Userspace (between runs) sees it.
+ */
+export function pendingSeen(vg: Vgic, irq: VgicIrq): boolean {
+  if (!vg.isPending(irq)) return false;
+  const cur = vg.vm.scheduler.current;
+  return cur === null || irq.visibleAt <= cur.clock;
+}

@@ -29,7 +29,7 @@ const PSCI_VERSION = 0x84000000;
 const LPI = 8192;
 
 type Path = 'sgi' | 'lpi';
-type Own = 'hvc' | 'wfi';
+type Own = 'hvc' | 'wfi' | 'read';
 
 interface Outcome {
   /** The sender's handler instant (trap start + entry fraction + dispatch charged before the queue). */
@@ -45,6 +45,8 @@ interface Outcome {
   ownCost: number;
   /** Whether the receiver blocked in WFI after its own exit. */
   blocked: boolean;
+  /** Own exit 'read': the pending register's value (-1: not read). */
+  read: number;
   /** The trace in canonical order, without the VM id. */
   trace: string;
   vm: Vm;
@@ -57,7 +59,12 @@ interface Probe {
   before: number;
   /** The first INTID vCPU 1 acknowledged (-1: none yet). */
   acked: number;
+  /** Own exit 'read': the SGI pending register vCPU 1 read (-1: not read). */
+  read?: number;
 }
+
+/** vCPU 1's SGI/PPI pending register: GICR_ISPENDR0 in its redistributor's SGI frame, or the banked GICD_ISPENDR0. */
+const pendingRegOf = (chip: string): number => (chip === 'gic-v2' ? GIC_BOARD.DIST + 0x200 : GIC_BOARD.REDIST + 0x20000 + 0x10000 + 0x200);
 
 /** The VM: vCPU 0 sends, vCPU 1 exits on its own `delta` ns after vCPU 0's trap began. */
 function build(chip: string, profile: string, path: Path, own: Own, delta: number, lookaheadNs: number | undefined, p: Probe): Vm {
@@ -104,6 +111,7 @@ function build(chip: string, profile: string, path: Path, own: Own, delta: numbe
     .work(1)
     .callb((v: Vcpu) => p.before < 0 || v.clock < p.before + delta, 'wait');
   if (own === 'hvc') r.movi(0, PSCI_VERSION).hvc();
+  else if (own === 'read') r.ldra(12, pendingRegOf(chip)).call((v) => void (p.read = v.x(12)));
   else r.wfi();
   r.label('spin').work(2).b('spin');
   r.label('irq');
@@ -142,7 +150,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
       trapAt = e.t;
       trapCost = e.b;
     }
-    const ownReason: number = own === 'hvc' ? ExitReason.Hvc : ExitReason.Wfi;
+    const ownReason: number = own === 'hvc' ? ExitReason.Hvc : own === 'read' ? ExitReason.MmioKernel : ExitReason.Wfi;
     if (e.kind === TraceKind.Exit && e.vcpu === 1 && ownAt < 0 && before >= 0 && e.a === ownReason && e.t >= before) {
       ownAt = e.t;
       ownCost = e.b;
@@ -159,6 +167,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
     ownAt,
     ownCost,
     blocked,
+    read: p.read ?? -1,
     trace: JSON.stringify(hv.trace.canonicalEvents().map((e) => [e.t, e.vcpu, e.kind, e.a, e.b, e.c])),
     vm,
   };
@@ -200,6 +209,34 @@ describe.each(CASES)('%s %s to a vCPU that exits for its own reason', (chip, pat
         }
       },
     );
+  });
+});
+
+describe.each(['gic-v2', 'gic-v3', 'gic-v4.1'])("%s: a trapped read of the target's SGI pending register", (chip) => {
+  it('shows the SGI pending no earlier than the producing instant plus ipiLatency, and once it is due; lockstep = lookahead', () => {
+    let seenLate = false;
+    for (const delta of DELTAS) {
+      const [lock, ahead] = [0, undefined].map((l) => run(chip, 'gicv3-vhe', 'sgi', 'read', delta, l));
+      for (const o of [lock, ahead]) {
+        const label = `${chip} read +${delta} ns (lookahead ${o.vm.lookaheadNs})`;
+        const due = o.produced + o.vm.costNs.ipiLatency;
+        const seen = o.read >= 0 && (o.read & 1) !== 0;
+        expect([label, o.read >= 0]).toEqual([label, true]);
+        // the register is read by the reader's handler: its trap's start plus the part paid before it
+        const readAt = o.ownAt + o.ownCost * EXIT_ENTRY_FRACTION;
+        if (readAt < due) expect([label, seen]).toEqual([label, false]);
+        // read once its kick has arrived (the sender's send, kickSend, is part of the producing path) and before
+        // the receiver took it (the kick arrived while it was in this trap)
+        if (readAt >= due + o.vm.costNs.kickSend && o.taken > readAt) {
+          expect([label, seen]).toEqual([label, true]);
+          seenLate = true;
+        }
+        void o.vm.destroy();
+      }
+      expect([delta, ahead.trace === lock.trace]).toEqual([delta, true]);
+    }
+    // the test reads the register both before the SGI is due and after it (else it proves nothing)
+    expect(seenLate).toBe(true);
   });
 });
 

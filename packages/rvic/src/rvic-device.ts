@@ -26,7 +26,7 @@ import { Rvic } from './rvic';
 import { dumpRvic } from './rvic-dump';
 import { rvicHypercallRange } from './rvic-hypercalls';
 import { rvidHypercallRange } from './rvid-hypercalls';
-import { restoreRvicHidden, saveRvicHidden } from './rvic-visibility';
+import { isSavedRvicHidden, restoreRvicHidden, saveRvicHidden } from './rvic-visibility';
 import { restoreRvic, saveRvic, type SavedRvic } from './rvic-migration';
 import { getRvicState, getRvidEntry, hasRvicState, hasRvidEntry, setRvicState, setRvidEntry } from './rvic-state-attrs';
 
@@ -109,6 +109,11 @@ export class RvicDevice implements KvmDevice {
 
   /** Snapshot: restores {@link saveState}'s result (rvic-migration.ts). @throws KvmError */
   restoreState(state: unknown): void {
+    const hidden = (state as Partial<SavedRvic> | null)?.hidden;
+    const vcpus = this.rvic.vm.vcpus;
+    const nrTotal = vcpus.length > 0 ? (this.rvic.cpu(vcpus[0])?.nrTotal ?? 0) : 0;
+    if (hidden !== undefined && !isSavedRvicHidden(hidden, vcpus.length, nrTotal))
+      fail(Errno.EINVAL, 'malformed hidden rVIC entries (vCPU index, INTID, visibleAt)');
     restoreRvic(this.rvic.vm, this, state as SavedRvic);
     restoreRvicHidden(this.rvic.vm.vcpus, (v) => this.rvic.cpu(v), (state as SavedRvic).hidden);
   }

@@ -64,7 +64,23 @@ export function saveRvicHidden(vcpus: readonly Vcpu[], cpuOf: (v: Vcpu) => RvicC
   return out;
 }
 
-/** Snapshot restore of {@link saveRvicHidden}'s result (after the attributes); malformed entries are ignored. */
+/**
+ * Whether `saved` has the shape {@link saveRvicHidden} writes: (vCPU index below `nrVcpus`, INTID below
+ * `nrTotal`, finite visibleAt) triples. A snapshot restore checks it before it changes anything.
+ */
+export function isSavedRvicHidden(saved: unknown, nrVcpus: number, nrTotal: number): boolean {
+  if (!Array.isArray(saved)) return false;
+  for (const e of saved as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 3) return false;
+    const [i, intid, at] = e as unknown[];
+    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nrVcpus) return false;
+    if (!Number.isInteger(intid) || (intid as number) < 0 || (intid as number) >= nrTotal) return false;
+    if (typeof at !== 'number' || !Number.isFinite(at)) return false;
+  }
+  return true;
+}
+
+/** Snapshot restore of {@link saveRvicHidden}'s result (after the attributes; checked by {@link isSavedRvicHidden}). */
 export function restoreRvicHidden(vcpus: readonly Vcpu[], cpuOf: (v: Vcpu) => RvicCpu | undefined, saved: unknown): void {
   if (!Array.isArray(saved)) return;
   for (const e of saved as unknown[]) {

@@ -21,7 +21,7 @@
 import { Errno, fail, KVM_DEV_TYPE, SYSREGS, type KvmDevice, type Vm } from '@irqflow/core';
 import { v4HooksOf } from './v4/v4-hooks';
 import { VGIC_CTRL, VGIC_GRP, type VgicDevice } from './vgic-kvm-device';
-import { restoreHidden, saveHidden, type SavedHidden } from './vgic-visibility';
+import { isSavedHidden, restoreHidden, saveHidden, type SavedHidden } from './vgic-visibility';
 
 /** GICR_CTLR, GICR_PROPBASER and GICR_PENDBASER (RD_base offsets; REDIST_REGS attributes). */
 const GICR_CTLR = 0x0000;
@@ -180,6 +180,9 @@ export function restoreVgicState(dev: KvmDevice, saved: SavedVgic, vm?: Vm): voi
   if (saved === null || typeof saved !== 'object' || !Array.isArray(saved.regs) || !Array.isArray(saved.addrs))
     fail(Errno.EINVAL, 'not a saved vgic');
   if (dev.type !== saved.type) fail(Errno.EINVAL, `vgic type ${dev.type} differs from the saved ${saved.type}`);
+  const vg = (dev as Partial<VgicDevice>).vgic;
+  if (saved.hidden !== undefined && !isSavedHidden(saved.hidden, vg?.cpus.length ?? 0))
+    fail(Errno.EINVAL, 'malformed hidden ap_list entries (vCPU index, INTID, visibleAt)');
   const get = (group: number, attr: bigint): bigint => dev.getAttr({ group, attr });
   if (Number(get(VGIC_GRP.NR_IRQS, 0n)) !== saved.nrIrqs) fail(Errno.EINVAL, `NR_IRQS differs from the saved ${saved.nrIrqs}`);
   for (const [g, a, v] of [...saved.addrs, ...(saved.preInit ?? [])])
@@ -188,7 +191,6 @@ export function restoreVgicState(dev: KvmDevice, saved: SavedVgic, vm?: Vm): voi
   // the vPEs' arrival times, once the replay made their entries pending (at the restore's instant)
   if (saved.v4 !== undefined && vm !== undefined) v4HooksOf(vm)?.restoreRunLoop(saved.v4);
   // the ap_list entries still hidden from their vCPU (LPIs: once the ITS has restored them, at first run)
-  const vg = (dev as Partial<VgicDevice>).vgic;
   if (saved.hidden !== undefined && vg !== undefined) restoreHidden(vg, saved.hidden);
 }
 

@@ -74,9 +74,24 @@ export function saveHidden(vg: Vgic): SavedHidden {
 }
 
 /**
+ * Whether `saved` has the shape {@link saveHidden} writes: (vCPU index, INTID, finite visibleAt) triples, vCPU
+ * indexes below `nrVcpus`. A snapshot restore checks it before it changes anything.
+ */
+export function isSavedHidden(saved: unknown, nrVcpus: number): boolean {
+  if (!Array.isArray(saved)) return false;
+  for (const e of saved as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 3) return false;
+    const [i, intid, at] = e as unknown[];
+    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nrVcpus) return false;
+    if (!Number.isInteger(intid) || (intid as number) < 0 || typeof at !== 'number' || !Number.isFinite(at)) return false;
+  }
+  return true;
+}
+
+/**
  * Snapshot restore: gives the listed entries their `visibleAt` back. An entry not on its vCPU's list yet (an LPI
  * the ITS restores after the vgic) is kept in `vg.hiddenStash` and applied by {@link applyHiddenStash} at the first
- * run. Malformed input is ignored.
+ * run. `saved` must have passed {@link isSavedHidden}.
  */
 export function restoreHidden(vg: Vgic, saved: unknown): void {
   if (!Array.isArray(saved)) return;

@@ -10,6 +10,7 @@
  */
 import {
   DAIF,
+  Errno,
   EXIT_ENTRY_FRACTION,
   ExitReason,
   GuestAsm,
@@ -293,6 +294,22 @@ describe('snapshot while a queued entry is hidden', () => {
     // without the field the restored VM would see the entry at its own exit: the field is what makes it agree
     const bare = { ...snap, devices: snap.devices.map((d) => (d !== null && typeof d === 'object' ? { ...d, hidden: undefined } : d)) };
     expect(outcome(bare)).not.toEqual(want);
+    // a malformed field is refused (EINVAL), not ignored: a vCPU index the VM does not have, a non-finite time
+    for (const h of [[[7, 0, 1]], [[1, 0, Infinity]], [[1, 0]], 'x']) {
+      const bad = {
+        ...snap,
+        devices: snap.devices.map((d) => (d !== null && typeof d === 'object' && 'hidden' in d ? { ...d, hidden: h } : d)),
+      };
+      const dst = build(chip, 'gicv3-vhe', path, own, delta, undefined, { ...p });
+      let errno: number | undefined;
+      try {
+        restoreVm(dst, bad);
+      } catch (e) {
+        errno = (e as { errno?: number }).errno;
+      }
+      expect(errno).toBe(Errno.EINVAL);
+      void dst.destroy();
+    }
     void src.destroy();
   });
 });

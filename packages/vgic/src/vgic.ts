@@ -31,7 +31,7 @@ import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
 import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
-import { apInsert, apMarkAllRekey, apMarkPrune, apNext, apRemove, apSort, apWalk } from './vgic-ap-list';
+import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
@@ -410,8 +410,8 @@ export class Vgic {
     let act = 0;
     let grp0 = 0;
     let overP = false;
-    apWalk(c);
-    for (let irq = apNext(c); irq !== null; irq = apNext(c)) {
+    apCachedWalk(c);
+    for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
       if (this.oracle(irq) !== c) continue;
       if (n === nr) {
         // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so

@@ -29,7 +29,7 @@ import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
@@ -446,22 +446,27 @@ export class Vgic {
 
   private populateLr(c: VgicCpu, i: number, irq: VgicIrq): void {
     const hw = c.cpuif;
+    // the state bits in one read (the setters below change only the latch, which nothing after them reads)
+    const f = irq.stateBits;
+    const isHw = irq.hw;
+    const level = (f & IRQ_LEVEL) !== 0;
+    const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
     let state = 0;
     let eoi = 0;
     let src = 0;
-    if (irq.pending) {
+    if (irqPending(f)) {
       state |= LR_PENDING;
-      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+      if (sgi2) {
         const s = irq.source & -irq.source;
         src = s ? 31 - Math.clz32(s) : 0;
         irq.source &= ~s;
         irq.setLatchInLr(irq.source !== 0);
         if (irq.source !== 0) eoi = 1;
-      } else if (!irq.level) irq.setLatchInLr(false);
+      } else if (!level) irq.setLatchInLr(false);
     }
-    if (irq.active) {
+    if ((f & IRQ_ACTIVE) !== 0) {
       state |= LR_ACTIVE;
-      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+      if (sgi2) {
         if (state & LR_PENDING) {
           // One source per LR: keep the pending source for later, deliver the active one.
           irq.source |= 1 << src;
@@ -470,15 +475,15 @@ export class Vgic {
         }
         state = LR_ACTIVE;
         src = irq.activeSource;
-      } else if (irq.hw || irq.level) state = LR_ACTIVE;
+      } else if (isHw || level) state = LR_ACTIVE;
     }
-    if (irq.level && !irq.hw) eoi = 1;
+    if (level && !isHw) eoi = 1;
     hw.lrState[i] = state;
     hw.lrIntid[i] = irq.intid;
     hw.lrPrio[i] = irq.priority;
     hw.lrGroup[i] = irq.group;
-    hw.lrHw[i] = irq.hw ? 1 : 0;
-    if (irq.hw) hw.hwLrs++;
+    hw.lrHw[i] = isHw ? 1 : 0;
+    if (isHw) hw.hwLrs++;
     hw.lrPintid[i] = irq.hostIrq;
     hw.lrEoi[i] = eoi;
     hw.lrSource[i] = src;
@@ -500,12 +505,27 @@ export class Vgic {
     for (let i = 0; i < n; i++) {
       const irq = c.lrIrqs[i]!;
       c.lrIrqs[i] = null;
-      apMarkPrune(c, irq);
       const s = hw.lrState[i];
       if (tr.on) tr.emit(TraceKind.LrFold, this.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
-      const wasActive = irq.active;
       irq.lrCpu = null;
       irq.lr = -1;
+      const f = irq.stateBits;
+      // An LR the guest left as the flush wrote it (edge, not mapped, not a GICv2 SGI, active as the interrupt):
+      // the fold only gives back the edge latch the flush consumed. Nothing that decides whether the interrupt
+      // belongs on this list changed without a setter marking it for prune (VgicIrq), so prune need not look.
+      if (
+        s === c.lrFlushState[i] &&
+        s !== 0 &&
+        (f & IRQ_LEVEL) === 0 &&
+        ((s & LR_ACTIVE) !== 0) === ((f & IRQ_ACTIVE) !== 0) &&
+        !irq.hw &&
+        !(this.v2 && irq.intid < VGIC_NR_SGIS)
+      ) {
+        if ((s & LR_PENDING) !== 0) irq.setLatchInLr(true);
+        continue;
+      }
+      apMarkPrune(c, irq);
+      const wasActive = (f & IRQ_ACTIVE) !== 0;
       irq.active = (s & LR_ACTIVE) !== 0;
       const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
       if (sgi2) {

@@ -29,7 +29,7 @@ import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LATCH, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
@@ -410,6 +410,11 @@ export class Vgic {
     let act = 0;
     let grp0 = 0;
     let overP = false;
+    // what hppiLr(-1, false) would find over the LRs written (pending only, group enabled, first on ties)
+    let best = -1;
+    let bestPrio = 0x100;
+    const v2 = this.v2;
+    const tr = this.vm.trace;
     apCachedWalk(c);
     for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
       if (this.oracle(irq) !== c) continue;
@@ -419,9 +424,45 @@ export class Vgic {
         overP = irqDeliverable(irq.stateBits) && ((eng >> irq.group) & 1) !== 0;
         break;
       }
-      if (irq.active) act++;
-      if (irq.group === 0) grp0++;
-      this.populateLr(c, n++, irq);
+      const f = irq.stateBits;
+      const g = irq.group;
+      if ((f & IRQ_ACTIVE) !== 0) act++;
+      if (g === 0) grp0++;
+      if ((f & IRQ_LEVEL) === 0 && !irq.hw && !(v2 && irq.intid < VGIC_NR_SGIS)) {
+        // populateLr for the common case (edge, not mapped, not a GICv2 SGI), written out: the pending latch
+        // moves into the LR, no EOI maintenance, no source
+        let state = 0;
+        if ((f & IRQ_LATCH) !== 0) {
+          state = LR_PENDING;
+          irq.setLatchInLr(false);
+        }
+        if ((f & IRQ_ACTIVE) !== 0) state |= LR_ACTIVE;
+        const prio = irq.priority;
+        hw.lrState[n] = state;
+        hw.lrIntid[n] = irq.intid;
+        hw.lrPrio[n] = prio;
+        hw.lrGroup[n] = g;
+        hw.lrHw[n] = 0;
+        hw.lrPintid[n] = irq.hostIrq;
+        hw.lrEoi[n] = 0;
+        hw.lrSource[n] = 0;
+        c.lrFlushState[n] = state;
+        c.lrIrqs[n] = irq;
+        irq.lrCpu = c;
+        irq.lr = n;
+        if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
+        if (state === LR_PENDING && ((eng >> g) & 1) !== 0 && prio < bestPrio) {
+          best = n;
+          bestPrio = prio;
+        }
+      } else {
+        this.populateLr(c, n, irq);
+        if (hw.lrState[n] === LR_PENDING && ((eng >> hw.lrGroup[n]) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
+          best = n;
+          bestPrio = hw.lrPrio[n];
+        }
+      }
+      n++;
     }
     hw.usedLrs = n;
     hw.npie = overP;
@@ -433,7 +474,7 @@ export class Vgic {
     hw.vgrp1eie = (eng & 2) === 0 && len - c.apGrp0 > n - grp0;
     hw.uie = false;
     vcpu.charge(this.vm.costNs.lrAccess * n);
-    hw.updateLines();
+    hw.updateLinesFor(best, bestPrio);
     if (this.vm.trace.on) this.traceCounters(vcpu, len, n);
   }
 

@@ -29,7 +29,18 @@ import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LATCH, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import {
+  IRQ_ACTIVE,
+  IRQ_ENABLED,
+  IRQ_LATCH,
+  IRQ_LEVEL,
+  irqDeliverable,
+  irqPending,
+  VGIC_MAX_SPI,
+  VGIC_NR_PRIVATE_IRQS,
+  VGIC_NR_SGIS,
+  VgicIrq,
+} from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';

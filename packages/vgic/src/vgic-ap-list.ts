@@ -15,7 +15,8 @@
  * order. The entries live in a binary min-heap on `apOrd` (`apList[0 .. apLen)`, `apIdx` = position), so a sort only
  * re-keys the entries whose key may have changed — appended ones and those whose state changed, collected by
  * {@link apMarkRekey} — in O(log n) each, and the flush visits the list's head in order without touching the rest
- * ({@link apWalk}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
+ * ({@link apWalk}); while no entry was inserted, removed or re-keyed since the last flush, the flush replays the entries
+ * that flush's walk visited instead ({@link apCachedWalk}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
  * the LRs and those whose state or target changed — is collected the same way ({@link apMarkPrune}), so a fold
  * costs what it folded, not the length of the list.
  *

@@ -15,7 +15,8 @@
  * order. The entries live in a binary min-heap on `apOrd` (`apList[0 .. apLen)`, `apIdx` = position), so a sort only
  * re-keys the entries whose key may have changed — appended ones and those whose state changed, collected by
  * {@link apMarkRekey} — in O(log n) each, and the flush visits the list's head in order without touching the rest
- * ({@link apWalk}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
+ * ({@link apWalk}); while no entry was inserted, removed or re-keyed since the last flush, the flush replays the entries
+ * that flush's walk visited instead ({@link apCachedWalk}). Removal by handle is O(log n). What prune must look at — the interrupts that were in
  * the LRs and those whose state or target changed — is collected the same way ({@link apMarkPrune}), so a fold
  * costs what it folded, not the length of the list.
  *
@@ -74,6 +75,7 @@ function siftDown(c: VgicCpu, i: number, x: VgicIrq): void {
 /** Appends `irq` to the tail of `c`'s list (the caller sets `irq.apCpu`). */
 export function apInsert(c: VgicCpu, irq: VgicIrq): void {
   irq.apOrd = AP_APPENDED + c.apSeq++;
+  c.apGen++;
   const list = c.apList;
   const n = c.apLen++;
   // the array only grows: a shrinking backing store would be reallocated as the list fills again
@@ -88,6 +90,7 @@ export function apInsert(c: VgicCpu, irq: VgicIrq): void {
 export function apRemove(c: VgicCpu, irq: VgicIrq): void {
   const list = c.apList;
   const i = irq.apIdx;
+  apDropWalk(c);
   const last = list[--c.apLen];
   // nothing past the used length keeps an interrupt alive (an LPI discarded from the ITS may be collected)
   (list as (VgicIrq | null)[])[c.apLen] = null;
@@ -124,6 +127,7 @@ export function apActiveRemove(c: VgicCpu, irq: VgicIrq): void {
 function apReorder(c: VgicCpu, irq: VgicIrq, k: number): void {
   const old = irq.apOrd;
   irq.apOrd = k;
+  c.apGen++;
   if (k < old) siftUp(c, irq.apIdx, irq);
   else siftDown(c, irq.apIdx, irq);
 }
@@ -240,4 +244,66 @@ export function apNext(c: VgicCpu): VgicIrq | null {
   }
   c.apFrontierLen = qn;
   return list[top];
+}
+
+/**
+ * Forgets the cached walk ({@link apCachedWalk}): an entry leaves the list, and the cache keeps no reference to
+ * it (an LPI discarded from the ITS may be collected).
+ */
+function apDropWalk(c: VgicCpu): void {
+  c.apGen++;
+  const seq = c.apWalkSeq as (VgicIrq | null)[];
+  for (let k = 0; k < c.apWalkLen; k++) seq[k] = null;
+  c.apWalkLen = 0;
+  c.apWalkGen = -1;
+}
+
+/**
+ * Starts the flush's walk over `c`'s entries in list order: {@link apCachedNext} returns them one by one, as
+ * {@link apWalk}/{@link apNext} would. While the list's order has not changed since the last such walk (no entry
+ * inserted, removed or re-keyed: `apGen`), the entries that walk visited are replayed from `apWalkSeq` without
+ * touching the heap, and the frontier is only rebuilt if this walk goes further. The list must not change during
+ * the walk.
+ */
+export function apCachedWalk(c: VgicCpu): void {
+  c.apWalkPos = 0;
+  if (c.apWalkGen === c.apGen) {
+    c.apWalking = false;
+    return;
+  }
+  const seq = c.apWalkSeq as (VgicIrq | null)[];
+  for (let k = 0; k < c.apWalkLen; k++) seq[k] = null;
+  c.apWalkLen = 0;
+  c.apWalkGen = c.apGen;
+  c.apWalkEnd = false;
+  apWalk(c);
+  c.apWalking = true;
+}
+
+/** The next entry of the walk {@link apCachedWalk} started, or null at the end of the list. */
+export function apCachedNext(c: VgicCpu): VgicIrq | null {
+  const j = c.apWalkPos;
+  const seq = c.apWalkSeq;
+  if (j < c.apWalkLen) {
+    c.apWalkPos = j + 1;
+    return seq[j];
+  }
+  if (c.apWalkEnd) return null;
+  if (!c.apWalking) {
+    // the replay ran out: walk the heap again up to where the cached walk stopped
+    apWalk(c);
+    for (let k = 0; k < c.apWalkLen; k++) apNext(c);
+    c.apWalking = true;
+  }
+  const irq = apNext(c);
+  if (irq === null) {
+    c.apWalkEnd = true;
+    return null;
+  }
+  // the array only grows (popping it empty would free its store, and the next push allocate one)
+  if (j === seq.length) seq.push(irq);
+  else seq[j] = irq;
+  c.apWalkLen = j + 1;
+  c.apWalkPos = j + 1;
+  return irq;
 }

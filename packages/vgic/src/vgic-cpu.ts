@@ -43,6 +43,23 @@ export class VgicCpu {
   apFrontier = new Int32Array(16);
   /** Used length of {@link apFrontier}. */
   apFrontierLen = 0;
+  /**
+   * Changes of the ap_list's order (an entry inserted, removed or given another key): a flush's walk is valid for
+   * the next flush while this stays the same (vgic-ap-list.ts {@link apCachedWalk}).
+   */
+  apGen = 0;
+  /** The entries the last flush's walk visited, in list order ({@link apWalkLen} used). */
+  readonly apWalkSeq: VgicIrq[] = [];
+  /** Used length of {@link apWalkSeq}. */
+  apWalkLen = 0;
+  /** The {@link apGen} {@link apWalkSeq} was walked at (-1: none). */
+  apWalkGen = -1;
+  /** Whether {@link apWalkSeq} holds the whole list (that walk reached its end). */
+  apWalkEnd = false;
+  /** The position of the current flush's walk in {@link apWalkSeq}. */
+  apWalkPos = 0;
+  /** Whether the frontier ({@link apFrontier}) is positioned at {@link apWalkLen} for the current walk. */
+  apWalking = false;
   /** Scratch: interrupts prune moves to another vCPU, in list order (null once queued there). */
   readonly apMoving: (VgicIrq | null)[] = [];
   /** The virtual CPU interface hardware. */
@@ -79,7 +96,7 @@ export class VgicCpu {
     // An empty array literal starts as an array of small integers and changes kind at its first object; a
     // vCPU whose list never held one would stay the other kind, and the flush/sync code, which sees every
     // vCPU's list, would have to handle both. One push and pop makes every ap_list an object array from birth.
-    for (const l of [this.apList, this.apRekey, this.apPrune, this.apMoving, this.apActive]) {
+    for (const l of [this.apList, this.apRekey, this.apPrune, this.apMoving, this.apActive, this.apWalkSeq]) {
       l.push(this.privateIrqs[0]);
       l.pop();
     }

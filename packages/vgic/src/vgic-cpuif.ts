@@ -186,6 +186,15 @@ export class VgicCpuIf {
     this.setLines(this.en ? this.hppiLr(-1, true) : -1);
   }
 
+  /**
+   * {@link updateLines} when the caller already knows what {@link hppiLr}(-1, false) finds: LR `best` of priority
+   * `bestPrio` (-1: none) — the flush, which wrote the LRs, saves the pass over them.
+   */
+  updateLinesFor(best: number, bestPrio: number): void {
+    this.nextValid = false;
+    this.setLines(this.en ? this.passesMasks(best, bestPrio) : -1);
+  }
+
   /** Drives vIRQ/vFIQ given the signalled LR `i` (-1: none) — the second half of {@link updateLines}. */
   private setLines(i: number): void {
     const v = this.vcpu;

@@ -29,9 +29,20 @@ import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import {
+  IRQ_ACTIVE,
+  IRQ_ENABLED,
+  IRQ_LATCH,
+  IRQ_LEVEL,
+  irqDeliverable,
+  irqPending,
+  VGIC_MAX_SPI,
+  VGIC_NR_PRIVATE_IRQS,
+  VGIC_NR_SGIS,
+  VgicIrq,
+} from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
-import { apInsert, apMarkAllRekey, apMarkPrune, apNext, apRemove, apSort, apWalk } from './vgic-ap-list';
+import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
 import { recheckAt, stampQueued } from './vgic-visibility';
 
@@ -429,8 +440,13 @@ export class Vgic {
     const clock = vcpu.clock;
     // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     let hidden = 1e999;
-    apWalk(c);
-    for (let irq = apNext(c); irq !== null; irq = apNext(c)) {
+    // what hppiLr(-1, false) would find over the LRs written (pending only, group enabled, first on ties)
+    let best = -1;
+    let bestPrio = 0x100;
+    const v2 = this.v2;
+    const tr = this.vm.trace;
+    apCachedWalk(c);
+    for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
       if (this.oracle(irq) !== c) continue;
       const later = irq.visibleAt > clock;
       if (later) {
@@ -443,9 +459,45 @@ export class Vgic {
         overP = irqDeliverable(irq.stateBits) && ((eng >> irq.group) & 1) !== 0;
         break;
       }
-      if (irq.active) act++;
-      if (irq.group === 0) grp0++;
-      this.populateLr(c, n++, irq, later);
+      const f = irq.stateBits;
+      const g = irq.group;
+      if ((f & IRQ_ACTIVE) !== 0) act++;
+      if (g === 0) grp0++;
+      if (!later && (f & IRQ_LEVEL) === 0 && !irq.hw && !(v2 && irq.intid < VGIC_NR_SGIS)) {
+        // populateLr for the common case (edge, not mapped, not a GICv2 SGI), written out: the pending latch
+        // moves into the LR, no EOI maintenance, no source
+        let state = 0;
+        if ((f & IRQ_LATCH) !== 0) {
+          state = LR_PENDING;
+          irq.setLatchInLr(false);
+        }
+        if ((f & IRQ_ACTIVE) !== 0) state |= LR_ACTIVE;
+        const prio = irq.priority;
+        hw.lrState[n] = state;
+        hw.lrIntid[n] = irq.intid;
+        hw.lrPrio[n] = prio;
+        hw.lrGroup[n] = g;
+        hw.lrHw[n] = 0;
+        hw.lrPintid[n] = irq.hostIrq;
+        hw.lrEoi[n] = 0;
+        hw.lrSource[n] = 0;
+        c.lrFlushState[n] = state;
+        c.lrIrqs[n] = irq;
+        irq.lrCpu = c;
+        irq.lr = n;
+        if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
+        if (state === LR_PENDING && ((eng >> g) & 1) !== 0 && prio < bestPrio) {
+          best = n;
+          bestPrio = prio;
+        }
+      } else {
+        this.populateLr(c, n, irq, later);
+        if (hw.lrState[n] === LR_PENDING && ((eng >> hw.lrGroup[n]) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
+          best = n;
+          bestPrio = hw.lrPrio[n];
+        }
+      }
+      n++;
     }
     // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
     if (hidden < 1e999) recheckAt(vcpu, hidden);
@@ -459,7 +511,7 @@ export class Vgic {
     hw.vgrp1eie = (eng & 2) === 0 && len - c.apGrp0 > n - grp0;
     hw.uie = false;
     vcpu.charge(this.vm.costNs.lrAccess * n);
-    hw.updateLines();
+    hw.updateLinesFor(best, bestPrio);
     if (this.vm.trace.on) this.traceCounters(vcpu, len, n);
   }
 
@@ -473,22 +525,27 @@ export class Vgic {
   /** Loads `irq` into LR `i`; `hidden`: its pending state is not visible yet (only its active state is loaded). */
   private populateLr(c: VgicCpu, i: number, irq: VgicIrq, hidden: boolean): void {
     const hw = c.cpuif;
+    // the state bits in one read (the setters below change only the latch, which nothing after them reads)
+    const f = irq.stateBits;
+    const isHw = irq.hw;
+    const level = (f & IRQ_LEVEL) !== 0;
+    const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
     let state = 0;
     let eoi = 0;
     let src = 0;
-    if (irq.pending && !hidden) {
+    if (irqPending(f) && !hidden) {
       state |= LR_PENDING;
-      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+      if (sgi2) {
         const s = irq.source & -irq.source;
         src = s ? 31 - Math.clz32(s) : 0;
         irq.source &= ~s;
         irq.setLatchInLr(irq.source !== 0);
         if (irq.source !== 0) eoi = 1;
-      } else if (!irq.level) irq.setLatchInLr(false);
+      } else if (!level) irq.setLatchInLr(false);
     }
-    if (irq.active) {
+    if ((f & IRQ_ACTIVE) !== 0) {
       state |= LR_ACTIVE;
-      if (this.v2 && irq.intid < VGIC_NR_SGIS) {
+      if (sgi2) {
         if (state & LR_PENDING) {
           // One source per LR: keep the pending source for later, deliver the active one.
           irq.source |= 1 << src;
@@ -497,15 +554,15 @@ export class Vgic {
         }
         state = LR_ACTIVE;
         src = irq.activeSource;
-      } else if (irq.hw || irq.level) state = LR_ACTIVE;
+      } else if (isHw || level) state = LR_ACTIVE;
     }
-    if (irq.level && !irq.hw) eoi = 1;
+    if (level && !isHw) eoi = 1;
     hw.lrState[i] = state;
     hw.lrIntid[i] = irq.intid;
     hw.lrPrio[i] = irq.priority;
     hw.lrGroup[i] = irq.group;
-    hw.lrHw[i] = irq.hw ? 1 : 0;
-    if (irq.hw) hw.hwLrs++;
+    hw.lrHw[i] = isHw ? 1 : 0;
+    if (isHw) hw.hwLrs++;
     hw.lrPintid[i] = irq.hostIrq;
     hw.lrEoi[i] = eoi;
     hw.lrSource[i] = src;
@@ -527,12 +584,27 @@ export class Vgic {
     for (let i = 0; i < n; i++) {
       const irq = c.lrIrqs[i]!;
       c.lrIrqs[i] = null;
-      apMarkPrune(c, irq);
       const s = hw.lrState[i];
       if (tr.on) tr.emit(TraceKind.LrFold, this.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
-      const wasActive = irq.active;
       irq.lrCpu = null;
       irq.lr = -1;
+      const f = irq.stateBits;
+      // An LR the guest left as the flush wrote it (edge, not mapped, not a GICv2 SGI, active as the interrupt):
+      // the fold only gives back the edge latch the flush consumed. Nothing that decides whether the interrupt
+      // belongs on this list changed without a setter marking it for prune (VgicIrq), so prune need not look.
+      if (
+        s === c.lrFlushState[i] &&
+        s !== 0 &&
+        (f & IRQ_LEVEL) === 0 &&
+        ((s & LR_ACTIVE) !== 0) === ((f & IRQ_ACTIVE) !== 0) &&
+        !irq.hw &&
+        !(this.v2 && irq.intid < VGIC_NR_SGIS)
+      ) {
+        if ((s & LR_PENDING) !== 0) irq.setLatchInLr(true);
+        continue;
+      }
+      apMarkPrune(c, irq);
+      const wasActive = (f & IRQ_ACTIVE) !== 0;
       irq.active = (s & LR_ACTIVE) !== 0;
       const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
       if (sgi2) {

@@ -7,7 +7,7 @@
  */
 import { DAIF, ExitReason, GuestAsm, PSCI, type Msi, type Vcpu } from '@irqflow/core';
 import { GIC_BOARD, GIC_ITS_RAM, GICV3_REDIST_SIZE, VgicIrq } from '@irqflow/vgic';
-import { apInsert, apKey, apMarkAllRekey, apNext, apRemove, apSort, apWalk } from '../src/vgic-ap-list';
+import { apCachedNext, apCachedWalk, apInsert, apKey, apMarkAllRekey, apNext, apRemove, apSort, apWalk } from '../src/vgic-ap-list';
 import { gicVm } from './helpers';
 
 describe('ap_list order', () => {
@@ -176,6 +176,18 @@ describe('ap_list order keys and heap', () => {
       }
       expect(c.apLen).toBe(ref.length);
       if (step % 7 === 0) expect(walk()).toEqual(ref.map((i) => i.intid));
+      // the flush's cached walk, stopped after a random number of entries as a flush stops at its last LR: the
+      // same prefix, whether it replays the last walk, goes past it or walks afresh
+      const want = rnd(ref.length + 2);
+      const got: number[] = [];
+      apCachedWalk(c);
+      for (let irq = apCachedNext(c); irq !== null; irq = got.length < want ? apCachedNext(c) : null) got.push(irq.intid);
+      expect(got).toEqual(ref.slice(0, Math.max(1, want)).map((i) => i.intid));
+      // the cached walk references only listed interrupts
+      if (step % 7 === 0) {
+        expect(c.apWalkSeq.slice(0, c.apWalkLen).every((x) => x.apCpu === c)).toBe(true);
+        expect(c.apWalkSeq.slice(c.apWalkLen).every((x) => x === null)).toBe(true);
+      }
       // nothing past the used lengths references an interrupt (a removed one must not stay reachable)
       if (step % 7 === 0) {
         expect(c.apList.slice(c.apLen).every((x) => x === null)).toBe(true);

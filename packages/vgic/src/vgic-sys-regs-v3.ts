@@ -13,6 +13,7 @@ import { CostComponent, Errno, fail, SYSREGS, type Vcpu } from '@irqflow/core';
 import type { Vgic } from './vgic';
 import type { VgicCpu } from './vgic-cpu';
 import { sendVsgi } from './v4/vsgi';
+import { v4HooksCell, type V4HooksCell } from './v4/v4-hooks';
 import { VGIC_NR_SGIS } from './vgic-irq';
 
 /** ICC_CTLR_EL1 as read: PRIbits = 4 (5 bits), IDbits = 0 (16-bit INTIDs), EOImode, CBPR. */
@@ -97,7 +98,7 @@ const SGI_DISPATCH = CostComponent.SgiDispatch;
  * Sends SGIs from an ICC_SGI1R/ASGI1R/SGI0R value (lo, hi halves): TargetList[15:0], Aff1[23:16], INTID[27:24],
  * Aff2[39:32], IRM[40] (every vCPU but the sender), RS[47:44] (Aff0 range selector), Aff3[55:48].
  */
-export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group: number): void {
+export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group: number, v4: V4HooksCell = v4HooksCell(vg.vm)): void {
   const intid = (lo >>> 24) & 0xf;
   const self = vg.cpu(vcpu);
   // the trapped write's dispatch: decode, target lookup, queue (vgic_v3_dispatch_sgi)
@@ -105,7 +106,7 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   vcpu.clock += d;
   vcpu.costBy[SGI_DISPATCH] += d;
   if ((hi >>> 8) & 1) {
-    for (const c of vg.cpus) if (c !== self) sgiTo(vg, c, intid, self, group);
+    for (const c of vg.cpus) if (c !== self) sgiTo(vg, c, intid, self, group, v4);
     return;
   }
   if ((hi >>> 16) & 0xff) return; // Aff3 != 0: no vCPU
@@ -116,13 +117,13 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   for (let t = 0; t < 16; t++) {
     if (((targets >>> t) & 1) === 0) continue;
     const v = vg.vm.vcpuByMpidr((aff2 << 16) | (aff1 << 8) | (rs * 16 + t));
-    if (v) sgiTo(vg, vg.cpu(v), intid, self, group);
+    if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
   }
 }
 
-function sgiTo(vg: Vgic, c: VgicCpu, intid: number, from: VgicCpu, group: number): void {
+function sgiTo(vg: Vgic, c: VgicCpu, intid: number, from: VgicCpu, group: number, v4: V4HooksCell): void {
   if (intid >= VGIC_NR_SGIS || c.privateIrqs[intid].group !== group) return;
-  if (sendVsgi(vg, c, intid)) return; // GICv4.1 vSGI: pending in the target vPE directly
+  if (sendVsgi(vg, c, intid, v4)) return; // GICv4.1 vSGI: pending in the target vPE directly
   vg.sendSgi(c, intid, from.index);
 }
 
@@ -203,9 +204,10 @@ export function registerIccSysregs(vg: Vgic): void {
       if (irq) vg.deactivate(irq, 0);
     },
   });
-  s.register(SYSREGS.ICC_SGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 1) });
-  s.register(SYSREGS.ICC_ASGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0) });
-  s.register(SYSREGS.ICC_SGI0R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0) });
+  const v4 = v4HooksCell(vg.vm); // kept: a GICv4 host registered later is seen through the cell
+  s.register(SYSREGS.ICC_SGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 1, v4) });
+  s.register(SYSREGS.ICC_ASGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0, v4) });
+  s.register(SYSREGS.ICC_SGI0R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0, v4) });
 }
 
 /** Removes what {@link registerIccSysregs} registered. */

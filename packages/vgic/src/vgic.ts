@@ -67,6 +67,10 @@ export const VGIC_ADDR_UNSET = -1;
 /** Where every vGIC keeps its per-vCPU state on the vCPU (one slot index for all VMs). */
 const VGIC_SLOT = new VcpuSlot<VgicCpu>('vgic');
 
+/** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
+const IRQCHIP_PENDING = IrqchipState.Pending;
+const IRQCHIP_ACTIVE = IrqchipState.Active;
+
 /** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
 export class Vgic {
   /** Per-vCPU state slot (one for every VM: see {@link VcpuSlot}). */
@@ -325,7 +329,7 @@ export class Vgic {
   /** ISPENDR (guest: mirrored to a mapped host interrupt; userspace: the latch only). GICv2 SGIs: WI. */
   setPending(irq: VgicIrq, user: boolean): void {
     if (this.v2 && irq.intid < VGIC_NR_SGIS) return;
-    if (!user && irq.hw) this.hostState(irq, IrqchipState.Pending, true);
+    if (!user && irq.hw) this.hostState(irq, IRQCHIP_PENDING, true);
     const fresh = !this.isPending(irq);
     irq.pendingLatch = true;
     if (irq.targetCpu !== null) irq.targetCpu.vcpu.stats.injected++;
@@ -336,7 +340,7 @@ export class Vgic {
 
   /** ICPENDR (guest only; userspace ICPENDR is RAZ/WI). */
   clearPending(irq: VgicIrq): void {
-    if (irq.hw) this.hostState(irq, IrqchipState.Pending, false);
+    if (irq.hw) this.hostState(irq, IRQCHIP_PENDING, false);
     irq.pendingLatch = false;
     if (this.v2 && irq.intid < VGIC_NR_SGIS) irq.source = 0;
     if (irq.mappedLevel) irq.lineLevel = irq.getInputLevel!(irq.targetCpu!.vcpu, irq.intid);
@@ -359,7 +363,7 @@ export class Vgic {
     }
     if (irq.active === active) return;
     irq.active = active;
-    if (!user && irq.hw) this.hostState(irq, IrqchipState.Active, active);
+    if (!user && irq.hw) this.hostState(irq, IRQCHIP_ACTIVE, active);
     if (!active) this.completed(irq, false);
     this.queue(irq);
   }
@@ -386,7 +390,7 @@ export class Vgic {
 
   /** An interrupt left the active state outside an LR: host deactivation, EOI notification, resampling. */
   private completed(irq: VgicIrq, hostDeactivate: boolean): void {
-    if (hostDeactivate && irq.hw) this.hostState(irq, IrqchipState.Active, false);
+    if (hostDeactivate && irq.hw) this.hostState(irq, IRQCHIP_ACTIVE, false);
     if (irq.level) this.notifyEoi(irq);
   }
 

@@ -44,8 +44,14 @@ export const EXIT_REASON_NAMES: readonly string[] = [
 export class VcpuStats {
   /** Exits by {@link ExitReason}. */
   readonly exits = new Float64Array(EXIT_REASON_NAMES.length);
-  /** Trapped accesses by key (sysreg encoding, or `hypercallKey(fid)` for HVC/SMC). */
-  readonly traps = new Map<number, number>();
+  /**
+   * Trapped accesses by key, in the order each key first trapped. A sysreg key's count lives in a typed array
+   * slot (no Map update per trapped access); the Map holds it from the key's first trap and gets the current
+   * count each time this getter is read.
+   */
+  private readonly trapMap = new Map<number, number>();
+  /** Count per sysreg trap slot (see {@link trapSlotOf}); grown when a new encoding first traps. */
+  private trapCounts: Float64Array = new Float64Array(16);
   /** Guest operations executed (added at the end of each run slice, so a guest hook sees the count as of its slice start). */
   ops = 0;
   /** Interrupts injected towards this vCPU (made pending by any source). */
@@ -67,9 +73,30 @@ export class VcpuStats {
   /** Guest MMIO accesses served without an exit by an untrapped frame (`MmioDevice.untrapped`). */
   untrappedMmio = 0;
 
+  /** Trapped accesses by key (sysreg encoding, or `hypercallKey(fid)` for HVC/SMC), in first-trap order. */
+  get traps(): Map<number, number> {
+    const m = this.trapMap;
+    const c = this.trapCounts;
+    for (const k of m.keys()) if (k < SYSREG_KEYS) m.set(k, c[trapSlotOf[k]]);
+    return m;
+  }
+
   /** Counts one trap under `key`. */
   trap(key: number): void {
-    this.traps.set(key, (this.traps.get(key) ?? 0) + 1);
+    if ((key & 0xffff) === key) {
+      let slot = trapSlotOf[key];
+      if (slot === 0) slot = newTrapSlot(key);
+      let c = this.trapCounts;
+      if (slot >= c.length) c = this.growTrapCounts(slot);
+      // the first trap since reset puts the key in the Map, so the Map keeps first-trap order
+      if (c[slot]++ === 0) this.trapMap.set(key, 1);
+    } else this.trapMap.set(key, (this.trapMap.get(key) ?? 0) + 1);
+  }
+
+  private growTrapCounts(slot: number): Float64Array {
+    const c = new Float64Array(Math.max(slot + 1, this.trapCounts.length * 2));
+    c.set(this.trapCounts);
+    return (this.trapCounts = c);
   }
 
   /** Total exits over all reasons. */
@@ -82,10 +109,21 @@ export class VcpuStats {
   /** Resets every counter to zero. */
   reset(): void {
     this.exits.fill(0);
-    this.traps.clear();
+    this.trapMap.clear();
+    this.trapCounts.fill(0);
     this.ops = this.injected = this.acked = this.completed = this.irqsTaken = 0;
     this.kicks = this.blocks = this.blockedNs = this.faults = this.untrappedMmio = 0;
   }
+}
+
+/** Sysreg trap keys are 16-bit encodings (0..0xffff): such a key is counted in a slot. */
+const SYSREG_KEYS = 0x10000;
+/** Slot of each sysreg encoding that has trapped in any vCPU (0 = none yet); slots are numbered from 1. */
+const trapSlotOf = new Uint32Array(SYSREG_KEYS);
+let trapSlots = 0;
+
+function newTrapSlot(key: number): number {
+  return (trapSlotOf[key] = ++trapSlots);
 }
 
 /**

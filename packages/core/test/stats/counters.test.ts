@@ -25,6 +25,29 @@ describe('VcpuStats', () => {
     expect(EXIT_REASON_NAMES).toHaveLength(9);
   });
 
+  it('traps keep first-trap order and live counts across sysreg and hypercall keys, and restart after reset', () => {
+    const a = new VcpuStats();
+    a.trap(0xc6f1);
+    a.trap(hypercallKey(0x84000003));
+    a.trap(0xc661);
+    a.trap(0xc6f1);
+    expect([...a.traps]).toEqual([
+      [0xc6f1, 2],
+      [hypercallKey(0x84000003), 1],
+      [0xc661, 1],
+    ]);
+    a.trap(0xc661);
+    expect(a.traps.get(0xc661)).toBe(2);
+    a.reset();
+    a.trap(0xc661);
+    expect([...a.traps]).toEqual([[0xc661, 1]]);
+    // many encodings: the per-vCPU counts grow
+    const b = new VcpuStats();
+    for (let k = 0; k < 100; k++) b.trap(0x8000 + k);
+    expect(b.traps.size).toBe(100);
+    expect(b.traps.get(0x8063)).toBe(1);
+  });
+
   it('hypercall keys distinguish owners and never look like a sysreg encoding', () => {
     expect(hypercallKey(0xc5000209)).not.toBe(hypercallKey(0xc4000209));
     expect(isHypercallKey(0xffff)).toBe(false);

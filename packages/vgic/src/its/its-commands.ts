@@ -23,6 +23,9 @@ const CmdResult = { Ok: 0, Error: 1 } as const;
 
 const W = new Uint32Array(8);
 
+/** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
+const ITS_COMMAND_COST = CostComponent.ItsCommand;
+
 /** DW2[51:16] as a number (RDbase / target). */
 function rdbase(lo: number, hi: number): number {
   return (hi & 0xfffff) * 65536 + (lo >>> 16);
@@ -42,7 +45,7 @@ export function processCommands(its: VgicIts): void {
   while (its.creadr !== its.cwriter) {
     if (writer !== null) {
       writer.clock += perCmd;
-      writer.costBy[CostComponent.ItsCommand] += perCmd;
+      writer.costBy[ITS_COMMAND_COST] += perCmd;
     }
     const a = base + its.creadr;
     if (mem.isRam(a, ITS_CMD_SIZE)) {

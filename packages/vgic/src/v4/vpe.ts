@@ -29,6 +29,11 @@ import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
 import { VirtualPendingTable } from './vpt';
 
+/** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
+const VPE_RESIDENCY = CostComponent.VpeResidency;
+const MP_STOPPED = MpState.Stopped;
+const IRQCHIP_ACTIVE = IrqchipState.Active;
+
 /** Configuration of a vLPI as the redistributor sees it (the VM's LPI property table). */
 export interface VlpiConfig {
   /** Enable bit of vLPI `intid` (false for an unknown LPI). */
@@ -100,7 +105,7 @@ export class Vpe implements VirtualPendingSource {
       this.doorbellArmed = false;
       this.stats.doorbells++;
       vcpu.vm.kickVcpu(vcpu);
-      hostIrqs.setIrqchipState(h.irq, IrqchipState.Active, false);
+      hostIrqs.setIrqchipState(h.irq, IRQCHIP_ACTIVE, false);
     });
   }
 
@@ -139,7 +144,7 @@ export class Vpe implements VirtualPendingSource {
     if (!this.resident) {
       const v = this.vcpu;
       v.clock += v.vm.costNs.vpeResidency;
-      v.costBy[CostComponent.VpeResidency] += v.vm.costNs.vpeResidency;
+      v.costBy[VPE_RESIDENCY] += v.vm.costNs.vpeResidency;
     }
     this.resident = true;
     this.doorbellArmed = false;
@@ -279,7 +284,7 @@ export class Vpe implements VirtualPendingSource {
     this.stats.deferred++;
     if (this.doorbellArmed) {
       if (enabled) this.ringDoorbell();
-    } else if (this.vcpu.mp !== MpState.Stopped) {
+    } else if (this.vcpu.mp !== MP_STOPPED) {
       // awake but not resident (woken, not yet unblocked; or outside KVM_RUN): it may become resident before the
       // entry arrives, so the arrival re-drives its lines (and wakes it if it blocked meanwhile)
       this.vcpu.vm.signalVcpu(this.vcpu);

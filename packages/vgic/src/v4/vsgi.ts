@@ -25,7 +25,8 @@ import type { Vgic } from '../vgic';
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { RegHandler, VgicAccess, VgicRegister } from '../vgic-mmio';
-import { gicV4Of } from './gic-v4';
+import { GicV4, gicV4Of } from './gic-v4';
+import { v4HooksCell, type V4HooksCell } from './v4-hooks';
 import type { Vpe } from './vpe';
 
 /** GICD_TYPER2.nASSGIcap. */
@@ -99,10 +100,13 @@ export function writeNassgireq(vg: Vgic, value: number, wasEnabled: boolean, isE
 
 /**
  * The hypervisor side of a trapped ICC_SGI1R write for one target: with vSGIs enabled the SGI is made pending in
- * the target vPE and true is returned; false = the usual software path.
+ * the target vPE and true is returned; false = the usual software path. A per-SGI caller passes the VM's
+ * hooks cell (`v4HooksCell(vg.vm)`, kept) so the SGI needs no WeakMap lookup.
  */
-export function sendVsgi(vg: Vgic, target: VgicCpu, intid: number): boolean {
-  const v4 = gicV4Of(vg.vm);
+export function sendVsgi(vg: Vgic, target: VgicCpu, intid: number, cell: V4HooksCell = v4HooksCell(vg.vm)): boolean {
+  const h = cell.hooks;
+  if (h === undefined) return false;
+  const v4 = h instanceof GicV4 ? h : undefined;
   if (!v4 || !v4.nassgireq || target.privateIrqs[intid].group !== 1) return false;
   const p = v4.vpe(target.index);
   if (!p) return false;

@@ -24,3 +24,4 @@ export * from './guest/rvic-asm';
 export * from './guest/rvic-guest-driver';
 export * from './plugin';
 export * from './workloads';
+export type { SavedRvicHidden } from './rvic-visibility';

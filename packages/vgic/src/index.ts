@@ -23,3 +23,4 @@ export * from './its';
 export * from './v4';
 export * from './vgic-migration';
 export * from './vgic-hwstate';
+export type { SavedHidden } from './vgic-visibility';

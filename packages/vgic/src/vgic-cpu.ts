@@ -45,7 +45,7 @@ export class VgicCpu {
   apFrontierLen = 0;
   /**
    * Changes of the ap_list's order (an entry inserted, removed or given another key): a flush's walk is valid for
-   * the next flush while this stays the same (vgic-ap-list.ts {@link apCachedWalk}).
+   * the next flush while this stays the same (`apCachedWalk` in vgic-ap-list.ts).
    */
   apGen = 0;
   /** The entries the last flush's walk visited, in list order ({@link apWalkLen} used). */

@@ -48,12 +48,10 @@ describe('irqflow microbench', () => {
     expect(Math.abs(doc.calibration[0].error)).toBeLessThan(0.25);
   });
 
-  it('--json for every controller × profile × test runs in under a minute, every row ok or unsupported with a reason, and checks all five published composites', () => {
-    const t0 = Date.now();
+  // tests time nothing: how long the sweep takes is a benchmark's business (docs/guides/cost-profiles.md gives it)
+  it('--json for every controller × profile × test: every row ok or unsupported with a reason, and all five published composites checked', () => {
     const r = irqflow(['microbench', '--json']);
-    const ms = Date.now() - t0;
     expect(r.code).toBe(0);
-    expect(ms).toBeLessThan(60_000);
     const doc = JSON.parse(r.stdout) as MicrobenchDoc & { rows: { reason?: string; ns: number }[] };
     const listed = JSON.parse(irqflow(['list', '--json']).stdout) as { irqchips: { name: string }[]; profiles: { name: string }[] };
     const keys = new Set(doc.rows.map((x) => `${x.test} ${x.irqchip} ${x.profile}`));

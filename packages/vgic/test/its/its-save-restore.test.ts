@@ -194,7 +194,7 @@ describe('hostile images: cost follows the written pages, not the table sizes', 
     for (let id = 0; id < 65536; id++) t.vm.memory.writeU64(L2_BASE + id * 8, dte(id === 65535 ? 0 : 1, ittOf(id), 16));
   }
 
-  it('64k devices × 16 EventID bits restore and save again within seconds, byte-identical', () => {
+  it('64k devices × 16 EventID bits restore and save again byte-identical (its-save.bench measures the time; tests time nothing)', () => {
     const t = makeItsVm({ vcpus: 1 });
     t.vm.setUserMemoryRegion({ slot: 1, guestPhysAddr: BIG, size: 2 ** 35 });
     hostile(t, (id) => BIG + id * 0x80000);
@@ -203,30 +203,24 @@ describe('hostile images: cost follows the written pages, not the table sizes', 
     t.vm.memory.writeU64(CT_BASE, cte(0, 0));
     t.its.collections.clear();
     const before = t.vm.memory.read(L2_BASE, 8 * 0x10000);
-    let t0 = Date.now();
     t.dev.setAttr(RESTORE);
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(t.its.devices.size).toBe(65536);
     expect(t.its.iteCount).toBe(1);
     expect(t.its.devices.get(3)!.ites.get(65535)!.lpi.intid).toBe(8192);
     const allocated = t.vm.memory.allocatedBytes;
-    t0 = Date.now();
     t.dev.setAttr(SAVE);
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(t.vm.memory.read(L2_BASE, 8 * 0x10000)).toEqual(before);
     expect(u64(t, BIG + 3 * 0x80000 + 0x7fff8)).toBe(ite(0, 8192, 0));
     expect(u64(t, BIG + 9 * 0x80000 + 0x100)).toBe(0n);
     expect(t.vm.memory.allocatedBytes).toBe(allocated); // the save allocated no page for the empty ITTs
   });
 
-  it('the same image over ITTs outside RAM fails with EFAULT within seconds and restores nothing', () => {
+  it('the same image over ITTs outside RAM fails with EFAULT and restores nothing', () => {
     const t = makeItsVm({ vcpus: 1 });
     hostile(t, (id) => (id === 40000 ? BIG : RAM_BASE + 0x900_0000 + (id % 8) * 0x80000));
     t.vm.memory.writeU64(CT_BASE, cte(0, 0));
     t.its.collections.clear();
-    const t0 = Date.now();
     expect(() => t.dev.setAttr(RESTORE)).toThrow(kvmError({ code: 'EFAULT' }));
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(t.its.devices.size).toBe(0);
   });
 });

@@ -98,7 +98,8 @@ export function rvicHandler(rvic: Rvic): HypercallHandler {
         return;
       case RvicCall.IS_PENDING:
         if (!decode(vcpu)) return;
-        ret(vcpu, OK, tc!.isPending(intid) ? 1 : 0);
+        // a pending state another vCPU signalled is not seen before its kick's instant (rvic-visibility.ts)
+        ret(vcpu, OK, tc!.isPending(intid) && tc!.visibleAt[intid] <= vcpu.clock ? 1 : 0);
         return;
       case RvicCall.SIGNAL:
         if (!decode(vcpu)) return;

@@ -52,14 +52,19 @@ export function rvicSignallingNow(vcpu: Vcpu, c: RvicCpu): boolean {
 /** Snapshot: per vCPU index, the (intid, visibleAt) pairs not yet visible at that vCPU's clock. */
 export type SavedRvicHidden = readonly (readonly [vcpu: number, intid: number, visibleAt: number])[];
 
-/** The entries hidden from their vCPU now ({@link SavedRvicHidden}). */
+/**
+ * The entries some vCPU could still see hidden now ({@link SavedRvicHidden}): `visibleAt` later than the
+ * earliest vCPU clock, since IS_PENDING lets any vCPU look at any vCPU's interrupts, not only the target's.
+ */
 export function saveRvicHidden(vcpus: readonly Vcpu[], cpuOf: (v: Vcpu) => RvicCpu | undefined): SavedRvicHidden {
   const out: [number, number, number][] = [];
+  let earliest = Infinity;
+  for (const v of vcpus) if (v.clock < earliest) earliest = v.clock;
   for (const v of vcpus) {
     const c = cpuOf(v);
     if (c === undefined) continue;
     const at = c.visibleAt;
-    for (let i = 0; i < at.length; i++) if (at[i] > v.clock && c.isPending(i)) out.push([v.index, i, at[i]]);
+    for (let i = 0; i < at.length; i++) if (at[i] > earliest && c.isPending(i)) out.push([v.index, i, at[i]]);
   }
   return out;
 }

@@ -13,6 +13,7 @@ import type { VgicCpu } from './vgic-cpu';
 import { VgicRegisterTable, W, configReg, priorityReg, razwi, reg32, stateRegs, wi, type VgicAccess, type VgicRegister } from './vgic-mmio';
 import { readIidr, userWriteIidr } from './vgic-iidr';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
+import { hiddenNow } from './vgic-visibility';
 
 /** GICv2 distributor frame size. */
 export const GICV2_DIST_SIZE = 0x1000;
@@ -65,7 +66,8 @@ const sgiSources = (name: string, offset: number, set: boolean): VgicRegister =>
     let r = 0;
     for (let i = 0; i < len; i++) {
       const irq = cpuOf(a).privateIrqs[off - offset + i];
-      r |= (irq.source & 0xff) << (8 * i);
+      // a source another vCPU added is not seen before its kick's instant (one stamp per SGI: vgic-visibility.ts)
+      if (!hiddenNow(a.vg, irq)) r |= (irq.source & 0xff) << (8 * i);
     }
     v.lo = r >>> 0;
   },

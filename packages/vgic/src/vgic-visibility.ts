@@ -59,15 +59,19 @@ export function recheckAt(vcpu: Vcpu, at: number): void {
 /** Snapshot: (vCPU index, INTID, visibleAt) of every ap_list entry still hidden from its vCPU. */
 export type SavedHidden = readonly (readonly [vcpu: number, intid: number, visibleAt: number])[];
 
-/** The entries of every ap_list whose pending state is not yet visible to their vCPU (at its clock). */
+/**
+ * The ap_list entries whose pending state some vCPU could still see hidden: `visibleAt` later than the earliest
+ * vCPU clock (the target's flush, and any vCPU's pending-register read, {@link pendingSeen}, compare with it).
+ */
 export function saveHidden(vg: Vgic): SavedHidden {
   const out: [number, number, number][] = [];
+  let earliest = Infinity;
+  for (const v of vg.vm.vcpus) if (v.clock < earliest) earliest = v.clock;
   for (const c of vg.cpus) {
     if (c === undefined) continue;
-    const clock = c.vcpu.clock;
     for (let k = 0; k < c.apLen; k++) {
       const irq = c.apList[k];
-      if (irq.visibleAt > clock) out.push([c.index, irq.intid, irq.visibleAt]);
+      if (irq.visibleAt > earliest) out.push([c.index, irq.intid, irq.visibleAt]);
     }
   }
   return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -130,7 +134,11 @@ function setHidden(vg: Vgic, i: number, intid: number, at: number): boolean {
  * instant. Userspace (between runs) sees it.
  */
 export function pendingSeen(vg: Vgic, irq: VgicIrq): boolean {
-  if (!vg.isPending(irq)) return false;
+  return vg.isPending(irq) && !hiddenNow(vg, irq);
+}
+
+/** Whether the pending state another vCPU added to `irq` is still hidden from the vCPU executing now (see {@link pendingSeen}). */
+export function hiddenNow(vg: Vgic, irq: VgicIrq): boolean {
   const cur = vg.vm.scheduler.current;
-  return cur === null || irq.visibleAt <= cur.clock;
+  return cur !== null && irq.visibleAt > cur.clock;
 }

@@ -30,7 +30,7 @@ const PSCI_VERSION = 0x84000000;
 const LPI = 8192;
 
 type Path = 'sgi' | 'lpi';
-type Own = 'hvc' | 'wfi' | 'read';
+type Own = 'hvc' | 'wfi' | 'read' | 'readsgi';
 
 interface Outcome {
   /** The sender's handler instant (trap start + entry fraction + dispatch charged before the queue). */
@@ -113,6 +113,8 @@ function build(chip: string, profile: string, path: Path, own: Own, delta: numbe
     .callb((v: Vcpu) => p.before < 0 || v.clock < p.before + delta, 'wait');
   if (own === 'hvc') r.movi(0, PSCI_VERSION).hvc();
   else if (own === 'read') r.ldra(12, pendingRegOf(chip)).call((v) => void (p.read = v.x(12)));
+  // GICv2 GICD_SPENDSGIR0: SGI 0's byte holds the CPUs it is pending from
+  else if (own === 'readsgi') r.ldra(12, GIC_BOARD.DIST + 0xf20).call((v) => void (p.read = v.x(12) & 0xff));
   else r.wfi();
   r.label('spin').work(2).b('spin');
   r.label('irq');
@@ -151,7 +153,7 @@ function run(chip: string, profile: string, path: Path, own: Own, delta: number,
       trapAt = e.t;
       trapCost = e.b;
     }
-    const ownReason: number = own === 'hvc' ? ExitReason.Hvc : own === 'read' ? ExitReason.MmioKernel : ExitReason.Wfi;
+    const ownReason: number = own === 'hvc' ? ExitReason.Hvc : own === 'read' || own === 'readsgi' ? ExitReason.MmioKernel : ExitReason.Wfi;
     if (e.kind === TraceKind.Exit && e.vcpu === 1 && ownAt < 0 && before >= 0 && e.a === ownReason && e.t >= before) {
       ownAt = e.t;
       ownCost = e.b;
@@ -213,15 +215,20 @@ describe.each(CASES)('%s %s to a vCPU that exits for its own reason', (chip, pat
   });
 });
 
-describe.each(['gic-v2', 'gic-v3', 'gic-v4.1'])("%s: a trapped read of the target's SGI pending register", (chip) => {
+describe.each([
+  ['gic-v2', 'read'],
+  ['gic-v2', 'readsgi'],
+  ['gic-v3', 'read'],
+  ['gic-v4.1', 'read'],
+] as [string, Own][])("%s: a trapped read of the target's SGI pending state (%s)", (chip, own) => {
   it('shows the SGI pending no earlier than the producing instant plus ipiLatency, and once it is due; lockstep = lookahead', () => {
     let seenLate = false;
     for (const delta of DELTAS) {
-      const [lock, ahead] = [0, undefined].map((l) => run(chip, 'gicv3-vhe', 'sgi', 'read', delta, l));
+      const [lock, ahead] = [0, undefined].map((l) => run(chip, 'gicv3-vhe', 'sgi', own, delta, l));
       for (const o of [lock, ahead]) {
         const label = `${chip} read +${delta} ns (lookahead ${o.vm.lookaheadNs})`;
         const due = o.produced + o.vm.costNs.ipiLatency;
-        const seen = o.read >= 0 && (o.read & 1) !== 0;
+        const seen = o.read >= 0 && (own === 'readsgi' ? o.read !== 0 : (o.read & 1) !== 0);
         expect([label, o.read >= 0]).toEqual([label, true]);
         // the register is read by the reader's handler: its trap's start plus the part paid before it
         const readAt = o.ownAt + o.ownCost * EXIT_ENTRY_FRACTION;

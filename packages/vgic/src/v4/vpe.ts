@@ -7,7 +7,7 @@
  * blocking; while blocking its doorbell is armed.
  *
  * Delivery model (documented choice): the vPE's virtual pending table is the set {@link Vpe.pendingVlpis} (kept
- * in a {@link VirtualPendingTable}: O(1) to set, clear and consume, no allocation) plus the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
+ * in a {@link VirtualPendingTable}: O(1) to set, clear and consume, no allocation; choosing the highest-priority one, hppi(), still walks the pending vLPIs) plus the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
  * enabled pending vINTID to the virtual CPU interface *next to* the list registers: the modelled CPU interface
  * (vgic-cpuif.ts) asks {@link Vpe.hppi} when it evaluates vIRQ, on ICV_IAR1 (which consumes the pending bit:
  * vLPIs and GICv4.1 nASSGI vSGIs have no active state) and on ICV_EOIR1/DIR (a vSGI's EOI is only a priority drop). No list register is used, nothing is queued on the

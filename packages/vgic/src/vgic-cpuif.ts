@@ -284,7 +284,7 @@ export class VgicCpuIf {
 
   /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
   ack(group: number): number {
-    const r = group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
+    const r = group >= 0 && this.en ? this.ackFast(group) : this.ackGeneral(group);
     if (this.vcpu.vm.trace.on) this.traceIntid(TraceKind.Ack, r);
     return r;
   }
@@ -298,10 +298,11 @@ export class VgicCpuIf {
   }
 
   /**
-   * {@link ack} of one group without a vPE, in one pass over the LRs: the LR to acknowledge (what
-   * {@link hppiLr} picks) and, for the state after it, what {@link changed} would compute — the next LR to
-   * signal (the best other candidate, judged against the new running priority), the valid and pending
-   * counts and the EOI maintenance condition.
+   * {@link ack} of one group, in one pass over the LRs: the LR to acknowledge (what {@link hppiLr} picks) and,
+   * for the state after it, what {@link changed} would compute — the next LR to signal (the best other
+   * candidate, judged against the new running priority), the valid and pending counts and the EOI maintenance
+   * condition. With a GICv4 vPE the vPE's candidate is judged against that LR exactly as {@link ackGeneral}
+   * does (the same {@link vpeWins} calls in the same order), and a vPE win takes {@link ackVpe}.
    */
   private ackFast(group: number): number {
     const st = this.lrState;
@@ -344,9 +345,11 @@ export class VgicCpuIf {
         bestPrio = p;
       }
     }
-    if (best < 0 || bestPrio >= this.pmr) return INTID_SPURIOUS;
+    // what hppiLr(group, true) returns: the candidate if it passes PMR and beats the running priority
     const groupPrio = bestPrio & this.groupMask(group);
-    if (groupPrio >= this.rpr()) return INTID_SPURIOUS;
+    if (best >= 0 && (bestPrio >= this.pmr || groupPrio >= this.rpr())) best = -1;
+    if (group === 1 && this.vpe !== null && this.vpeWins(best, true)) return this.ackVpe();
+    if (best < 0) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
     const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
     st[best] = after;

@@ -472,7 +472,8 @@ export class VgicCpuIf {
       if (lo0 !== 0 && (lo1 === 0 || lo0 >>> 0 <= lo1 >>> 0)) this.ap0r = (this.ap0r & ~lo0) >>> 0;
       else this.ap1r = (this.ap1r & ~lo1) >>> 0;
     }
-    if (this.nextValid && this.vpe === null) {
+    // (with a GICv4 vPE too: setLines judges the vPE's candidate afresh, and nothing else here depends on it)
+    if (this.nextValid) {
       if (intid >= VGIC_MIN_LPI) {
         // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
         // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.

@@ -161,6 +161,7 @@ describe('ICV_IAR one-pass acknowledge', () => {
     countExits(v1);
     countExits(v2);
     const rng = new Rng(100 + nrLrs);
+    const eoiRng = new Rng(1100 + nrLrs);
     let vpeWins = 0;
     let lrWins = 0;
     for (let t = 0; t < 4000; t++) {
@@ -183,6 +184,14 @@ describe('ICV_IAR one-pass acknowledge', () => {
       if (a === id) vpeWins++;
       else if (a !== 1023) lrWins++;
       expect(outcome(fast, v1, a)).toEqual(outcome(general, v2, b));
+      // the EOI after it: the short paths judge the vPE's candidate as the general one does
+      if (a < 1020 || a >= 8192) {
+        fast.eoim = general.eoim = eoiRng.int(4) === 0;
+        if (eoiRng.int(4) === 0) fast.pmr = general.pmr = eoiRng.int(256) & 0xf8;
+        fast.eoi(a);
+        general.eoi(b);
+        expect(outcome(fast, v1, a)).toEqual(outcome(general, v2, b));
+      }
     }
     expect(vpeWins).toBeGreaterThan(200); // both the vPE and the LRs do win acknowledges
     expect(lrWins).toBeGreaterThan(200);

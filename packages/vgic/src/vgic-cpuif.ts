@@ -173,6 +173,9 @@ export class VgicCpuIf {
   private nextLr = -1;
   private nextPrio = 0x100;
   private nextValid = false;
+  /** The LR {@link ackFast} acknowledged and the valid LRs it left (with {@link nextValid}). */
+  private ackedLr = -1;
+  private ackedValid = 0;
 
   /** LR `i` (priority `prio`) if it passes the PMR and beats the running priority, else -1 (also for `i` = -1). */
   private passesMasks(i: number, prio: number): number {
@@ -284,7 +287,7 @@ export class VgicCpuIf {
 
   /** ICV_IAR0/1 (GICv2 GICV_IAR with `group` -1, GICV_AIAR with 1): acknowledge. */
   ack(group: number): number {
-    const r = group >= 0 && this.vpe === null && this.en ? this.ackFast(group) : this.ackGeneral(group);
+    const r = group >= 0 && this.en ? this.ackFast(group) : this.ackGeneral(group);
     if (this.vcpu.vm.trace.on) this.traceIntid(TraceKind.Ack, r);
     return r;
   }
@@ -298,10 +301,11 @@ export class VgicCpuIf {
   }
 
   /**
-   * {@link ack} of one group without a vPE, in one pass over the LRs: the LR to acknowledge (what
-   * {@link hppiLr} picks) and, for the state after it, what {@link changed} would compute — the next LR to
-   * signal (the best other candidate, judged against the new running priority), the valid and pending
-   * counts and the EOI maintenance condition.
+   * {@link ack} of one group, in one pass over the LRs: the LR to acknowledge (what {@link hppiLr} picks) and,
+   * for the state after it, what {@link changed} would compute — the next LR to signal (the best other
+   * candidate, judged against the new running priority), the valid and pending counts and the EOI maintenance
+   * condition. With a GICv4 vPE the vPE's candidate is judged against that LR exactly as {@link ackGeneral}
+   * does (the same {@link vpeWins} calls in the same order), and a vPE win takes {@link ackVpe}.
    */
   private ackFast(group: number): number {
     const st = this.lrState;
@@ -344,9 +348,11 @@ export class VgicCpuIf {
         bestPrio = p;
       }
     }
-    if (best < 0 || bestPrio >= this.pmr) return INTID_SPURIOUS;
+    // what hppiLr(group, true) returns: the candidate if it passes PMR and beats the running priority
     const groupPrio = bestPrio & this.groupMask(group);
-    if (groupPrio >= this.rpr()) return INTID_SPURIOUS;
+    if (best >= 0 && (bestPrio >= this.pmr || groupPrio >= this.rpr())) best = -1;
+    if (group === 1 && this.vpe !== null && this.vpeWins(best, true)) return this.ackVpe();
+    if (best < 0) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
     const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
     st[best] = after;
@@ -370,11 +376,17 @@ export class VgicCpuIf {
     if (this.vgrp0eie && e0) m |= MISR.VGRP0E;
     if (this.vgrp1eie && e1) m |= MISR.VGRP1E;
     this.nextValid = m === 0;
+    this.ackedLr = best;
+    this.ackedValid = valid;
     if (m !== 0) this.vcpu.requestExit();
     return this.iarValue(best);
   }
 
-  private ackGeneral(group: number): number {
+  /**
+   * @internal {@link ack} in the general way — {@link hppiLr}, then {@link changed} — without the trace: the
+   * reference {@link ackFast} must match (test/vgic-cpuif-ack.test.ts).
+   */
+  ackGeneral(group: number): number {
     let i: number;
     if (group < 0) {
       i = this.hppiLr(-1, true);
@@ -460,11 +472,30 @@ export class VgicCpuIf {
       if (lo0 !== 0 && (lo1 === 0 || lo0 >>> 0 <= lo1 >>> 0)) this.ap0r = (this.ap0r & ~lo0) >>> 0;
       else this.ap1r = (this.ap1r & ~lo1) >>> 0;
     }
-    if (intid >= VGIC_MIN_LPI && this.nextValid && this.vpe === null) {
-      // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
-      // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.
-      this.setLines(this.passesMasks(this.nextLr, this.nextPrio));
-      return;
+    // (with a GICv4 vPE too: setLines judges the vPE's candidate afresh, and nothing else here depends on it)
+    if (this.nextValid) {
+      if (intid >= VGIC_MIN_LPI) {
+        // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
+        // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.
+        this.setLines(this.passesMasks(this.nextLr, this.nextPrio));
+        return;
+      }
+      if (!this.eoim) {
+        const i = this.findActiveLr(intid, (value >>> 10) & 7);
+        if (i >= 0 && i === this.ackedLr && this.lrHw[i] === 0) {
+          // The EOI deactivates the LR ackFast left active (not mapped: no host interrupt is touched): since
+          // then only the priority drop changed, and now that LR goes from active to invalid. What changed()
+          // would find: the same next LR; one valid LR fewer (underflow); that LR's EOI maintenance; every
+          // other condition as ackFast left it (none).
+          this.deactivateLr(i);
+          let m = 0;
+          if (this.lrEoi[i]) m |= MISR.EOI;
+          if (this.uie && this.ackedValid - 1 <= 1) m |= MISR.U;
+          this.setLines(this.passesMasks(this.nextLr, this.nextPrio));
+          if (m !== 0) this.vcpu.requestExit();
+          return;
+        }
+      }
     }
     if (!this.eoim) this.deactivate(intid, (value >>> 10) & 7);
     this.changed();

@@ -383,8 +383,8 @@ export class VgicCpuIf {
   }
 
   /**
-   * @internal {@link ack} in the general way — {@link hppiLr}, then {@link changed} — without the trace: the
-   * reference {@link ackFast} must match (test/vgic-cpuif-ack.test.ts).
+   * @internal {@link ack} in the general way — {@link hppiLr}, then `changed` — without the trace: the
+   * reference `ackFast` must match (test/vgic-cpuif-ack.test.ts).
    */
   ackGeneral(group: number): number {
     let i: number;

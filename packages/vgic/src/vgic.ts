@@ -25,26 +25,16 @@
  *
  * @module
  */
-import { Errno, fail, IrqchipState, TraceCounter, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { Errno, fail, IrqchipState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import {
-  IRQ_ACTIVE,
-  IRQ_ENABLED,
-  IRQ_LATCH,
-  IRQ_LEVEL,
-  irqDeliverable,
-  irqPending,
-  VGIC_MAX_SPI,
-  VGIC_NR_PRIVATE_IRQS,
-  VGIC_NR_SGIS,
-  VgicIrq,
-} from './vgic-irq';
+import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
-import { apCachedNext, apCachedWalk, apInsert, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
+import { apInsert, apMarkPrune, apRemove } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
 import { recheckAt, stampQueued } from './vgic-visibility';
+import { vgicFlush, vgicSync } from './vgic-lr-sync';
 
 /** A GICv3 redistributor region (KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION); count 0 = the legacy REDIST base. */
 export interface RedistRegion {
@@ -388,14 +378,14 @@ export class Vgic {
     this.queue(irq);
   }
 
-  /** An interrupt left the active state outside an LR: host deactivation, EOI notification, resampling. */
-  private completed(irq: VgicIrq, hostDeactivate: boolean): void {
+  /** @internal An interrupt left the active state outside an LR: host deactivation, EOI notification, resampling. */
+  completed(irq: VgicIrq, hostDeactivate: boolean): void {
     if (hostDeactivate && irq.hw) this.hostState(irq, IRQCHIP_ACTIVE, false);
     if (irq.level) this.notifyEoi(irq);
   }
 
-  /** Level EOI: resamplefd notification for SPIs, line re-sample for mapped level interrupts. */
-  private notifyEoi(irq: VgicIrq): void {
+  /** @internal Level EOI: resamplefd notification for SPIs, line re-sample for mapped level interrupts. */
+  notifyEoi(irq: VgicIrq): void {
     if (irq.intid >= VGIC_NR_PRIVATE_IRQS && irq.intid < VGIC_MAX_SPI) this.vm.notifyAckedIrq(0, irq.intid - VGIC_NR_PRIVATE_IRQS);
     if (irq.mappedLevel && irq.targetCpu !== null) irq.lineLevel = irq.getInputLevel!(irq.targetCpu.vcpu, irq.intid);
   }
@@ -414,289 +404,16 @@ export class Vgic {
     for (const c of this.cpus) for (const irq of c.privateIrqs) this.queue(irq);
   }
 
-  // ---- flush / sync ---------------------------------------------------------------------------------------
+  // ---- flush / sync (vgic-lr-sync.ts) --------------------------------------------------------------------
 
-  /** vgic_flush_hwstate: fills the list registers from the head of the ap_list (vgic-ap-list.ts). */
+  /** vgic_flush_hwstate: fills the list registers from the head of the ap_list (vgic-lr-sync.ts). */
   flush(vcpu: Vcpu): void {
-    const c = this.slot.get(vcpu);
-    const hw = c.cpuif;
-    const nr = hw.nrLrs;
-    const len = c.apLen;
-    hw.eoiCount = 0;
-    if (len === 0) {
-      hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
-      hw.updateLines();
-      if (this.vm.trace.on) this.traceCounters(vcpu, 0, 0);
-      return;
-    }
-    const eng = (hw.eng0 ? 1 : 0) | (hw.eng1 ? 2 : 0);
-    if (eng !== c.apEng) {
-      // the group enables are part of the sort key: every entry must be re-keyed at the next sort
-      c.apEng = eng;
-      apMarkAllRekey(c);
-    }
-    if (len > nr && c.apRekeyLen !== 0) apSort(c, eng);
-    let n = 0;
-    let act = 0;
-    let grp0 = 0;
-    let overP = false;
-    // a pending state another vCPU queued is left out until its kick arrives (vgic-visibility.ts)
-    const clock = vcpu.clock;
-    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
-    let hidden = 1e999;
-    // what hppiLr(-1, false) would find over the LRs written (pending only, group enabled, first on ties)
-    let best = -1;
-    let bestPrio = 0x100;
-    const v2 = this.v2;
-    const tr = this.vm.trace;
-    apCachedWalk(c);
-    for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
-      if (this.oracle(irq) !== c) continue;
-      const later = irq.visibleAt > clock;
-      if (later) {
-        if (irq.visibleAt < hidden) hidden = irq.visibleAt;
-        if (!irq.active) continue;
-      }
-      if (n === nr) {
-        // The first entry for this vCPU that did not fit. Sorted (the list only overflows after a sort), so
-        // if it is not a pending one of an enabled group, no such entry was left out.
-        overP = irqDeliverable(irq.stateBits) && ((eng >> irq.group) & 1) !== 0;
-        break;
-      }
-      const f = irq.stateBits;
-      const g = irq.group;
-      if ((f & IRQ_ACTIVE) !== 0) act++;
-      if (g === 0) grp0++;
-      if (!later && (f & IRQ_LEVEL) === 0 && !irq.hw && !(v2 && irq.intid < VGIC_NR_SGIS)) {
-        // populateLr for the common case (edge, not mapped, not a GICv2 SGI), written out: the pending latch
-        // moves into the LR, no EOI maintenance, no source
-        let state = 0;
-        if ((f & IRQ_LATCH) !== 0) {
-          state = LR_PENDING;
-          irq.setLatchInLr(false);
-        }
-        if ((f & IRQ_ACTIVE) !== 0) state |= LR_ACTIVE;
-        const prio = irq.priority;
-        hw.lrState[n] = state;
-        hw.lrIntid[n] = irq.intid;
-        hw.lrPrio[n] = prio;
-        hw.lrGroup[n] = g;
-        hw.lrHw[n] = 0;
-        hw.lrPintid[n] = irq.hostIrq;
-        hw.lrEoi[n] = 0;
-        hw.lrSource[n] = 0;
-        c.lrFlushState[n] = state;
-        c.lrIrqs[n] = irq;
-        irq.lrCpu = c;
-        irq.lr = n;
-        if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
-        if (state === LR_PENDING && ((eng >> g) & 1) !== 0 && prio < bestPrio) {
-          best = n;
-          bestPrio = prio;
-        }
-      } else {
-        this.populateLr(c, n, irq, later);
-        if (hw.lrState[n] === LR_PENDING && ((eng >> hw.lrGroup[n]) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
-          best = n;
-          bestPrio = hw.lrPrio[n];
-        }
-      }
-      n++;
-    }
-    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
-    if (hidden < 1e999) recheckAt(vcpu, hidden);
-    hw.usedLrs = n;
-    hw.npie = overP;
-    // active entries left out (an active entry always belongs to the vCPU whose list holds it)
-    hw.lrenpie = c.apActiveLen > act;
-    // entries of a disabled group left out: maintenance when the guest enables it (entries not for this vCPU
-    // that prune has yet to drop may count too: at worst one extra exit)
-    hw.vgrp0eie = (eng & 1) === 0 && c.apGrp0 > grp0;
-    hw.vgrp1eie = (eng & 2) === 0 && len - c.apGrp0 > n - grp0;
-    hw.uie = false;
-    vcpu.charge(this.vm.costNs.lrAccess * n);
-    hw.updateLinesFor(best, bestPrio);
-    if (this.vm.trace.on) this.traceCounters(vcpu, len, n);
+    vgicFlush(this, vcpu);
   }
 
-  /** Trace: the vCPU's ap_list length (interrupts pending or active for it) and the LRs in use. */
-  private traceCounters(vcpu: Vcpu, pending: number, lrs: number): void {
-    const tr = this.vm.trace;
-    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.Pending, pending);
-    tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, lrs);
-  }
-
-  /** Loads `irq` into LR `i`; `hidden`: its pending state is not visible yet (only its active state is loaded). */
-  private populateLr(c: VgicCpu, i: number, irq: VgicIrq, hidden: boolean): void {
-    const hw = c.cpuif;
-    // the state bits in one read (the setters below change only the latch, which nothing after them reads)
-    const f = irq.stateBits;
-    const isHw = irq.hw;
-    const level = (f & IRQ_LEVEL) !== 0;
-    const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
-    let state = 0;
-    let eoi = 0;
-    let src = 0;
-    if (irqPending(f) && !hidden) {
-      state |= LR_PENDING;
-      if (sgi2) {
-        const s = irq.source & -irq.source;
-        src = s ? 31 - Math.clz32(s) : 0;
-        irq.source &= ~s;
-        irq.setLatchInLr(irq.source !== 0);
-        if (irq.source !== 0) eoi = 1;
-      } else if (!level) irq.setLatchInLr(false);
-    }
-    if ((f & IRQ_ACTIVE) !== 0) {
-      state |= LR_ACTIVE;
-      if (sgi2) {
-        if (state & LR_PENDING) {
-          // One source per LR: keep the pending source for later, deliver the active one.
-          irq.source |= 1 << src;
-          irq.pendingLatch = true;
-          eoi = 1;
-        }
-        state = LR_ACTIVE;
-        src = irq.activeSource;
-      } else if (isHw || level) state = LR_ACTIVE;
-    }
-    if (level && !isHw) eoi = 1;
-    hw.lrState[i] = state;
-    hw.lrIntid[i] = irq.intid;
-    hw.lrPrio[i] = irq.priority;
-    hw.lrGroup[i] = irq.group;
-    hw.lrHw[i] = isHw ? 1 : 0;
-    if (isHw) hw.hwLrs++;
-    hw.lrPintid[i] = irq.hostIrq;
-    hw.lrEoi[i] = eoi;
-    hw.lrSource[i] = src;
-    c.lrFlushState[i] = state;
-    c.lrIrqs[i] = irq;
-    irq.lrCpu = c;
-    irq.lr = i;
-    const tr = this.vm.trace;
-    if (tr.on) tr.emit(TraceKind.LrLoad, this.vm.id, c.vcpu.index, c.vcpu.clock, irq.intid, i);
-  }
-
-  /** vgic_sync_hwstate: folds the list registers back, handles EOIcount, prunes the ap_list. */
+  /** vgic_sync_hwstate: folds the list registers back, handles EOIcount, prunes the ap_list (vgic-lr-sync.ts). */
   sync(vcpu: Vcpu): void {
-    const c = this.slot.get(vcpu);
-    const hw = c.cpuif;
-    const n = hw.usedLrs;
-    const tr = this.vm.trace;
-    if (hw.eoiCount !== 0) this.eoiCountDeactivate(c, hw.eoiCount);
-    for (let i = 0; i < n; i++) {
-      const irq = c.lrIrqs[i]!;
-      c.lrIrqs[i] = null;
-      const s = hw.lrState[i];
-      if (tr.on) tr.emit(TraceKind.LrFold, this.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
-      irq.lrCpu = null;
-      irq.lr = -1;
-      const f = irq.stateBits;
-      // An LR the guest left as the flush wrote it (edge, not mapped, not a GICv2 SGI, active as the interrupt):
-      // the fold only gives back the edge latch the flush consumed. Nothing that decides whether the interrupt
-      // belongs on this list changed without a setter marking it for prune (VgicIrq), so prune need not look.
-      if (
-        s === c.lrFlushState[i] &&
-        s !== 0 &&
-        (f & IRQ_LEVEL) === 0 &&
-        ((s & LR_ACTIVE) !== 0) === ((f & IRQ_ACTIVE) !== 0) &&
-        !irq.hw &&
-        !(this.v2 && irq.intid < VGIC_NR_SGIS)
-      ) {
-        if ((s & LR_PENDING) !== 0) irq.setLatchInLr(true);
-        continue;
-      }
-      apMarkPrune(c, irq);
-      const wasActive = (f & IRQ_ACTIVE) !== 0;
-      irq.active = (s & LR_ACTIVE) !== 0;
-      const sgi2 = this.v2 && irq.intid < VGIC_NR_SGIS;
-      if (sgi2) {
-        if (irq.active) irq.activeSource = hw.lrSource[i];
-        if (s & LR_PENDING) {
-          irq.source |= 1 << hw.lrSource[i];
-          irq.pendingLatch = true;
-        }
-      } else if (!irq.level && s & LR_PENDING) irq.setLatchInLr(true);
-      // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
-      if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
-      if (irq.mappedLevel) {
-        irq.lineLevel = irq.getInputLevel!(vcpu, irq.intid);
-        // vgic_irq_handle_resampling: a line found low while the guest does not hold the interrupt active
-        // (still pending in the LR, or deactivated by the guest) releases the host interrupt, which may have
-        // fired again and gone active after an EOI, so the next assertion of the line reaches the guest.
-        if (!irq.lineLevel && (s & LR_ACTIVE) === 0) this.hostState(irq, IrqchipState.Active, false);
-      }
-      if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) this.notifyEoi(irq);
-      else if (wasActive && !irq.active && irq.level && !irq.hw) this.notifyEoi(irq);
-    }
-    hw.clearLrs();
-    hw.eoiCount = 0;
-    if (n) vcpu.charge(this.vm.costNs.lrAccess * n);
-    vcpu.virq = false;
-    vcpu.vfiq = false;
-    this.prune(c);
-    if (tr.on && n) tr.emit(TraceKind.Counter, this.vm.id, vcpu.index, vcpu.clock, TraceCounter.LrsInUse, 0);
-  }
-
-  /**
-   * EOIcount: deactivate the highest-priority active interrupts that were not in an LR (the first in list order
-   * among equal priorities). Only with LRENPIE, i.e. more active interrupts than LRs.
-   */
-  private eoiCountDeactivate(c: VgicCpu, count: number): void {
-    for (let k = 0; k < count; k++) {
-      let best: VgicIrq | null = null;
-      const act = c.apActive;
-      for (let j = 0; j < c.apActiveLen; j++) {
-        const irq = act[j];
-        if (irq.lrCpu === c) continue;
-        if (best === null || irq.priority < best.priority || (irq.priority === best.priority && irq.apOrd < best.apOrd)) best = irq;
-      }
-      if (best === null) return;
-      best.active = false;
-      c.vcpu.stats.completed++;
-      if (this.vm.trace.on) this.vm.trace.emit(TraceKind.Deactivate, this.vm.id, c.vcpu.index, c.vcpu.clock, best.intid, 0);
-      this.completed(best, true);
-    }
-  }
-
-  /**
-   * vgic_prune_ap_list: drops what no longer needs a vCPU and migrates what moved. Looks only at the entries
-   * that were in the LRs and those whose state or target changed since the last prune (vgic-ap-list.ts): every
-   * other entry still belongs here. Interrupts that move are queued on their new vCPU in list order.
-   */
-  private prune(c: VgicCpu): void {
-    const marks = c.apPrune;
-    const m = c.apPruneLen;
-    c.apPruneLen = 0;
-    const moving = c.apMoving;
-    let nm = 0;
-    for (let k = 0; k < m; k++) {
-      const irq = marks[k];
-      (marks as (VgicIrq | null)[])[k] = null;
-      if (irq.pruneCpu !== c) continue;
-      irq.pruneCpu = null;
-      if (irq.apCpu !== c) continue;
-      const t = this.oracle(irq);
-      if (t === c) continue;
-      apRemove(c, irq);
-      irq.apCpu = null;
-      if (t !== null) {
-        // insertion by list order (apOrd is kept after removal); rarely more than one
-        let j = nm++;
-        while (j > 0 && moving[j - 1]!.apOrd > irq.apOrd) {
-          moving[j] = moving[j - 1];
-          j--;
-        }
-        moving[j] = irq;
-      }
-    }
-    for (let k = 0; k < nm; k++) {
-      const irq = moving[k]!;
-      // the scratch list keeps no reference once used (an interrupt freed later must not stay reachable here)
-      moving[k] = null;
-      this.queue(irq);
-    }
+    vgicSync(this, vcpu);
   }
 
   /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */

@@ -257,10 +257,10 @@ describe.each(chips)('causal delivery on %s', (chip) => {
       expect(seen[1]).toEqual(seen[0]);
     });
 
+    // an ITS exists on gic-v3 and later only: the test is defined there, not skipped elsewhere
     const its = chip !== 'gic-v2' && chip.startsWith('gic-v');
-    (its ? it : it.skip)(
-      'an LPI from an ITS INT command (GITS_CWRITER write) is taken no earlier than the handler that ran it plus ipiLatency, identically under lockstep and the lookahead',
-      () => {
+    if (its)
+      it('an LPI from an ITS INT command (GITS_CWRITER write) is taken no earlier than the handler that ran it plus ipiLatency, identically under lockstep and the lookahead', () => {
         const seen = modes.map((l) => {
           const [sent, taken, vm] = lpiByCommand(chip, l, spin);
           expect(taken).toBeGreaterThan(0);
@@ -270,8 +270,7 @@ describe.each(chips)('causal delivery on %s', (chip) => {
           return [sent, taken];
         });
         expect(seen[1]).toEqual(seen[0]);
-      },
-    );
+      });
 
     it('a device interrupt (irqfd) is taken no earlier than the device write plus ipiLatency, identically under lockstep and the lookahead', () => {
       const seen = modes.map((l) => {

@@ -22,7 +22,7 @@ import { VGIC_DEFAULT_NR_IRQS, type Vgic } from './vgic';
 import { mapIsActive, mapPhysIrq, resetMappedIrq, setOwner, unmapPhysIrq } from './vgic-mapped';
 import { VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS } from './vgic-irq';
 import { gicV4Of } from './v4/gic-v4';
-import { restoreVgicHwstate, saveVgicHwstate } from './vgic-hwstate';
+import { checkVgicHwstates, restoreVgicHwstate, saveVgicHwstate } from './vgic-hwstate';
 import type { Vpe } from './v4/vpe';
 import { applyHiddenStash } from './vgic-visibility';
 
@@ -128,6 +128,11 @@ export class VgicFlow implements IrqchipFlow {
   /** Migration: the loaded list registers and ICH_HCR_EL2 state, read without a fold (vgic-hwstate.ts). */
   vcpuSaveHwstate(vcpu: Vcpu): unknown {
     return this.vg.ready ? saveVgicHwstate(this.vg, vcpu) : null;
+  }
+
+  /** Migration: every vCPU's saved list registers checked before the restore changes anything (vgic-hwstate.ts). @throws KvmError EINVAL */
+  checkHwstate(_vm: Vm, states: readonly unknown[]): void {
+    checkVgicHwstates(this.vg, states);
   }
 
   /** Migration: installs {@link vcpuSaveHwstate}'s result instead of a flush (vgic-hwstate.ts). @throws KvmError EINVAL */

@@ -139,6 +139,31 @@ function check(s: unknown, nrLrs: number): SavedVgicHwstate {
 }
 
 /**
+ * Checks the saved states of all vCPUs (`states[i]` for vCPU i, `null` for one outside the guest) before the
+ * restore changes anything (IrqchipFlow.checkHwstate): the format, no more list registers than the vCPU has, an
+ * INTID the architecture has (0-1019 or an LPI from 8192) and, once the vgic is initialised, an SPI it has, no
+ * interrupt in two list registers (an SPI or LPI not on two vCPUs). Whether an LPI is mapped is known only once
+ * the ITS tables are restored: {@link restoreVgicHwstate} checks that.
+ * @throws KvmError EINVAL naming the vCPU and what is wrong
+ */
+export function checkVgicHwstates(vg: Vgic, states: readonly unknown[]): void {
+  const shared = new Set<number>();
+  states.forEach((st, i) => {
+    if (st === null) return;
+    const h = check(st, vg.nrLrs);
+    const own = new Set<number>();
+    for (const lr of h.lrs) {
+      const id = lr.intid;
+      if (id < 0 || (id >= 1020 && id < 8192)) malformed(`vCPU ${i}: INTID ${id} is not an interrupt`);
+      if (id >= 32 && id < 1020 && vg.initialized && id >= 32 + vg.nrSpis) malformed(`vCPU ${i}: no SPI ${id}`);
+      if (own.has(id) || (id >= 32 && shared.has(id))) malformed(`vCPU ${i}: INTID ${id} is in two list registers`);
+      own.add(id);
+      if (id >= 32) shared.add(id);
+    }
+  });
+}
+
+/**
  * Installs `saved` on `vcpu` of the destination (vcpuRestoreHwstate), after its device state was replayed and
  * instead of the flush of its entry into the guest. Checks everything before it changes anything.
  * @throws KvmError EINVAL for malformed state, an INTID the VM does not have, or one held twice

@@ -136,6 +136,14 @@ export interface IrqchipFlow {
    * installed instead of a {@link vcpuFlushHwstate}. May throw a KvmError (EINVAL) for malformed state.
    */
   vcpuRestoreHwstate?(vcpu: Vcpu, state: unknown): void;
+  /**
+   * Migration (`restoreVm`), before anything of the destination changes: checks every vCPU's saved
+   * {@link vcpuSaveHwstate} result (`states[i]` for vCPU i, `null` for a vCPU that was not in the guest) as far
+   * as the fresh VM's configuration allows, so that a snapshot it refuses leaves the VM as it was. What can
+   * only be checked against restored state (an LPI the ITS tables map) is left to {@link vcpuRestoreHwstate}.
+   * Throws a KvmError (EINVAL) for malformed state.
+   */
+  checkHwstate?(vm: Vm, states: readonly unknown[]): void;
   /** An in-kernel device (timer, PMU) sets an interrupt's level. */
   injectIrq?(vm: Vm, cpu: number, intid: number, level: boolean, owner: unknown): void;
   /** KVM_IRQ_LINE for PPI/SPI types, after core decoded the vCPU. May throw a KvmError. */
@@ -262,6 +270,12 @@ export class FlowDispatch {
   vcpuRestoreHwstate(vcpu: Vcpu, state: unknown): void {
     const f = this.flow;
     if (f.vcpuRestoreHwstate !== undefined) return f.vcpuRestoreHwstate(vcpu, state);
+  }
+
+  /** The controller's `checkHwstate`, if any. */
+  checkHwstate(vm: Vm, states: readonly unknown[]): void {
+    const f = this.flow;
+    if (f.checkHwstate !== undefined) return f.checkHwstate(vm, states);
   }
 
   /** The controller's `injectIrq`, if any. */

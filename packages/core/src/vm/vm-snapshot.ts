@@ -361,6 +361,18 @@ export function checkVmSnapshot(vm: Vm, snap: VmSnapshot): void {
     )
       throw new VmSnapshotError('format', Errno.EINVAL, `vCPU ${i}: malformed run-loop position`);
   });
+  if (vm.flow.hasHwstate) {
+    // the controller checks the loaded vCPU interface states now, before the restore changes anything
+    try {
+      vm.flow.checkHwstate(
+        vm,
+        snap.vcpus.map((s) => (s.inGuest ? s.hwstate : null)),
+      );
+    } catch (e) {
+      if (e instanceof KvmError) throw new VmSnapshotError('format', e.errno, `hwstate: ${e.message}`);
+      throw e;
+    }
+  }
   if (vm.anyVcpuRan) throw new VmSnapshotError('busy', Errno.EBUSY, 'restore into a fresh VM: a vCPU has already run');
   unsupported(vm);
 }

@@ -235,6 +235,54 @@ describe('the vgic hwstate section', () => {
   });
 });
 
+describe('a refused restore changes nothing', () => {
+  it('a malformed hwstate of any vCPU is refused with EINVAL before the destination changes', () => {
+    const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };
+    const lrsOf = (s: VmSnapshot) => s.vcpus.map((v) => (v.hwstate as SavedVgicHwstate | null)?.lrs ?? []);
+    const m = buildMigrationVm(sc);
+    m.scheduleHost(-1);
+    // a point where a vCPU in the guest holds an SPI in a list register (for the "held by two vCPUs" case)
+    let snap: VmSnapshot | undefined;
+    for (const t of migrationCandidates(referenceRun(sc)).handler) {
+      m.vm.run({ until: t });
+      const s = saveVm(m.vm);
+      if (s.vcpus.some((v, i) => v.inGuest && lrsOf(s)[i].some((lr) => lr.intid >= 32 && lr.intid < 1020))) {
+        snap = s;
+        break;
+      }
+    }
+    expect(snap).toBeDefined();
+    const k = snap!.vcpus.findIndex((v, i) => v.inGuest && lrsOf(snap!)[i].some((lr) => lr.intid >= 32 && lr.intid < 1020));
+    const h = snap!.vcpus[k].hwstate as SavedVgicHwstate;
+    const spi = h.lrs.find((lr) => lr.intid >= 32 && lr.intid < 1020)!;
+    // another vCPU in the guest (or the same one's state on a second vCPU) claiming the same SPI
+    const other = snap!.vcpus.findIndex((v, i) => i !== k && v.inGuest);
+    const bads: [number, unknown][] = [
+      [k, { ...h, eoiCount: 99 }],
+      [k, { ...h, lrs: [...h.lrs, ...h.lrs] }],
+      [k, { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 4000 } : lr)) }], // not an interrupt
+      [k, { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 1000 } : lr)) }], // an SPI the VM lacks
+    ];
+    if (other >= 0) {
+      const o = snap!.vcpus[other].hwstate as SavedVgicHwstate;
+      bads.push([other, { ...o, lrs: [{ ...spi }] }]);
+    }
+    const fresh = saveVm(buildMigrationVm(sc).vm);
+    for (const [i, bad] of bads) {
+      const dst = buildMigrationVm(sc);
+      let e: unknown;
+      try {
+        restoreVm(dst.vm, { ...snap!, vcpus: snap!.vcpus.map((v, j) => (j === i ? { ...v, hwstate: bad } : v)) });
+      } catch (x) {
+        e = x;
+      }
+      expect(isKvmError(e) && e.errno).toBe(Errno.EINVAL);
+      // nothing of the snapshot reached the destination: it saves exactly as a fresh VM does
+      expect(saveVm(dst.vm)).toEqual(fresh);
+    }
+  });
+});
+
 describe('the comparison can fail', () => {
   it('a snapshot that loses ELR_EL1 of a vCPU inside its handler does not continue identically', () => {
     const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };

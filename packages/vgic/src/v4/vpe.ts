@@ -164,6 +164,7 @@ export class Vpe implements VirtualPendingSource {
     }
     this.resident = true;
     this.doorbellArmed = false;
+    this.vpt.dropAll(); // the doorbell's whole-table question is not asked of a resident vPE
   }
 
   // ---- the virtual pending table -------------------------------------------------------------------------

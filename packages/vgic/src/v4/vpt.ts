@@ -15,10 +15,13 @@
  *   next one moves from into `ready` when the clock passes its arrival;
  * - `ready`, on the key, over the arrived entries: {@link bestArrived} (what the CPU interface sees at its clock);
  * - `all`, on the key, over every entry: {@link bestAll} (the doorbell's question, arrival not considered).
- * An entry is stale when its slot's generation moved on: `gen` for `waiting` (bumped when the slot is freed or
- * re-stamped), `kgen` for `ready` / `all` (bumped when it is freed, re-stamped or re-keyed); stale entries are
- * dropped when they reach the top, and a heap that holds more than twice the table's entries is rebuilt (amortised
- * O(1) per push). A clock that goes back (a restore) moves every entry back to `waiting` (O(n), rare).
+ * A heap entry (key, slot) is checked against its slot when it reaches the top: it stands for the slot's entry
+ * while the slot is in use, in the heap's state (`waiting`: not arrived; `ready`: arrived) and with that arrival
+ * time / key (the key holds the vINTID, so a reused slot's old entries do not match). Stale entries are dropped
+ * there; one that matches again (re-keyed back, re-stamped to the same time) is a duplicate of a live entry,
+ * harmless. A heap that holds more than twice the table's entries is rebuilt (amortised O(1) per push). `all` is
+ * kept only while someone asks it (see {@link VirtualPendingTable.dropAll}). A clock that goes back (a restore)
+ * moves every entry back to `waiting` (O(n), rare).
  *
  * @module
  */
@@ -46,15 +49,12 @@ export const NO_KEY = 1e999;
  */
 export class VirtualPendingTable {
   // slots: the entries, linked in pending order (head → tail), free slots chained through `next`
-  private id = new Int32Array(8);
+  /** vINTID of each slot, -1 when free. */
+  private id = new Int32Array(8).fill(-1);
   private at = new Float64Array(8);
   private key = new Float64Array(8);
   private prev = new Int32Array(8);
   private next = new Int32Array(8);
-  /** Bumped when a slot is freed or re-stamped: `waiting` entries of an older generation are stale. */
-  private gen = new Int32Array(8);
-  /** Bumped when a slot is freed, re-stamped or re-keyed: `ready` / `all` entries of an older one are stale. */
-  private kgen = new Int32Array(8);
   /** 1 once the entry moved from `waiting` to `ready` (its arrival time has passed). */
   private arrived = new Uint8Array(8);
   private head = -1;
@@ -67,12 +67,14 @@ export class VirtualPendingTable {
   private vals = new Int32Array(16);
   /** 32 - log2(keys.length): the index's hash keeps the top bits. */
   private shift = 28;
-  /** (arrival time, slot, gen) of the entries not arrived yet (and stale ones). */
+  /** (arrival time, slot) of the entries not arrived yet (and stale ones). */
   private readonly waiting = new SlotHeap();
-  /** (key, slot, kgen) of the arrived entries with a key (and stale ones). */
+  /** (key, slot) of the arrived entries with a key (and stale ones). */
   private readonly ready = new SlotHeap();
-  /** (key, slot, kgen) of every entry with a key (and stale ones). */
+  /** (key, slot) of every entry with a key (and stale ones), while {@link allKept}. */
   private readonly all = new SlotHeap();
+  /** `all` is kept up to date (from the first {@link bestAll} until {@link dropAll}). */
+  private allKept = false;
   /** Largest clock entries were moved to `ready` at; an earlier clock moves them all back. */
   private dropped = -NEVER;
   /**
@@ -147,7 +149,7 @@ export class VirtualPendingTable {
     this.n++;
     this.indexPut(intid, s);
     this.pushWaiting(s);
-    if (key < NO_KEY) this.pushAll(s);
+    if (key < NO_KEY && this.allKept) this.pushAll(s);
     return true;
   }
 
@@ -161,8 +163,7 @@ export class VirtualPendingTable {
     else this.head = q;
     if (q >= 0) this.prev[q] = p;
     else this.tail = p;
-    this.gen[s]++;
-    this.kgen[s]++;
+    this.id[s] = -1;
     this.next[s] = this.free;
     this.free = s;
     this.n--;
@@ -174,11 +175,8 @@ export class VirtualPendingTable {
     const s = this.find(intid);
     if (s < 0) return;
     this.at[s] = at;
-    this.gen[s]++;
-    this.kgen[s]++; // its `ready` entry (if any) goes: it waits again until `at`
-    this.arrived[s] = 0;
+    this.arrived[s] = 0; // its `ready` entry (if any) goes: it waits again until `at`
     this.pushWaiting(s);
-    if (this.key[s] < NO_KEY) this.pushAll(s);
   }
 
   /** Re-keys pending `intid` (its configuration changed); no-op if not pending or unchanged. */
@@ -186,19 +184,15 @@ export class VirtualPendingTable {
     const s = this.find(intid);
     if (s < 0 || this.key[s] === key) return;
     this.key[s] = key;
-    this.kgen[s]++;
     if (key < NO_KEY) {
-      this.pushAll(s);
+      if (this.allKept) this.pushAll(s);
       if (this.arrived[s] === 1) this.pushReady(s);
     }
   }
 
   /** Drops every entry. */
   clear(): void {
-    for (let s = this.head; s >= 0; s = this.next[s]) {
-      this.gen[s]++;
-      this.kgen[s]++;
-    }
+    for (let s = this.head; s >= 0; s = this.next[s]) this.id[s] = -1;
     this.keys.fill(-1);
     this.head = this.tail = this.free = -1;
     this.used = this.n = 0;
@@ -217,12 +211,42 @@ export class VirtualPendingTable {
    */
   bestArrived(clock: number): number {
     this.advance(clock);
-    return this.top(this.ready);
+    const h = this.ready;
+    while (h.len > 0) {
+      this.visited++;
+      const s = h.slot[0];
+      if (this.id[s] >= 0 && this.arrived[s] === 1 && this.key[s] === h.key[0]) return s;
+      h.pop();
+    }
+    return -1;
   }
 
-  /** The slot of the entry with the smallest key, arrived or not, or -1 (does not move the clock). */
+  /**
+   * The slot of the entry with the smallest key, arrived or not, or -1 (does not move the clock). Amortised
+   * O(log n) while the index it uses is kept; the first call after {@link dropAll} builds it (O(n)).
+   */
   bestAll(): number {
-    return this.top(this.all);
+    if (!this.allKept) {
+      this.allKept = true;
+      this.rebuild(this.all, 2);
+    }
+    const h = this.all;
+    while (h.len > 0) {
+      this.visited++;
+      const s = h.slot[0];
+      if (this.id[s] >= 0 && this.key[s] === h.key[0]) return s;
+      h.pop();
+    }
+    return -1;
+  }
+
+  /**
+   * Stops keeping the index of {@link bestAll} up to date until it is asked again (the vPE became resident: the
+   * doorbell's question, the only user, is not asked of a resident vPE), which saves a heap push per pending.
+   */
+  dropAll(): void {
+    this.allKept = false;
+    this.all.len = 0;
   }
 
   // ---- the heaps ---------------------------------------------------------------------------------------
@@ -238,43 +262,34 @@ export class VirtualPendingTable {
     while (w.len > 0) {
       this.visited++;
       const s = w.slot[0];
-      if (w.gen[0] === this.gen[s]) {
-        const t = w.key[0];
+      const t = w.key[0];
+      const a = this.at[s];
+      // eslint-disable-next-line no-self-compare -- a NaN arrival time (a restored one) counts as arrived, as before
+      if (this.id[s] >= 0 && this.arrived[s] === 0 && (a === t || (a !== a && t !== t))) {
         if (t > clock) return t;
         w.pop();
         this.arrived[s] = 1; // clocks only grow: it stays arrived
         if (this.key[s] < NO_KEY) this.pushReady(s);
-      } else w.pop(); // cleared or re-stamped
+      } else w.pop(); // cleared, re-stamped or arrived
     }
     return NEVER;
-  }
-
-  /** The top valid slot of `h` (a key heap), dropping stale entries, or -1. */
-  private top(h: SlotHeap): number {
-    while (h.len > 0) {
-      this.visited++;
-      const s = h.slot[0];
-      if (h.gen[0] === this.kgen[s]) return s;
-      h.pop();
-    }
-    return -1;
   }
 
   // bounded: a heap holding more than twice the table is rebuilt from the live entries (amortised O(1) per push)
 
   private pushWaiting(s: number): void {
     if (this.waiting.len > 2 * this.n + 32) this.rebuild(this.waiting, 0);
-    this.waiting.push(this.at[s], s, this.gen[s]);
+    this.waiting.push(this.at[s], s);
   }
 
   private pushReady(s: number): void {
     if (this.ready.len > 2 * this.n + 32) this.rebuild(this.ready, 1);
-    this.ready.push(this.key[s], s, this.kgen[s]);
+    this.ready.push(this.key[s], s);
   }
 
   private pushAll(s: number): void {
     if (this.all.len > 2 * this.n + 32) this.rebuild(this.all, 2);
-    this.all.push(this.key[s], s, this.kgen[s]);
+    this.all.push(this.key[s], s);
   }
 
   /** Rebuilds `h` from the live entries: 0 = `waiting` (not arrived), 1 = `ready` (arrived, keyed), 2 = `all`. */
@@ -284,8 +299,8 @@ export class VirtualPendingTable {
     for (let s = this.head; s >= 0; s = this.next[s]) {
       this.visited++;
       if (which === 0) {
-        if (this.arrived[s] === 0) h.push(this.at[s], s, this.gen[s]);
-      } else if (this.key[s] < NO_KEY && (which === 2 || this.arrived[s] === 1)) h.push(this.key[s], s, this.kgen[s]);
+        if (this.arrived[s] === 0) h.push(this.at[s], s);
+      } else if (this.key[s] < NO_KEY && (which === 2 || this.arrived[s] === 1)) h.push(this.key[s], s);
     }
   }
 
@@ -366,10 +381,9 @@ export class VirtualPendingTable {
     arrived.set(this.arrived);
     this.arrived = arrived;
     this.id = wid(this.id);
+    this.id.fill(-1, cap / 2);
     this.prev = wid(this.prev);
     this.next = wid(this.next);
-    this.gen = wid(this.gen);
-    this.kgen = wid(this.kgen);
     this.keys = new Int32Array(2 * cap).fill(-1);
     this.vals = new Int32Array(2 * cap);
     this.shift--;

@@ -174,6 +174,11 @@ export class Vpe implements VirtualPendingSource {
     return this.vpt.ids();
   }
 
+  /** @internal Work counter of the selection (entries the virtual pending table looked at; for tests). */
+  get selectionWork(): number {
+    return this.vpt.visited;
+  }
+
   /** Whether vLPI `intid` is pending in the virtual pending table. */
   isVlpiPending(intid: number): boolean {
     return this.vpt.has(intid);

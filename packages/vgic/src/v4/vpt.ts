@@ -264,7 +264,7 @@ export class VirtualPendingTable {
       const s = w.slot[0];
       const t = w.key[0];
       const a = this.at[s];
-      // eslint-disable-next-line no-self-compare -- a NaN arrival time (a restored one) counts as arrived, as before
+      // (a !== a: a NaN arrival time, which only a restore can give, counts as arrived, as the walk did)
       if (this.id[s] >= 0 && this.arrived[s] === 0 && (a === t || (a !== a && t !== t))) {
         if (t > clock) return t;
         w.pop();

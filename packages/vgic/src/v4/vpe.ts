@@ -189,14 +189,19 @@ export class Vpe implements VirtualPendingSource {
     if (this.vpt.has(intid)) return; // edge: coalesces with the pending one
     const s = this.vcpu.vm.scheduler;
     s.stampSignal(this.vcpu);
-    this.vpt.add(intid, s.signalTime, this.keyOf(intid));
+    const enabled = this.config.vlpiEnabled(intid);
+    this.vpt.add(intid, s.signalTime, enabled ? this.prioKey(intid) : NO_KEY);
     this.vcpu.stats.injected++;
-    this.signal(this.config.vlpiEnabled(intid));
+    this.signal(enabled);
   }
 
   /** The selection key of vLPI `intid` from its configuration ({@link NO_KEY}: never presented). */
   private keyOf(intid: number): number {
-    if (!this.config.vlpiEnabled(intid)) return NO_KEY;
+    return this.config.vlpiEnabled(intid) ? this.prioKey(intid) : NO_KEY;
+  }
+
+  /** The selection key of enabled vLPI `intid`: its priority and vINTID ({@link NO_KEY} for a priority ≥ 0x100). */
+  private prioKey(intid: number): number {
     const p = this.config.vlpiPriority(intid);
     return (p | 0) === p && p >= 0 && p < 0x100 ? p * PRIO_SCALE + intid : NO_KEY;
   }

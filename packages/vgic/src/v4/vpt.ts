@@ -36,6 +36,14 @@ const NEVER = 1e999;
 export const NO_KEY = 1e999;
 
 /**
+ * The `waiting` heap's key for arrival time `at`: a NaN time (only a restore can give one) counts as arrived at
+ * every clock, as `at > clock` being false made it for a walk, so it sorts first instead of disordering the heap.
+ */
+function arrivalKey(at: number): number {
+  return at === at ? at : -NEVER;
+}
+
+/**
  * Pending vINTIDs with their arrival times and selection keys, in the order they became pending.
  * @example
  * const t = new VirtualPendingTable();
@@ -131,6 +139,7 @@ export class VirtualPendingTable {
    */
   add(intid: number, at: number, key = NO_KEY): boolean {
     if ((intid | 0) !== intid || intid < 0 || this.find(intid) >= 0) return false;
+    if (!(key < NO_KEY)) key = NO_KEY; // NaN: no key (it would disorder the heaps)
     if (this.free < 0 && this.used === this.id.length) this.grow();
     let s: number;
     if (this.free >= 0) {
@@ -181,6 +190,7 @@ export class VirtualPendingTable {
 
   /** Re-keys pending `intid` (its configuration changed); no-op if not pending or unchanged. */
   setKey(intid: number, key: number): void {
+    if (!(key < NO_KEY)) key = NO_KEY; // NaN: no key
     const s = this.find(intid);
     if (s < 0 || this.key[s] === key) return;
     this.key[s] = key;
@@ -264,8 +274,7 @@ export class VirtualPendingTable {
       const s = w.slot[0];
       const t = w.key[0];
       const a = this.at[s];
-      // (a !== a: a NaN arrival time, which only a restore can give, counts as arrived, as the walk did)
-      if (this.id[s] >= 0 && this.arrived[s] === 0 && (a === t || (a !== a && t !== t))) {
+      if (this.id[s] >= 0 && this.arrived[s] === 0 && (a === t || (a !== a && t === -NEVER))) {
         if (t > clock) return t;
         w.pop();
         this.arrived[s] = 1; // clocks only grow: it stays arrived
@@ -279,7 +288,7 @@ export class VirtualPendingTable {
 
   private pushWaiting(s: number): void {
     if (this.waiting.len > 2 * this.n + 32) this.rebuild(this.waiting, 0);
-    this.waiting.push(this.at[s], s);
+    this.waiting.push(arrivalKey(this.at[s]), s);
   }
 
   private pushReady(s: number): void {
@@ -299,7 +308,7 @@ export class VirtualPendingTable {
     for (let s = this.head; s >= 0; s = this.next[s]) {
       this.visited++;
       if (which === 0) {
-        if (this.arrived[s] === 0) h.push(this.at[s], s);
+        if (this.arrived[s] === 0) h.push(arrivalKey(this.at[s]), s);
       } else if (this.key[s] < NO_KEY && (which === 2 || this.arrived[s] === 1)) h.push(this.key[s], s);
     }
   }

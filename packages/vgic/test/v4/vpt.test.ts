@@ -78,6 +78,21 @@ describe('VirtualPendingTable', () => {
     expect(t.nextArrival(100_000)).toBe(Infinity);
   });
 
+  it('a NaN arrival time (a malformed restore) counts as arrived, as a walk saw it, and leaves the order intact', () => {
+    const t = new VirtualPendingTable();
+    for (let i = 0; i < 40; i++) t.add(8192 + i, 1000 + 10 * i, 0xa0 * 2 ** 32 + 8192 + i);
+    t.setAt(8200, NaN);
+    t.add(9000, 500, NO_KEY);
+    t.add(9001, 2000, NaN); // no key: never presented
+    expect(t.idOf(t.bestArrived(0))).toBe(8200);
+    expect(t.nextArrival(0)).toBe(500);
+    expect(t.nextArrival(1005)).toBe(1010);
+    expect(t.idOf(t.bestArrived(1015))).toBe(8192);
+    t.remove(8192);
+    expect(t.idOf(t.bestArrived(1015))).toBe(8193);
+    expect(t.idOf(t.bestAll())).toBe(8193);
+  });
+
   it('presents the smallest key among the arrived entries and among all, over random steps (keys re-set, index dropped)', () => {
     const t = new VirtualPendingTable();
     const ref = new Map<number, { at: number; key: number }>();

@@ -234,7 +234,7 @@ export class GicV4 implements V4Hooks, VlpiConfig {
   /** INV / INVALL: the redistributor re-reads the vLPI's configuration. */
   configChanged(intid: number): void {
     const map = this.byIntid.get(intid);
-    if (map) this.vpes[map.vcpu]?.configChanged();
+    if (map) this.vpes[map.vcpu]?.configChanged(intid);
   }
 
   /** CLEAR: the vLPI's pending bit is cleared. */

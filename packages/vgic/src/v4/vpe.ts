@@ -7,7 +7,7 @@
  * blocking; while blocking its doorbell is armed.
  *
  * Delivery model (documented choice): the vPE's virtual pending table is the set {@link Vpe.pendingVlpis} (kept
- * in a {@link VirtualPendingTable}: O(1) to set, clear and consume, no allocation; choosing the highest-priority one, hppi(), still walks the pending vLPIs) plus the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
+ * in a {@link VirtualPendingTable}) plus the vSGI pending bits. While the vPE is resident the GICv4 redistributor presents its highest-priority
  * enabled pending vINTID to the virtual CPU interface *next to* the list registers: the modelled CPU interface
  * (vgic-cpuif.ts) asks {@link Vpe.hppi} when it evaluates vIRQ, on ICV_IAR1 (which consumes the pending bit:
  * vLPIs and GICv4.1 nASSGI vSGIs have no active state) and on ICV_EOIR1/DIR (a vSGI's EOI is only a priority drop). No list register is used, nothing is queued on the
@@ -15,6 +15,16 @@
  * no kick, no exit (counted in {@link VpeStats.direct}). For a non-resident vPE the bit just stays in the
  * virtual pending table; if the vCPU is blocked in WFI the redistributor raises the vPE's doorbell, a host
  * interrupt whose handler kicks the vCPU (KVM's vgic_v4_doorbell_handler), one-shot until the next blocking.
+ *
+ * Selection (issue #17: no walk over the pending vLPIs per evaluation). The table keeps, per pending vLPI, its
+ * key (priority, vINTID) from the vPE's configuration ({@link VlpiConfig}: the property table as the ITS last read
+ * it, Arm IHI 0069 5.1.1), in min-heaps over the arrived entries and over all entries (vpt.ts), so
+ * {@link Vpe.hppi} / {@link Vpe.hasPending} cost amortised O(log n) and allocate nothing, and choose what a walk
+ * would: lowest priority value, ties to the lowest vINTID, disabled vLPIs never. A configuration change must
+ * re-key the entry: {@link Vpe.configChanged}(intid), which GicV4 calls for INV / INVALL / GICR_INV* (the only
+ * paths that change what the ITS read: LpiTable.readConfig); a vLPI that moves (VMOVI) is cleared here and made
+ * pending on its new vPE with that vPE's reading; restore re-stamps arrivals ({@link Vpe.restoreArrivals}).
+ * The ≤ 32 vSGI bits are checked directly.
  *
  * Causality: a vINTID made pending by anyone but the vCPU itself (another vCPU's vSGI, an MSI, a forwarded host
  * interrupt) reaches the vPE's CPU interface after the delivery latency of a signal (core's Vm.signalVcpu):
@@ -27,20 +37,26 @@ import { CostComponent, IrqchipState, MpState, type HostIrq, type Vcpu } from '@
 import type { VgicCpu } from '../vgic-cpu';
 import { VGIC_NR_SGIS } from '../vgic-irq';
 import type { VirtualPendingSource } from './v4-hooks';
-import { VirtualPendingTable } from './vpt';
+import { NO_KEY, VirtualPendingTable } from './vpt';
 
 /** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
 const VPE_RESIDENCY = CostComponent.VpeResidency;
 const MP_STOPPED = MpState.Stopped;
 const IRQCHIP_ACTIVE = IrqchipState.Active;
 
-/** Configuration of a vLPI as the redistributor sees it (the VM's LPI property table). */
+/**
+ * Configuration of a vLPI as the redistributor sees it (the VM's LPI property table). The vPE reads it when a
+ * vLPI becomes pending and when told of a change ({@link Vpe.configChanged} with the vINTID), not per selection.
+ */
 export interface VlpiConfig {
   /** Enable bit of vLPI `intid` (false for an unknown LPI). */
   vlpiEnabled(intid: number): boolean;
-  /** Priority of vLPI `intid`. */
+  /** Priority of vLPI `intid`: an integer; a vLPI at 0x100 or above (or not an integer in 0..0xff) is never presented. */
   vlpiPriority(intid: number): number;
 }
+
+/** Key scale: a vLPI's selection key is priority × 2^32 + vINTID (exact in a double; orders (priority, vINTID)). */
+const PRIO_SCALE = 4294967296;
 
 /** Counters of one vPE. */
 export interface VpeStats {
@@ -148,6 +164,7 @@ export class Vpe implements VirtualPendingSource {
     }
     this.resident = true;
     this.doorbellArmed = false;
+    this.vpt.dropAll(); // the doorbell's whole-table question is not asked of a resident vPE
   }
 
   // ---- the virtual pending table -------------------------------------------------------------------------
@@ -155,6 +172,11 @@ export class Vpe implements VirtualPendingSource {
   /** The pending vLPIs of the virtual pending table, in the order they became pending (a new array). */
   get pendingVlpis(): number[] {
     return this.vpt.ids();
+  }
+
+  /** @internal Work counter of the selection (entries the virtual pending table looked at; for tests). */
+  get selectionWork(): number {
+    return this.vpt.visited;
   }
 
   /** Whether vLPI `intid` is pending in the virtual pending table. */
@@ -167,9 +189,21 @@ export class Vpe implements VirtualPendingSource {
     if (this.vpt.has(intid)) return; // edge: coalesces with the pending one
     const s = this.vcpu.vm.scheduler;
     s.stampSignal(this.vcpu);
-    this.vpt.add(intid, s.signalTime);
+    const enabled = this.config.vlpiEnabled(intid);
+    this.vpt.add(intid, s.signalTime, enabled ? this.prioKey(intid) : NO_KEY);
     this.vcpu.stats.injected++;
-    this.signal(this.config.vlpiEnabled(intid));
+    this.signal(enabled);
+  }
+
+  /** The selection key of vLPI `intid` from its configuration ({@link NO_KEY}: never presented). */
+  private keyOf(intid: number): number {
+    return this.config.vlpiEnabled(intid) ? this.prioKey(intid) : NO_KEY;
+  }
+
+  /** The selection key of enabled vLPI `intid`: its priority and vINTID ({@link NO_KEY} for a priority ≥ 0x100). */
+  private prioKey(intid: number): number {
+    const p = this.config.vlpiPriority(intid);
+    return (p | 0) === p && p >= 0 && p < 0x100 ? p * PRIO_SCALE + intid : NO_KEY;
   }
 
   /** Clears vLPI `intid`'s pending bit; returns whether it was pending. */
@@ -200,8 +234,12 @@ export class Vpe implements VirtualPendingSource {
     this.relines();
   }
 
-  /** Re-presents after a configuration change (INV, enable, priority, group). */
-  configChanged(): void {
+  /**
+   * Re-presents after a configuration change (INV, enable, priority, group); with `intid` (a vLPI's
+   * configuration was re-read: INV / INVALL), its pending entry is re-keyed first.
+   */
+  configChanged(intid?: number): void {
+    if (intid !== undefined) this.vpt.setKey(intid, this.keyOf(intid));
     if (this.resident) this.relines();
     else if (this.doorbellArmed && this.hasPending(false)) this.ringDoorbell();
   }
@@ -309,15 +347,11 @@ export class Vpe implements VirtualPendingSource {
     let best = -1;
     let bp = 0x100;
     const t = this.vpt;
-    for (let k = t.firstSlot(); k >= 0; k = t.nextSlot(k)) {
-      const id = t.idOf(k);
-      if (t.atOf(k) > clock || !this.config.vlpiEnabled(id)) continue; // not arrived yet, or disabled
-
-      const p = this.config.vlpiPriority(id);
-      if (p < bp || (p === bp && id < best)) {
-        best = id;
-        bp = p;
-      }
+    // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
+    const k = clock < 1e999 ? t.bestArrived(clock) : t.bestAll();
+    if (k >= 0) {
+      best = t.idOf(k);
+      bp = Math.floor(t.keyOf(k) / PRIO_SCALE);
     }
     let sgis = this.sgiPending;
     while (sgis !== 0) {

@@ -67,7 +67,7 @@ describe('vgic benchmark rows', () => {
   });
 
   it('scaling.bench: each scenario is one irqchip × family, reported against its reference point', () => {
-    const names = [0, 1, 2, 3, 4, 5].map((i) => run('scaling.bench.js', ['--quick', `--scenario=${i}`]).doc.benchmarks);
+    const names = [0, 1, 2, 3, 4, 5, 6].map((i) => run('scaling.bench.js', ['--quick', `--scenario=${i}`]).doc.benchmarks);
     for (const rows of names) expectRows(rows);
     expect(names.flat().map((r) => [r.name, r.unit, r.better])).toEqual([
       ['scaling gic-v3 pending SPIs 16 vs 1', 'ns/irq', 'lower'],
@@ -76,6 +76,7 @@ describe('vgic benchmark rows', () => {
       ['scaling gic-v4.1 pending SPIs 16 vs 1', 'ns/irq', 'lower'],
       ['scaling gic-v4.1 pending LPIs 256 vs 1', 'ns/irq', 'lower'],
       ['scaling gic-v4.1 vCPUs (IPI ping-pong) 8 vs 2', 'ns/irq', 'lower'],
+      ['scaling gic-v4.1 pending vLPIs 256 vs 1', 'ns/irq', 'lower'],
     ]);
   });
 

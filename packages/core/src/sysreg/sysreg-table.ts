@@ -52,7 +52,7 @@ export interface SysregHandler {
 }
 
 /** Hot readers (and, separately, hot writers) per VM that get their own interpreter call site. */
-export const SYSREG_HOT_LANES = 2;
+export const SYSREG_HOT_LANES = 3;
 
 /**
  * A resolved table entry. The handler's members are copied into fields of one fixed shape when it is

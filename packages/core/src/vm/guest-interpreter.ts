@@ -72,10 +72,10 @@ export function runSlice(v: Vcpu): SliceEnd {
   let pc = v.pc;
   let clock = v.clock;
   // The operation boundary's checks (a due signal, the ahead limit, a deliverable IRQ/FIQ) run only once the clock
-  // reaches `stop` (-1 while an IRQ/FIQ is deliverable, else the next signal or the ahead limit): nothing the fast
-  // path does changes what they look at but DAIF, after which `stop` is recomputed, as it is after everything that
-  // goes through `v`.
-  let stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+  // reaches `stop` (boundaryAt): nothing the fast path does changes what they look at but DAIF, after which `stop`
+  // is recomputed, as it is after everything that goes through `v`.
+  boundaryAt(v, vIrq, vFiq);
+  let stop = v.boundaryAt;
   let end: SliceEnd;
   for (;;) {
     if (clock >= stop) {
@@ -92,7 +92,8 @@ export function runSlice(v: Vcpu): SliceEnd {
         executed++;
         actions++;
       }
-      stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+      boundaryAt(v, vIrq, vFiq);
+      stop = v.boundaryAt;
       // after an action, back to the top: a signal that came due during it, and the limits, are looked at first
       if (r === Boundary.Action) continue;
     }
@@ -245,20 +246,23 @@ export function runSlice(v: Vcpu): SliceEnd {
         v.daif |= code[p + Insn.A];
         clock += cycle;
         pc++;
-        stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.DAIFCLR:
         v.daif &= ~code[p + Insn.A] & 0xf;
         clock += cycle;
         pc++;
-        stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.ERET:
         v.daif = (v.spsr >>> SPSR_DAIF_SHIFT) & 0xf;
         pc = v.elr;
         clock += c.exception;
         v.costBy[CostComponent.Exception] += c.exception;
-        stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+        boundaryAt(v, vIrq, vFiq);
+        stop = v.boundaryAt;
         continue;
       case Op.PUSH: {
         if (v.sp >= STACK_DEPTH) break;
@@ -300,7 +304,8 @@ export function runSlice(v: Vcpu): SliceEnd {
     const r = slowOp(v, img, o, pc, exact);
     pc = v.pc;
     clock = v.clock;
-    stop = deliverable(v, vIrq, vFiq) ? -1 : v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
+    boundaryAt(v, vIrq, vFiq);
+    stop = v.boundaryAt;
     if (r === -1) continue;
     if (r === WAIT) {
       executed--;
@@ -327,13 +332,14 @@ const enum Boundary {
 }
 
 /**
- * Whether an IRQ or FIQ is deliverable now (its input asserted, unmasked, and a vector for it). The loop runs the
- * operation boundary's checks ({@link boundary}) next at once (`stop` -1) when one is, else when a posted signal
- * comes due or the ahead limit is reached, whichever is first: that time is computed in the loop itself, into a
- * local, so no non-integer time is returned from a call (the JIT boxes one it does not inline) or kept in a field.
+ * Sets {@link Vcpu.boundaryAt}, when the loop must run the operation boundary's checks ({@link boundary}) next: at
+ * once (-1) when an IRQ or FIQ is deliverable, else when a posted signal comes due or the ahead limit is reached,
+ * whichever is first. Stored in a field, not returned: a non-integer time returned by a call the JIT does not
+ * inline is boxed on the heap.
  */
-function deliverable(v: Vcpu, vIrq: number, vFiq: number): boolean {
-  return (v.virq && (v.daif & 2) === 0 && vIrq >= 0) || (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0);
+function boundaryAt(v: Vcpu, vIrq: number, vFiq: number): void {
+  if ((v.virq && (v.daif & 2) === 0 && vIrq >= 0) || (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0)) v.boundaryAt = -1;
+  else v.boundaryAt = v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
 }
 
 /**

@@ -138,6 +138,8 @@ export class Vcpu {
    * conservative lookahead). Never below {@link Vcpu.sliceLimit}.
    */
   aheadLimit = Infinity;
+  /** @internal When the interpreter next runs its operation-boundary checks (guest-interpreter.ts boundaryAt). */
+  boundaryAt = Infinity;
   /** High half of a system-register read (handlers set it). */
   sysHi = 0;
   /** Counters. */

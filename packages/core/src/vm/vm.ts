@@ -237,16 +237,7 @@ export class Vm {
   /** The vCPU with MPIDR affinity `mpidr` (Aff3..Aff0; bit 31 ignored). */
   vcpuByMpidr(mpidr: number): Vcpu | undefined {
     if (!(mpidr >= 0 && mpidr < 0x100000000)) return undefined; // Aff3 != 0 matches no vCPU
-    const m = mpidr & 0xffffff;
-    // first the vCPU created at the index this MPIDR's id would have (ids are usually 0..n-1): no hashing
-    if ((m & 0xf0) === 0) {
-      const i = (m & 0xf) | ((m >>> 4) & 0xff0) | ((m >>> 4) & 0xff000);
-      if (i < this.vcpus.length) {
-        const v = this.vcpus[i];
-        if (v.mpidr === m) return v;
-      }
-    }
-    return this.byMpidr.get(m);
+    return this.byMpidr.get(mpidr & 0xffffff);
   }
 
   /** The vCPU at creation index `index`. */

@@ -111,12 +111,18 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   }
   if ((hi >>> 16) & 0xff) return; // Aff3 != 0: no vCPU
   const targets = lo & 0xffff;
-  const aff1 = (lo >>> 16) & 0xff;
-  const aff2 = hi & 0xff;
-  const rs = (hi >>> 12) & 0xf;
+  // Aff2.Aff1 and RS * 16 as Aff0's base: target t is at MPIDR base | t
+  const base = ((hi & 0xff) << 16) | (((lo >>> 16) & 0xff) << 8) | (((hi >>> 12) & 0xf) << 4);
+  if ((targets & (targets - 1)) === 0) {
+    // no target or one (an IPI): no walk over the list
+    if (targets === 0) return;
+    const v = vg.vm.vcpuByMpidr(base | (31 - Math.clz32(targets)));
+    if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
+    return;
+  }
   for (let t = 0; t < 16; t++) {
     if (((targets >>> t) & 1) === 0) continue;
-    const v = vg.vm.vcpuByMpidr((aff2 << 16) | (aff1 << 8) | (rs * 16 + t));
+    const v = vg.vm.vcpuByMpidr(base | t);
     if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
   }
 }
@@ -205,7 +211,8 @@ export function registerIccSysregs(vg: Vgic): void {
     },
   });
   const v4 = v4HooksCell(vg.vm); // kept: a GICv4 host registered later is seen through the cell
-  s.register(SYSREGS.ICC_SGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 1, v4) });
+  // hot: the IPI every ping-pong interrupt sends, from a call site of its own (SYSREG_HOT_LANES)
+  s.register(SYSREGS.ICC_SGI1R_EL1, { trapped: true, hot: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 1, v4) });
   s.register(SYSREGS.ICC_ASGI1R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0, v4) });
   s.register(SYSREGS.ICC_SGI0R_EL1, { trapped: true, write: (v, lo, hi) => dispatchSgi(vg, v, lo, hi, 0, v4) });
 }

@@ -55,6 +55,30 @@ describe('gic-v3 SGIs', () => {
     vm.run({ until: 200_000 });
     expect(logs.map((l, i) => (l.length ? i : -1)).filter((i) => i >= 0)).toEqual([17]);
   });
+
+  it('a single target is named by Aff2.Aff1, the range selector and its TargetList bit', () => {
+    // each value has one TargetList bit: (SGI 7, Aff1, RS, bit) → the vCPUs that take it
+    const cases: [number, number, number, number[]][] = [
+      [1, 0, 1, [17]], // Aff1=1 Aff0=1: vCPU 17
+      [0, 0, 1, [1]], // Aff1=0 Aff0=1: vCPU 1
+      [0, 1, 1, []], // RS=1: Aff0 = 17, which no vCPU has (KVM's Aff0 is id[3:0])
+      [1, 0, 2, []], // Aff1=1 Aff0=2: vCPU 18 does not exist
+    ];
+    for (const [aff1, rs, bit, want] of cases) {
+      const { vm, drv } = gicVm('gic-v3', 18);
+      const logs: number[][] = Array.from({ length: 18 }, () => []);
+      for (let i = 0; i < 18; i++) {
+        const a = loggingGuest(drv, [7], logs[i], {
+          before: (g) => {
+            if (i === 0) g.movi(0, BigInt((7 << 24) | (aff1 << 16) | (1 << bit)) | (BigInt(rs << 12) << 32n)).msr('ICC_SGI1R_EL1', 0);
+          },
+        });
+        vm.vcpus[i].setProgram(a.build());
+      }
+      vm.run({ until: 200_000 });
+      expect([aff1, rs, bit, logs.map((l, i) => (l.length ? i : -1)).filter((i) => i >= 0)]).toEqual([aff1, rs, bit, want]);
+    }
+  });
 });
 
 describe('gic-v2 SGIs', () => {

@@ -38,8 +38,8 @@ export interface SysregHandler {
    */
   readonly local?: boolean | SysregDecision;
   /**
-   * A register on the interrupt fast path (an acknowledge or an end of interrupt, read or written once per
-   * interrupt). The first {@link SYSREG_HOT_LANES} hot readers and writers of a VM each get a call site of
+   * A register on the interrupt fast path (an acknowledge, an end of interrupt, the IPI a handler sends: read or
+   * written once per interrupt). The first {@link SYSREG_HOT_LANES} hot readers and writers of a VM each get a call site of
    * their own in the interpreter, where the JIT sees one accessor and can inline it (the first hot writer's
    * `local` decision too, when it is a function); every other access goes through one shared call site. Mark
    * only what runs per interrupt. Default `false`.
@@ -52,7 +52,7 @@ export interface SysregHandler {
 }
 
 /** Hot readers (and, separately, hot writers) per VM that get their own interpreter call site. */
-export const SYSREG_HOT_LANES = 2;
+export const SYSREG_HOT_LANES = 3;
 
 /**
  * A resolved table entry. The handler's members are copied into fields of one fixed shape when it is

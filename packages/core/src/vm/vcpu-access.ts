@@ -222,11 +222,12 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
     const lane = entry.writeLane;
     if (lane === 0) h.write!(v, vlo, vhi);
     else if (lane === 1) h.write!(v, vlo, vhi);
+    else if (lane === 2) h.write!(v, vlo, vhi);
     else entry.write!.call(h, v, vlo, vhi);
   } else {
     v.sysHi = 0;
     const lane = entry.readLane;
-    const lo = lane === 0 ? h.read!(v) : lane === 1 ? h.read!(v) : entry.read!.call(h, v);
+    const lo = lane === 0 ? h.read!(v) : lane === 1 ? h.read!(v) : lane === 2 ? h.read!(v) : entry.read!.call(h, v);
     if (rt !== 31) {
       v.xlo[rt] = lo >>> 0;
       v.xhi[rt] = v.sysHi >>> 0;

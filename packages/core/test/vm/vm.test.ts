@@ -20,6 +20,12 @@ describe('createVcpu', () => {
     expect(v0.mp).toBe(MpState.Runnable);
   });
 
+  it('finds a vCPU by MPIDR whatever the order its ids were created in', () => {
+    const vm = new Hypervisor({ traceCapacity: 1024 }).createVm();
+    const [v5, v0, v1, v16] = [5, 0, 1, 16].map((id) => vm.createVcpu(id));
+    expect([0, 1, 5, 0x100, 2, 0x10].map((m) => vm.vcpuByMpidr(m))).toEqual([v0, v1, v5, v16, undefined, undefined]);
+  });
+
   it('refuses a duplicate id (EEXIST) and ids outside 0..511 (EINVAL)', () => {
     const vm = new Hypervisor({ traceCapacity: 1024 }).createVm();
     vm.createVcpu(3);

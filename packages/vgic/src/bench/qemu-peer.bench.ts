@@ -11,7 +11,11 @@
  * Each row's value is irqflow's rate (min/median/max of its repetitions), the baseline QEMU's median, and the
  * ratio irqflow / QEMU. QEMU's rate is the guest's own count over the guest's CNTVCT_EL0 ticks between the
  * first send and the last completion, so QEMU's start-up and the guest's boot are not in it. QEMU and irqflow
- * repetitions alternate. The guest is assembled at run time with the Debian aarch64 binutils.
+ * measurements alternate, and both sides are measured over the same duration: after each QEMU run, irqflow runs
+ * repetitions (of up to 50,000 interrupts each) until they total that QEMU process's wall time, and its
+ * measurement is their median (one short burst right after QEMU exits would see a cache and JIT state QEMU
+ * disturbed, and a host far noisier than over a second). The guest is assembled at run time with the Debian
+ * aarch64 binutils.
  *
  * Without qemu-system-aarch64 or aarch64-linux-gnu-as/-ld on PATH it says what is missing and how to install
  * it, prints no rows and exits 0. `--json`, `--quick` (fewer interrupts, one repetition), `--filter NAME`.
@@ -84,10 +88,13 @@ interface QemuRun {
   count: number;
   /** Guest interrupts per host second (guest counter ticks between first send and last completion). */
   rate: number;
+  /** Host wall time of the whole QEMU process (ns): what irqflow's measurement beside it lasts. */
+  wallNs: number;
 }
 
 /** Runs the guest under QEMU. @throws Error if QEMU fails, times out or the guest reports no count */
 function runQemu(elf: string, q: QemuShape): QemuRun {
+  const t0 = process.hrtime.bigint();
   const args = ['-M', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', String(q.smp), '-m', '256M'];
   args.push('-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', elf, '-accel', `tcg,thread=${q.thread}`);
   const r = spawnSync('qemu-system-aarch64', args, { encoding: 'utf8', timeout: 120_000 });
@@ -95,7 +102,22 @@ function runQemu(elf: string, q: QemuShape): QemuRun {
   if (r.status !== 0 || !m)
     throw new Error(`qemu-system-aarch64 ${r.signal ?? `exit ${r.status}`}: ${(r.stdout + r.stderr).trim().slice(-300)}`);
   const [count, ticks, freq] = [m[1], m[2], m[3]].map((h) => parseInt(h, 16));
-  return { count, rate: count / (ticks / freq) };
+  return { count, rate: count / (ticks / freq), wallNs: Number(process.hrtime.bigint() - t0) };
+}
+
+/**
+ * irqflow's measurement beside one QEMU run: repetitions of `irqs` interrupts until they total `ns` of wall time
+ * (at least one), as interrupts per host second, their median.
+ */
+function measureFor(s: BenchShape, irqs: number, ns: number): number {
+  const rates: number[] = [];
+  let spent = 0;
+  do {
+    const t = process.hrtime.bigint();
+    rates.push(1e9 / s.rep(irqs));
+    spent += Number(process.hrtime.bigint() - t);
+  } while (spent < ns);
+  return spread(rates).median;
 }
 
 /** irqflow's side of a shape: a VM built once, run in repetitions. */
@@ -139,7 +161,7 @@ export function qemuPeer(quick: boolean, filter?: string): { rows: BenchmarkEntr
         const r = runQemu(elf, q);
         if (r.count !== n) throw new Error(`${name}: the guest counted ${r.count} of ${n} interrupts`);
         theirs.push(r.rate);
-        ours.push(1e9 / s.rep(irqs));
+        ours.push(measureFor(s, irqs, r.wallNs));
       }
       const t = spread(theirs);
       rows.push(benchRow(name, 'irq/s', 'higher', ours, t.median));

@@ -125,3 +125,56 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s: LRs the guest left untouched a
     expect(dst.log).toEqual([32, 33, 34]);
   });
 });
+
+describe.each(['gic-v3', 'gic-v2'] as const)('%s: an active interrupt routed away while its vCPU is out of the guest', (chip) => {
+  /** vCPU 0 takes SPI 32 and exits to userspace before its EOI; `reroute`: userspace then routes 32 to vCPU 1. */
+  function scenario(reroute: boolean) {
+    const { vm, drv } = gicVm(chip, 2);
+    const log: number[] = [];
+    const log1: number[] = [];
+    const a = new GuestAsm();
+    a.label('main');
+    drv.emitCpuInit(a);
+    drv.emitEnable(a, 32);
+    a.daifclr(DAIF.I).label('loop').wfi().b('loop');
+    a.label('irq');
+    drv.emitAck(a, 9);
+    a.beqi(9, drv.spurious, 'out');
+    a.call((v: Vcpu) => void log.push(v.x(9)));
+    a.ldra(10, PAUSE_MMIO); // to userspace with the interrupt active in its LR
+    drv.emitEoi(a, 9);
+    a.label('out').eret();
+    vm.vcpus[0].setProgram(a.build());
+    vm.vcpus[1].setProgram(loggingGuest(drv, [], log1).build());
+    expect(vm.run().reason).toBe('idle');
+    vm.irqLine(spiLine(32), 1);
+    vm.irqLine(spiLine(32), 0);
+    expect(vm.run().reason).toBe('exit');
+    expect(getDist(vm, 0x304) & 1).toBe(1); // GICD_ISACTIVER1: 32 active
+    if (reroute) {
+      if (chip === 'gic-v3')
+        setDist(vm, 0x6000 + 8 * 32, 1); // GICD_IROUTER32: Aff0 = 1
+      else setDist(vm, 0x820, (getDist(vm, 0x820) & ~0xff) | 0x02); // GICD_ITARGETSR8 byte 0: CPU 1
+    }
+    const exits = (): number => vm.vcpus[0].stats.exits.reduce((x, y) => x + y, 0);
+    const e0 = exits();
+    expect(vm.run().reason).toBe('idle');
+    const eoiExits = exits() - e0;
+    expect(getDist(vm, 0x304) & 1).toBe(0);
+    vm.irqLine(spiLine(32), 1);
+    vm.irqLine(spiLine(32), 0);
+    // (without the re-route vCPU 0 takes it and exits to userspace again)
+    for (let k = 0; k < 3 && vm.run().reason === 'exit'; k++);
+    return { log, log1, eoiExits };
+  }
+
+  it('goes back into its LR on the vCPU that holds it active: the guest deactivates it there (no more exits than without the re-route), the next edge goes to the new target', () => {
+    const control = scenario(false);
+    const r = scenario(true);
+    expect(r.log).toEqual([32]);
+    expect(r.log1).toEqual([32]);
+    expect(control.log).toEqual([32, 32]);
+    // an LR missing at the entry would make the EOI a maintenance exit (EOIcount with LRENPIE)
+    expect(r.eoiExits).toBe(control.eoiExits);
+  });
+});

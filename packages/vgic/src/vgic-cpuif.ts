@@ -53,6 +53,18 @@ export class VgicCpuIf {
   usedLrs = 0;
   /** LRs written with the HW bit since the LRs were last cleared (0: {@link holdsHwLr} needs no scan). */
   hwLrs = 0;
+  /**
+   * Hypervisor bookkeeping (vgic-lr-sync.ts), bit n = LR n: the LRs the last flush wrote on its common path (edge,
+   * not mapped, not a GICv2 SGI: no HW, EOI or CPUID bits). Cleared by {@link clearLrs}.
+   */
+  fastLrs = 0;
+  /**
+   * Hypervisor bookkeeping (vgic-lr-sync.ts), bit n = LR n: the LRs the last fold left as they were (the guest did
+   * not change them) instead of clearing them, so that the next flush, putting the same interrupt back in the
+   * same state, need not write them again. Outside {@link usedLrs}, so nothing but that flush looks at them; any
+   * other write of the LRs ({@link clearLrs}) drops them.
+   */
+  keptLrs = 0;
 
   /** VMCR.VPMR (8-bit priority mask; 0 masks everything). */
   pmr = 0;
@@ -528,13 +540,31 @@ export class VgicCpuIf {
 
   /** Clears every LR (the hypervisor's save path empties them; flush rebuilds them). */
   clearLrs(): void {
+    this.foldLrs(0);
+    this.fastLrs = 0;
+  }
+
+  /**
+   * The fold's {@link clearLrs}: clears every used LR but those in `kept` (bit n = LR n), which keep their contents
+   * outside {@link usedLrs} ({@link keptLrs}).
+   */
+  foldLrs(kept: number): void {
+    this.dropKeptLrs(0);
     this.nextValid = false;
     this.hwLrs = 0;
     for (let i = 0; i < this.usedLrs; i++) {
+      if (((kept >> i) & 1) !== 0) continue;
       this.lrState[i] = 0;
       this.lrEoi[i] = 0;
       this.lrHw[i] = 0;
     }
     this.usedLrs = 0;
+    this.keptLrs = kept;
+  }
+
+  /** Invalidates the {@link keptLrs} from LR `from` on (the flush: those it did not use) and forgets them all. */
+  dropKeptLrs(from: number): void {
+    for (let k = this.keptLrs & -(1 << from); k !== 0; k &= k - 1) this.lrState[31 - Math.clz32(k & -k)] = 0;
+    this.keptLrs = 0;
   }
 }

@@ -4,6 +4,14 @@
  * §11.4 "the List registers", GICv2 IHI 0048B §5.3 GICH_LRn). The ap_list itself is vgic-ap-list.ts; what a
  * pending state queued by another vCPU may show before its kick arrives is vgic-visibility.ts.
  *
+ * Host cost. KVM folds and refills every used LR at each exit and entry, and the model charges (lrAccess per LR)
+ * and traces (LrFold / LrLoad) exactly that. But an LR the guest left as the common path of the flush wrote it
+ * (edge, not mapped, not a GICv2 SGI) is not cleared by the fold: its interrupt is folded back as usual (pending
+ * latch, `lr`/`lrCpu`), while the register keeps its contents outside `usedLrs`, where nothing looks
+ * (VgicCpuIf.keptLrs). The next flush, putting an interrupt into such an LR, compares instead of writing: the same
+ * vINTID, state, priority, group and pINTID leave it as it is; anything else (an interrupt re-prioritised,
+ * disabled, routed away or replaced in between) rewrites it. Kept LRs the flush does not use are invalidated.
+ *
  * @module
  */
 import { IrqchipState, TraceCounter, TraceKind, type Vcpu } from '@irqflow/core';
@@ -11,7 +19,7 @@ import type { Vgic } from './vgic';
 import { apCachedNext, apCachedWalk, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import type { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
-import { IRQ_ACTIVE, IRQ_LATCH, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_NR_SGIS, type VgicIrq } from './vgic-irq';
+import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LATCH, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_NR_SGIS, type VgicIrq } from './vgic-irq';
 import { recheckAt } from './vgic-visibility';
 
 // a module constant: read through @irqflow/core's export object the enum member is a dictionary-mode load per fold
@@ -25,6 +33,8 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   const len = c.apLen;
   hw.eoiCount = 0;
   if (len === 0) {
+    hw.dropKeptLrs(0);
+    hw.fastLrs = 0;
     hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
     hw.updateLines();
     if (vg.vm.trace.on) traceCounters(vg, vcpu, 0, 0);
@@ -50,9 +60,20 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   let bestPrio = 0x100;
   const v2 = vg.v2;
   const tr = vg.vm.trace;
+  // LRs the fold left as they were (VgicCpuIf.keptLrs): rewritten only where what goes there differs
+  const kept = hw.keptLrs;
+  let fast = 0;
+  // the distributor's group enables, for the oracle below
+  const dist0 = vg.enableGrp0;
+  const dist1 = vg.enableGrp1;
   apCachedWalk(c);
   for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
-    if (vg.oracle(irq) !== c) continue;
+    // vg.oracle(irq) !== c (vgic_target_oracle), written out: a call per entry visited costs more than the rest
+    // of the visit to an entry the flush leaves as it was
+    const f0 = irq.stateBits;
+    if ((f0 & IRQ_ACTIVE) !== 0) {
+      if ((irq.apCpu ?? irq.targetCpu) !== c) continue;
+    } else if ((f0 & IRQ_ENABLED) === 0 || !irqPending(f0) || !(irq.group === 0 ? dist0 : dist1) || irq.targetCpu !== c) continue;
     const later = irq.visibleAt > clock;
     if (later) {
       if (irq.visibleAt < hidden) hidden = irq.visibleAt;
@@ -78,15 +99,27 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
       }
       if ((f & IRQ_ACTIVE) !== 0) state |= LR_ACTIVE;
       const prio = irq.priority;
-      hw.lrState[n] = state;
-      hw.lrIntid[n] = irq.intid;
-      hw.lrPrio[n] = prio;
-      hw.lrGroup[n] = g;
-      hw.lrHw[n] = 0;
-      hw.lrPintid[n] = irq.hostIrq;
-      hw.lrEoi[n] = 0;
-      hw.lrSource[n] = 0;
-      c.lrFlushState[n] = state;
+      if (
+        ((kept >> n) & 1) === 0 ||
+        hw.lrIntid[n] !== irq.intid ||
+        hw.lrState[n] !== state ||
+        hw.lrPrio[n] !== prio ||
+        hw.lrGroup[n] !== g ||
+        hw.lrPintid[n] !== irq.hostIrq
+      ) {
+        hw.lrState[n] = state;
+        hw.lrIntid[n] = irq.intid;
+        hw.lrPrio[n] = prio;
+        hw.lrGroup[n] = g;
+        hw.lrHw[n] = 0;
+        hw.lrPintid[n] = irq.hostIrq;
+        hw.lrEoi[n] = 0;
+        hw.lrSource[n] = 0;
+        c.lrFlushState[n] = state;
+      }
+      // (else LR n holds exactly that already: a kept LR is one this path wrote, with no HW/EOI/CPUID bits, the
+      // guest left unchanged, and whose state the fold found equal to lrFlushState)
+      fast |= 1 << n;
       c.lrIrqs[n] = irq;
       irq.lrCpu = c;
       irq.lr = n;
@@ -106,6 +139,9 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   }
   // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
   if (hidden < 1e999) recheckAt(vcpu, hidden);
+  // kept LRs past the ones used now become invalid, as every LR past usedLrs is while in the guest
+  hw.dropKeptLrs(n);
+  hw.fastLrs = fast;
   hw.usedLrs = n;
   hw.npie = overP;
   // active entries left out (an active entry always belongs to the vCPU whose list holds it)
@@ -185,6 +221,8 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
   const hw = c.cpuif;
   const n = hw.usedLrs;
   const tr = vg.vm.trace;
+  const fast = hw.fastLrs;
+  let kept = 0;
   if (hw.eoiCount !== 0) eoiCountDeactivate(vg, c, hw.eoiCount);
   for (let i = 0; i < n; i++) {
     const irq = c.lrIrqs[i]!;
@@ -206,6 +244,8 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
       !(vg.v2 && irq.intid < VGIC_NR_SGIS)
     ) {
       if ((s & LR_PENDING) !== 0) irq.setLatchInLr(true);
+      // written by the flush's common path: left in place for the next flush (VgicCpuIf.keptLrs)
+      if (((fast >> i) & 1) !== 0) kept |= 1 << i;
       continue;
     }
     apMarkPrune(c, irq);
@@ -231,7 +271,7 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
     if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) vg.notifyEoi(irq);
     else if (wasActive && !irq.active && irq.level && !irq.hw) vg.notifyEoi(irq);
   }
-  hw.clearLrs();
+  hw.foldLrs(kept);
   hw.eoiCount = 0;
   if (n) vcpu.charge(vg.vm.costNs.lrAccess * n);
   vcpu.virq = false;

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { Errno, fail, IrqchipState, MpState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { Errno, fail, IrqchipState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
@@ -60,7 +60,6 @@ const VGIC_SLOT = new VcpuSlot<VgicCpu>('vgic');
 /** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
 const IRQCHIP_PENDING = IrqchipState.Pending;
 const IRQCHIP_ACTIVE = IrqchipState.Active;
-const HALTED = MpState.Halted;
 
 /** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
 export class Vgic {
@@ -202,11 +201,7 @@ export class Vgic {
 
   /** Makes the vCPU notice new state (kvm_vcpu_kick). */
   kick(c: VgicCpu): void {
-    const v = c.vcpu;
-    // Vm.kickVcpu's first answer, taken here without the call: a vCPU neither blocked nor in the guest needs
-    // nothing (it flushes on entry). An MSI burst kicks each target once per LPI; all but the first end here.
-    if (v.mp !== HALTED && !v.inGuest) return;
-    this.vm.kickVcpu(v);
+    this.vm.kickVcpu(c.vcpu);
   }
 
   /**

@@ -17,9 +17,12 @@ import type { Ite } from './vgic-its';
 /** Bits of the direct-mapped front (4096 slots). */
 const FRONT_BITS = 12;
 
-/** Slot of `key` in the front: multiplicative hash of the 32-bit key, top bits. */
+/**
+ * Slot of `key` in the front: a multiplicative hash of the DeviceID (the top bits) plus the EventID, so that the
+ * events of one device (MSI-X vectors are numbered from 0) take consecutive slots and share cache lines.
+ */
 function slotOf(key: number): number {
-  return Math.imul(key | 0, 0x9e3779b1) >>> (32 - FRONT_BITS);
+  return ((Math.imul(key >>> 16, 0x9e3779b1) >>> (32 - FRONT_BITS)) + key) & (TranslationCache.SLOTS - 1);
 }
 
 /** The translation cache of one ITS. */
@@ -27,9 +30,9 @@ export class TranslationCache {
   /** Slots in the direct-mapped front. */
   static readonly SLOTS = 1 << FRONT_BITS;
   private readonly map = new Map<number, Ite>();
-  /** Front keys (-1: empty). */
-  private readonly frontKey = new Float64Array(TranslationCache.SLOTS).fill(-1);
-  /** Front values. */
+  /** Front keys, as `key | 0` (a slot is empty when its value is null, whatever its key). */
+  private readonly frontKey = new Int32Array(TranslationCache.SLOTS);
+  /** Front values (null: empty). */
   private readonly frontIte: (Ite | null)[] = new Array<Ite | null>(TranslationCache.SLOTS).fill(null);
 
   /** Number of cached translations. */
@@ -40,7 +43,10 @@ export class TranslationCache {
   /** The cached ITE of `key` (DeviceID × 2^16 + EventID), or undefined. No allocation. */
   get(key: number): Ite | undefined {
     const s = slotOf(key);
-    if (this.frontKey[s] === key) return this.frontIte[s]!;
+    if (this.frontKey[s] === (key | 0)) {
+      const hit = this.frontIte[s];
+      if (hit !== null) return hit;
+    }
     const ite = this.map.get(key);
     if (ite !== undefined) {
       this.frontKey[s] = key;
@@ -61,17 +67,13 @@ export class TranslationCache {
   delete(key: number): void {
     if (!this.map.delete(key)) return;
     const s = slotOf(key);
-    if (this.frontKey[s] === key) {
-      this.frontKey[s] = -1;
-      this.frontIte[s] = null;
-    }
+    if (this.frontKey[s] === (key | 0)) this.frontIte[s] = null;
   }
 
   /** Drops every translation. */
   clear(): void {
     if (this.map.size === 0) return;
     this.map.clear();
-    this.frontKey.fill(-1);
     this.frontIte.fill(null);
   }
 

@@ -134,10 +134,8 @@ export class VgicIts {
    */
   inject(devid: number, eventid: number): number {
     if (!this.enabled) return -Errno.EBUSY;
-    const inRange = devid >= 0 && devid < 65536 && eventid >= 0 && eventid < 65536;
-    const key = devid * 65536 + eventid;
-    if (inRange) {
-      const hit = this.cache.get(key);
+    if (devid >= 0 && devid < 65536 && eventid >= 0 && eventid < 65536) {
+      const hit = this.cache.get(devid * 65536 + eventid);
       if (hit !== undefined) {
         this.stats.cacheHits++;
         if (this.vm.trace.on) this.traceTranslate(devid, eventid, hit.lpi);
@@ -145,6 +143,13 @@ export class VgicIts {
         return 1;
       }
     }
+    return this.translate(devid, eventid);
+  }
+
+  /** {@link inject} past a cache miss (out of line, so that the hit path stays small enough to inline). */
+  private translate(devid: number, eventid: number): number {
+    const inRange = devid >= 0 && devid < 65536 && eventid >= 0 && eventid < 65536;
+    const key = devid * 65536 + eventid;
     this.stats.cacheMisses++;
     const itt = this.devices.get(devid)?.ites;
     if (itt === undefined) return 0;

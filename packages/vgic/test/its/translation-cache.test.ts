@@ -45,3 +45,31 @@ describe('ITS translation cache', () => {
     expect(hits).toBeGreaterThan(1000);
   });
 });
+
+describe('ITS translation cache front edges', () => {
+  it('keeps DeviceID 0 EventID 0, the largest key and the neighbouring events of one device apart', () => {
+    const cache = new TranslationCache();
+    const top = 65535 * 65536 + 65535; // 2^32 - 1: the same 32 bits as -1
+    const a = ite(1);
+    const b = ite(2);
+    // empty slots answer nothing, also for key 0 (an empty slot's stored key is 0)
+    expect(cache.get(0)).toBeUndefined();
+    expect(cache.get(top)).toBeUndefined();
+    cache.set(top, a);
+    expect(cache.get(top)).toBe(a);
+    expect(cache.get(0)).toBeUndefined();
+    cache.set(0, b);
+    expect(cache.get(0)).toBe(b);
+    cache.delete(0);
+    expect(cache.get(0)).toBeUndefined();
+    expect(cache.get(top)).toBe(a);
+    // a device's events are cached side by side: every one answers with its own ITE, before and after deletes
+    const dev = 4321 * 65536;
+    const v = Array.from({ length: 64 }, (_, e) => ite(100 + e));
+    v.forEach((x, e) => cache.set(dev + e, x));
+    v.forEach((x, e) => expect(cache.get(dev + e)).toBe(x));
+    for (let e = 0; e < 64; e += 2) cache.delete(dev + e);
+    v.forEach((x, e) => expect(cache.get(dev + e)).toBe(e % 2 === 0 ? undefined : x));
+    expect(cache.size).toBe(1 + 32);
+  });
+});

@@ -62,8 +62,8 @@ export class Scheduler {
   /** Simulated time of the latest event fired / slice run. */
   time = 0;
   private shutdownBy: Vcpu | null = null;
-  /** The time of the host event being fired, or -1 outside event handlers. */
-  private eventTime = -1;
+  /** @internal The time of the host event being fired, or -1 outside event handlers (read by Vm.kickVcpu). */
+  eventTime = -1;
   /** The delivery latency of signals posted by the host event being fired (0 for a pCPU-local one). */
   private eventLatency = 0;
   /**

@@ -475,7 +475,11 @@ export class Vm {
       s.stampSignal(vcpu);
       // the breakdown's delivery latency: what of its blocked time the vCPU waits for this signal once it was sent
       // (0 from itself or a pCPU-local event, and 0 if its clock is already past the arrival)
-      const waited = s.signalTime - (vcpu.clock > s.now ? vcpu.clock : s.now);
+      // (the scheduler's `now` written out: a getter's double result is boxed on the heap whenever V8 runs out of
+      // inlining budget for it here, as it did once kickVcpu was inlined into a larger caller)
+      const cur = s.current;
+      const now = cur !== null ? cur.clock : s.eventTime >= 0 ? s.eventTime : s.time;
+      const waited = s.signalTime - (vcpu.clock > now ? vcpu.clock : now);
       if (waited > 0) vcpu.costBy[CostComponent.IpiLatency] += waited;
       vcpu.wake();
       s.runnable(vcpu);

@@ -134,7 +134,9 @@ export class VgicIts {
    */
   inject(devid: number, eventid: number): number {
     if (!this.enabled) return -Errno.EBUSY;
-    if (devid >= 0 && devid < 65536 && eventid >= 0 && eventid < 65536) {
+    // integers in 0..65535 only: the cache's keys (and its front's 32-bit ones) hold a 16-bit DeviceID and EventID,
+    // and a DeviceID that is not an integer (no u32) would otherwise alias a mapped event's key
+    if ((devid & 0xffff) === devid && (eventid & 0xffff) === eventid) {
       const hit = this.cache.get(devid * 65536 + eventid);
       if (hit !== undefined) {
         this.stats.cacheHits++;
@@ -148,7 +150,7 @@ export class VgicIts {
 
   /** {@link inject} past a cache miss (out of line, so that the hit path stays small enough to inline). */
   private translate(devid: number, eventid: number): number {
-    const inRange = devid >= 0 && devid < 65536 && eventid >= 0 && eventid < 65536;
+    const inRange = (devid & 0xffff) === devid && (eventid & 0xffff) === eventid;
     const key = devid * 65536 + eventid;
     this.stats.cacheMisses++;
     const itt = this.devices.get(devid)?.ites;
@@ -173,7 +175,7 @@ export class VgicIts {
 
   /** The translation-cache-only path (irqfd fast path): true if a cached translation delivered the MSI. */
   injectCached(devid: number, eventid: number): boolean {
-    if (!this.enabled || devid < 0 || devid >= 65536 || eventid < 0 || eventid >= 65536) return false;
+    if (!this.enabled || (devid & 0xffff) !== devid || (eventid & 0xffff) !== eventid) return false; // as inject
     const hit = this.cache.get(devid * 65536 + eventid);
     if (hit === undefined) return false;
     this.stats.cacheHits++;

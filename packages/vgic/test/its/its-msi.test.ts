@@ -121,3 +121,32 @@ describe('translation cache', () => {
     expect(t.host.pendingOn(0)).toEqual([]);
   });
 });
+
+describe('translation cache: a DeviceID that is not an integer', () => {
+  // KVM's DeviceID is a u32; a JS number that is not one names no mapped device. Its cache key
+  // (DeviceID × 2^16 + EventID) must not be taken for the key of a mapped event: 1.3 × 2^16 + 0 truncates to the
+  // key of device 1 event 19660, 1.5 × 2^16 + 0 is exactly the key of device 1 event 32768.
+  it.each([
+    [1.3, 19660],
+    [1.5, 32768],
+  ])('DeviceID %p reaches no LPI, also once device 1 event %p is cached', (devid, ev) => {
+    const t = makeItsVm({ vcpus: 1 });
+    t.g.setup();
+    t.g.prop(8192, 0x80, true);
+    t.g.mapd(1, 16);
+    t.g.mapc(0, 0);
+    t.g.mapti(1, ev, 8192, 0);
+    expect(msi(t.vm, 1, ev)).toBe(1); // cached now
+    t.host.ack(0, 8192);
+    for (let i = 0; i < 2; i++) {
+      expect(msi(t.vm, devid, 0)).toBe(0);
+      expect(t.host.pendingOn(0)).toEqual([]);
+    }
+    // the irqfd path (the cache only) does not deliver it either
+    t.vm.setGsiRouting([{ gsi: 5, type: 'msi', msi: { address: DOORBELL, data: 0, devid, flags: 1 } }]);
+    const fd = new EventFd();
+    t.vm.irqfd({ fd, gsi: 5 });
+    fd.signal();
+    expect(t.host.pendingOn(0)).toEqual([]);
+  });
+});

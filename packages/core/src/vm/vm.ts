@@ -24,7 +24,8 @@ import type { GuestIrqDriver, IrqchipDescriptor, IrqchipSetupOptions, VmExtensio
 import { Rng } from '../rng';
 import { EventQueue, HostEvent } from '../sched/event-queue';
 import { hypercallKey, isHypercallKey, summarize, type StatsSummary } from '../stats/counters';
-import { SYSREGS, sysregName } from '../sysreg/sysreg-encoding';
+import { registerArchSysregs } from '../sysreg/arch-sysregs';
+import { sysregName } from '../sysreg/sysreg-encoding';
 import { SysregTable } from '../sysreg/sysreg-table';
 import type { TraceBuffer } from '../trace/trace';
 import { TraceKind } from '../trace/trace';
@@ -195,7 +196,7 @@ export class Vm {
     this.routing = new IrqRouting(this);
     this.lines = new LineClock(this.costNs.cacheLineTransfer);
     this.scheduler = new Scheduler(this.events, (v) => this.firstRun(v), this.lookaheadNs, this.costNs.ipiLatency);
-    this.registerArchSysregs();
+    registerArchSysregs(this.sysregs);
   }
 
   /** The VM's DI container (per-VM state lives here). */
@@ -666,37 +667,5 @@ export class Vm {
   /** Device attribute helper: `setAttr` on `dev` with a plain number attr. */
   static attr(group: number, attr: number | bigint): DeviceAttr {
     return { group, attr: BigInt(attr) };
-  }
-
-  private registerArchSysregs(): void {
-    const s = this.sysregs;
-    s.register(SYSREGS.MPIDR_EL1, { trapped: false, local: true, untrappedCost: 'cycle', read: (v) => v.mpidrEl1 });
-    s.register(SYSREGS.ELR_EL1, {
-      trapped: false,
-      local: true,
-      untrappedCost: 'cycle',
-      read: (v) => v.elr,
-      write: (v, lo) => {
-        v.elr = lo;
-      },
-    });
-    s.register(SYSREGS.SPSR_EL1, {
-      trapped: false,
-      local: true,
-      untrappedCost: 'cycle',
-      read: (v) => v.spsr,
-      write: (v, lo) => {
-        v.spsr = lo;
-      },
-    });
-    s.register(SYSREGS.DAIF, {
-      trapped: false,
-      local: true,
-      untrappedCost: 'cycle',
-      read: (v) => v.daif << 6,
-      write: (v, lo) => {
-        v.daif = (lo >>> 6) & 0xf;
-      },
-    });
   }
 }

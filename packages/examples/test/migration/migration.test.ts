@@ -198,88 +198,63 @@ describe('regressions found by migrate-fuzz (GICv4.1)', () => {
 });
 
 describe('the vgic hwstate section', () => {
-  it('carries the loaded list registers of a vCPU inside its handler, and a malformed one is refused with EINVAL', () => {
-    const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };
-    const lrsOf = (s: VmSnapshot) => s.vcpus.map((v) => (v.hwstate as SavedVgicHwstate | null)?.lrs ?? []);
+  const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };
+  const lrsOf = (s: VmSnapshot, i: number) => (s.vcpus[i].hwstate as SavedVgicHwstate | null)?.lrs ?? [];
+  const isSpi = (intid: number) => intid >= 32 && intid < 1020;
+
+  /** The first handler point of the never-saved run whose snapshot has a vCPU `fits`; with that vCPU's index. */
+  function snapshotWhere(fits: (s: VmSnapshot, i: number) => boolean): { snap: VmSnapshot; k: number } {
     const m = buildMigrationVm(sc);
     m.scheduleHost(-1);
-    let snap: VmSnapshot | undefined;
     for (const t of migrationCandidates(referenceRun(sc)).handler) {
       m.vm.run({ until: t });
-      const s = saveVm(m.vm);
-      if (s.vcpus.some((v, i) => v.inGuest && v.stack.length > 0 && lrsOf(s)[i].some((lr) => lr.state !== 0))) {
-        snap = s;
-        break;
-      }
+      const snap = saveVm(m.vm);
+      const k = snap.vcpus.findIndex((_, i) => fits(snap, i));
+      if (k >= 0) return { snap, k };
     }
-    expect(snap).toBeDefined();
-    const k = snap!.vcpus.findIndex((v, i) => v.inGuest && v.stack.length > 0 && lrsOf(snap!)[i].length > 0);
-    const h = snap!.vcpus[k].hwstate as SavedVgicHwstate;
+    throw new Error('no handler point fits');
+  }
+
+  /** Restoring `snap` with vCPU `i`'s hwstate replaced by `bad` is refused with EINVAL and changes nothing. */
+  function expectRefused(snap: VmSnapshot, i: number, bad: unknown, fresh: VmSnapshot): void {
+    const dst = buildMigrationVm(sc);
+    let e: unknown;
+    try {
+      restoreVm(dst.vm, { ...snap, vcpus: snap.vcpus.map((v, j) => (j === i ? { ...v, hwstate: bad } : v)) });
+    } catch (x) {
+      e = x;
+    }
+    expect(isKvmError(e) && e.errno).toBe(Errno.EINVAL);
+    // nothing of the snapshot reached the destination: it saves exactly as a fresh VM does
+    expect(saveVm(dst.vm)).toEqual(fresh);
+  }
+
+  it('carries the loaded list registers of a vCPU inside its handler, and a malformed one is refused with EINVAL before the destination changes', () => {
+    const { snap, k } = snapshotWhere(
+      (s, i) => s.vcpus[i].inGuest && s.vcpus[i].stack.length > 0 && lrsOf(s, i).some((lr) => lr.state !== 0),
+    );
+    const h = snap.vcpus[k].hwstate as SavedVgicHwstate;
+    const fresh = saveVm(buildMigrationVm(sc).vm);
     for (const bad of [
-      { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 5000 } : lr)) }, // no such INTID
+      { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 5000 } : lr)) }, // not an interrupt
       { ...h, lrs: [...h.lrs, ...h.lrs] }, // one interrupt in two list registers
       { ...h, eoiCount: 99 },
       { ...h, lrs: h.lrs.map((lr) => ({ ...lr, state: 7 })) },
-    ]) {
-      const dst = buildMigrationVm(sc);
-      const e = (() => {
-        try {
-          restoreVm(dst.vm, { ...snap!, vcpus: snap!.vcpus.map((v, i) => (i === k ? { ...v, hwstate: bad } : v)) });
-        } catch (x) {
-          return x;
-        }
-        return undefined;
-      })();
-      expect(isKvmError(e) && e.errno).toBe(Errno.EINVAL);
-    }
+    ])
+      expectRefused(snap, k, bad, fresh);
   });
-});
 
-describe('a refused restore changes nothing', () => {
-  it('a malformed hwstate of any vCPU is refused with EINVAL before the destination changes', () => {
-    const sc = { irqchip: 'gic-v3', seed: 3, endNs: END };
-    const lrsOf = (s: VmSnapshot) => s.vcpus.map((v) => (v.hwstate as SavedVgicHwstate | null)?.lrs ?? []);
-    const m = buildMigrationVm(sc);
-    m.scheduleHost(-1);
-    // a point where a vCPU in the guest holds an SPI in a list register (for the "held by two vCPUs" case)
-    let snap: VmSnapshot | undefined;
-    for (const t of migrationCandidates(referenceRun(sc)).handler) {
-      m.vm.run({ until: t });
-      const s = saveVm(m.vm);
-      if (s.vcpus.some((v, i) => v.inGuest && lrsOf(s)[i].some((lr) => lr.intid >= 32 && lr.intid < 1020))) {
-        snap = s;
-        break;
-      }
-    }
-    expect(snap).toBeDefined();
-    const k = snap!.vcpus.findIndex((v, i) => v.inGuest && lrsOf(snap!)[i].some((lr) => lr.intid >= 32 && lr.intid < 1020));
-    const h = snap!.vcpus[k].hwstate as SavedVgicHwstate;
-    const spi = h.lrs.find((lr) => lr.intid >= 32 && lr.intid < 1020)!;
-    // another vCPU in the guest (or the same one's state on a second vCPU) claiming the same SPI
-    const other = snap!.vcpus.findIndex((v, i) => i !== k && v.inGuest);
-    const bads: [number, unknown][] = [
-      [k, { ...h, eoiCount: 99 }],
-      [k, { ...h, lrs: [...h.lrs, ...h.lrs] }],
-      [k, { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 4000 } : lr)) }], // not an interrupt
-      [k, { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 1000 } : lr)) }], // an SPI the VM lacks
-    ];
-    if (other >= 0) {
-      const o = snap!.vcpus[other].hwstate as SavedVgicHwstate;
-      bads.push([other, { ...o, lrs: [{ ...spi }] }]);
-    }
+  it('an SPI the VM lacks, or one SPI in the list registers of two vCPUs, is refused before the destination changes', () => {
+    const { snap, k } = snapshotWhere((s, i) => s.vcpus[i].inGuest && lrsOf(s, i).some((lr) => isSpi(lr.intid)));
+    const h = snap.vcpus[k].hwstate as SavedVgicHwstate;
+    const spi = h.lrs.find((lr) => isSpi(lr.intid))!;
+    // another vCPU in the guest at that point claims the same SPI
+    const other = snap.vcpus.findIndex((v, i) => i !== k && v.inGuest);
+    expect(other).toBeGreaterThanOrEqual(0);
+    const o = snap.vcpus[other].hwstate as SavedVgicHwstate;
     const fresh = saveVm(buildMigrationVm(sc).vm);
-    for (const [i, bad] of bads) {
-      const dst = buildMigrationVm(sc);
-      let e: unknown;
-      try {
-        restoreVm(dst.vm, { ...snap!, vcpus: snap!.vcpus.map((v, j) => (j === i ? { ...v, hwstate: bad } : v)) });
-      } catch (x) {
-        e = x;
-      }
-      expect(isKvmError(e) && e.errno).toBe(Errno.EINVAL);
-      // nothing of the snapshot reached the destination: it saves exactly as a fresh VM does
-      expect(saveVm(dst.vm)).toEqual(fresh);
-    }
+    expectRefused(snap, k, { ...h, lrs: h.lrs.map((lr, i) => (i === 0 ? { ...lr, intid: 1000 } : lr)) }, fresh);
+    expectRefused(snap, other, { ...o, lrs: [{ ...spi }] }, fresh);
   });
 });
 

@@ -59,6 +59,13 @@ export interface PendingShapeOptions {
   vcpus?: number;
   /** The KVM_IRQ_LINE SPI line number of a device interrupt (default: the INTID, as on a GIC). */
   lineOf?: (intid: number) => number;
+  /**
+   * `lpi` only: how the `k` MSIs are raised instead of KVM_SIGNAL_MSI. Called once, after the guest has mapped
+   * them (`msis[j]` is LPI 8192 + j) and gone idle, before the backlog is raised; it wires what the VMM wires
+   * (GSI routes, irqfds, passthrough devices) and returns the raise of interrupt `j`. It may throw if the VM does
+   * not deliver the way the benchmark means (e.g. not forwarded).
+   */
+  raiser?: (vm: Vm, msis: readonly Msi[]) => (j: number) => void;
 }
 
 /**
@@ -87,7 +94,7 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
   let pauseAt = 0;
   const lines = new Int32Array(k);
   for (let j = 0; j < k; j++) lines[j] = (1 << 24) | lineOf(first + j);
-  const raise = (j: number): void => {
+  let raise = (j: number): void => {
     if (kind === 'spi') {
       vm.irqLine(lines[j], 1);
       vm.irqLine(lines[j], 0);
@@ -117,6 +124,7 @@ export function pendingShape(hv: Hypervisor, irqchip: string, kind: PendingKind,
   drv.hostMsiSetup?.(vm);
   runIdle(vm);
   if (handled !== 0) throw new Error(`${irqchip}: interrupts during setup`);
+  if (kind === 'lpi' && o.raiser) raise = o.raiser(vm, msis);
   // the backlog is raised here, once, outside every repetition's timer: a repetition times only the handling
   for (let j = 0; j < k; j++) raise(j);
   return {
@@ -210,6 +218,8 @@ export interface ScalingFamily {
   grows: PendingKind | 'vcpus';
   /** The points (pending interrupts, or vCPUs), each reported against the reference point. */
   points: readonly number[];
+  /** What the rows call the points (default: `pending SPIs`, `pending LPIs`, `vCPUs (IPI ping-pong)`). */
+  name?: string;
 }
 
 /** Options of {@link scalingRows}. */
@@ -222,6 +232,8 @@ export interface ScalingOptions {
   warmUp?: WarmUpOptions;
   /** See {@link PendingShapeOptions.lineOf}. */
   lineOf?: (intid: number) => number;
+  /** See {@link PendingShapeOptions.raiser}. */
+  raiser?: PendingShapeOptions['raiser'];
 }
 
 /** Interrupts per repetition for which one takes about `ms` at `nsPerIrq` (16..500,000). */
@@ -261,11 +273,13 @@ export function calibrateShape(s: BenchShape, ms: number, o?: WarmUpOptions): nu
 export function scalingRows(hv: Hypervisor, irqchip: string, f: ScalingFamily, o: ScalingOptions = {}): BenchmarkEntry[] {
   const ms = o.repMs ?? 60;
   const make = (x: number): BenchShape =>
-    f.grows === 'vcpus' ? pingPongShape(hv, irqchip, x, { lineOf: o.lineOf }) : pendingShape(hv, irqchip, f.grows, x, { lineOf: o.lineOf });
+    f.grows === 'vcpus'
+      ? pingPongShape(hv, irqchip, x, { lineOf: o.lineOf })
+      : pendingShape(hv, irqchip, f.grows, x, { lineOf: o.lineOf, raiser: o.raiser });
   const refPoint = f.grows === 'vcpus' ? 2 : 1;
   const ref = make(refPoint);
   const refIrqs = calibrateShape(ref, ms, o.warmUp);
-  const what = f.grows === 'vcpus' ? 'vCPUs (IPI ping-pong)' : `pending ${f.grows === 'spi' ? 'SPIs' : 'LPIs'}`;
+  const what = f.name ?? (f.grows === 'vcpus' ? 'vCPUs (IPI ping-pong)' : `pending ${f.grows === 'spi' ? 'SPIs' : 'LPIs'}`);
   const rows: BenchmarkEntry[] = [];
   for (const x of f.points) {
     const s = make(x);

@@ -11,74 +11,34 @@
  * @module
  */
 import {
-  benchRow,
-  calibrateShape,
-  DAIF,
   EventFd,
-  GuestAsm,
-  interleaved,
-  spread,
+  pendingShape,
+  scalingRows,
   type BenchmarkEntry,
   type BenchShape,
-  type GuestIrqDriver,
   type Hypervisor,
   type Msi,
   type PassthroughDevice,
   type ScalingOptions,
-  type Vcpu,
+  type Vm,
 } from '@irqflow/core';
 import { gicV4Of } from '../../v4';
 
-/** An address with neither memory nor a device behind it: a guest load from it exits to userspace. */
-const PAUSE_MMIO = 0x7f00_0000;
-const FIRST = 8192;
 /** Events per ITS device (and vectors per passthrough device). */
 const PER_DEVICE = 256;
 
 /**
- * `k` passthrough vLPIs pending at all times on the resident vPE of vCPU 0 ("gic-v4" / "gic-v4.1"; k ≤ 4096,
- * one GSI route each).
- * @throws RangeError if `k` is out of range or the vLPIs are not forwarded
- * @example
- * const s = pendingVlpiShape(new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin), 'gic-v4.1', 4096);
- * const nsPerIrq = s.rep(20_000);
+ * The VMM's side of the shape (core's {@link PendingShapeOptions.raiser}): one passthrough device per ITS device
+ * of the guest's mappings, each vector's MSI routed, irqfd'd and set as the vector's trigger, so the vLPI is
+ * forwarded to the vPE. @returns the raise of interrupt `j` (its device's vector)
+ * @throws RangeError if more than 4096 vectors, or if they are not all forwarded
  */
-export function pendingVlpiShape(hv: Hypervisor, irqchip: string, k: number): BenchShape {
-  if (!Number.isInteger(k) || k < 1 || k > 4096) throw new RangeError(`${k} vLPIs: 1..4096 (one GSI route each)`);
-  const vm = hv.createVm();
-  vm.createVcpu();
-  vm.createVcpu();
-  const drv: GuestIrqDriver = hv.irqchip(irqchip).setup(vm, {});
-  if (!drv.emitMsiSetup) throw new RangeError(`${irqchip}: no MSIs`);
-  const msis: Msi[] = [];
-  const pts: PassthroughDevice[] = [];
-  let handled = 0;
-  let pauseAt = 0;
-  const raise = (j: number): void => pts[j >> 8].raise(j & (PER_DEVICE - 1));
-  const a = new GuestAsm();
-  a.label('main');
-  drv.emitCpuInit(a);
-  for (let j = 0; j < k; j++) msis.push(drv.emitMsiSetup(a, { devid: j >> 8, event: j & 255, intid: FIRST + j, target: 0 }));
-  a.daifclr(DAIF.I).label('idle').wfi().b('idle');
-  a.label('irq');
-  drv.emitAck(a, 9);
-  a.beqi(9, drv.spurious, 'out');
-  drv.emitEoi(a, 9);
-  a.callb((v: Vcpu) => {
-    raise(v.x(9) - FIRST); // the device raises it again: the backlog stays at k
-    return ++handled === pauseAt;
-  }, 'pause');
-  a.label('out').eret();
-  a.label('pause').ldra(10, PAUSE_MMIO).eret();
-  const idle = new GuestAsm();
-  idle.label('main');
-  drv.emitCpuInit(idle);
-  idle.daifclr(DAIF.I).label('l').wfi().b('l');
-  vm.vcpus.forEach((v, i) => v.setProgram(i === 0 ? a.build() : idle.build()));
-  drv.hostMsiSetup?.(vm);
-  if (vm.run().reason !== 'idle') throw new Error(`${irqchip}: the set-up did not go idle`);
-  // the VMM: one passthrough device per ITS device, each vector's MSI routed, irqfd'd and triggered (forwarded)
+function passthroughRaiser(vm: Vm, msis: readonly Msi[]): (j: number) => void {
+  const k = msis.length;
+  if (k > 4096) throw new RangeError(`${k} vLPIs: at most 4096 (one GSI route each)`);
+  const hv = vm.hv;
   vm.setGsiRouting(msis.map((msi, gsi) => ({ gsi, type: 'msi', msi })));
+  const pts: PassthroughDevice[] = [];
   for (let d = 0; d * PER_DEVICE < k; d++) {
     const n = Math.min(PER_DEVICE, k - d * PER_DEVICE);
     const pt = hv.createPassthroughDevice(`vfio-${d}`, d, n);
@@ -92,47 +52,30 @@ export function pendingVlpiShape(hv: Hypervisor, irqchip: string, k: number): Be
     pts.push(pt);
   }
   const v4 = gicV4Of(vm);
-  if (!v4 || v4.mappings.length !== k) throw new RangeError(`${irqchip}: ${v4?.mappings.length ?? 0} of ${k} vLPIs forwarded`);
-  // the backlog is raised here, once, outside every repetition's timer
-  for (let j = 0; j < k; j++) raise(j);
-  return {
-    vm,
-    get handled() {
-      return handled;
-    },
-    rep(irqs: number): number {
-      const h0 = handled;
-      pauseAt = handled + Math.max(1, irqs);
-      const t = process.hrtime.bigint();
-      const r = vm.run();
-      const ns = Number(process.hrtime.bigint() - t);
-      if (r.reason !== 'exit' || handled !== pauseAt) throw new Error(`${irqchip}: ${handled - h0} of ${irqs} vLPIs handled (${r.reason})`);
-      return ns / (handled - h0);
-    },
-  };
+  if (!v4 || v4.mappings.length !== k) throw new RangeError(`${v4?.mappings.length ?? 0} of ${k} vLPIs forwarded`);
+  return (j) => pts[j >> 8].raise(j & (PER_DEVICE - 1));
 }
 
 /**
- * The scaling rows "scaling `irqchip` pending vLPIs `k` vs 1": for each point, wall-clock ns per vLPI
- * (min/median/max of repetitions interleaved with the 1-pending reference of the same shape) and the ratio
- * (1.0 = flat), as core's scalingRows does for its families.
+ * `k` passthrough vLPIs pending at all times on the resident vPE of vCPU 0 ("gic-v4" / "gic-v4.1"; k ≤ 4096,
+ * one GSI route each): core's pendingShape of `k` LPIs, raised by their passthrough devices instead of
+ * KVM_SIGNAL_MSI.
+ * @throws RangeError if `k` is out of range or the vLPIs are not forwarded
+ * @example
+ * const s = pendingVlpiShape(new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin), 'gic-v4.1', 4096);
+ * const nsPerIrq = s.rep(20_000);
+ */
+export function pendingVlpiShape(hv: Hypervisor, irqchip: string, k: number): BenchShape {
+  return pendingShape(hv, irqchip, 'lpi', k, { raiser: passthroughRaiser });
+}
+
+/**
+ * The scaling rows "scaling `irqchip` pending vLPIs `k` vs 1" (core's scalingRows over {@link pendingVlpiShape}):
+ * for each point, wall-clock ns per vLPI (min/median/max of repetitions interleaved with the 1-pending reference
+ * of the same shape) and the ratio (1.0 = flat).
  * @example
  * const rows = vlpiScalingRows(new Hypervisor({ traceCapacity: 16 }).use(VgicPlugin), 'gic-v4.1', [256, 4096]);
  */
 export function vlpiScalingRows(hv: Hypervisor, irqchip: string, points: readonly number[], o: ScalingOptions = {}): BenchmarkEntry[] {
-  const ms = o.repMs ?? 60;
-  const ref = pendingVlpiShape(hv, irqchip, 1);
-  const refIrqs = calibrateShape(ref, ms, o.warmUp);
-  const rows: BenchmarkEntry[] = [];
-  for (const x of points) {
-    const s = pendingVlpiShape(hv, irqchip, x);
-    const irqs = calibrateShape(s, ms, o.warmUp);
-    const r = interleaved(
-      () => s.rep(irqs),
-      () => ref.rep(refIrqs),
-      { reps: o.reps ?? 5, warmUp: o.warmUp },
-    );
-    rows.push(benchRow(`scaling ${irqchip} pending vLPIs ${x} vs 1`, 'ns/irq', 'lower', r.model, spread(r.reference).median));
-  }
-  return rows;
+  return scalingRows(hv, irqchip, { grows: 'lpi', points, name: 'pending vLPIs' }, { ...o, raiser: passthroughRaiser });
 }

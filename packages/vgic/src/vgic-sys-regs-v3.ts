@@ -113,16 +113,9 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   const targets = lo & 0xffff;
   // Aff2.Aff1 and RS * 16 as Aff0's base: target t is at MPIDR base | t
   const base = ((hi & 0xff) << 16) | (((lo >>> 16) & 0xff) << 8) | (((hi >>> 12) & 0xf) << 4);
-  if ((targets & (targets - 1)) === 0) {
-    // no target or one (an IPI): no walk over the list
-    if (targets === 0) return;
-    const v = vg.vm.vcpuByMpidr(base | (31 - Math.clz32(targets)));
-    if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
-    return;
-  }
-  for (let t = 0; t < 16; t++) {
-    if (((targets >>> t) & 1) === 0) continue;
-    const v = vg.vm.vcpuByMpidr(base | t);
+  // the set TargetList bits only, lowest first: one step for an IPI's single target
+  for (let rest = targets; rest !== 0; rest &= rest - 1) {
+    const v = vg.vm.vcpuByMpidr(base | (31 - Math.clz32(rest & -rest)));
     if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
   }
 }

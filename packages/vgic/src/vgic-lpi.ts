@@ -10,18 +10,13 @@
  *
  * @module
  */
-import { Errno, fail, KVM_DEV_TYPE, MpState, TraceKind, type Vm } from '@irqflow/core';
+import { Errno, fail, KVM_DEV_TYPE, TraceKind, type Vm } from '@irqflow/core';
 import type { LpiHost } from './its/lpi-host';
 import type { Lpi } from './its/lpi-table';
 import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts } from './its/its-vm';
 import { LR_PENDING } from './vgic-cpuif';
 import type { Vgic } from './vgic';
 import { VGIC_MIN_LPI, VgicIrq } from './vgic-irq';
-import { apInsert } from './vgic-ap-list';
-import { stampQueued } from './vgic-visibility';
-
-/** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
-const HALTED = MpState.Halted;
 
 /** The LPI host of one vGICv3. */
 export class VgicLpiHost implements LpiHost {
@@ -114,21 +109,7 @@ export class VgicLpiHost implements LpiHost {
     if (t !== null) t.vcpu.stats.injected++;
     const vm = this.vg.vm;
     if (vm.trace.on) vm.trace.emit(TraceKind.Inject, vm.id, t === null ? -1 : t.vcpu.index, vm.now, irq.intid, 1, 0);
-    const vg = this.vg;
-    const to = vg.oracle(irq);
-    if (irq.apCpu !== null || to === null) {
-      vg.queue(irq, fresh);
-      return;
-    }
-    // Vgic.queue's insertion, written out for the MSI path with Vm.kickVcpu's first answer taken before the
-    // call: a target neither blocked nor in the guest needs no kick (it flushes on entry), so a burst of MSIs to
-    // one vCPU calls kickVcpu for the first only. (Not in Vgic.kick itself: a larger kick changes what V8
-    // inlines on the SGI path, and left without room for the scheduler's `now` getter kickVcpu boxes its result.)
-    irq.apCpu = to;
-    apInsert(to, irq);
-    const v = to.vcpu;
-    if (v.mp === HALTED || v.inGuest) vg.kick(to);
-    stampQueued(vg, irq, to, true);
+    this.vg.queue(irq, fresh);
   }
 
   /** Clears `lpi`'s pending latch (and a pending list register holding it). */

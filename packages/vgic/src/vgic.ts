@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { Errno, fail, IrqchipState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
+import { Errno, fail, IrqchipState, MpState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
 import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
@@ -60,6 +60,7 @@ const VGIC_SLOT = new VcpuSlot<VgicCpu>('vgic');
 /** Read once: `@irqflow/core`'s exports object is in dictionary mode, so an enum member read per use is a lookup. */
 const IRQCHIP_PENDING = IrqchipState.Pending;
 const IRQCHIP_ACTIVE = IrqchipState.Active;
+const MP_HALTED = MpState.Halted;
 
 /** Per-VM vgic state (`struct vgic_dist`) and the operations on it. */
 export class Vgic {
@@ -199,9 +200,14 @@ export class Vgic {
     return null;
   }
 
-  /** Makes the vCPU notice new state (kvm_vcpu_kick). */
+  /**
+   * Makes the vCPU notice new state (kvm_vcpu_kick). Vm.kickVcpu's first answer is taken here: a vCPU neither
+   * blocked nor in the guest needs no kick (it flushes on entry), so a burst of MSIs to one woken vCPU makes one
+   * call, not one per interrupt.
+   */
   kick(c: VgicCpu): void {
-    this.vm.kickVcpu(c.vcpu);
+    const v = c.vcpu;
+    if (v.mp === MP_HALTED || v.inGuest) this.vm.kickVcpu(v);
   }
 
   /**

@@ -26,7 +26,7 @@ import { apInsert } from './vgic-ap-list';
 export interface SavedLr {
   /** vINTID. */
   readonly intid: number;
-  /** LR state (LR_PENDING | LR_ACTIVE). */
+  /** LR state (LrState.Pending | LrState.Active). */
   readonly state: number;
   /** The state the hypervisor wrote at the flush. */
   readonly flushState: number;

@@ -79,6 +79,15 @@ export class VgicIrq {
   // both cost what changed; the list registers move an edge latch without marking ({@link setLatchInLr}).
   private _f = 0;
   private _priority = 0;
+  /**
+   * @internal Changes so far of anything the flush derives a list register or the target oracle from: the
+   * {@link IrqFlag} bits, priority, group and target (counted by their setters; not by {@link setLatchInLr}, which
+   * follows the list registers), the hardware mapping (vgic-mapped.ts) and {@link visibleAt}
+   * (vgic-visibility.ts). A list register the flush wrote, the guest left alone and whose interrupt has the same
+   * count at the next flush holds exactly what that flush would write again (vgic-lr-sync.ts). A double: exact
+   * far beyond any number of changes a guest can make.
+   */
+  ver = 0;
   /** GICv2 ITARGETSR byte (SPIs). */
   targets = 0;
   /** GICv3 IROUTER affinity (Aff2.Aff1.Aff0). */
@@ -122,6 +131,7 @@ export class VgicIrq {
   set targetCpu(v: VgicCpu | null) {
     if (v === this._target) return;
     this._target = v;
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) apMarkPrune(c, this);
   }
@@ -168,6 +178,7 @@ export class VgicIrq {
     const f = v ? this._f | IrqFlag.Active : this._f & ~IrqFlag.Active;
     if (f === this._f) return;
     this._f = f;
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) {
       if (v) apActiveAdd(c, this);
@@ -238,6 +249,7 @@ export class VgicIrq {
 
   /** What orders it on the ap_list or decides whether it belongs there changed (vgic-ap-list.ts). */
   private sortKeyChanged(): void {
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) {
       apMarkRekey(c, this);

@@ -33,7 +33,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   const len = c.apLen;
   hw.eoiCount = 0;
   if (len === 0) {
-    hw.dropKeptLrs(0);
+    dropKept(c, 0);
     hw.fastLrs = 0;
     hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
     hw.updateLines();
@@ -66,8 +66,33 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // the distributor's group enables, for the oracle below, as bits (bit g = group g): a boolean field tested per
   // entry costs a full truthiness check each time
   const dist = (vg.enableGrp0 ? 1 : 0) | (vg.enableGrp1 ? 2 : 0);
+  // a kept LR whose interrupt comes up for the same LR unchanged (below) needs no look at the interrupt at all
+  const same = dist === c.lrDist ? kept : 0;
+  c.lrDist = dist;
   apCachedWalk(c);
   for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
+    if (n < nr && ((same >> n) & 1) !== 0 && c.lrIrqs[n] === irq && irq.ver === c.lrVer[n]) {
+      // LR n is one the last flush wrote on the common path below, for this interrupt, and the guest left it as it
+      // was; since then nothing the oracle or the LR's contents derive from changed (no setter ran: same ver; same
+      // distributor group enables; an interrupt visible then is visible now, and the fold gave the latch back
+      // exactly as that flush consumed it). So the common path would find it for this vCPU and write the same LR:
+      // only the hypervisor's side of the load is done again.
+      const state = c.lrFlushState[n];
+      const g = hw.lrGroup[n];
+      if ((state & LrState.Pending) !== 0) irq.setLatchInLr(false);
+      if ((state & LrState.Active) !== 0) act++;
+      if (g === 0) grp0++;
+      fast |= 1 << n;
+      irq.lrCpu = c;
+      irq.lr = n;
+      if (tr.on) tr.emit(TraceKind.LrLoad, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
+      if ((state as LrState) === LrState.Pending && ((eng >> g) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
+        best = n;
+        bestPrio = hw.lrPrio[n];
+      }
+      n++;
+      continue;
+    }
     // vg.oracle(irq) !== c (vgic_target_oracle), written out: a call per entry visited costs more than the rest
     // of the visit to an entry the flush leaves as it was
     const f0 = irq.stateBits;
@@ -121,6 +146,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
       // guest left unchanged, and whose state the fold found equal to lrFlushState)
       fast |= 1 << n;
       c.lrIrqs[n] = irq;
+      c.lrVer[n] = irq.ver;
       irq.lrCpu = c;
       irq.lr = n;
       if (tr.on) tr.emit(TraceKind.LrLoad, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
@@ -140,7 +166,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
   if (hidden < 1e999) recheckAt(vcpu, hidden);
   // kept LRs past the ones used now become invalid, as every LR past usedLrs is while in the guest
-  hw.dropKeptLrs(n);
+  dropKept(c, n);
   hw.fastLrs = fast;
   hw.usedLrs = n;
   hw.npie = overP;
@@ -154,6 +180,16 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   vcpu.charge(vg.vm.costNs.lrAccess * n);
   hw.updateLinesFor(best, bestPrio);
   if (vg.vm.trace.on) traceCounters(vg, vcpu, len, n);
+}
+
+/**
+ * Invalidates the kept LRs from LR `from` on (VgicCpuIf.dropKeptLrs) and forgets their interrupts: a kept LR's
+ * interrupt stays in `lrIrqs` only until the next flush, which either loads it there again or drops it here.
+ */
+function dropKept(c: VgicCpu, from: number): void {
+  const hw = c.cpuif;
+  for (let k = hw.keptLrs & -(1 << from); k !== 0; k &= k - 1) c.lrIrqs[31 - Math.clz32(k & -k)] = null;
+  hw.dropKeptLrs(from);
 }
 
 /** Trace: the vCPU's ap_list length (interrupts pending or active for it) and the LRs in use. */
@@ -226,11 +262,20 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
   if (hw.eoiCount !== 0) eoiCountDeactivate(vg, c, hw.eoiCount);
   for (let i = 0; i < n; i++) {
     const irq = c.lrIrqs[i]!;
-    c.lrIrqs[i] = null;
     const s = hw.lrState[i];
     if (tr.on) tr.emit(TraceKind.LrFold, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
     irq.lrCpu = null;
     irq.lr = -1;
+    if (s === c.lrFlushState[i] && ((fast >> i) & 1) !== 0 && irq.ver === c.lrVer[i] && !irq.hw) {
+      // Written by the flush's common path (edge, not mapped, not a GICv2 SGI, active as the interrupt then), left
+      // alone by the guest, and no setter changed the interrupt since (same ver): the test below holds without
+      // looking. The fold gives back the edge latch the flush consumed; the LR and its interrupt stay for the
+      // next flush (VgicCpuIf.keptLrs; `lrIrqs` until that flush, see dropKept).
+      if ((s & LrState.Pending) !== 0) irq.setLatchInLr(true);
+      kept |= 1 << i;
+      continue;
+    }
+    c.lrIrqs[i] = null;
     const f = irq.stateBits;
     // An LR the guest left as the flush wrote it (edge, not mapped, not a GICv2 SGI, active as the interrupt):
     // the fold only gives back the edge latch the flush consumed. Nothing that decides whether the interrupt

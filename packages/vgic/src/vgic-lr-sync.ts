@@ -166,7 +166,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
   if (hidden < 1e999) recheckAt(vcpu, hidden);
   // kept LRs past the ones used now become invalid, as every LR past usedLrs is while in the guest
-  dropKept(c, n);
+  if (hw.keptLrs !== 0) dropKept(c, n);
   hw.fastLrs = fast;
   hw.usedLrs = n;
   hw.npie = overP;
@@ -295,7 +295,8 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
     }
     apMarkPrune(c, irq);
     const wasActive = (f & IrqFlag.Active) !== 0;
-    irq.active = (s & LrState.Active) !== 0;
+    // (the setter only when it changes something: a call the fold's size keeps V8 from inlining)
+    if (((s & LrState.Active) !== 0) !== wasActive) irq.active = !wasActive;
     const sgi2 = vg.v2 && irq.intid < VGIC_NR_SGIS;
     if (sgi2) {
       if (irq.active) irq.activeSource = hw.lrSource[i];

@@ -76,6 +76,10 @@ export class VgicCpu {
   readonly lrIrqs: (VgicIrq | null)[] = new Array<VgicIrq | null>(16).fill(null);
   /** Each LR's state as the hypervisor wrote it at the last flush (to see what the guest consumed). */
   readonly lrFlushState = new Uint8Array(16);
+  /** Each LR's interrupt's {@link VgicIrq.ver} when the flush last wrote it on its common path (vgic-lr-sync.ts). */
+  readonly lrVer = new Float64Array(16);
+  /** The distributor group enables (bit g = group g) at the last flush (vgic-lr-sync.ts). */
+  lrDist = 0;
 
   /**
    * @param vcpu - the vCPU

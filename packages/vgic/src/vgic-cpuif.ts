@@ -18,10 +18,13 @@ import { IrqchipState, TraceKind, type Vcpu } from '@irqflow/core';
 import { INTID_SPURIOUS, VGIC_MIN_LPI, VGIC_NR_SGIS } from './vgic-irq';
 import type { VirtualPendingSource } from './v4/v4-hooks';
 
-/** LR state bits. */
-export const LR_PENDING = 1;
-/** LR state bits. */
-export const LR_ACTIVE = 2;
+/** List register State field bits (ICH_LR<n>_EL2.State; a const enum for the reason {@link IrqFlag} is one). */
+export const enum LrState {
+  /** Pending. */
+  Pending = 1,
+  /** Active. */
+  Active = 2,
+}
 
 /** ICH_MISR bits. */
 export const MISR = { EOI: 1, U: 2, LRENP: 4, NP: 8, VGRP0E: 16, VGRP1E: 64 } as const;
@@ -33,7 +36,7 @@ export const MAX_LRS = 16;
 export class VgicCpuIf {
   /** Number of implemented list registers (set before the first run). */
   nrLrs: number;
-  /** LR state (0 invalid, LR_PENDING, LR_ACTIVE, both). */
+  /** LR state (0 invalid, LrState.Pending, LrState.Active, both). */
   readonly lrState = new Uint8Array(MAX_LRS);
   /** LR vINTID. */
   readonly lrIntid = new Int32Array(MAX_LRS);
@@ -144,7 +147,7 @@ export class VgicCpuIf {
     let bestPrio = 0x100;
     const n = this.usedLrs;
     for (let i = 0; i < n; i++) {
-      if (this.lrState[i] !== LR_PENDING) continue;
+      if ((this.lrState[i] as LrState) !== LrState.Pending) continue;
       const g = this.lrGroup[i];
       if (group >= 0 && g !== group) continue;
       if (g === 0 ? !this.eng0 : !this.eng1) continue;
@@ -236,7 +239,7 @@ export class VgicCpuIf {
     for (let i = 0; i < this.usedLrs; i++) {
       const s = this.lrState[i];
       if (s !== 0) valid++;
-      if (s & LR_PENDING) pending = true;
+      if (s & LrState.Pending) pending = true;
       if (s === 0 && this.lrEoi[i] && !this.lrHw[i]) m |= MISR.EOI;
     }
     if (this.uie && valid <= 1) m |= MISR.U;
@@ -273,9 +276,9 @@ export class VgicCpuIf {
         continue;
       }
       valid++;
-      if ((s & LR_PENDING) === 0) continue;
+      if ((s & LrState.Pending) === 0) continue;
       pending = true;
-      if (s !== LR_PENDING || (this.lrGroup[i] === 0 ? !e0 : !e1)) continue;
+      if ((s as LrState) !== LrState.Pending || (this.lrGroup[i] === 0 ? !e0 : !e1)) continue;
       const p = this.lrPrio[i];
       if (p < bestPrio) {
         best = i;
@@ -340,9 +343,9 @@ export class VgicCpuIf {
         continue;
       }
       valid++;
-      if ((s & LR_PENDING) === 0) continue;
+      if ((s & LrState.Pending) === 0) continue;
       pending++;
-      if (s !== LR_PENDING) continue;
+      if ((s as LrState) !== LrState.Pending) continue;
       const g = this.lrGroup[i];
       if (g === 0 ? !e0 : !e1) continue;
       const p = this.lrPrio[i];
@@ -366,7 +369,7 @@ export class VgicCpuIf {
     if (group === 1 && this.vpe !== null && this.vpeWins(best, true)) return this.ackVpe();
     if (best < 0) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
-    const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
+    const after = this.lrIntid[best] >= VGIC_MIN_LPI ? 0 : LrState.Active;
     st[best] = after;
     const bit = 1 << (groupPrio >> 3);
     if (group === 0) this.ap0r = (this.ap0r | bit) >>> 0;
@@ -410,7 +413,7 @@ export class VgicCpuIf {
     if (group === 1 && this.vpe !== null && this.en && this.vpeWins(i, true)) return this.ackVpe();
     if (i < 0) return INTID_SPURIOUS;
     // LPIs have no active state: acknowledging one invalidates its LR (IHI 0069, 5.1).
-    this.lrState[i] = this.lrIntid[i] >= VGIC_MIN_LPI ? 0 : LR_ACTIVE;
+    this.lrState[i] = this.lrIntid[i] >= VGIC_MIN_LPI ? 0 : LrState.Active;
     const bit = 1 << ((this.lrPrio[i] & this.groupMask(this.lrGroup[i])) >> 3);
     if (this.lrGroup[i] === 0) this.ap0r = (this.ap0r | bit) >>> 0;
     else this.ap1r = (this.ap1r | bit) >>> 0;
@@ -448,7 +451,7 @@ export class VgicCpuIf {
   /** Finds the LR holding `intid` (GICv2 SGIs: and `source`) in an active state, or -1. */
   findActiveLr(intid: number, source: number): number {
     for (let i = 0; i < this.usedLrs; i++) {
-      if (this.lrIntid[i] !== intid || (this.lrState[i] & LR_ACTIVE) === 0) continue;
+      if (this.lrIntid[i] !== intid || (this.lrState[i] & LrState.Active) === 0) continue;
       if (this.v2 && intid < VGIC_NR_SGIS && this.lrSource[i] !== source) continue;
       return i;
     }
@@ -461,7 +464,7 @@ export class VgicCpuIf {
    */
   deactivateLr(i: number): void {
     this.nextValid = false;
-    this.lrState[i] &= ~LR_ACTIVE;
+    this.lrState[i] &= ~LrState.Active;
     const v = this.vcpu;
     if (v.vm.trace.on) v.vm.trace.emit(TraceKind.Deactivate, v.vm.id, v.index, v.vm.now, this.lrIntid[i], 0);
     if (this.lrHw[i]) {

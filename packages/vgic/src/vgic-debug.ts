@@ -6,7 +6,7 @@
  * @module
  */
 import type { Vgic } from './vgic';
-import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
+import { LrState } from './vgic-cpuif';
 import type { VgicIrq } from './vgic-irq';
 
 const b = (x: boolean): string => (x ? '1' : '0');
@@ -43,7 +43,7 @@ export function vgicDump(vg: Vgic): string {
     for (let i = 0; i < h.usedLrs; i++) {
       const s = h.lrState[i];
       out.push(
-        `  LR${i}: vINTID=${h.lrIntid[i]} state=${s & LR_PENDING ? 'P' : ''}${s & LR_ACTIVE ? 'A' : ''}${s ? '' : '-'}` +
+        `  LR${i}: vINTID=${h.lrIntid[i]} state=${s & LrState.Pending ? 'P' : ''}${s & LrState.Active ? 'A' : ''}${s ? '' : '-'}` +
           ` prio=0x${h.lrPrio[i].toString(16)} grp=${h.lrGroup[i]} hw=${h.lrHw[i]} eoi=${h.lrEoi[i]}`,
       );
     }

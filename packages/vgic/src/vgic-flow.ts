@@ -171,10 +171,12 @@ export class VgicFlow implements IrqchipFlow {
     if (type === PPI) {
       if (intid < VGIC_NR_SGIS || intid >= VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `PPI ${intid} outside 16..31`);
     } else if (intid < VGIC_NR_PRIVATE_IRQS) fail(Errno.EINVAL, `SPI ${intid} is below 32`);
-    if (!vg.initialized && !vg.v2) fail(Errno.EBUSY, 'the GICv3 is not initialised (KVM_DEV_ARM_VGIC_CTRL_INIT)');
-    const nr = vg.initialized ? vg.nrIrqs : vg.nrIrqs || VGIC_DEFAULT_NR_IRQS;
-    if (type !== PPI && intid >= nr) fail(Errno.EINVAL, `SPI ${intid} outside 32..${nr - 1}`);
-    this.ensureInit();
+    if (!vg.initialized) {
+      if (!vg.v2) fail(Errno.EBUSY, 'the GICv3 is not initialised (KVM_DEV_ARM_VGIC_CTRL_INIT)');
+      const nr = vg.nrIrqs || VGIC_DEFAULT_NR_IRQS;
+      if (type !== PPI && intid >= nr) fail(Errno.EINVAL, `SPI ${intid} outside 32..${nr - 1}`);
+      vg.init();
+    } else if (type !== PPI && intid >= vg.nrIrqs) fail(Errno.EINVAL, `SPI ${intid} outside 32..${vg.nrIrqs - 1}`);
     const irq = vg.irq(type === PPI ? (vg.cpus[cpu] ?? null) : null, intid);
     if (!irq) fail(Errno.EINVAL, `no interrupt ${intid}`);
     if (!vg.inject(irq, level, null)) fail(Errno.EPERM, `INTID ${intid} is owned by an in-kernel device`);

@@ -26,7 +26,7 @@ import { apInsert } from './vgic-ap-list';
 export interface SavedLr {
   /** vINTID. */
   readonly intid: number;
-  /** LR state (LR_PENDING | LR_ACTIVE). */
+  /** LR state (LrState.Pending | LrState.Active). */
   readonly state: number;
   /** The state the hypervisor wrote at the flush. */
   readonly flushState: number;
@@ -180,6 +180,7 @@ export function restoreVgicHwstate(vg: Vgic, vcpu: Vcpu, saved: unknown): void {
   });
   if (new Set(irqs).size !== irqs.length) malformed('an interrupt is in two list registers');
   hw.clearLrs();
+  c.lrIrqs.fill(null);
   h.lrs.forEach((lr, i) => {
     const irq = irqs[i];
     // on this vCPU's ap_list, as on the source (whatever the attribute replay queued it on, or not at all)

@@ -26,25 +26,32 @@ export const VGIC_PRI_BITS = 5;
 /** Mask of the implemented priority bits. */
 export const VGIC_PRI_MASK = 0xf8;
 
-/** {@link VgicIrq.stateBits}: the pending latch. */
-export const IRQ_LATCH = 1;
-/** {@link VgicIrq.stateBits}: the line level. */
-export const IRQ_LINE = 2;
-/** {@link VgicIrq.stateBits}: active. */
-export const IRQ_ACTIVE = 4;
-/** {@link VgicIrq.stateBits}: enabled. */
-export const IRQ_ENABLED = 8;
-/** {@link VgicIrq.stateBits}: level-sensitive. */
-export const IRQ_LEVEL = 16;
+/**
+ * The bits of {@link VgicIrq.stateBits}. A const enum, so the compiler writes each value in place: an exported
+ * `const` read from another module compiles (CommonJS) to a property load of that module's exports object per use,
+ * which the list-register paths would pay for every interrupt they visit.
+ */
+export const enum IrqFlag {
+  /** The pending latch. */
+  Latch = 1,
+  /** The line level. */
+  Line = 2,
+  /** Active. */
+  Active = 4,
+  /** Enabled. */
+  Enabled = 8,
+  /** Level-sensitive. */
+  Level = 16,
+}
 
 /** Whether state bits `f` say pending (edge: latch; level: latch OR line). */
 export function irqPending(f: number): boolean {
-  return (f & IRQ_LATCH) !== 0 || (f & (IRQ_LEVEL | IRQ_LINE)) === (IRQ_LEVEL | IRQ_LINE);
+  return (f & IrqFlag.Latch) !== 0 || (f & (IrqFlag.Level | IrqFlag.Line)) === (IrqFlag.Level | IrqFlag.Line);
 }
 
 /** Whether state bits `f` say enabled, pending and not active (what the ap_list puts first). */
 export function irqDeliverable(f: number): boolean {
-  return (f & (IRQ_ENABLED | IRQ_ACTIVE)) === IRQ_ENABLED && irqPending(f);
+  return ((f & (IrqFlag.Enabled | IrqFlag.Active)) as IrqFlag) === IrqFlag.Enabled && irqPending(f);
 }
 
 /** One virtual interrupt (`struct vgic_irq`). */
@@ -72,6 +79,15 @@ export class VgicIrq {
   // both cost what changed; the list registers move an edge latch without marking ({@link setLatchInLr}).
   private _f = 0;
   private _priority = 0;
+  /**
+   * @internal Changes so far of anything the flush derives a list register or the target oracle from: the
+   * {@link IrqFlag} bits, priority, group and target (counted by their setters; not by {@link setLatchInLr}, which
+   * follows the list registers), the hardware mapping (vgic-mapped.ts) and {@link visibleAt}
+   * (vgic-visibility.ts). A list register the flush wrote, the guest left alone and whose interrupt has the same
+   * count at the next flush holds exactly what that flush would write again (vgic-lr-sync.ts). A double: exact
+   * far beyond any number of changes a guest can make.
+   */
+  ver = 0;
   /** GICv2 ITARGETSR byte (SPIs). */
   targets = 0;
   /** GICv3 IROUTER affinity (Aff2.Aff1.Aff0). */
@@ -115,6 +131,7 @@ export class VgicIrq {
   set targetCpu(v: VgicCpu | null) {
     if (v === this._target) return;
     this._target = v;
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) apMarkPrune(c, this);
   }
@@ -133,10 +150,10 @@ export class VgicIrq {
 
   /** Pending latch (edge: the pending state; level: a software-set pending, ISPENDR). */
   get pendingLatch(): boolean {
-    return (this._f & IRQ_LATCH) !== 0;
+    return (this._f & IrqFlag.Latch) !== 0;
   }
   set pendingLatch(v: boolean) {
-    const f = v ? this._f | IRQ_LATCH : this._f & ~IRQ_LATCH;
+    const f = v ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -144,10 +161,10 @@ export class VgicIrq {
 
   /** Line level (level interrupts). */
   get lineLevel(): boolean {
-    return (this._f & IRQ_LINE) !== 0;
+    return (this._f & IrqFlag.Line) !== 0;
   }
   set lineLevel(v: boolean) {
-    const f = v ? this._f | IRQ_LINE : this._f & ~IRQ_LINE;
+    const f = v ? this._f | IrqFlag.Line : this._f & ~IrqFlag.Line;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -155,12 +172,13 @@ export class VgicIrq {
 
   /** Active. */
   get active(): boolean {
-    return (this._f & IRQ_ACTIVE) !== 0;
+    return (this._f & IrqFlag.Active) !== 0;
   }
   set active(v: boolean) {
-    const f = v ? this._f | IRQ_ACTIVE : this._f & ~IRQ_ACTIVE;
+    const f = v ? this._f | IrqFlag.Active : this._f & ~IrqFlag.Active;
     if (f === this._f) return;
     this._f = f;
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) {
       if (v) apActiveAdd(c, this);
@@ -172,10 +190,10 @@ export class VgicIrq {
 
   /** Enabled (ISENABLER). */
   get enabled(): boolean {
-    return (this._f & IRQ_ENABLED) !== 0;
+    return (this._f & IrqFlag.Enabled) !== 0;
   }
   set enabled(v: boolean) {
-    const f = v ? this._f | IRQ_ENABLED : this._f & ~IRQ_ENABLED;
+    const f = v ? this._f | IrqFlag.Enabled : this._f & ~IrqFlag.Enabled;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -193,10 +211,10 @@ export class VgicIrq {
 
   /** Level-sensitive configuration (false = edge). */
   get level(): boolean {
-    return (this._f & IRQ_LEVEL) !== 0;
+    return (this._f & IrqFlag.Level) !== 0;
   }
   set level(v: boolean) {
-    const f = v ? this._f | IRQ_LEVEL : this._f & ~IRQ_LEVEL;
+    const f = v ? this._f | IrqFlag.Level : this._f & ~IrqFlag.Level;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -209,7 +227,7 @@ export class VgicIrq {
    * or leaves the interrupt not pending and not active, and prune (which looks at every folded LR) drops it.
    */
   setLatchInLr(v: boolean): void {
-    this._f = v ? this._f | IRQ_LATCH : this._f & ~IRQ_LATCH;
+    this._f = v ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
   }
 
   /** @internal The IRQ_* bits in one read (the flush/prune paths test several at once). */
@@ -222,15 +240,16 @@ export class VgicIrq {
    * the setters, so the ap_list's bookkeeping (active entries, re-key and prune marks) follows.
    */
   restoreStateBits(f: number): void {
-    this.level = (f & IRQ_LEVEL) !== 0;
-    this.enabled = (f & IRQ_ENABLED) !== 0;
-    this.pendingLatch = (f & IRQ_LATCH) !== 0;
-    this.lineLevel = (f & IRQ_LINE) !== 0;
-    this.active = (f & IRQ_ACTIVE) !== 0;
+    this.level = (f & IrqFlag.Level) !== 0;
+    this.enabled = (f & IrqFlag.Enabled) !== 0;
+    this.pendingLatch = (f & IrqFlag.Latch) !== 0;
+    this.lineLevel = (f & IrqFlag.Line) !== 0;
+    this.active = (f & IrqFlag.Active) !== 0;
   }
 
   /** What orders it on the ap_list or decides whether it belongs there changed (vgic-ap-list.ts). */
   private sortKeyChanged(): void {
+    this.ver++;
     const c = this.apCpu;
     if (c !== null) {
       apMarkRekey(c, this);
@@ -245,7 +264,7 @@ export class VgicIrq {
 
   /** Whether it is a mapped level interrupt whose line is sampled from the device (upstream vgic_irq_is_mapped_level). */
   get mappedLevel(): boolean {
-    return this.hw && (this._f & IRQ_LEVEL) !== 0 && this.getInputLevel !== null;
+    return this.hw && (this._f & IrqFlag.Level) !== 0 && this.getInputLevel !== null;
   }
 
   /** Resets the architectural state (not the mapping). */

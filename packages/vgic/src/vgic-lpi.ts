@@ -14,7 +14,7 @@ import { Errno, fail, KVM_DEV_TYPE, TraceKind, type Vm } from '@irqflow/core';
 import type { LpiHost } from './its/lpi-host';
 import type { Lpi } from './its/lpi-table';
 import { itsInvalidateLpi, itsLpisEnabledChanged, vgicHasIts } from './its/its-vm';
-import { LR_PENDING } from './vgic-cpuif';
+import { LrState } from './vgic-cpuif';
 import type { Vgic } from './vgic';
 import { VGIC_MIN_LPI, VgicIrq } from './vgic-irq';
 
@@ -85,8 +85,8 @@ export class VgicLpiHost implements LpiHost {
     if (!changed) return;
     const c = irq.lrCpu;
     if (c !== null) {
-      if ((c.cpuif.lrState[irq.lr] & LR_PENDING) !== 0) {
-        c.cpuif.lrState[irq.lr] &= ~LR_PENDING;
+      if ((c.cpuif.lrState[irq.lr] & LrState.Pending) !== 0) {
+        c.cpuif.lrState[irq.lr] &= ~LrState.Pending;
         irq.pendingLatch = true;
         c.cpuif.refresh();
       }

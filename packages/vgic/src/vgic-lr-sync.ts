@@ -18,8 +18,8 @@ import { IrqchipState, TraceCounter, TraceKind, type Vcpu } from '@irqflow/core'
 import type { Vgic } from './vgic';
 import { apCachedNext, apCachedWalk, apMarkAllRekey, apMarkPrune, apRemove, apSort } from './vgic-ap-list';
 import type { VgicCpu } from './vgic-cpu';
-import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
-import { IRQ_ACTIVE, IRQ_ENABLED, IRQ_LATCH, IRQ_LEVEL, irqDeliverable, irqPending, VGIC_NR_SGIS, type VgicIrq } from './vgic-irq';
+import { LrState } from './vgic-cpuif';
+import { IrqFlag, irqDeliverable, irqPending, VGIC_NR_SGIS, type VgicIrq } from './vgic-irq';
 import { recheckAt } from './vgic-visibility';
 
 // a module constant: read through @irqflow/core's export object the enum member is a dictionary-mode load per fold
@@ -33,7 +33,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   const len = c.apLen;
   hw.eoiCount = 0;
   if (len === 0) {
-    hw.dropKeptLrs(0);
+    dropKept(c, 0);
     hw.fastLrs = 0;
     hw.npie = hw.lrenpie = hw.uie = hw.vgrp0eie = hw.vgrp1eie = false;
     hw.updateLines();
@@ -63,17 +63,42 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // LRs the fold left as they were (VgicCpuIf.keptLrs): rewritten only where what goes there differs
   const kept = hw.keptLrs;
   let fast = 0;
-  // the distributor's group enables, for the oracle below
-  const dist0 = vg.enableGrp0;
-  const dist1 = vg.enableGrp1;
+  // the distributor's group enables, for the oracle below, as bits (bit g = group g): a boolean field tested per
+  // entry costs a full truthiness check each time
+  const dist = (vg.enableGrp0 ? 1 : 0) | (vg.enableGrp1 ? 2 : 0);
+  // a kept LR whose interrupt comes up for the same LR unchanged (below) needs no look at the interrupt at all
+  const same = dist === c.lrDist ? kept : 0;
+  c.lrDist = dist;
   apCachedWalk(c);
   for (let irq = apCachedNext(c); irq !== null; irq = apCachedNext(c)) {
+    if (n < nr && ((same >> n) & 1) !== 0 && c.lrIrqs[n] === irq && irq.ver === c.lrVer[n]) {
+      // LR n is one the last flush wrote on the common path below, for this interrupt, and the guest left it as it
+      // was; since then nothing the oracle or the LR's contents derive from changed (no setter ran: same ver; same
+      // distributor group enables; an interrupt visible then is visible now, and the fold gave the latch back
+      // exactly as that flush consumed it). So the common path would find it for this vCPU and write the same LR:
+      // only the hypervisor's side of the load is done again.
+      const state = c.lrFlushState[n];
+      const g = hw.lrGroup[n];
+      if ((state & LrState.Pending) !== 0) irq.setLatchInLr(false);
+      if ((state & LrState.Active) !== 0) act++;
+      if (g === 0) grp0++;
+      fast |= 1 << n;
+      irq.lrCpu = c;
+      irq.lr = n;
+      if (tr.on) tr.emit(TraceKind.LrLoad, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
+      if ((state as LrState) === LrState.Pending && ((eng >> g) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
+        best = n;
+        bestPrio = hw.lrPrio[n];
+      }
+      n++;
+      continue;
+    }
     // vg.oracle(irq) !== c (vgic_target_oracle), written out: a call per entry visited costs more than the rest
     // of the visit to an entry the flush leaves as it was
     const f0 = irq.stateBits;
-    if ((f0 & IRQ_ACTIVE) !== 0) {
+    if ((f0 & IrqFlag.Active) !== 0) {
       if ((irq.apCpu ?? irq.targetCpu) !== c) continue;
-    } else if ((f0 & IRQ_ENABLED) === 0 || !irqPending(f0) || !(irq.group === 0 ? dist0 : dist1) || irq.targetCpu !== c) continue;
+    } else if ((f0 & IrqFlag.Enabled) === 0 || !irqPending(f0) || ((dist >> irq.group) & 1) === 0 || irq.targetCpu !== c) continue;
     const later = irq.visibleAt > clock;
     if (later) {
       if (irq.visibleAt < hidden) hidden = irq.visibleAt;
@@ -87,17 +112,17 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
     }
     const f = irq.stateBits;
     const g = irq.group;
-    if ((f & IRQ_ACTIVE) !== 0) act++;
+    if ((f & IrqFlag.Active) !== 0) act++;
     if (g === 0) grp0++;
-    if (!later && (f & IRQ_LEVEL) === 0 && !irq.hw && !(v2 && irq.intid < VGIC_NR_SGIS)) {
+    if (!later && (f & IrqFlag.Level) === 0 && !irq.hw && !(v2 && irq.intid < VGIC_NR_SGIS)) {
       // populateLr for the common case (edge, not mapped, not a GICv2 SGI), written out: the pending latch
       // moves into the LR, no EOI maintenance, no source
       let state = 0;
-      if ((f & IRQ_LATCH) !== 0) {
-        state = LR_PENDING;
+      if ((f & IrqFlag.Latch) !== 0) {
+        state = LrState.Pending;
         irq.setLatchInLr(false);
       }
-      if ((f & IRQ_ACTIVE) !== 0) state |= LR_ACTIVE;
+      if ((f & IrqFlag.Active) !== 0) state |= LrState.Active;
       const prio = irq.priority;
       if (
         ((kept >> n) & 1) === 0 ||
@@ -121,16 +146,17 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
       // guest left unchanged, and whose state the fold found equal to lrFlushState)
       fast |= 1 << n;
       c.lrIrqs[n] = irq;
+      c.lrVer[n] = irq.ver;
       irq.lrCpu = c;
       irq.lr = n;
       if (tr.on) tr.emit(TraceKind.LrLoad, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, n);
-      if (state === LR_PENDING && ((eng >> g) & 1) !== 0 && prio < bestPrio) {
+      if ((state as LrState) === LrState.Pending && ((eng >> g) & 1) !== 0 && prio < bestPrio) {
         best = n;
         bestPrio = prio;
       }
     } else {
       populateLr(vg, c, n, irq, later);
-      if (hw.lrState[n] === LR_PENDING && ((eng >> hw.lrGroup[n]) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
+      if ((hw.lrState[n] as LrState) === LrState.Pending && ((eng >> hw.lrGroup[n]) & 1) !== 0 && hw.lrPrio[n] < bestPrio) {
         best = n;
         bestPrio = hw.lrPrio[n];
       }
@@ -140,7 +166,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // eslint-disable-next-line no-loss-of-precision -- +Infinity as a literal on purpose (see Scheduler.run)
   if (hidden < 1e999) recheckAt(vcpu, hidden);
   // kept LRs past the ones used now become invalid, as every LR past usedLrs is while in the guest
-  hw.dropKeptLrs(n);
+  if (hw.keptLrs !== 0) dropKept(c, n);
   hw.fastLrs = fast;
   hw.usedLrs = n;
   hw.npie = overP;
@@ -156,6 +182,16 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   if (vg.vm.trace.on) traceCounters(vg, vcpu, len, n);
 }
 
+/**
+ * Invalidates the kept LRs from LR `from` on (VgicCpuIf.dropKeptLrs) and forgets their interrupts: a kept LR's
+ * interrupt stays in `lrIrqs` only until the next flush, which either loads it there again or drops it here.
+ */
+function dropKept(c: VgicCpu, from: number): void {
+  const hw = c.cpuif;
+  for (let k = hw.keptLrs & -(1 << from); k !== 0; k &= k - 1) c.lrIrqs[31 - Math.clz32(k & -k)] = null;
+  hw.dropKeptLrs(from);
+}
+
 /** Trace: the vCPU's ap_list length (interrupts pending or active for it) and the LRs in use. */
 function traceCounters(vg: Vgic, vcpu: Vcpu, pending: number, lrs: number): void {
   const tr = vg.vm.trace;
@@ -169,13 +205,13 @@ function populateLr(vg: Vgic, c: VgicCpu, i: number, irq: VgicIrq, hidden: boole
   // the state bits in one read (the setters below change only the latch, which nothing after them reads)
   const f = irq.stateBits;
   const isHw = irq.hw;
-  const level = (f & IRQ_LEVEL) !== 0;
+  const level = (f & IrqFlag.Level) !== 0;
   const sgi2 = vg.v2 && irq.intid < VGIC_NR_SGIS;
   let state = 0;
   let eoi = 0;
   let src = 0;
   if (irqPending(f) && !hidden) {
-    state |= LR_PENDING;
+    state |= LrState.Pending;
     if (sgi2) {
       const s = irq.source & -irq.source;
       src = s ? 31 - Math.clz32(s) : 0;
@@ -184,18 +220,18 @@ function populateLr(vg: Vgic, c: VgicCpu, i: number, irq: VgicIrq, hidden: boole
       if (irq.source !== 0) eoi = 1;
     } else if (!level) irq.setLatchInLr(false);
   }
-  if ((f & IRQ_ACTIVE) !== 0) {
-    state |= LR_ACTIVE;
+  if ((f & IrqFlag.Active) !== 0) {
+    state |= LrState.Active;
     if (sgi2) {
-      if (state & LR_PENDING) {
+      if (state & LrState.Pending) {
         // One source per LR: keep the pending source for later, deliver the active one.
         irq.source |= 1 << src;
         irq.pendingLatch = true;
         eoi = 1;
       }
-      state = LR_ACTIVE;
+      state = LrState.Active;
       src = irq.activeSource;
-    } else if (isHw || level) state = LR_ACTIVE;
+    } else if (isHw || level) state = LrState.Active;
   }
   if (level && !isHw) eoi = 1;
   hw.lrState[i] = state;
@@ -226,11 +262,20 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
   if (hw.eoiCount !== 0) eoiCountDeactivate(vg, c, hw.eoiCount);
   for (let i = 0; i < n; i++) {
     const irq = c.lrIrqs[i]!;
-    c.lrIrqs[i] = null;
     const s = hw.lrState[i];
     if (tr.on) tr.emit(TraceKind.LrFold, vg.vm.id, vcpu.index, vcpu.clock, irq.intid, s);
     irq.lrCpu = null;
     irq.lr = -1;
+    if (s === c.lrFlushState[i] && ((fast >> i) & 1) !== 0 && irq.ver === c.lrVer[i] && !irq.hw) {
+      // Written by the flush's common path (edge, not mapped, not a GICv2 SGI, active as the interrupt then), left
+      // alone by the guest, and no setter changed the interrupt since (same ver): the test below holds without
+      // looking. The fold gives back the edge latch the flush consumed; the LR and its interrupt stay for the
+      // next flush (VgicCpuIf.keptLrs; `lrIrqs` until that flush, see dropKept).
+      if ((s & LrState.Pending) !== 0) irq.setLatchInLr(true);
+      kept |= 1 << i;
+      continue;
+    }
+    c.lrIrqs[i] = null;
     const f = irq.stateBits;
     // An LR the guest left as the flush wrote it (edge, not mapped, not a GICv2 SGI, active as the interrupt):
     // the fold only gives back the edge latch the flush consumed. Nothing that decides whether the interrupt
@@ -238,35 +283,36 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
     if (
       s === c.lrFlushState[i] &&
       s !== 0 &&
-      (f & IRQ_LEVEL) === 0 &&
-      ((s & LR_ACTIVE) !== 0) === ((f & IRQ_ACTIVE) !== 0) &&
+      (f & IrqFlag.Level) === 0 &&
+      ((s & LrState.Active) !== 0) === ((f & IrqFlag.Active) !== 0) &&
       !irq.hw &&
       !(vg.v2 && irq.intid < VGIC_NR_SGIS)
     ) {
-      if ((s & LR_PENDING) !== 0) irq.setLatchInLr(true);
+      if ((s & LrState.Pending) !== 0) irq.setLatchInLr(true);
       // written by the flush's common path: left in place for the next flush (VgicCpuIf.keptLrs)
       if (((fast >> i) & 1) !== 0) kept |= 1 << i;
       continue;
     }
     apMarkPrune(c, irq);
-    const wasActive = (f & IRQ_ACTIVE) !== 0;
-    irq.active = (s & LR_ACTIVE) !== 0;
+    const wasActive = (f & IrqFlag.Active) !== 0;
+    // (the setter only when it changes something: a call the fold's size keeps V8 from inlining)
+    if (((s & LrState.Active) !== 0) !== wasActive) irq.active = !wasActive;
     const sgi2 = vg.v2 && irq.intid < VGIC_NR_SGIS;
     if (sgi2) {
       if (irq.active) irq.activeSource = hw.lrSource[i];
-      if (s & LR_PENDING) {
+      if (s & LrState.Pending) {
         irq.source |= 1 << hw.lrSource[i];
         irq.pendingLatch = true;
       }
-    } else if (!irq.level && s & LR_PENDING) irq.setLatchInLr(true);
+    } else if (!irq.level && s & LrState.Pending) irq.setLatchInLr(true);
     // A level interrupt's soft pending latch is consumed when the guest acknowledges it (P → A or invalid).
-    if (irq.level && (c.lrFlushState[i] & LR_PENDING) !== 0 && (s & LR_PENDING) === 0) irq.pendingLatch = false;
+    if (irq.level && (c.lrFlushState[i] & LrState.Pending) !== 0 && (s & LrState.Pending) === 0) irq.pendingLatch = false;
     if (irq.mappedLevel) {
       irq.lineLevel = irq.getInputLevel!(vcpu, irq.intid);
       // vgic_irq_handle_resampling: a line found low while the guest does not hold the interrupt active
       // (still pending in the LR, or deactivated by the guest) releases the host interrupt, which may have
       // fired again and gone active after an EOI, so the next assertion of the line reaches the guest.
-      if (!irq.lineLevel && (s & LR_ACTIVE) === 0) vg.hostState(irq, IRQCHIP_ACTIVE, false);
+      if (!irq.lineLevel && (s & LrState.Active) === 0) vg.hostState(irq, IRQCHIP_ACTIVE, false);
     }
     if (s === 0 && hw.lrEoi[i] && !hw.lrHw[i] && irq.level) vg.notifyEoi(irq);
     else if (wasActive && !irq.active && irq.level && !irq.hw) vg.notifyEoi(irq);

@@ -19,6 +19,7 @@ export function mapPhysIrq(vg: Vgic, vcpu: Vcpu, hostIrq: number, intid: number,
   irq.hw = true;
   irq.hostIrq = hostIrq;
   irq.getInputLevel = getInputLevel;
+  irq.ver++; // the list registers carry the mapping (HW, pINTID)
 }
 
 /** kvm_vgic_unmap_phys_irq. @throws KvmError EINVAL when not mapped */
@@ -28,6 +29,7 @@ export function unmapPhysIrq(vg: Vgic, vcpu: Vcpu, intid: number): void {
   irq.hw = false;
   irq.hostIrq = 0;
   irq.getInputLevel = null;
+  irq.ver++;
 }
 
 /** kvm_vgic_map_is_active. */

@@ -38,12 +38,19 @@ export function stampQueued(vg: Vgic, irq: VgicIrq, t: VgicCpu, inserted: boolea
   const s = vg.vm.scheduler;
   const cur = s.current;
   if (cur === null || cur === t.vcpu) {
-    if (inserted) irq.visibleAt = 0;
+    if (inserted) setVisibleAt(irq, 0);
     return;
   }
   s.stampSignal(t.vcpu);
   const at = s.signalTime;
-  if (inserted || at > irq.visibleAt) irq.visibleAt = at;
+  if (inserted || at > irq.visibleAt) setVisibleAt(irq, at);
+}
+
+/** Sets `irq.visibleAt`; what the flush loads into a list register depends on it (VgicIrq.ver). */
+function setVisibleAt(irq: VgicIrq, at: number): void {
+  if (irq.visibleAt === at) return;
+  irq.visibleAt = at;
+  irq.ver++;
 }
 
 /**
@@ -122,7 +129,7 @@ function setHidden(vg: Vgic, i: number, intid: number, at: number): boolean {
   if (c === undefined) return false;
   const irq = vg.irq(c, intid);
   if (irq === undefined || irq.apCpu !== c) return false;
-  irq.visibleAt = at;
+  setVisibleAt(irq, at);
   return true;
 }
 

@@ -27,9 +27,9 @@
  */
 import { Errno, fail, IrqchipState, MpState, TraceKind, VcpuSlot, type Vcpu, type Vm } from '@irqflow/core';
 import { VgicCpu } from './vgic-cpu';
-import { LR_ACTIVE, LR_PENDING } from './vgic-cpuif';
+import { LrState } from './vgic-cpuif';
 import { vgicHasIts } from './its/its-vm';
-import { IRQ_ACTIVE, IRQ_ENABLED, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
+import { IrqFlag, irqDeliverable, irqPending, VGIC_MAX_SPI, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicIrq } from './vgic-irq';
 import { VgicLpiHost } from './vgic-lpi';
 import { apInsert, apMarkPrune, apRemove } from './vgic-ap-list';
 import { assignRedist, checkNewVcpuRedist } from './vgic-redist';
@@ -195,8 +195,8 @@ export class Vgic {
   /** vgic_target_oracle: the vCPU that must see the interrupt, or null. */
   oracle(irq: VgicIrq): VgicCpu | null {
     const f = irq.stateBits;
-    if ((f & IRQ_ACTIVE) !== 0) return irq.apCpu ?? irq.targetCpu;
-    if ((f & IRQ_ENABLED) !== 0 && irqPending(f) && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
+    if ((f & IrqFlag.Active) !== 0) return irq.apCpu ?? irq.targetCpu;
+    if ((f & IrqFlag.Enabled) !== 0 && irqPending(f) && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
     return null;
   }
 
@@ -304,13 +304,13 @@ export class Vgic {
 
   /** Whether `irq` is active, looking into the list register that holds it. */
   isActive(irq: VgicIrq): boolean {
-    if (irq.lrCpu !== null) return (irq.lrCpu.cpuif.lrState[irq.lr] & LR_ACTIVE) !== 0;
+    if (irq.lrCpu !== null) return (irq.lrCpu.cpuif.lrState[irq.lr] & LrState.Active) !== 0;
     return irq.active;
   }
 
   /** Whether `irq` is pending (guest view), looking into the list register that holds it. */
   isPending(irq: VgicIrq): boolean {
-    if (irq.lrCpu !== null && (irq.lrCpu.cpuif.lrState[irq.lr] & LR_PENDING) !== 0) return true;
+    if (irq.lrCpu !== null && (irq.lrCpu.cpuif.lrState[irq.lr] & LrState.Pending) !== 0) return true;
     if (irq.lrCpu !== null && !irq.level) return irq.pendingLatch;
     return irq.pending;
   }
@@ -342,7 +342,7 @@ export class Vgic {
     if (irq.mappedLevel) irq.lineLevel = irq.getInputLevel!(irq.targetCpu!.vcpu, irq.intid);
     const c = irq.lrCpu;
     if (c !== null) {
-      c.cpuif.lrState[irq.lr] &= ~LR_PENDING;
+      c.cpuif.lrState[irq.lr] &= ~LrState.Pending;
       c.cpuif.refresh();
     }
   }
@@ -351,8 +351,8 @@ export class Vgic {
   setActive(irq: VgicIrq, active: boolean, user: boolean): void {
     const c = irq.lrCpu;
     if (c !== null) {
-      if (active) c.cpuif.lrState[irq.lr] |= LR_ACTIVE;
-      else if (c.cpuif.lrState[irq.lr] & LR_ACTIVE) c.cpuif.deactivateLr(irq.lr);
+      if (active) c.cpuif.lrState[irq.lr] |= LrState.Active;
+      else if (c.cpuif.lrState[irq.lr] & LrState.Active) c.cpuif.deactivateLr(irq.lr);
       c.cpuif.refresh();
       this.kick(c);
       return;
@@ -368,7 +368,7 @@ export class Vgic {
   deactivate(irq: VgicIrq, source: number): void {
     const c = irq.lrCpu;
     if (c !== null) {
-      if ((c.cpuif.lrState[irq.lr] & LR_ACTIVE) === 0) return;
+      if ((c.cpuif.lrState[irq.lr] & LrState.Active) === 0) return;
       if (this.v2 && irq.intid < VGIC_NR_SGIS && c.cpuif.lrSource[irq.lr] !== source) return;
       c.cpuif.deactivateLr(irq.lr);
       c.cpuif.refresh();

@@ -95,6 +95,19 @@ describe.each(['gic-v3', 'gic-v2'] as const)('%s: LRs the guest left untouched a
     expect(log).toEqual([32, 34, 33]);
   });
 
+  it('stay out of the guest while userspace disables the distributor in between, and come back in list order', () => {
+    const { vm, log } = setup(chip);
+    toKeptExit(vm);
+    const ctlr = getDist(vm, 0x0); // GICD_CTLR
+    setDist(vm, 0x0, 0); // both groups disabled: nothing is forwarded to the CPU interfaces
+    expect(vm.run().reason).toBe('idle');
+    expect(log).toEqual([]);
+    expect(getDist(vm, 0x204) & 0b111).toBe(0b111); // still pending
+    setDist(vm, 0x0, ctlr);
+    expect(vm.run().reason).toBe('idle');
+    expect(log).toEqual([32, 33, 34]);
+  });
+
   it('give up an interrupt userspace routed to another vCPU in between', () => {
     const { vm, log, log1 } = setup(chip, 2);
     toKeptExit(vm);

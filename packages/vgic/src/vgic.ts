@@ -434,7 +434,7 @@ export class Vgic {
       const irq = list[k];
       if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;
-      if (irq.group === 0 ? !hw.eng0 : !hw.eng1) continue;
+      if ((irq.group === 0 ? hw.eng0 : hw.eng1) !== true) continue; // (one compare, not the generic ToBoolean)
       // queued by another vCPU whose kick has not arrived yet: the vCPU cannot know of it (vgic-visibility.ts)
       if (irq.visibleAt > clock) {
         if (irq.visibleAt < hidden) hidden = irq.visibleAt;

@@ -196,7 +196,9 @@ export class Vgic {
   oracle(irq: VgicIrq): VgicCpu | null {
     const f = irq.stateBits;
     if ((f & IRQ_ACTIVE) !== 0) return irq.apCpu ?? irq.targetCpu;
-    if ((f & IRQ_ENABLED) !== 0 && irqPending(f) && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
+    // (`=== true`: one compare each, not the generic ToBoolean of a call's result or a field V8 has no type for)
+    if ((f & IRQ_ENABLED) !== 0 && irqPending(f) === true && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1) === true)
+      return irq.targetCpu;
     return null;
   }
 

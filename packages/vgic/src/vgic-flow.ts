@@ -59,9 +59,11 @@ export class VgicFlow implements IrqchipFlow {
   /** kvm_vgic_vcpu_pending_irq (GICv4: or the vPE has a pending vINTID). */
   vcpuPendingIrq(vcpu: Vcpu): boolean {
     // (`=== true`: one compare, not the generic ToBoolean of a field V8 has no type for)
-    if (this.vg.initialized !== true) return false;
-    const p = this.vg.cpus[vcpu.index]?.cpuif.vpe;
-    return this.vg.pendingIrq(vcpu) || (p != null && p.hasPending());
+    const vg = this.vg;
+    if (vg.initialized !== true) return false;
+    const c = vg.cpu(vcpu);
+    const p = c.cpuif.vpe;
+    return vg.pendingIrq(c) || (p !== null && p.hasPending());
   }
 
   /** kvm_vgic_map_resources (GICv4: and vgic_v4_init, creating the vPEs). */

@@ -424,9 +424,12 @@ export class Vgic {
     vgicSync(this, vcpu);
   }
 
-  /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */
-  pendingIrq(vcpu: Vcpu): boolean {
-    const c = this.slot.get(vcpu);
+  /**
+   * kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting on `c`'s ap_list (after sync). Takes the VgicCpu
+   * its caller has already looked up (VgicFlow.vcpuPendingIrq, twice per IPI), not the vCPU to look it up again.
+   */
+  pendingIrq(c: VgicCpu): boolean {
+    const vcpu = c.vcpu;
     const hw = c.cpuif;
     const list = c.apList;
     const clock = vcpu.clock;

@@ -58,9 +58,12 @@ export class VgicFlow implements IrqchipFlow {
 
   /** kvm_vgic_vcpu_pending_irq (GICv4: or the vPE has a pending vINTID). */
   vcpuPendingIrq(vcpu: Vcpu): boolean {
-    if (!this.vg.initialized) return false;
-    const p = this.vg.cpus[vcpu.index]?.cpuif.vpe;
-    return this.vg.pendingIrq(vcpu) || (p != null && p.hasPending());
+    // (`=== true`: one compare, not the generic ToBoolean of a field V8 has no type for)
+    const vg = this.vg;
+    if (vg.initialized !== true) return false;
+    const c = vg.cpu(vcpu);
+    const p = c.cpuif.vpe;
+    return vg.pendingIrq(c) || (p !== null && p.hasPending());
   }
 
   /** kvm_vgic_map_resources (GICv4: and vgic_v4_init, creating the vPEs). */
@@ -117,12 +120,12 @@ export class VgicFlow implements IrqchipFlow {
 
   /** List-register flush. */
   vcpuFlushHwstate(vcpu: Vcpu): void {
-    if (this.vg.ready) this.vg.flush(vcpu);
+    if (this.vg.ready === true) this.vg.flush(vcpu); // (one compare, as in vcpuPendingIrq)
   }
 
   /** List-register fold. */
   vcpuSyncHwstate(vcpu: Vcpu): void {
-    if (this.vg.ready) this.vg.sync(vcpu);
+    if (this.vg.ready === true) this.vg.sync(vcpu);
   }
 
   /** Migration: the loaded list registers and ICH_HCR_EL2 state, read without a fold (vgic-hwstate.ts). */

@@ -116,7 +116,7 @@ export function dispatchSgi(vg: Vgic, vcpu: Vcpu, lo: number, hi: number, group:
   // the set TargetList bits only, lowest first: one step for an IPI's single target
   for (let rest = targets; rest !== 0; rest &= rest - 1) {
     const v = vg.vm.vcpuByMpidr(base | (31 - Math.clz32(rest & -rest)));
-    if (v) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
+    if (v !== undefined) sgiTo(vg, vg.cpu(v), intid, self, group, v4);
   }
 }
 

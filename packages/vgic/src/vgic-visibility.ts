@@ -37,13 +37,14 @@ import { VGIC_MIN_LPI, type VgicIrq } from './vgic-irq';
 export function stampQueued(vg: Vgic, irq: VgicIrq, t: VgicCpu, inserted: boolean): void {
   const s = vg.vm.scheduler;
   const cur = s.current;
+  // (`=== true`: one compare, not the generic ToBoolean of a parameter V8 has no type for)
   if (cur === null || cur === t.vcpu) {
-    if (inserted) setVisibleAt(irq, 0);
+    if (inserted === true) setVisibleAt(irq, 0);
     return;
   }
   s.stampSignal(t.vcpu);
   const at = s.signalTime;
-  if (inserted || at > irq.visibleAt) setVisibleAt(irq, at);
+  if (inserted === true || at > irq.visibleAt) setVisibleAt(irq, at);
 }
 
 /** Sets `irq.visibleAt`; what the flush loads into a list register depends on it (VgicIrq.ver). */

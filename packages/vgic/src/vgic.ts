@@ -196,7 +196,9 @@ export class Vgic {
   oracle(irq: VgicIrq): VgicCpu | null {
     const f = irq.stateBits;
     if ((f & IrqFlag.Active) !== 0) return irq.apCpu ?? irq.targetCpu;
-    if ((f & IrqFlag.Enabled) !== 0 && irqPending(f) && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1)) return irq.targetCpu;
+    // (`=== true`: one compare each, not the generic ToBoolean of a call's result or a field V8 has no type for)
+    if ((f & IrqFlag.Enabled) !== 0 && irqPending(f) === true && (irq.group === 0 ? this.enableGrp0 : this.enableGrp1) === true)
+      return irq.targetCpu;
     return null;
   }
 
@@ -422,9 +424,12 @@ export class Vgic {
     vgicSync(this, vcpu);
   }
 
-  /** kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting (after sync). */
-  pendingIrq(vcpu: Vcpu): boolean {
-    const c = this.slot.get(vcpu);
+  /**
+   * kvm_vgic_vcpu_pending_irq: a deliverable interrupt is waiting on `c`'s ap_list (after sync). Takes the VgicCpu
+   * its caller has already looked up (VgicFlow.vcpuPendingIrq, twice per IPI), not the vCPU to look it up again.
+   */
+  pendingIrq(c: VgicCpu): boolean {
+    const vcpu = c.vcpu;
     const hw = c.cpuif;
     const list = c.apList;
     const clock = vcpu.clock;
@@ -434,7 +439,7 @@ export class Vgic {
       const irq = list[k];
       if (!irqDeliverable(irq.stateBits)) continue;
       if (irq.priority >= hw.pmr) continue;
-      if (irq.group === 0 ? !hw.eng0 : !hw.eng1) continue;
+      if ((irq.group === 0 ? hw.eng0 : hw.eng1) !== true) continue; // (one compare, not the generic ToBoolean)
       // queued by another vCPU whose kick has not arrived yet: the vCPU cannot know of it (vgic-visibility.ts)
       if (irq.visibleAt > clock) {
         if (irq.visibleAt < hidden) hidden = irq.visibleAt;

@@ -42,10 +42,12 @@ export function runSlice(v: Vcpu): SliceEnd {
   const flow = vm.flow;
   if (!v.loaded) v.load();
   if (v.clock >= v.signalAt) v.takeSignals();
-  if (v.inWfi) {
+  // `=== true` on the flags the wake-up path finds set: a plain test of a value V8 has no type for is the generic
+  // ToBoolean (a check against every falsy kind of value), a comparison is one compare (vcpu-access.ts sysregAccess)
+  if (v.inWfi === true) {
     v.inWfi = false;
     flow.vcpuUnblocking(v);
-    if (!flow.vcpuPendingIrq(v) && (v.requests & REQ_KICK) === 0) return v.block();
+    if (flow.vcpuPendingIrq(v) !== true && (v.requests & REQ_KICK) === 0) return v.block();
     if (v.suspended) return v.wakeupExit();
   }
   if (v.pending !== Pending.None) completeUserExit(v);
@@ -338,7 +340,8 @@ const enum Boundary {
  * inline is boxed on the heap.
  */
 function boundaryAt(v: Vcpu, vIrq: number, vFiq: number): void {
-  if ((v.virq && (v.daif & 2) === 0 && vIrq >= 0) || (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0)) v.boundaryAt = -1;
+  // (`=== true`: one compare, not the generic ToBoolean; see runSlice)
+  if ((v.virq === true && (v.daif & 2) === 0 && vIrq >= 0) || (v.vfiq === true && (v.daif & 1) === 0 && vFiq >= 0)) v.boundaryAt = -1;
   else v.boundaryAt = v.signalAt < v.aheadLimit ? v.signalAt : v.aheadLimit;
 }
 
@@ -366,11 +369,11 @@ function boundary(v: Vcpu, executed: number, vIrq: number, vFiq: number): Bounda
     }
   }
   if (executed > 0 && clock >= v.aheadLimit) return Boundary.Limit;
-  if (v.virq && (v.daif & 2) === 0 && vIrq >= 0) {
+  if (v.virq === true && (v.daif & 2) === 0 && vIrq >= 0) {
     v.takeException(vIrq);
     return Boundary.Action;
   }
-  if (v.vfiq && (v.daif & 1) === 0 && vFiq >= 0) {
+  if (v.vfiq === true && (v.daif & 1) === 0 && vFiq >= 0) {
     v.takeException(vFiq);
     return Boundary.Action;
   }

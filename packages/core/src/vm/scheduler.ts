@@ -168,7 +168,7 @@ export class Scheduler {
     const heap = this.runnableSet;
     const events = this.events;
     for (;;) {
-      if (this.shutdownBy) {
+      if (this.shutdownBy !== null) {
         const by = this.shutdownBy;
         this.shutdownBy = null;
         return { reason: 'shutdown', vcpu: by, time: this.time };
@@ -229,7 +229,7 @@ export class Scheduler {
       else {
         if (v!.mp !== MpState.Runnable) heap.remove(v!);
         else heap.update(v!);
-        if (this.shutdownBy) continue;
+        if (this.shutdownBy !== null) continue;
         if (v!.kvmRun.exitReason === KvmExitReason.InternalError) return { reason: 'exit', vcpu: v, time: this.time };
         if (opts.onExit === undefined || opts.onExit(v!, v!.kvmRun) === true) return { reason: 'exit', vcpu: v, time: this.time };
       }

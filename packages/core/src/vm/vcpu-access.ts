@@ -182,7 +182,12 @@ function afterKernelExit(v: Vcpu): number {
 }
 
 /** @internal MRS/MSR: UNDEFINED, trapped (an exit) or served by the hardware model; -1 to continue, WAIT, or a SliceEnd. */
-export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: boolean, exact: boolean): number {
+export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, write: boolean, inOrder: boolean): number {
+  // Booleans compared with `true` once: V8 knows nothing of a parameter's or a field's type, and a plain `if (x)`
+  // on such a value is the generic ToBoolean (a check against every falsy kind of value) at every use; a
+  // comparison's result is known to be a boolean, so each later test is one compare.
+  const isWrite = write === true;
+  const exact = inOrder === true;
   const w = pc * INSN_WORDS;
   const enc = img.code[w + Insn.B];
   const rt = img.code[w + Insn.A];
@@ -192,7 +197,7 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
     return -1;
   }
   const tf = entry.trapFn;
-  const trapped = tf === null ? entry.trapAlways : tf.call(entry.handler, v, isWrite);
+  const trapped = (tf === null ? entry.trapAlways : tf.call(entry.handler, v, isWrite)) === true;
   if (!exact) {
     if (trapped) return WAIT;
     const lf = entry.localFn;
@@ -203,7 +208,7 @@ export function sysregAccess(v: Vcpu, img: GuestImage, pc: number, isWrite: bool
         : isWrite && entry.writeLane === 0
           ? (entry.handler.local as SysregDecision)(v, true)
           : lf.call(entry.handler, v, isWrite);
-    if (!local) return WAIT;
+    if (local !== true) return WAIT;
   }
   if (trapped) {
     v.exitGuest(ExitReason.Sysreg, v.vm.costNs.sysregTrap);

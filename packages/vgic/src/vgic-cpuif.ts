@@ -32,7 +32,10 @@ export const MISR = { EOI: 1, U: 2, LRENP: 4, NP: 8, VGRP0E: 16, VGRP1E: 64 } as
 /** Maximum list registers (ICH_VTR_EL2.ListRegs + 1 ≤ 16). */
 export const MAX_LRS = 16;
 
-/** The virtual CPU interface of one vCPU. */
+/**
+ * The virtual CPU interface of one vCPU. (Its boolean fields are tested with `=== true` on the acknowledge and EOI
+ * paths: V8 tracks no type for a boolean field, and a plain test is its generic ToBoolean.)
+ */
 export class VgicCpuIf {
   /** Number of implemented list registers (set before the first run). */
   nrLrs: number;
@@ -150,7 +153,7 @@ export class VgicCpuIf {
       if ((this.lrState[i] as LrState) !== LrState.Pending) continue;
       const g = this.lrGroup[i];
       if (group >= 0 && g !== group) continue;
-      if (g === 0 ? !this.eng0 : !this.eng1) continue;
+      if ((g === 0 ? this.eng0 : this.eng1) !== true) continue;
       const p = this.lrPrio[i];
       if (p < bestPrio) {
         best = i;
@@ -262,8 +265,8 @@ export class VgicCpuIf {
     }
     const st = this.lrState;
     const n = this.usedLrs;
-    const e0 = this.eng0;
-    const e1 = this.eng1;
+    const e0 = this.eng0 === true;
+    const e1 = this.eng1 === true;
     let best = -1;
     let bestPrio = 0x100;
     let valid = 0;
@@ -325,8 +328,8 @@ export class VgicCpuIf {
   private ackFast(group: number): number {
     const st = this.lrState;
     const n = this.usedLrs;
-    const e0 = this.eng0;
-    const e1 = this.eng1;
+    const e0 = this.eng0 === true;
+    const e1 = this.eng1 === true;
     let best = -1; // the acknowledge candidate: pending only, of `group`, group enabled
     let bestPrio = 0x100;
     let top1 = -1; // the two best signalling candidates: pending only, group enabled (first index on ties)
@@ -488,14 +491,14 @@ export class VgicCpuIf {
       else this.ap1r = (this.ap1r & ~lo1) >>> 0;
     }
     // (with a GICv4 vPE too: setLines judges the vPE's candidate afresh, and nothing else here depends on it)
-    if (this.nextValid) {
+    if (this.nextValid === true) {
       if (intid >= VGIC_MIN_LPI) {
         // An LPI has no active state (nothing to deactivate or count): only the priority drop changed, so the
         // maintenance state is as ackFast left it (none) and the lines follow from the LR it found next.
         this.setLines(this.passesMasks(this.nextLr, this.nextPrio));
         return;
       }
-      if (!this.eoim) {
+      if (this.eoim !== true) {
         const i = this.findActiveLr(intid, (value >>> 10) & 7);
         if (i >= 0 && i === this.ackedLr && this.lrHw[i] === 0) {
           // The EOI deactivates the LR ackFast left active (not mapped: no host interrupt is touched): since
@@ -512,7 +515,7 @@ export class VgicCpuIf {
         }
       }
     }
-    if (!this.eoim) this.deactivate(intid, (value >>> 10) & 7);
+    if (this.eoim !== true) this.deactivate(intid, (value >>> 10) & 7);
     this.changed();
   }
 

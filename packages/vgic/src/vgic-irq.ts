@@ -153,7 +153,7 @@ export class VgicIrq {
     return (this._f & IrqFlag.Latch) !== 0;
   }
   set pendingLatch(v: boolean) {
-    const f = v ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
+    const f = v === true ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -164,7 +164,7 @@ export class VgicIrq {
     return (this._f & IrqFlag.Line) !== 0;
   }
   set lineLevel(v: boolean) {
-    const f = v ? this._f | IrqFlag.Line : this._f & ~IrqFlag.Line;
+    const f = v === true ? this._f | IrqFlag.Line : this._f & ~IrqFlag.Line;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -175,7 +175,7 @@ export class VgicIrq {
     return (this._f & IrqFlag.Active) !== 0;
   }
   set active(v: boolean) {
-    const f = v ? this._f | IrqFlag.Active : this._f & ~IrqFlag.Active;
+    const f = v === true ? this._f | IrqFlag.Active : this._f & ~IrqFlag.Active;
     if (f === this._f) return;
     this._f = f;
     this.ver++;
@@ -193,7 +193,7 @@ export class VgicIrq {
     return (this._f & IrqFlag.Enabled) !== 0;
   }
   set enabled(v: boolean) {
-    const f = v ? this._f | IrqFlag.Enabled : this._f & ~IrqFlag.Enabled;
+    const f = v === true ? this._f | IrqFlag.Enabled : this._f & ~IrqFlag.Enabled;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -214,7 +214,7 @@ export class VgicIrq {
     return (this._f & IrqFlag.Level) !== 0;
   }
   set level(v: boolean) {
-    const f = v ? this._f | IrqFlag.Level : this._f & ~IrqFlag.Level;
+    const f = v === true ? this._f | IrqFlag.Level : this._f & ~IrqFlag.Level;
     if (f === this._f) return;
     this._f = f;
     this.sortKeyChanged();
@@ -227,7 +227,7 @@ export class VgicIrq {
    * or leaves the interrupt not pending and not active, and prune (which looks at every folded LR) drops it.
    */
   setLatchInLr(v: boolean): void {
-    this._f = v ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
+    this._f = v === true ? this._f | IrqFlag.Latch : this._f & ~IrqFlag.Latch;
   }
 
   /** @internal The IRQ_* bits in one read (the flush/prune paths test several at once). */

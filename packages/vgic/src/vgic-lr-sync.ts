@@ -25,6 +25,9 @@ import { recheckAt } from './vgic-visibility';
 // a module constant: read through @irqflow/core's export object the enum member is a dictionary-mode load per fold
 const IRQCHIP_ACTIVE = IrqchipState.Active;
 
+// Boolean fields are tested with `=== true` where the flush and fold run per exit: V8 tracks no type for them, and a
+// plain test is its generic ToBoolean (about 11 instructions) where the comparison is one.
+
 /** vgic_flush_hwstate: fills the list registers from the head of the ap_list (vgic-ap-list.ts). */
 export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   const c = vg.slot.get(vcpu);
@@ -40,7 +43,7 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
     if (vg.vm.trace.on) traceCounters(vg, vcpu, 0, 0);
     return;
   }
-  const eng = (hw.eng0 ? 1 : 0) | (hw.eng1 ? 2 : 0);
+  const eng = (hw.eng0 === true ? 1 : 0) | (hw.eng1 === true ? 2 : 0);
   if (eng !== c.apEng) {
     // the group enables are part of the sort key: every entry must be re-keyed at the next sort
     c.apEng = eng;
@@ -58,14 +61,14 @@ export function vgicFlush(vg: Vgic, vcpu: Vcpu): void {
   // what hppiLr(-1, false) would find over the LRs written (pending only, group enabled, first on ties)
   let best = -1;
   let bestPrio = 0x100;
-  const v2 = vg.v2;
+  const v2 = vg.v2 === true;
   const tr = vg.vm.trace;
   // LRs the fold left as they were (VgicCpuIf.keptLrs): rewritten only where what goes there differs
   const kept = hw.keptLrs;
   let fast = 0;
   // the distributor's group enables, for the oracle below, as bits (bit g = group g): a boolean field tested per
   // entry costs a full truthiness check each time
-  const dist = (vg.enableGrp0 ? 1 : 0) | (vg.enableGrp1 ? 2 : 0);
+  const dist = (vg.enableGrp0 === true ? 1 : 0) | (vg.enableGrp1 === true ? 2 : 0);
   // a kept LR whose interrupt comes up for the same LR unchanged (below) needs no look at the interrupt at all
   const same = dist === c.lrDist ? kept : 0;
   c.lrDist = dist;
@@ -206,7 +209,7 @@ function populateLr(vg: Vgic, c: VgicCpu, i: number, irq: VgicIrq, hidden: boole
   const f = irq.stateBits;
   const isHw = irq.hw;
   const level = (f & IrqFlag.Level) !== 0;
-  const sgi2 = vg.v2 && irq.intid < VGIC_NR_SGIS;
+  const sgi2 = vg.v2 === true && irq.intid < VGIC_NR_SGIS;
   let state = 0;
   let eoi = 0;
   let src = 0;
@@ -286,7 +289,7 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
       (f & IrqFlag.Level) === 0 &&
       ((s & LrState.Active) !== 0) === ((f & IrqFlag.Active) !== 0) &&
       !irq.hw &&
-      !(vg.v2 && irq.intid < VGIC_NR_SGIS)
+      !(vg.v2 === true && irq.intid < VGIC_NR_SGIS)
     ) {
       if ((s & LrState.Pending) !== 0) irq.setLatchInLr(true);
       // written by the flush's common path: left in place for the next flush (VgicCpuIf.keptLrs)
@@ -297,7 +300,7 @@ export function vgicSync(vg: Vgic, vcpu: Vcpu): void {
     const wasActive = (f & IrqFlag.Active) !== 0;
     // (the setter only when it changes something: a call the fold's size keeps V8 from inlining)
     if (((s & LrState.Active) !== 0) !== wasActive) irq.active = !wasActive;
-    const sgi2 = vg.v2 && irq.intid < VGIC_NR_SGIS;
+    const sgi2 = vg.v2 === true && irq.intid < VGIC_NR_SGIS;
     if (sgi2) {
       if (irq.active) irq.activeSource = hw.lrSource[i];
       if (s & LrState.Pending) {

@@ -109,7 +109,8 @@ export class VgicIrq {
   /**
    * When the pending state another vCPU's handler queued becomes visible to the target's flush and WFI check
    * (simulated ns; vgic-visibility.ts): the instant that vCPU's kick for it reaches the target. 0 once visible
-   * (queued by the target itself, the host or userspace).
+   * (queued by the target itself, the host or userspace). Written only by vgic-visibility.ts, which counts each
+   * change in {@link ver}.
    */
   visibleAt = 0;
 

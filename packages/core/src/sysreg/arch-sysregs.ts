@@ -7,33 +7,30 @@
  * @module
  */
 import { SYSREGS } from './sysreg-encoding';
-import type { SysregTable } from './sysreg-table';
+import type { SysregHandler, SysregTable } from './sysreg-table';
+
+/** How each of them is served: without a trap, local to the vCPU, at the cost of a cycle. */
+const EL1: Pick<SysregHandler, 'trapped' | 'local' | 'untrappedCost'> = { trapped: false, local: true, untrappedCost: 'cycle' };
 
 /** Registers the architectural EL1 registers above in a VM's system-register table (at VM creation). */
 export function registerArchSysregs(s: SysregTable): void {
-  s.register(SYSREGS.MPIDR_EL1, { trapped: false, local: true, untrappedCost: 'cycle', read: (v) => v.mpidrEl1 });
+  s.register(SYSREGS.MPIDR_EL1, { ...EL1, read: (v) => v.mpidrEl1 });
   s.register(SYSREGS.ELR_EL1, {
-    trapped: false,
-    local: true,
-    untrappedCost: 'cycle',
+    ...EL1,
     read: (v) => v.elr,
     write: (v, lo) => {
       v.elr = lo;
     },
   });
   s.register(SYSREGS.SPSR_EL1, {
-    trapped: false,
-    local: true,
-    untrappedCost: 'cycle',
+    ...EL1,
     read: (v) => v.spsr,
     write: (v, lo) => {
       v.spsr = lo;
     },
   });
   s.register(SYSREGS.DAIF, {
-    trapped: false,
-    local: true,
-    untrappedCost: 'cycle',
+    ...EL1,
     read: (v) => v.daif << 6,
     write: (v, lo) => {
       v.daif = (lo >>> 6) & 0xf;
